@@ -1,0 +1,27 @@
+"""netknit: the Keras model-building API, running natively on PyTorch.
+
+>>> import netknit as keras
+>>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+"""
+
+from . import activations as activations
+from . import constraints as constraints
+from . import initializers as initializers
+from . import layers as layers
+from . import models as models
+from . import regularizers as regularizers
+from .graph.errors import ShapeError as ShapeError
+from .graph.symbolic import SymbolicTensor as SymbolicTensor
+from .layers import Input as Input
+from .layers import Layer as Layer
+from .models import Model as Model
+from .models import Sequential as Sequential
+from . import backend as backend
+from . import utils as utils
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Input", "Layer", "Model", "Sequential", "ShapeError", "SymbolicTensor", "activations",
+    "backend", "constraints", "initializers", "layers", "models", "regularizers", "utils",
+]

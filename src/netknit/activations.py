@@ -1,0 +1,159 @@
+"""Activation functions by Keras name, and `get(identifier)` to resolve a name or a callable."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+from .graph.errors import unknown_name_error
+
+
+def linear(x):
+    return x
+
+
+def relu(x, negative_slope: float = 0.0, max_value: float | None = None, threshold: float = 0.0):
+    if negative_slope == 0.0 and max_value is None and threshold == 0.0:
+        return torch.relu(x)
+    out = torch.where(x >= threshold, x, negative_slope * (x - threshold))
+    return out if max_value is None else torch.clamp(out, max=max_value)
+
+
+def relu6(x):
+    return F.relu6(x)
+
+
+def leaky_relu(x, negative_slope: float = 0.2):
+    return F.leaky_relu(x, negative_slope)
+
+
+def elu(x, alpha: float = 1.0):
+    return F.elu(x, alpha)
+
+
+def selu(x):
+    return F.selu(x)
+
+
+def gelu(x, approximate: bool = False):
+    return F.gelu(x, approximate="tanh" if approximate else "none")
+
+
+def sigmoid(x):
+    return torch.sigmoid(x)
+
+
+def hard_sigmoid(x):
+    return F.hardsigmoid(x)
+
+
+def hard_silu(x):
+    return F.hardswish(x)
+
+
+def tanh(x):
+    return torch.tanh(x)
+
+
+def softmax(x, axis: int = -1):
+    return torch.softmax(x, dim=axis)
+
+
+def log_softmax(x, axis: int = -1):
+    return torch.log_softmax(x, dim=axis)
+
+
+def softplus(x):
+    return F.softplus(x)
+
+
+def softsign(x):
+    return F.softsign(x)
+
+
+def silu(x):
+    return F.silu(x)
+
+
+def mish(x):
+    return F.mish(x)
+
+
+def exponential(x):
+    return torch.exp(x)
+
+
+def celu(x, alpha: float = 1.0):
+    return F.celu(x, alpha)
+
+
+def glu(x, axis: int = -1):
+    return F.glu(x, dim=axis)
+
+
+def tanh_shrink(x):
+    return F.tanhshrink(x)
+
+
+def hard_tanh(x):
+    return F.hardtanh(x)
+
+
+def log_sigmoid(x):
+    return F.logsigmoid(x)
+
+
+def squareplus(x, b: float = 4.0):
+    return (x + torch.sqrt(x * x + b)) / 2
+
+
+def sparse_plus(x):
+    return torch.where(x <= -1, 0.0, torch.where(x >= 1, x, (x + 1) ** 2 / 4))
+
+
+ACTIVATIONS: dict[str, Callable] = {
+    fn.__name__: fn
+    for fn in (
+        linear, relu, relu6, leaky_relu, elu, selu, gelu, sigmoid, hard_sigmoid, hard_silu, tanh,
+        softmax, log_softmax, softplus, softsign, silu, mish, exponential, celu, glu, tanh_shrink,
+        hard_tanh, log_sigmoid, squareplus, sparse_plus,
+    )
+}
+# Keras's other names for the same functions.
+ACTIVATIONS.update(swish=silu, hard_swish=hard_silu)
+swish = silu
+hard_swish = hard_silu
+
+
+def get(identifier) -> Callable:
+    """`None` → `linear`; a Keras name (`"relu"`) → the function; a callable → itself.
+
+    A config dict as written by `serialize` (`{"class_name": "function", "config": "relu"}`) is
+    accepted too, so saved models resolve their activations the same way.
+    """
+    if identifier is None:
+        return linear
+    if isinstance(identifier, dict):
+        identifier = identifier.get("config", identifier.get("class_name"))
+    if isinstance(identifier, str):
+        if identifier not in ACTIVATIONS:
+            raise unknown_name_error("activation", identifier, ACTIVATIONS)
+        return ACTIVATIONS[identifier]
+    if callable(identifier):
+        return identifier
+    raise TypeError(
+        "Expected an activation name such as 'relu', a callable, or None. "
+        f"Received: {identifier!r}"
+    )
+
+
+def serialize(activation: Callable):
+    """The name Keras writes in a config: `"relu"`, or the callable's `__name__`."""
+    for name, fn in ACTIVATIONS.items():
+        if fn is activation:
+            return name
+    if hasattr(activation, "get_config"):
+        return {"class_name": type(activation).__name__, "config": activation.get_config()}
+    return getattr(activation, "__name__", repr(activation))

@@ -1,0 +1,3 @@
+"""The few backend helpers Keras users call: `clear_session`."""
+
+from .layers.layer import clear_session as clear_session

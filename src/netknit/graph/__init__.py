@@ -1,0 +1,1 @@
+"""The symbolic graph: what calling a layer on a symbolic tensor records."""

@@ -1,0 +1,91 @@
+"""Symbolic tensors: placeholders that carry a shape and the history of how they were made.
+
+Calling a layer on a `SymbolicTensor` computes nothing. It checks the input shapes, infers the
+output shapes, records a `Node` (one call of the layer) and returns new symbolic tensors whose
+`history` points back at that node. A functional `Model` walks these histories from its outputs
+back to its inputs to find the graph it has to run.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import torch
+
+from .shapes import format_shape
+
+if TYPE_CHECKING:
+    from .node import Node
+
+
+class History(NamedTuple):
+    """Where a symbolic tensor came from: output `index` of `node`."""
+
+    node: "Node"
+    index: int
+
+    @property
+    def layer(self):
+        return self.node.layer
+
+
+class SymbolicTensor:
+    """A tensor of known shape (batch dimension `None`) that exists only in a graph.
+
+    Args:
+        shape: full shape including the batch dimension; unknown sizes are `None`.
+        dtype: a `torch.dtype`.
+        name: a readable name, such as `"dense/output"`.
+        history: the `(node, index)` that produced the tensor, or `None` before it is recorded.
+    """
+
+    def __init__(
+        self,
+        shape: tuple,
+        dtype: torch.dtype = torch.float32,
+        name: str | None = None,
+        history: History | None = None,
+    ):
+        self.shape = tuple(None if d is None else int(d) for d in shape)
+        self.dtype = dtype
+        self.name = name
+        self.history = history
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def rank(self) -> int:
+        return len(self.shape)
+
+    @property
+    def producer(self):
+        """The layer that produced this tensor (an `InputLayer` for model inputs)."""
+        return None if self.history is None else self.history.node.layer
+
+    def __repr__(self) -> str:
+        dtype = str(self.dtype).replace("torch.", "")
+        return f"<SymbolicTensor shape={format_shape(self.shape)}, dtype={dtype}, name={self.name}>"
+
+    def __len__(self) -> int:
+        raise TypeError(
+            "A symbolic tensor has no length: it holds no data yet. "
+            f"Use `.shape` instead (shape {format_shape(self.shape)})."
+        )
+
+    def __bool__(self) -> bool:
+        raise TypeError(
+            "A symbolic tensor has no truth value: it holds no data yet. Build the model, then "
+            "call it on real data."
+        )
+
+    def __array__(self, *args: Any, **kwargs: Any):
+        raise TypeError(
+            f"Cannot convert symbolic tensor {self.name} {format_shape(self.shape)} to a NumPy "
+            "array: it holds no data. Build a Model from it and call `model.predict(x)`."
+        )
+
+
+def is_symbolic(value: Any) -> bool:
+    return isinstance(value, SymbolicTensor)

@@ -1,0 +1,141 @@
+"""Walk a graph back from its outputs: the nodes to run, in order, and the layers, in Keras's order.
+
+`trace(inputs, outputs)` is done once, when a functional model is built. It returns the nodes in an
+order where every node comes after the nodes that feed it, which is all `Functional.forward` needs
+for its straight loop, and raises a clear error for graphs that cannot be run: an output that does
+not depend on the given inputs, an input that no output uses, or a cycle.
+
+Going beyond Keras, an output may be a tensor *inside* a nested model (a layer of a `Sequential`
+backbone that the outer model calls once). Such a tensor hangs off the nested model's own input;
+the trace follows the nested model's call in the outer graph to connect the two.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .errors import describe_layer
+from .node import Node
+from .shapes import format_shape
+from .symbolic import SymbolicTensor
+
+
+@dataclass
+class Trace:
+    nodes: list[Node]  # execution order, inputs first
+    layers: list  # unique layers in Keras's order: by decreasing depth, then first seen
+    nodes_by_depth: dict[int, list[Node]]
+    # Inputs of nested models that this graph reaches through the nested model's outer call:
+    # id(inner input tensor) -> outer tensor that feeds it.
+    aliases: dict[int, SymbolicTensor] = field(default_factory=dict)
+
+
+def trace(inputs: list[SymbolicTensor], outputs: list[SymbolicTensor]) -> Trace:
+    for tensor in inputs + outputs:
+        if not isinstance(tensor, SymbolicTensor) or tensor.history is None:
+            raise TypeError(
+                "Model inputs and outputs must be symbolic tensors made by `Input()` and layer "
+                f"calls. Received: {tensor!r}"
+            )
+    input_ids = {id(t) for t in inputs}
+    aliases: dict[int, SymbolicTensor] = {}
+    seen_order: dict = {}  # layer -> index of first sight, as Keras numbers them
+    finished: dict[Node, None] = {}  # ordered set: post-order = execution order
+    in_progress: set = set()
+
+    def resolve(tensor: SymbolicTensor) -> SymbolicTensor:
+        """The tensor in this graph that supplies `tensor` (itself, or a nested model's feed)."""
+        while id(tensor) not in input_ids and _is_graph_input(tensor):
+            outer = _outer_feed(tensor, inputs, outputs)
+            aliases[id(tensor)] = outer
+            tensor = outer
+        return tensor
+
+    # Iterative depth-first search, so that deep models do not hit Python's recursion limit.
+    for output in outputs:
+        stack = [(resolve(output), False)]
+        while stack:
+            tensor, expanded = stack.pop()
+            node = tensor.history.node
+            if expanded:
+                in_progress.discard(node)
+                finished[node] = None
+                continue
+            if node in finished:
+                continue
+            if node in in_progress:
+                raise ValueError(f"The graph has a cycle through layer {describe_layer(node.layer)}.")
+            seen_order.setdefault(node.layer, len(seen_order))
+            in_progress.add(node)
+            stack.append((tensor, True))
+            if id(tensor) in input_ids:
+                continue
+            for parent in reversed(node.inputs):
+                stack.append((resolve(parent), False))
+
+    nodes = list(finished)
+    _check_inputs_reached(nodes, inputs, outputs)
+    nodes_by_depth, layers = _order_by_depth(nodes, inputs, seen_order)
+    return Trace(nodes=nodes, layers=layers, nodes_by_depth=nodes_by_depth, aliases=aliases)
+
+
+def _is_graph_input(tensor: SymbolicTensor) -> bool:
+    return type(tensor.history.node.layer).__name__ == "InputLayer"
+
+
+def _outer_feed(tensor, inputs, outputs) -> SymbolicTensor:
+    """For the input of a nested model, the outer tensor that the model was called on."""
+    calls = [
+        (model, node)
+        for model in getattr(tensor, "input_of_models", ())
+        for node in model._inbound_nodes
+        if node.inputs
+    ]
+    if len(calls) == 1:
+        model, node = calls[0]
+        return node.inputs[model.inputs.index(tensor)]
+    wanted = ", ".join(f"'{t.name}' {format_shape(t.shape)}" for t in outputs)
+    given = ", ".join(f"'{t.name}'" for t in inputs)
+    if len(calls) > 1:
+        names = sorted({m.name for m, _ in calls})
+        raise ValueError(
+            f"Cannot tell which call of model(s) {names} feeds the output(s) {wanted}: the model "
+            "is called more than once, so a tensor inside it has several values. Build the "
+            "feature model from one call's output instead, or call the inner model only once."
+        )
+    raise ValueError(
+        f"Graph disconnected: the output(s) {wanted} depend on the input "
+        f"'{tensor.history.node.layer.name}' {format_shape(tensor.shape)}, which is not among the "
+        f"model inputs [{given}]. Fix: pass that Input in `inputs=`, or build the output from "
+        "the given inputs."
+    )
+
+
+def _check_inputs_reached(nodes: list[Node], inputs, outputs) -> None:
+    reached = {id(t) for node in nodes for t in node.outputs}
+    unused = [t for t in inputs if id(t) not in reached]
+    if unused:
+        names = ", ".join(f"'{t.history.node.layer.name}' {format_shape(t.shape)}" for t in unused)
+        raise ValueError(
+            f"Model input(s) {names} are not used by any output. Fix: remove them from "
+            "`inputs=`, or connect them to an output."
+        )
+
+
+def _order_by_depth(nodes: list[Node], inputs, seen_order: dict):
+    """Keras's layer order: deepest first (inputs), ties broken by first sight from the outputs."""
+    members = set(nodes)
+    node_depth: dict[Node, int] = {}
+    layer_depth: dict = {}
+    for node in reversed(nodes):
+        depth = max(node_depth.get(node, 0), layer_depth.get(node.layer, 0))
+        node_depth[node] = depth
+        layer_depth[node.layer] = depth
+        for parent in node.parents:
+            if parent in members:
+                node_depth[parent] = max(depth + 1, node_depth.get(parent, 0))
+    nodes_by_depth: dict[int, list[Node]] = {}
+    for node, depth in node_depth.items():
+        nodes_by_depth.setdefault(depth, []).append(node)
+    layers = sorted(layer_depth, key=lambda layer: (-layer_depth[layer], seen_order[layer]))
+    return dict(sorted(nodes_by_depth.items(), reverse=True)), layers

@@ -1,0 +1,289 @@
+"""Weight initializers with Keras's names, defaults and distributions.
+
+An initializer is called with the weight's shape *in Keras's layout* (a `Conv2D` kernel is
+`(kh, kw, in, out)`), so fan-in and fan-out are computed exactly as Keras computes them; the layer
+then converts the array to the layout its torch kernel wants.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .graph.errors import unknown_name_error
+
+
+class Initializer:
+    """Base class: `initializer(shape, dtype)` returns a new tensor of that shape."""
+
+    def __call__(self, shape, dtype=torch.float32) -> torch.Tensor:
+        raise NotImplementedError
+
+    def get_config(self) -> dict:
+        return {}
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Initializer":
+        return cls(**config)
+
+
+class _Seeded(Initializer):
+    def __init__(self, seed: int | None = None):
+        if seed is not None and not isinstance(seed, int):
+            raise TypeError(f"Expected an integer seed or None. Received: seed={seed!r}")
+        self.seed = seed
+
+    def _generator(self):
+        return None if self.seed is None else torch.Generator().manual_seed(self.seed)
+
+
+class Zeros(Initializer):
+    def __call__(self, shape, dtype=torch.float32):
+        return torch.zeros(shape, dtype=dtype)
+
+
+class Ones(Initializer):
+    def __call__(self, shape, dtype=torch.float32):
+        return torch.ones(shape, dtype=dtype)
+
+
+class Constant(Initializer):
+    def __init__(self, value: float = 0.0):
+        self.value = value
+
+    def __call__(self, shape, dtype=torch.float32):
+        return torch.full(tuple(shape), float(self.value), dtype=dtype)
+
+    def get_config(self):
+        return {"value": self.value}
+
+
+class RandomNormal(_Seeded):
+    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None):
+        super().__init__(seed)
+        self.mean, self.stddev = mean, stddev
+
+    def __call__(self, shape, dtype=torch.float32):
+        out = torch.empty(tuple(shape), dtype=dtype)
+        return out.normal_(self.mean, self.stddev, generator=self._generator())
+
+    def get_config(self):
+        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
+
+
+class RandomUniform(_Seeded):
+    def __init__(self, minval: float = -0.05, maxval: float = 0.05, seed: int | None = None):
+        super().__init__(seed)
+        self.minval, self.maxval = minval, maxval
+
+    def __call__(self, shape, dtype=torch.float32):
+        out = torch.empty(tuple(shape), dtype=dtype)
+        return out.uniform_(self.minval, self.maxval, generator=self._generator())
+
+    def get_config(self):
+        return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
+
+
+class TruncatedNormal(_Seeded):
+    """Normal values redrawn outside two standard deviations, as Keras does."""
+
+    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None):
+        super().__init__(seed)
+        self.mean, self.stddev = mean, stddev
+
+    def __call__(self, shape, dtype=torch.float32):
+        return _truncated_normal(shape, self.mean, self.stddev, dtype, self._generator())
+
+    def get_config(self):
+        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
+
+
+def _truncated_normal(shape, mean, stddev, dtype, generator):
+    out = torch.empty(tuple(shape), dtype=dtype)
+    torch.nn.init.trunc_normal_(out, 0.0, 1.0, -2.0, 2.0, generator=generator)
+    return out.mul_(stddev).add_(mean)
+
+
+def compute_fans(shape) -> tuple[float, float]:
+    """Keras's fan-in and fan-out: kernels are (..., in, out), the leading axes are the field."""
+    shape = tuple(shape)
+    if len(shape) == 0:
+        return 1.0, 1.0
+    if len(shape) == 1:
+        return float(shape[0]), float(shape[0])
+    if len(shape) == 2:
+        return float(shape[0]), float(shape[1])
+    receptive_field = math.prod(shape[:-2])
+    return float(shape[-2] * receptive_field), float(shape[-1] * receptive_field)
+
+
+class VarianceScaling(_Seeded):
+    """Samples with variance `scale / n`, where n is fan-in, fan-out or their mean.
+
+    Args:
+        scale: positive scaling factor.
+        mode: `"fan_in"`, `"fan_out"` or `"fan_avg"`.
+        distribution: `"truncated_normal"`, `"untruncated_normal"` or `"uniform"`.
+        seed: an integer for reproducible values.
+    """
+
+    MODES = ("fan_in", "fan_out", "fan_avg")
+    DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform")
+
+    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
+        super().__init__(seed)
+        if scale <= 0.0:
+            raise ValueError(f"Expected a positive scale. Received: scale={scale}")
+        if mode not in self.MODES:
+            raise ValueError(f"Expected mode to be one of {self.MODES}. Received: mode={mode!r}")
+        if distribution == "normal":
+            distribution = "truncated_normal"
+        if distribution not in self.DISTRIBUTIONS:
+            raise ValueError(
+                f"Expected distribution to be one of {self.DISTRIBUTIONS}. "
+                f"Received: distribution={distribution!r}"
+            )
+        self.scale, self.mode, self.distribution = scale, mode, distribution
+
+    def __call__(self, shape, dtype=torch.float32):
+        fan_in, fan_out = compute_fans(shape)
+        n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
+        variance = self.scale / max(1.0, n)
+        generator = self._generator()
+        if self.distribution == "truncated_normal":
+            # Keras divides by the standard deviation of a unit normal truncated at +-2.
+            stddev = math.sqrt(variance) / 0.87962566103423978
+            return _truncated_normal(shape, 0.0, stddev, dtype, generator)
+        out = torch.empty(tuple(shape), dtype=dtype)
+        if self.distribution == "untruncated_normal":
+            return out.normal_(0.0, math.sqrt(variance), generator=generator)
+        limit = math.sqrt(3.0 * variance)
+        return out.uniform_(-limit, limit, generator=generator)
+
+    def get_config(self):
+        return {
+            "scale": self.scale, "mode": self.mode, "distribution": self.distribution,
+            "seed": self.seed,
+        }
+
+
+def _variance_scaling_preset(name, scale, mode, distribution):
+    class Preset(VarianceScaling):
+        def __init__(self, seed: int | None = None):
+            super().__init__(scale=scale, mode=mode, distribution=distribution, seed=seed)
+
+        def get_config(self):
+            return {"seed": self.seed}
+
+    Preset.__name__ = Preset.__qualname__ = name
+    Preset.__doc__ = f"`VarianceScaling(scale={scale}, mode={mode!r}, distribution={distribution!r})`."
+    return Preset
+
+
+GlorotUniform = _variance_scaling_preset("GlorotUniform", 1.0, "fan_avg", "uniform")
+GlorotNormal = _variance_scaling_preset("GlorotNormal", 1.0, "fan_avg", "truncated_normal")
+HeUniform = _variance_scaling_preset("HeUniform", 2.0, "fan_in", "uniform")
+HeNormal = _variance_scaling_preset("HeNormal", 2.0, "fan_in", "truncated_normal")
+LecunUniform = _variance_scaling_preset("LecunUniform", 1.0, "fan_in", "uniform")
+LecunNormal = _variance_scaling_preset("LecunNormal", 1.0, "fan_in", "truncated_normal")
+
+
+class Orthogonal(_Seeded):
+    """A (scaled) orthogonal matrix over the last axis, Keras's default for recurrent kernels."""
+
+    def __init__(self, gain: float = 1.0, seed: int | None = None):
+        super().__init__(seed)
+        self.gain = gain
+
+    def __call__(self, shape, dtype=torch.float32):
+        shape = tuple(shape)
+        if len(shape) < 2:
+            raise ValueError(f"Orthogonal needs a shape of rank 2 or more. Received: {shape}")
+        rows, cols = math.prod(shape[:-1]), shape[-1]
+        flat = torch.empty(max(rows, cols), min(rows, cols), dtype=torch.float64)
+        flat.normal_(0.0, 1.0, generator=self._generator())
+        q, r = torch.linalg.qr(flat)
+        q = q * torch.sign(torch.diagonal(r))
+        if rows < cols:
+            q = q.T
+        return (self.gain * q).reshape(shape).to(dtype)
+
+    def get_config(self):
+        return {"gain": self.gain, "seed": self.seed}
+
+
+class Identity(Initializer):
+    """`gain` times the identity matrix (2-D shapes only)."""
+
+    def __init__(self, gain: float = 1.0):
+        self.gain = gain
+
+    def __call__(self, shape, dtype=torch.float32):
+        if len(shape) != 2:
+            raise ValueError(f"Identity needs a 2-D shape. Received: {tuple(shape)}")
+        return self.gain * torch.eye(*shape, dtype=dtype)
+
+    def get_config(self):
+        return {"gain": self.gain}
+
+
+INITIALIZERS = {
+    cls.__name__: cls
+    for cls in (
+        Zeros, Ones, Constant, RandomNormal, RandomUniform, TruncatedNormal, VarianceScaling,
+        GlorotUniform, GlorotNormal, HeUniform, HeNormal, LecunUniform, LecunNormal, Orthogonal,
+        Identity,
+    )
+}
+_ALIASES = {
+    "zeros": Zeros, "ones": Ones, "constant": Constant, "random_normal": RandomNormal,
+    "random_uniform": RandomUniform, "truncated_normal": TruncatedNormal,
+    "variance_scaling": VarianceScaling, "glorot_uniform": GlorotUniform,
+    "glorot_normal": GlorotNormal, "he_uniform": HeUniform, "he_normal": HeNormal,
+    "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal, "orthogonal": Orthogonal,
+    "identity": Identity,
+}
+
+
+def get(identifier) -> Initializer:
+    """A Keras name (`"glorot_uniform"`), class name, config dict, instance or callable."""
+    if isinstance(identifier, Initializer) or (callable(identifier) and not isinstance(identifier, type)):
+        return identifier
+    if isinstance(identifier, dict):
+        cls = _lookup(identifier.get("class_name"))
+        return cls.from_config(identifier.get("config") or {})
+    if isinstance(identifier, str):
+        return _lookup(identifier)()
+    if isinstance(identifier, type) and issubclass(identifier, Initializer):
+        return identifier()
+    raise TypeError(
+        f"Expected an initializer name such as 'glorot_uniform', an Initializer, or a config dict. "
+        f"Received: {identifier!r}"
+    )
+
+
+def _lookup(name: str) -> type:
+    cls = _ALIASES.get(name) or INITIALIZERS.get(name)
+    if cls is None:
+        raise unknown_name_error("initializer", name, list(_ALIASES) + list(INITIALIZERS))
+    return cls
+
+
+def serialize(initializer) -> dict:
+    """Keras 3's config form: `{"module": ..., "class_name": ..., "config": ...}`."""
+    return {
+        "module": "keras.initializers",
+        "class_name": type(initializer).__name__,
+        "config": initializer.get_config(),
+        "registered_name": None,
+    }
+
+
+# Keras's lowercase function-style names.
+zeros, ones, constant = Zeros, Ones, Constant
+glorot_uniform, glorot_normal = GlorotUniform, GlorotNormal
+he_uniform, he_normal, lecun_uniform, lecun_normal = HeUniform, HeNormal, LecunUniform, LecunNormal
+orthogonal, random_normal, random_uniform, truncated_normal = (
+    Orthogonal, RandomNormal, RandomUniform, TruncatedNormal
+)

@@ -1,0 +1,30 @@
+"""Keras layers on PyTorch: every layer is a `torch.nn.Module`."""
+
+from .core import Activation as Activation
+from .core import Dense as Dense
+from .core import Dropout as Dropout
+from .core import Flatten as Flatten
+from .core import Identity as Identity
+from .core import Lambda as Lambda
+from .core import Permute as Permute
+from .core import RepeatVector as RepeatVector
+from .core import Reshape as Reshape
+from .input_layer import Input as Input
+from .input_layer import InputLayer as InputLayer
+from .layer import Layer as Layer
+from .merging import Add as Add
+from .merging import Average as Average
+from .merging import Concatenate as Concatenate
+from .merging import Dot as Dot
+from .merging import Maximum as Maximum
+from .merging import Minimum as Minimum
+from .merging import Multiply as Multiply
+from .merging import Subtract as Subtract
+from .merging import add as add
+from .merging import average as average
+from .merging import concatenate as concatenate
+from .merging import dot as dot
+from .merging import maximum as maximum
+from .merging import minimum as minimum
+from .merging import multiply as multiply
+from .merging import subtract as subtract

@@ -1,0 +1,397 @@
+"""Core layers: Dense, Activation, Dropout, Flatten, Reshape, Permute, RepeatVector, Lambda, Identity."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from .. import activations
+from .. import constraints as constraints_module
+from .. import initializers as initializers_module
+from .. import regularizers as regularizers_module
+from ..graph.errors import ShapeError
+from ..graph.shapes import format_shape, num_elements
+from .layer import Layer, WeightLayout
+
+
+def _transpose(t: torch.Tensor) -> torch.Tensor:
+    return t.T
+
+
+def check_positive_int(name: str, value) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ValueError(f"Expected a positive integer for {name}. Received: {name}={value!r}")
+    return value
+
+
+class Dense(Layer):
+    """A densely connected layer: `activation(inputs @ kernel + bias)`.
+
+    Applied to the last axis, so a `(batch, steps, features)` input gives `(batch, steps, units)`.
+
+    Args:
+        units: the number of output features (a positive integer).
+        activation: an activation name such as `"relu"`, a callable, or None for linear.
+        use_bias: whether to add a bias vector.
+        kernel_initializer: `"glorot_uniform"` by default.
+        bias_initializer: `"zeros"` by default.
+        kernel_regularizer, bias_regularizer: e.g. `"l2"` or `regularizers.l2(1e-4)`.
+        kernel_constraint, bias_constraint: e.g. `"max_norm"`.
+
+    Input shape: `(batch, ..., input_dim)`. Output shape: `(batch, ..., units)`.
+
+    >>> layer = Dense(3)
+    >>> layer(torch.zeros(2, 4)).shape
+    torch.Size([2, 3])
+    """
+
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
+                 lora_rank=None, **kwargs):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        if lora_rank is not None:
+            raise ValueError("Dense(lora_rank=...) is not supported. Pass lora_rank=None.")
+        self.units = check_positive_int("units", units)
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers_module.get(kernel_initializer)
+        self.bias_initializer = initializers_module.get(bias_initializer)
+        self.kernel_regularizer = regularizers_module.get(kernel_regularizer)
+        self.bias_regularizer = regularizers_module.get(bias_regularizer)
+        self.kernel_constraint = constraints_module.get(kernel_constraint)
+        self.bias_constraint = constraints_module.get(bias_constraint)
+        self._linear = self.activation is activations.linear
+
+    def build(self, input_shape):
+        self._check_input(input_shape)
+        in_features = input_shape[-1]
+        # Stored as (units, in) for F.linear; Keras's layout is (in, units).
+        self.add_weight("kernel", (in_features, self.units), self.kernel_initializer,
+                        self.kernel_regularizer, self.kernel_constraint,
+                        layout=WeightLayout((in_features, self.units), _transpose, _transpose))
+        if self.use_bias:
+            self.add_weight("bias", (self.units,), self.bias_initializer, self.bias_regularizer,
+                            self.bias_constraint)
+        else:
+            self.bias = None
+
+    def forward(self, inputs):
+        outputs = F.linear(inputs, self.kernel, self.bias)
+        return outputs if self._linear else self.activation(outputs)
+
+    def _check_input(self, input_shape):
+        if len(input_shape) < 2:
+            raise ShapeError(
+                f"Dense needs inputs of rank 2 or more, (batch, features); received "
+                f"{format_shape(input_shape)}.",
+                fix="give each sample a feature axis, e.g. Reshape((1,)) before the Dense.",
+            )
+        if input_shape[-1] is None:
+            raise ShapeError(
+                f"Dense needs to know the size of the last axis to create its kernel; received "
+                f"{format_shape(input_shape)}.",
+                fix="give the Input a fixed last dimension, e.g. Input(shape=(None, 16)).",
+            )
+
+    def compute_output_shape(self, input_shape):
+        self._check_input(input_shape)
+        if self.built and input_shape[-1] != self.kernel.shape[1]:
+            expected = self.kernel.shape[1]
+            raise ShapeError(
+                f"It was built for inputs with {expected} features on the last axis, but received "
+                f"{format_shape(input_shape)} with {input_shape[-1]}.",
+                fix=f"project the input to {expected} features first, e.g. with "
+                f"Dense({expected}), or use a new Dense layer for this input.",
+            )
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "activation": activations.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers_module.serialize(self.kernel_initializer),
+            "bias_initializer": initializers_module.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers_module.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers_module.serialize(self.bias_regularizer),
+            "kernel_constraint": constraints_module.serialize(self.kernel_constraint),
+            "bias_constraint": constraints_module.serialize(self.bias_constraint),
+        }
+
+
+class Activation(Layer):
+    """Applies an activation function.
+
+    Args:
+        activation: a name such as `"relu"` or `"softmax"`, or a callable.
+
+    Input and output shape: any, unchanged.
+
+    >>> Activation("relu")(torch.tensor([[-1.0, 2.0]]))
+    tensor([[0., 2.]])
+    """
+
+    def __init__(self, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.activation = activations.get(activation)
+        self.built = True
+
+    def forward(self, inputs):
+        return self.activation(inputs)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "activation": activations.serialize(self.activation)}
+
+
+class Dropout(Layer):
+    """Randomly sets a fraction `rate` of inputs to 0 in training, scaling the rest by 1/(1-rate).
+
+    In inference (`predict`, `evaluate`, or calling the model outside `fit`) it does nothing.
+
+    Args:
+        rate: the fraction to drop, in [0, 1).
+        noise_shape: the shape of the keep/drop mask, broadcast over the input, e.g.
+            `(batch, 1, features)` to drop the same features at every time step.
+        seed: an integer for a reproducible mask.
+
+    >>> Dropout(0.5)(torch.ones(1, 4))  # inference: unchanged
+    tensor([[1., 1., 1., 1.]])
+    """
+
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
+            raise ValueError(f"Expected a rate between 0 and 1. Received: rate={rate!r}")
+        self.rate = float(rate)
+        self.noise_shape = None if noise_shape is None else tuple(noise_shape)
+        self.seed = seed
+        self.built = True
+
+    def forward(self, inputs, training=None):
+        training = self.training if training is None else training
+        if not training or self.rate == 0:
+            return inputs
+        if self.noise_shape is None:
+            return F.dropout(inputs, self.rate, True)
+        shape = [s if d is None else d for d, s in zip(self.noise_shape, inputs.shape)]
+        keep = torch.empty(shape, dtype=inputs.dtype, device=inputs.device).bernoulli_(1 - self.rate)
+        return inputs * keep / (1 - self.rate)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed,
+                "noise_shape": None if self.noise_shape is None else list(self.noise_shape)}
+
+
+def _normalize_data_format(data_format):
+    data_format = data_format or "channels_last"
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(
+            "Expected data_format 'channels_last' or 'channels_first'. "
+            f"Received: data_format={data_format!r}"
+        )
+    return data_format
+
+
+class Flatten(Layer):
+    """Flattens each sample into a vector: `(batch, 4, 4, 32)` becomes `(batch, 512)`.
+
+    Args:
+        data_format: `"channels_last"` (default) or `"channels_first"`; with channels first the
+            values are ordered as a channels-last input would be, so weights stay portable.
+    """
+
+    def __init__(self, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.data_format = _normalize_data_format(data_format)
+        self.built = True
+
+    def forward(self, inputs):
+        if inputs.dim() == 1:
+            return inputs.unsqueeze(1)
+        if self.data_format == "channels_first" and inputs.dim() > 2:
+            inputs = inputs.movedim(1, -1)
+        return inputs.flatten(1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], num_elements(input_shape[1:]) if len(input_shape) > 1 else 1)
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format}
+
+
+class Reshape(Layer):
+    """Reshapes each sample to `target_shape`; one entry may be -1, inferred from the size.
+
+    Args:
+        target_shape: the shape of one sample, without the batch dimension, e.g. `(1280,)`.
+
+    >>> Reshape((-1, 4))(torch.zeros(2, 8)).shape
+    torch.Size([2, 2, 4])
+    """
+
+    def __init__(self, target_shape, **kwargs):
+        super().__init__(**kwargs)
+        target_shape = (target_shape,) if isinstance(target_shape, int) else tuple(target_shape)
+        if sum(d == -1 for d in target_shape) > 1:
+            raise ValueError(
+                f"Reshape's target_shape may contain -1 at most once. Received: {target_shape}"
+            )
+        if any(not isinstance(d, int) or (d < 1 and d != -1) for d in target_shape):
+            raise ValueError(
+                "Expected target_shape to hold positive integers and at most one -1. "
+                f"Received: target_shape={target_shape}"
+            )
+        self.target_shape = target_shape
+        self.built = True
+
+    def forward(self, inputs):
+        return inputs.reshape((inputs.shape[0],) + self.target_shape)
+
+    def compute_output_shape(self, input_shape):
+        size = num_elements(input_shape[1:])
+        known = math.prod(d for d in self.target_shape if d != -1)
+        if -1 in self.target_shape:
+            if size is not None and size % known:
+                raise ShapeError(
+                    f"Reshape cannot fit {size} values per sample ({format_shape(input_shape)}) "
+                    f"into {format_shape(self.target_shape)}: {size} is not a multiple of {known}.",
+                    fix=f"choose a target shape whose sizes multiply to {size}.",
+                )
+            fill = None if size is None else size // known
+            return (input_shape[0],) + tuple(fill if d == -1 else d for d in self.target_shape)
+        if size is not None and size != known:
+            raise ShapeError(
+                f"Reshape cannot turn {size} values per sample ({format_shape(input_shape)}) into "
+                f"{format_shape(self.target_shape)}, which holds {known}.",
+                fix=f"choose a target shape whose sizes multiply to {size}, e.g. Reshape(({size},)) "
+                "or Flatten().",
+            )
+        return (input_shape[0],) + self.target_shape
+
+    def get_config(self):
+        return {**super().get_config(), "target_shape": list(self.target_shape)}
+
+
+class Permute(Layer):
+    """Permutes the non-batch axes: `Permute((2, 1))` swaps the two axes of `(batch, a, b)`.
+
+    Args:
+        dims: a permutation of `1..rank-1` (axes are numbered from 1; the batch axis stays).
+    """
+
+    def __init__(self, dims, **kwargs):
+        super().__init__(**kwargs)
+        dims = tuple(dims)
+        if sorted(dims) != list(range(1, len(dims) + 1)):
+            raise ValueError(
+                "Expected dims to be a permutation of 1..n (axis 0 is the batch and stays). "
+                f"Received: dims={dims}"
+            )
+        self.dims = dims
+        self.built = True
+
+    def forward(self, inputs):
+        return inputs.permute((0,) + self.dims)
+
+    def compute_output_shape(self, input_shape):
+        if len(input_shape) != len(self.dims) + 1:
+            raise ShapeError(
+                f"Permute{self.dims} reorders {len(self.dims)} axes, but the input "
+                f"{format_shape(input_shape)} has {len(input_shape) - 1} besides the batch.",
+                fix=f"use a permutation of 1..{len(input_shape) - 1}.",
+            )
+        return (input_shape[0],) + tuple(input_shape[d] for d in self.dims)
+
+    def get_config(self):
+        return {**super().get_config(), "dims": list(self.dims)}
+
+
+class RepeatVector(Layer):
+    """Repeats a vector `n` times: `(batch, features)` becomes `(batch, n, features)`.
+
+    Args:
+        n: the number of repetitions.
+    """
+
+    def __init__(self, n, **kwargs):
+        super().__init__(**kwargs)
+        self.n = check_positive_int("n", n)
+        self.built = True
+
+    def forward(self, inputs):
+        return inputs.unsqueeze(1).expand(-1, self.n, -1)
+
+    def compute_output_shape(self, input_shape):
+        if len(input_shape) != 2:
+            raise ShapeError(
+                f"RepeatVector repeats vectors (batch, features), but received the "
+                f"{len(input_shape)}-D input {format_shape(input_shape)}.",
+                fix="Flatten() the input first.",
+            )
+        return (input_shape[0], self.n, input_shape[1])
+
+    def get_config(self):
+        return {**super().get_config(), "n": self.n}
+
+
+class Lambda(Layer):
+    """Wraps a function of tensors as a layer: `Lambda(lambda x: x * 2)`.
+
+    Args:
+        function: called as `function(inputs, **arguments)` on torch tensors.
+        output_shape: the output shape (without batch) or a function of the input shape; when
+            omitted, it is found by running the function on zeros.
+        arguments: extra keyword arguments for the function.
+
+    A Lambda's function is Python code, so a saved model that contains one only loads with
+    `safe_mode=False`.
+    """
+
+    def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
+        super().__init__(**kwargs)
+        if not callable(function):
+            raise TypeError(f"Expected a callable for Lambda. Received: {function!r}")
+        self.function = function
+        self.output_shape_arg = output_shape
+        self.mask = mask
+        self.arguments = dict(arguments or {})
+        self.built = True
+
+    def forward(self, inputs):
+        return self.function(inputs, **self.arguments)
+
+    def compute_output_shape(self, input_shape):
+        if self.output_shape_arg is None:
+            return super().compute_output_shape(input_shape)
+        if callable(self.output_shape_arg):
+            return self.output_shape_arg(input_shape)
+        first = input_shape[0] if isinstance(input_shape, tuple) else None
+        return (first,) + tuple(self.output_shape_arg)
+
+    def get_config(self):
+        return {**super().get_config(), "function": getattr(self.function, "__name__", "lambda"),
+                "arguments": self.arguments}
+
+
+class Identity(Layer):
+    """Returns its input unchanged (a placeholder layer)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.built = True
+
+    def forward(self, inputs):
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        return input_shape

@@ -1,0 +1,542 @@
+"""The base `Layer`: a `torch.nn.Module` with Keras's names, weights, build-on-first-call and graph.
+
+A layer is called in one of two ways, through the same `__call__`:
+
+* on symbolic tensors (from `Input()` or other layer calls): it builds its weights from the input
+  shape if it has not yet, checks and infers the output shape with `compute_output_shape`, records
+  a `Node` and returns symbolic outputs. Nothing is computed.
+* on real data (torch tensors or NumPy arrays): it builds if needed and runs `forward`, plain
+  PyTorch. Once built, a call on a tensor goes straight to `torch.nn.Module.__call__`.
+
+Weights are `nn.Parameter`s (trainable) and buffers (non-trainable, e.g. moving statistics), kept
+in the layout the torch kernel wants. `get_weights`/`set_weights` speak Keras's layouts: a layer
+whose storage differs (a convolution kernel, a fused LSTM) gives `add_weight` a `WeightLayout`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+import numpy as np
+import torch
+from torch import nn
+
+from .. import constraints as constraints_module
+from .. import initializers as initializers_module
+from .. import regularizers as regularizers_module
+from ..graph import nest
+from ..graph.errors import ShapeError, did_you_mean
+from ..graph.node import Node
+from ..graph.shapes import format_shape
+from ..graph.symbolic import SymbolicTensor
+
+_name_counts: dict[str, int] = {}
+
+
+def clear_session() -> None:
+    """Reset automatic names, so the next `Dense` is called `dense` again (as in Keras)."""
+    _name_counts.clear()
+
+
+def unique_name(prefix: str) -> str:
+    """`dense`, then `dense_1`, `dense_2`, ... per prefix, as Keras names layers."""
+    count = _name_counts.get(prefix, 0)
+    _name_counts[prefix] = count + 1
+    return prefix if count == 0 else f"{prefix}_{count}"
+
+
+def to_snake_case(name: str) -> str:
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+@dataclass(frozen=True)
+class WeightLayout:
+    """How a stored weight maps to Keras's layout.
+
+    Args:
+        keras_shape: the weight's shape as Keras stores it.
+        to_keras: stored tensor -> Keras-layout tensor.
+        from_keras: Keras-layout tensor -> stored tensor.
+    """
+
+    keras_shape: tuple
+    to_keras: Callable[[torch.Tensor], torch.Tensor]
+    from_keras: Callable[[torch.Tensor], torch.Tensor]
+
+
+def _dtype(value) -> torch.dtype:
+    if value is None:
+        return torch.float32
+    if isinstance(value, torch.dtype):
+        return value
+    if isinstance(value, dict):  # Keras's DTypePolicy config
+        value = value.get("config", {}).get("name", "float32")
+    name = str(value).replace("torch.", "")
+    dtype = getattr(torch, "float32" if name == "mixed_float16" else name, None)
+    if not isinstance(dtype, torch.dtype):
+        raise ValueError(f"Unknown dtype: {value!r}. Use e.g. 'float32', 'float64' or 'int64'.")
+    return dtype
+
+
+def is_shape(value) -> bool:
+    """True for one shape `(None, 32)`, False for a structure of shapes `[(None, 3), (None, 4)]`."""
+    return isinstance(value, (tuple, list)) and all(
+        d is None or (isinstance(d, int) and not isinstance(d, bool)) for d in value
+    )
+
+
+class Layer(nn.Module):
+    """Base class of all layers: a `torch.nn.Module` that speaks Keras.
+
+    Args:
+        trainable: whether the layer's weights are updated in training.
+        name: a unique name; by default made from the class name (`dense`, `dense_1`, ...).
+        dtype: the dtype of the weights and computation, such as `"float32"`.
+        input_shape: the shape of one sample, for the first layer of a `Sequential`.
+        input_dim: the same as `input_shape=(input_dim,)`.
+
+    Subclasses create weights in `build(input_shape)` with `add_weight`, compute in `forward`,
+    and give their shape rule in `compute_output_shape`, raising `ShapeError` with a fix when the
+    input cannot be accepted.
+    """
+
+    # Set by layers whose forward takes `training=` (Dropout, BatchNormalization, models, ...).
+    _accepts_training = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # Keras users write `call`; torch runs `forward`. A subclass may define either.
+        if "call" in cls.__dict__ and "forward" not in cls.__dict__:
+            cls.forward = cls.__dict__["call"]
+        cls._accepts_training = "training" in inspect.signature(cls.forward).parameters
+
+    def __init__(
+        self,
+        *,
+        trainable: bool = True,
+        name: str | None = None,
+        dtype=None,
+        input_shape=None,
+        input_dim: int | None = None,
+        activity_regularizer=None,
+        **kwargs,
+    ):
+        if kwargs:
+            self._reject_unknown_kwargs(kwargs)
+        super().__init__()
+        if name is not None and (not isinstance(name, str) or not name or "/" in name):
+            raise ValueError(f"Expected a non-empty name without '/'. Received: name={name!r}")
+        self.name = name or unique_name(to_snake_case(type(self).__name__))
+        self.dtype = _dtype(dtype)
+        self._trainable = bool(trainable)
+        self.built = False
+        self._inbound_nodes: list[Node] = []
+        self._weight_names: list[str] = []  # in creation order
+        self._weight_layouts: dict[str, WeightLayout] = {}
+        self._regularized: list[tuple[str, Callable]] = []
+        self._constrained: list[tuple[str, Callable]] = []
+        self.activity_regularizer = regularizers_module.get(activity_regularizer)
+        self._activity_losses: list[torch.Tensor] = []
+        if input_dim is not None:
+            input_shape = (input_dim,)
+        self._input_shape_arg = None if input_shape is None else tuple(input_shape)
+        # Keras layers run in inference mode unless training says otherwise (fit switches it).
+        self.train(False)
+
+    def _reject_unknown_kwargs(self, kwargs: dict) -> None:
+        known = set(inspect.signature(type(self).__init__).parameters) | set(
+            inspect.signature(Layer.__init__).parameters
+        )
+        known -= {"self", "kwargs"}
+        key = next(iter(kwargs))
+        raise TypeError(
+            f"{type(self).__name__} got an unexpected keyword argument '{key}'."
+            f"{did_you_mean(key, known)} Allowed arguments: {', '.join(sorted(known))}."
+        )
+
+    # ------------------------------------------------------------------ weights
+
+    def build(self, input_shape) -> None:
+        """Create the layer's weights for inputs of `input_shape` (batch dimension included)."""
+
+    def add_weight(
+        self,
+        name: str,
+        shape,
+        initializer="glorot_uniform",
+        regularizer=None,
+        constraint=None,
+        trainable: bool = True,
+        layout: WeightLayout | None = None,
+    ) -> torch.Tensor:
+        """Create a weight of Keras shape `shape`, stored as `self.<name>`.
+
+        Trainable weights are `nn.Parameter`s, non-trainable ones buffers. With a `layout`, the
+        initializer draws in Keras's shape and the value is stored in the layout's torch form.
+        """
+        value = initializers_module.get(initializer)(tuple(shape), dtype=self.dtype)
+        if layout is not None:
+            value = layout.from_keras(value).contiguous()
+            self._weight_layouts[name] = layout
+        if trainable:
+            self.register_parameter(name, nn.Parameter(value, requires_grad=self._trainable))
+        else:
+            self.register_buffer(name, value)
+        self._weight_names.append(name)
+        regularizer = regularizers_module.get(regularizer)
+        if regularizer is not None:
+            self._regularized.append((name, regularizer))
+        constraint = constraints_module.get(constraint)
+        if constraint is not None:
+            self._constrained.append((name, constraint))
+        return getattr(self, name)
+
+    def _own_weights(self, trainable: bool) -> list[torch.Tensor]:
+        return [
+            getattr(self, n)
+            for n in self._weight_names
+            if (n in self._parameters) == trainable
+        ]
+
+    def _sublayers(self) -> list["Layer"]:
+        return [m for m in self.children() if isinstance(m, Layer)]
+
+    @property
+    def weights(self) -> list[torch.Tensor]:
+        """All weights: own trainable, own non-trainable, then each sublayer's, without repeats."""
+        return _unique(
+            self._own_weights(True)
+            + self._own_weights(False)
+            + [w for layer in self._sublayers() for w in layer.weights]
+        )
+
+    @property
+    def trainable_weights(self) -> list[torch.Tensor]:
+        if not self._trainable:
+            return []
+        return _unique(
+            self._own_weights(True) + [w for s in self._sublayers() for w in s.trainable_weights]
+        )
+
+    @property
+    def non_trainable_weights(self) -> list[torch.Tensor]:
+        if not self._trainable:
+            return self.weights
+        return _unique(
+            self._own_weights(False)
+            + [w for s in self._sublayers() for w in s.non_trainable_weights]
+        )
+
+    @property
+    def variables(self) -> list[torch.Tensor]:
+        return self.weights
+
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        """Freeze (False) or unfreeze this layer and every layer inside it."""
+        value = bool(value)
+        for module in self.modules():
+            if isinstance(module, Layer):
+                module._trainable = value
+                for name in module._weight_names:
+                    if name in module._parameters:
+                        module._parameters[name].requires_grad_(value)
+
+    def _weight_entries(self) -> list[tuple["Layer", str]]:
+        """(owner, name) for each weight, in `weights` order, without repeats."""
+        entries, seen = [], set()
+
+        def visit(layer: Layer):
+            for trainable in (True, False):
+                for n in layer._weight_names:
+                    if (n in layer._parameters) == trainable:
+                        tensor = getattr(layer, n)
+                        if id(tensor) not in seen:
+                            seen.add(id(tensor))
+                            entries.append((layer, n))
+            for sub in layer._sublayers():
+                visit(sub)
+
+        visit(self)
+        return entries
+
+    def get_weights(self) -> list[np.ndarray]:
+        """The weights as NumPy arrays in Keras's layouts and order."""
+        arrays = []
+        for owner, n in self._weight_entries():
+            value = getattr(owner, n).detach()
+            layout = owner._weight_layouts.get(n)
+            if layout is not None:
+                value = layout.to_keras(value)
+            arrays.append(value.cpu().numpy().copy())
+        return arrays
+
+    def set_weights(self, weights: list) -> None:
+        """Set the weights from NumPy arrays in Keras's layouts and order (as `get_weights`)."""
+        entries = self._weight_entries()
+        expected = [
+            (f"{o.name}/{n}", tuple(o._weight_layouts[n].keras_shape) if n in o._weight_layouts
+             else tuple(getattr(o, n).shape))
+            for o, n in entries
+        ]
+        weights = list(weights)
+        if len(weights) != len(entries):
+            listing = ", ".join(f"{n} {format_shape(s)}" for n, s in expected) or "none"
+            raise ValueError(
+                f"Layer '{self.name}' expects {len(entries)} weight arrays ({listing}); "
+                f"received {len(weights)}."
+            )
+        for (owner, n), (label, shape), value in zip(entries, expected, weights):
+            value = np.asarray(value)
+            if tuple(value.shape) != shape:
+                raise ValueError(
+                    f"Weight {label} has shape {format_shape(shape)} in Keras's layout; received an "
+                    f"array of shape {format_shape(value.shape)}."
+                )
+        with torch.no_grad():
+            for (owner, n), value in zip(entries, weights):
+                target = getattr(owner, n)
+                tensor = torch.as_tensor(np.asarray(value), dtype=target.dtype)
+                layout = owner._weight_layouts.get(n)
+                if layout is not None:
+                    tensor = layout.from_keras(tensor)
+                target.copy_(tensor)
+
+    def count_params(self) -> int:
+        """The number of scalars in all weights (trainable and not)."""
+        if not self.built:
+            raise ValueError(
+                f"Layer '{self.name}' is not built yet, so it has no weights to count. Call it on "
+                "an input first, or build it with `layer.build(input_shape)`."
+            )
+        return int(sum(w.numel() for w in self.weights))
+
+    @property
+    def losses(self) -> list[torch.Tensor]:
+        """Regularization penalties of this layer and the layers inside it, as scalar tensors."""
+        penalties = []
+        for layer in self.modules():
+            if isinstance(layer, Layer):
+                penalties.extend(layer._activity_losses)
+                penalties.extend(reg(getattr(layer, n)) for n, reg in layer._regularized)
+        return penalties
+
+    def add_loss(self, value: torch.Tensor) -> None:
+        """Add a penalty computed in `forward` (kept until the next call of the layer)."""
+        self._activity_losses.append(value)
+
+    # ------------------------------------------------------------------ calling
+
+    def __call__(self, *args, **kwargs):
+        # The hot path: a built layer called on a tensor is a plain torch module call.
+        if (
+            self.built
+            and not kwargs
+            and args
+            and isinstance(args[0], torch.Tensor)
+            and self.activity_regularizer is None
+        ):
+            return nn.Module.__call__(self, *args)
+        return self._dispatch_call(args, kwargs)
+
+    def _dispatch_call(self, args: tuple, kwargs: dict):
+        # 1. Keras allows `training=` on every layer; drop it where forward does not take it.
+        if "training" in kwargs and not self._accepts_training:
+            kwargs = {k: v for k, v in kwargs.items() if k != "training"}
+        if not args:
+            raise TypeError(f"Layer '{self.name}' was called without inputs.")
+        leaves = nest.flatten(args[0])
+        # 2. Symbolic inputs record a node and compute nothing.
+        if any(isinstance(t, SymbolicTensor) for t in leaves):
+            return self._symbolic_call(args, kwargs)
+        # 3. Convert NumPy arrays and Python numbers to tensors once, at the edge.
+        inputs = nest.map_structure(self._to_tensor, args[0])
+        args = (inputs,) + args[1:]
+        # 4. Build from the real shapes on the first call.
+        if not self.built:
+            device = next((t.device for t in nest.flatten(inputs) if torch.is_tensor(t)), None)
+            self._build_once(nest.map_structure(lambda t: (None,) + tuple(t.shape[1:]), inputs))
+            if device is not None:
+                self.to(device)
+        # 5. Compute.
+        outputs = nn.Module.__call__(self, *args, **kwargs)
+        if self.activity_regularizer is not None:
+            self._activity_losses = [
+                self.activity_regularizer(t) / t.shape[0] for t in nest.flatten(outputs)
+            ]
+        return outputs
+
+    def _to_tensor(self, value):
+        if isinstance(value, torch.Tensor):
+            return value
+        array = np.asarray(value)
+        if array.dtype.kind == "f":
+            return torch.as_tensor(array, dtype=self.dtype)
+        if array.dtype.kind in "iub":
+            return torch.as_tensor(array)
+        raise TypeError(
+            f"Layer '{self.name}' cannot be called on {type(value).__name__} data of dtype "
+            f"{array.dtype}. Pass a torch tensor, a NumPy array, or a symbolic tensor from Input()."
+        )
+
+    def _build_once(self, input_shape) -> None:
+        self.build(_map_shapes(tuple, input_shape))
+        self.built = True
+
+    def _symbolic_call(self, args: tuple, kwargs: dict):
+        inputs = args[0]
+        symbolic = [t for t in nest.flatten((args, kwargs)) if isinstance(t, SymbolicTensor)]
+        input_shape = _shapes_of(inputs)
+        try:
+            if not self.built:
+                self._build_once(input_shape)
+            output_shape = self.compute_output_shape(input_shape)
+        except ShapeError as error:
+            raise error.attach(self, symbolic) from None
+        dtype = self.compute_output_dtype(inputs)
+        if is_shape(output_shape):
+            outputs = SymbolicTensor(output_shape, dtype, name=f"{self.name}/output")
+        else:
+            tensors = [
+                SymbolicTensor(shape, dtype, name=f"{self.name}/output_{i}")
+                for i, shape in enumerate(_shape_leaves(output_shape))
+            ]
+            outputs = _pack_shapes(output_shape, tensors)
+        Node(self, args, kwargs, outputs)
+        return outputs
+
+    def compute_output_dtype(self, inputs) -> torch.dtype:
+        return self.dtype
+
+    def compute_output_shape(self, input_shape):
+        """The output shape for `input_shape`; by default found by running `forward` twice.
+
+        The run uses zeros with every unknown size set to two different values: output sizes that
+        change with them are unknown (`None`) in the result, as in Keras's own inference.
+        """
+        results = []
+        for fill in ((2, 83), (3, 89)):
+            def zeros(shape, fill=fill):
+                dims = [fill[0] if i == 0 and d is None else fill[1] if d is None else d
+                        for i, d in enumerate(shape)]
+                return torch.zeros(dims, dtype=self.dtype)
+
+            sample = _map_shapes(zeros, input_shape)
+            with torch.no_grad():
+                out = nn.Module.__call__(self, sample)
+            results.append(nest.flatten(out))
+        shapes = [
+            tuple(None if i == 0 or a != b else a for i, (a, b) in enumerate(zip(x.shape, y.shape)))
+            for x, y in zip(*results)
+        ]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    # ------------------------------------------------------------------ graph facts
+
+    def _first_node(self, what: str) -> Node:
+        if not self._inbound_nodes:
+            raise AttributeError(
+                f"Layer '{self.name}' has no {what} yet: it has not been called on a symbolic "
+                "input. Call it on the output of `Input()` or of another layer first."
+            )
+        return self._inbound_nodes[0]
+
+    @property
+    def input(self):
+        node = self._first_node("input")
+        return node.inputs[0] if len(node.inputs) == 1 else list(node.inputs)
+
+    @property
+    def output(self):
+        node = self._first_node("output")
+        return node.outputs_structure
+
+    @property
+    def input_shape(self):
+        return _shapes_of(self.input)
+
+    @property
+    def output_shape(self):
+        return _shapes_of(self.output)
+
+    # ------------------------------------------------------------------ config
+
+    def get_config(self) -> dict:
+        """The constructor arguments that recreate this layer (without weights)."""
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "dtype": {
+                "module": "keras",
+                "class_name": "DTypePolicy",
+                "config": {"name": str(self.dtype).replace("torch.", "")},
+                "registered_name": None,
+            },
+        }
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Layer":
+        return cls(**config)
+
+    def extra_repr(self) -> str:
+        return f"name={self.name!r}"
+
+
+def _unique(tensors: list) -> list:
+    seen, out = set(), []
+    for t in tensors:
+        if id(t) not in seen:
+            seen.add(id(t))
+            out.append(t)
+    return out
+
+
+def _shapes_of(structure):
+    if isinstance(structure, SymbolicTensor):
+        return structure.shape
+    if isinstance(structure, dict):
+        return {k: _shapes_of(v) for k, v in structure.items()}
+    if isinstance(structure, (list, tuple)):
+        return [_shapes_of(v) for v in structure]
+    return None
+
+
+def _shape_leaves(structure) -> list:
+    if is_shape(structure):
+        return [tuple(structure)]
+    if isinstance(structure, dict):
+        return [leaf for k in sorted(structure) for leaf in _shape_leaves(structure[k])]
+    return [leaf for item in structure for leaf in _shape_leaves(item)]
+
+
+def _map_shapes(fn, structure):
+    if is_shape(structure):
+        return fn(tuple(structure))
+    if isinstance(structure, dict):
+        return {k: _map_shapes(fn, v) for k, v in structure.items()}
+    return [_map_shapes(fn, v) for v in structure]
+
+
+def _pack_shapes(structure, tensors: list):
+    iterator = iter(tensors)
+    return _map_shapes(lambda s: next(iterator), structure)
+
+
+def check_rank(shape, rank: int | tuple, expected: str, fix: str) -> None:
+    """Raise a ShapeError unless `shape` has `rank` dimensions (an int or a tuple of allowed)."""
+    allowed = (rank,) if isinstance(rank, int) else tuple(rank)
+    if len(shape) not in allowed:
+        raise ShapeError(
+            f"It expects a {'- or '.join(str(r) for r in allowed)}-D input {expected}, but "
+            f"received a {len(shape)}-D input {format_shape(shape)}.",
+            fix=fix,
+        )
+

@@ -1,0 +1,257 @@
+"""Functional models: a graph of layer calls, ordered once and run as a straight loop.
+
+`Functional(inputs, outputs)` traces the graph back from the outputs (`graph/trace.py`), keeps the
+layers as submodules, and turns each node into a `Step`: which layer to call, where its inputs are
+in the value table, where its outputs go, and which values die after it. `forward` then runs the
+steps in order, with no code generation and no per-call tree walking for single-input layers.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..graph import nest
+from ..graph.errors import ShapeError, did_you_mean
+from ..graph.shapes import format_shape
+from ..graph.symbolic import SymbolicTensor
+from ..graph.trace import trace
+from ..layers.input_layer import InputLayer
+from ..layers.layer import Layer, _shapes_of, unique_name
+from .model import Model
+
+
+class Step:
+    """One node, ready to run: `layer` on the values at `input_keys`, results to `output_keys`."""
+
+    __slots__ = ("layer", "node", "input_keys", "output_keys", "single_input", "single_output",
+                 "pass_training", "free_after")
+
+    def __init__(self, node, input_keys, output_keys, pass_training):
+        self.layer = node.layer
+        self.node = node
+        self.input_keys = input_keys
+        self.output_keys = output_keys
+        self.single_input = node.single_input
+        self.single_output = len(output_keys) == 1 and isinstance(node.outputs_structure,
+                                                                  SymbolicTensor)
+        self.pass_training = pass_training
+        self.free_after: tuple = ()
+
+
+class Functional(Model):
+    """A model defined by its inputs and outputs; see `Model`."""
+
+    def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
+        super().__init__(name=name or unique_name("functional"), trainable=trainable, **kwargs)
+        self._init_graph(inputs, outputs)
+
+    def _init_graph(self, inputs, outputs) -> None:
+        # 1. Record the structures the user gave, so results come back in the same shape.
+        self._input_structure = inputs
+        self._output_structure = outputs
+        self.inputs = nest.flatten(inputs)
+        self.outputs = nest.flatten(outputs)
+        # 2. Order the nodes and collect the layers once.
+        graph = trace(self.inputs, self.outputs)
+        self._nodes_by_depth = graph.nodes_by_depth
+        self._check_unique_names(graph.layers)
+        self._layer_list = graph.layers
+        self._layer_modules = nn.ModuleDict({layer.name: layer for layer in graph.layers})
+        for tensor in self.inputs:
+            owners = getattr(tensor, "input_of_models", [])
+            tensor.input_of_models = [m for m in owners if m is not self] + [self]
+
+        # 3. Turn nodes into steps that read and write a table of values keyed by tensor id.
+        def key(tensor):
+            while id(tensor) in graph.aliases:
+                tensor = graph.aliases[id(tensor)]
+            return id(tensor)
+
+        self._input_keys = [key(t) for t in self.inputs]
+        self._output_keys = [key(t) for t in self.outputs]
+        self._steps = [
+            Step(node, [key(t) for t in node.inputs], [id(t) for t in node.outputs],
+                 node.layer._accepts_training and "training" not in node._call_structure[1])
+            for node in graph.nodes
+            if not isinstance(node.layer, InputLayer)
+        ]
+        # 4. Free each value after its last use, so inference holds only live activations.
+        last_use = {}
+        for index, step in enumerate(self._steps):
+            for k in step.input_keys:
+                last_use[k] = index
+        keep = set(self._output_keys)
+        for index, step in enumerate(self._steps):
+            step.free_after = tuple(
+                k for k in set(step.input_keys) if last_use[k] == index and k not in keep
+            )
+        self.built = True
+
+    def _check_unique_names(self, layers) -> None:
+        seen = {}
+        for layer in layers:
+            if layer.name in seen and seen[layer.name] is not layer:
+                raise ValueError(
+                    f"The name '{layer.name}' is used by two different layers in the model. All "
+                    "layer names in a model must be unique: pass name= to one of them."
+                )
+            seen[layer.name] = layer
+
+    def _sublayers(self) -> list[Layer]:
+        return list(self._layer_list)
+
+    # ------------------------------------------------------------------ running
+
+    def forward(self, inputs, training=None):
+        values = dict(zip(self._input_keys, self._flatten_inputs(inputs)))
+        call = nn.Module.__call__
+        for step in self._steps:
+            layer = step.layer
+            try:
+                if step.single_input and training is None:
+                    outputs = call(layer, values[step.input_keys[0]])
+                else:
+                    args, kwargs = step.node.arguments([values[k] for k in step.input_keys])
+                    if training is not None and step.pass_training:
+                        kwargs["training"] = training
+                    outputs = call(layer, *args, **kwargs)
+            except Exception as error:
+                _add_context(error, layer)
+                raise
+            if step.single_output:
+                values[step.output_keys[0]] = outputs
+            else:
+                for k, v in zip(step.output_keys, nest.flatten(outputs)):
+                    values[k] = v
+            for k in step.free_after:
+                del values[k]
+        results = [values[k] for k in self._output_keys]
+        if isinstance(self._output_structure, SymbolicTensor):
+            return results[0]
+        return nest.pack_like(self._output_structure, results)
+
+    def _flatten_inputs(self, inputs) -> list:
+        """The model's inputs as a flat list, from a tensor, a list/tuple, or a dict by name."""
+        expected = len(self.inputs)
+        if isinstance(inputs, torch.Tensor) and expected == 1:
+            return [inputs]
+        if isinstance(inputs, dict):
+            return self._inputs_from_dict(inputs)
+        flat = nest.flatten(inputs)
+        if len(flat) != expected:
+            raise ValueError(
+                f"Model '{self.name}' expects {expected} input(s) ({self._describe_inputs()}), "
+                f"but it was called on {len(flat)}. Pass them as a list in this order, or as a "
+                "dict keyed by input name."
+            )
+        return flat
+
+    def _inputs_from_dict(self, inputs: dict) -> list:
+        if isinstance(self._input_structure, dict):
+            names = sorted(self._input_structure)
+        else:
+            names = [t.history.node.layer.name for t in self.inputs]
+        missing = [n for n in names if n not in inputs]
+        if missing:
+            hint = "".join(did_you_mean(m, inputs) for m in missing[:1])
+            raise ValueError(
+                f"Model '{self.name}' has input(s) {names}, but the dict given has no "
+                f"{missing}.{hint} Received keys: {sorted(inputs)}."
+            )
+        return [inputs[n] for n in names]
+
+    def _describe_inputs(self) -> str:
+        return ", ".join(
+            f"'{t.history.node.layer.name}' {format_shape(t.shape)}" for t in self.inputs
+        )
+
+    def __call__(self, *args, **kwargs):
+        if args and not kwargs and isinstance(args[0], (torch.Tensor, list, tuple, dict)):
+            leaves = nest.flatten(args[0])
+            if leaves and all(isinstance(t, torch.Tensor) for t in leaves):
+                self._check_real_inputs(args[0])
+                return nn.Module.__call__(self, *args)
+        return super().__call__(*args, **kwargs)
+
+    def _check_real_inputs(self, inputs) -> None:
+        for tensor, value in zip(self.inputs, self._flatten_inputs(inputs)):
+            if not _shape_fits(tensor.shape, tuple(value.shape)):
+                raise ValueError(
+                    f"Input '{tensor.history.node.layer.name}' of model '{self.name}' expects "
+                    f"shape {format_shape(tensor.shape)}, but received data of shape "
+                    f"{format_shape(tuple(value.shape))}."
+                )
+
+    # ------------------------------------------------------------------ graph facts
+
+    def compute_output_shape(self, input_shape):
+        shapes = nest.flatten(_shape_list(input_shape))
+        if len(shapes) != len(self.inputs):
+            raise ShapeError(
+                f"Model '{self.name}' expects {len(self.inputs)} input(s) "
+                f"({self._describe_inputs()}), but was called on {len(shapes)}.",
+                fix="call it on a list with one tensor per model input, in order.",
+            )
+        for i, (tensor, shape) in enumerate(zip(self.inputs, shapes)):
+            if not _shape_fits(tensor.shape, shape):
+                raise ShapeError(
+                    f"Model '{self.name}' expects input {format_shape(tensor.shape)}"
+                    f"{f' for its input {i}' if len(shapes) > 1 else ''}, but received "
+                    f"{format_shape(shape)}.",
+                    fix=_fit_fix(tensor.shape, shape),
+                )
+        return _shapes_of(self._output_structure)
+
+    @property
+    def input(self):
+        return self._input_structure
+
+    @property
+    def output(self):
+        return self._output_structure
+
+    @property
+    def input_shape(self):
+        return _shapes_of(self._input_structure)
+
+    @property
+    def output_shape(self):
+        return _shapes_of(self._output_structure)
+
+    def get_config(self) -> dict:
+        from .config import functional_config
+
+        return functional_config(self)
+
+
+def _shape_list(shape):
+    if isinstance(shape, dict):
+        return [shape[k] for k in sorted(shape)]
+    if isinstance(shape, (list, tuple)) and shape and isinstance(shape[0], (list, tuple)):
+        return [tuple(s) for s in shape]
+    return [tuple(shape)]
+
+
+def _shape_fits(expected, received) -> bool:
+    if len(expected) != len(received):
+        return False
+    return all(e is None or r is None or e == r for e, r in zip(expected, received))
+
+
+def _fit_fix(expected, received) -> str:
+    if len(expected) == len(received) == 2:
+        return (
+            f"add a layer that maps {received[1]} features to {expected[1]}, e.g. "
+            f"Dense({expected[1]}), between the two."
+        )
+    if len(received) > len(expected) == 2 and expected[1] is not None:
+        return f"Flatten() or Reshape(({expected[1]},)) the input first."
+    return f"reshape the input to {format_shape(expected)} first (Reshape or Flatten)."
+
+
+def _add_context(error: Exception, layer: Layer) -> None:
+    """Name the failing layer in the error, as torch.fx's interpreter does."""
+    note = f"While running layer '{layer.name}' ({type(layer).__name__})"
+    if note not in getattr(error, "__notes__", ()):
+        error.add_note(note)

@@ -1,0 +1,75 @@
+"""`Model`: a layer that can be trained, summarized and saved.
+
+`Model(inputs, outputs)` builds a functional model (see `functional.py`). Subclassing `Model` and
+writing `forward` (or Keras's `call`) gives a model whose graph is Python code.
+"""
+
+from __future__ import annotations
+
+from ..layers.layer import Layer
+
+
+class Model(Layer):
+    """A trainable graph of layers.
+
+    Args:
+        inputs: the model inputs: a symbolic tensor from `Input()`, a list, or a dict of them.
+        outputs: the model outputs: symbolic tensors computed from `inputs`, single, list or dict.
+        name: the model's name (`"functional"`, `"functional_1"`, ... by default).
+
+    >>> x = Input(shape=(10,))
+    >>> model = Model(x, Dense(1)(x))
+    >>> model.output_shape
+    (None, 1)
+    """
+
+    def __new__(cls, *args, **kwargs):
+        if cls is Model and (len(args) >= 2 or "outputs" in kwargs or "inputs" in kwargs):
+            from .functional import Functional
+
+            return super().__new__(Functional)
+        return super().__new__(cls)
+
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
+                show_trainable=False, layer_range=None):
+        """Print Keras's table of layers, output shapes and parameter counts.
+
+        Args:
+            line_length: total width of the table (default: fits the columns).
+            positions: relative or absolute column ends.
+            print_fn: called with the rendered text instead of `print`.
+            expand_nested: also list the layers inside nested models.
+            show_trainable: add a column saying whether each layer is trainable.
+            layer_range: a pair of layer names; only the layers between them are listed.
+        """
+        from .summary import print_summary
+
+        print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
+                      expand_nested=expand_nested, show_trainable=show_trainable,
+                      layer_range=layer_range)
+
+    @property
+    def layers(self) -> list[Layer]:
+        return self._sublayers()
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """The layer called `name`, or at position `index` in `model.layers`."""
+        from ..graph.errors import did_you_mean
+
+        if (name is None) == (index is None):
+            raise ValueError("Pass either name= or index= to get_layer, not both or neither.")
+        layers = self.layers
+        if index is not None:
+            if not -len(layers) <= index < len(layers):
+                raise ValueError(
+                    f"Model '{self.name}' has {len(layers)} layers; index {index} is out of range."
+                )
+            return layers[index]
+        for layer in layers:
+            if layer.name == name:
+                return layer
+        names = [layer.name for layer in layers]
+        raise ValueError(
+            f"No layer named '{name}' in model '{self.name}'.{did_you_mean(name, names)} "
+            f"Its layers are: {', '.join(names)}."
+        )
