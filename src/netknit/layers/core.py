@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import marshal
 import math
+import types
 
 import torch
 import torch.nn.functional as F
@@ -379,8 +382,51 @@ class Lambda(Layer):
         return (first,) + tuple(self.output_shape_arg)
 
     def get_config(self):
-        return {**super().get_config(), "function": getattr(self.function, "__name__", "lambda"),
-                "arguments": self.arguments}
+        return {
+            **super().get_config(),
+            "function": _serialize_function(self.function),
+            "output_shape": self.output_shape_arg if not callable(self.output_shape_arg)
+            else _serialize_function(self.output_shape_arg),
+            "arguments": self.arguments,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict, safe_mode: bool | None = None) -> "Lambda":
+        """Rebuild a Lambda; its Python code is only loaded with an explicit `safe_mode=False`."""
+        config = dict(config)
+        for key in ("function", "output_shape"):
+            value = config.get(key)
+            if isinstance(value, dict) and value.get("class_name") == "__lambda__":
+                if safe_mode is not False:
+                    raise ValueError(
+                        f"Refusing to load the Python code of Lambda layer "
+                        f"'{config.get('name')}': loading it would run code from the file, which "
+                        "is unsafe if you did not write the file yourself. If you trust it, pass "
+                        "safe_mode=False."
+                    )
+                config[key] = _load_function(value["config"])
+        if isinstance(config.get("output_shape"), list):
+            config["output_shape"] = tuple(config["output_shape"])
+        return cls(**config)
+
+
+def _serialize_function(fn):
+    """Keras's `__lambda__` form: the function's bytecode, base64-encoded."""
+    return {
+        "class_name": "__lambda__",
+        "config": {
+            "code": base64.b64encode(marshal.dumps(fn.__code__)).decode("ascii"),
+            "defaults": fn.__defaults__,
+            "closure": None,
+        },
+    }
+
+
+def _load_function(config: dict):
+    code = marshal.loads(base64.b64decode(config["code"]))
+    defaults = config.get("defaults")
+    return types.FunctionType(code, globals(), code.co_name,
+                              tuple(defaults) if defaults else None)
 
 
 class Identity(Layer):
