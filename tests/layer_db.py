@@ -66,4 +66,11 @@ ROWS = [
     LayerCase(layers.Minimum, {}, [(4,), (4,)], (None, 4), 0),
     LayerCase(layers.Dot, {"axes": 1}, [(4,), (4,)], (None, 1), 0),
     LayerCase(layers.Dot, {"axes": 2}, [(3, 4), (5, 4)], (None, 3, 5), 0, id="Dot-3d"),
+    # recurrent
+    LayerCase(layers.LSTM, {"units": 4}, (5, 3), (None, 4), 128,
+              errors=[((10,), r"Reshape\(\(10, 1\)\)"), ((2, 5, 3), r"4-D input")]),
+    LayerCase(layers.LSTM, {"units": 4, "return_sequences": True, "go_backwards": True},
+              (5, 3), (None, 5, 4), 128, id="LSTM-sequences-backwards"),
+    LayerCase(layers.LSTM, {"units": 2, "activation": "relu", "use_bias": False}, (5, 3),
+              (None, 2), 40, id="LSTM-loop-nobias"),
 ]

@@ -170,11 +170,13 @@ class VarianceScaling(_Seeded):
 
 def _variance_scaling_preset(name, scale, mode, distribution):
     class Preset(VarianceScaling):
-        def __init__(self, seed: int | None = None):
+        def __init__(self, seed: int | None = None, input_axes=None, output_axes=None):
+            if input_axes is not None or output_axes is not None:
+                raise ValueError(f"{name} supports only input_axes=None and output_axes=None.")
             super().__init__(scale=scale, mode=mode, distribution=distribution, seed=seed)
 
         def get_config(self):
-            return {"seed": self.seed}
+            return {"seed": self.seed, "input_axes": None, "output_axes": None}
 
     Preset.__name__ = Preset.__qualname__ = name
     Preset.__doc__ = f"`VarianceScaling(scale={scale}, mode={mode!r}, distribution={distribution!r})`."

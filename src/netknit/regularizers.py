@@ -72,12 +72,7 @@ class L1L2(Regularizer):
         return {"l1": self.l1, "l2": self.l2}
 
 
-def l1_l2(l1: float = 0.01, l2: float = 0.01) -> L1L2:
-    """Keras's function form, whose defaults (0.01 each) differ from the class's (0.0)."""
-    return L1L2(l1=l1, l2=l2)
-
-
-l1, l2 = L1, L2
+l1, l2, l1_l2 = L1, L2, L1L2
 REGULARIZERS = {"L1": L1, "L2": L2, "L1L2": L1L2, "l1": L1, "l2": L2, "l1_l2": L1L2}
 
 

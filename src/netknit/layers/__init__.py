@@ -28,3 +28,8 @@ from .merging import maximum as maximum
 from .merging import minimum as minimum
 from .merging import multiply as multiply
 from .merging import subtract as subtract
+from .recurrent import GRU as GRU
+from .recurrent import LSTM as LSTM
+from .recurrent import SimpleRNN as SimpleRNN
+from .rnn_wrappers import Bidirectional as Bidirectional
+from .rnn_wrappers import TimeDistributed as TimeDistributed

@@ -53,10 +53,10 @@ class Dense(Layer):
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
-                 lora_rank=None, **kwargs):
+                 lora_rank=None, quantization_config=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        if lora_rank is not None:
-            raise ValueError("Dense(lora_rank=...) is not supported. Pass lora_rank=None.")
+        if lora_rank is not None or quantization_config is not None:
+            raise ValueError("Dense does not support LoRA or quantization; leave them None.")
         self.units = check_positive_int("units", units)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
@@ -123,6 +123,7 @@ class Dense(Layer):
             "bias_regularizer": regularizers_module.serialize(self.bias_regularizer),
             "kernel_constraint": constraints_module.serialize(self.kernel_constraint),
             "bias_constraint": constraints_module.serialize(self.bias_constraint),
+            "quantization_config": None,
         }
 
 
@@ -282,7 +283,7 @@ class Reshape(Layer):
         return (input_shape[0],) + self.target_shape
 
     def get_config(self):
-        return {**super().get_config(), "target_shape": list(self.target_shape)}
+        return {**super().get_config(), "target_shape": self.target_shape}
 
 
 class Permute(Layer):
@@ -316,7 +317,7 @@ class Permute(Layer):
         return (input_shape[0],) + tuple(input_shape[d] for d in self.dims)
 
     def get_config(self):
-        return {**super().get_config(), "dims": list(self.dims)}
+        return {**super().get_config(), "dims": self.dims}
 
 
 class RepeatVector(Layer):

@@ -20,7 +20,7 @@ class InputLayer(Layer):
     """
 
     def __init__(self, shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None,
-                 name=None, **kwargs):
+                 name=None, ragged=False, optional=False, **kwargs):
         if shape is not None and batch_shape is not None:
             raise ValueError("Pass either `shape` or `batch_shape` to Input, not both.")
         if shape is None and batch_shape is None:
@@ -28,8 +28,8 @@ class InputLayer(Layer):
                 "Input needs the shape of one sample, e.g. Input(shape=(28, 28, 1)) for images "
                 "or Input(shape=(10,)) for 10 features."
             )
-        if sparse:
-            raise ValueError("Sparse inputs are not supported; pass dense tensors.")
+        if sparse or ragged or optional:
+            raise ValueError("Sparse, ragged and optional inputs are not supported.")
         if batch_shape is None:
             batch_shape = (batch_size,) + standardize_shape(shape, "the Input shape")
         super().__init__(name=name, dtype=dtype, **kwargs)
@@ -46,10 +46,12 @@ class InputLayer(Layer):
 
     def get_config(self) -> dict:
         return {
-            "batch_shape": list(self.batch_shape),
+            "batch_shape": self.batch_shape,
             "dtype": str(self.dtype).replace("torch.", ""),
             "sparse": False,
+            "ragged": False,
             "name": self.name,
+            "optional": False,
         }
 
 

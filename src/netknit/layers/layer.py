@@ -363,7 +363,7 @@ class Layer(nn.Module):
         # 4. Build from the real shapes on the first call.
         if not self.built:
             device = next((t.device for t in nest.flatten(inputs) if torch.is_tensor(t)), None)
-            self._build_once(nest.map_structure(lambda t: (None,) + tuple(t.shape[1:]), inputs))
+            self._build_once(nest.map_structure(lambda t: tuple(t.shape), inputs))
             if device is not None:
                 self.to(device)
         # 5. Compute.
@@ -443,7 +443,7 @@ class Layer(nn.Module):
 
     def _first_node(self, what: str) -> Node:
         if not self._inbound_nodes:
-            raise AttributeError(
+            raise ValueError(
                 f"Layer '{self.name}' has no {what} yet: it has not been called on a symbolic "
                 "input. Call it on the output of `Input()` or of another layer first."
             )

@@ -186,7 +186,7 @@ class Functional(Model):
     # ------------------------------------------------------------------ graph facts
 
     def compute_output_shape(self, input_shape):
-        shapes = nest.flatten(_shape_list(input_shape))
+        shapes = _shape_list(input_shape)
         if len(shapes) != len(self.inputs):
             raise ShapeError(
                 f"Model '{self.name}' expects {len(self.inputs)} input(s) "
@@ -234,9 +234,10 @@ def _shape_list(shape):
 
 
 def _shape_fits(expected, received) -> bool:
+    """Same rank and equal known sizes; the batch size is not checked."""
     if len(expected) != len(received):
         return False
-    return all(e is None or r is None or e == r for e, r in zip(expected, received))
+    return all(e is None or r is None or e == r for e, r in zip(expected[1:], received[1:]))
 
 
 def _fit_fix(expected, received) -> str:

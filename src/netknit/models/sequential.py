@@ -76,6 +76,9 @@ class Sequential(Functional):
             self.built = False
             self._layer_list = list(self._stack)
             return
+        # Keras builds an inner functional model here, which takes a "functional" name; taking
+        # one too keeps the automatic names of later models the same as in Keras.
+        unique_name("functional")
         inputs = self._input_layer._inbound_nodes[0].outputs[0]
         x = inputs
         for layer in self._stack:
@@ -110,7 +113,7 @@ class Sequential(Functional):
 
     def _require_built(self, what: str) -> None:
         if not self.built:
-            raise AttributeError(
+            raise ValueError(
                 f"Sequential model '{self.name}' has no {what} yet: its input shape is unknown. "
                 "Start it with Input(shape=...), pass input_shape= to the first layer, or call it "
                 "on data once."

@@ -1,0 +1,504 @@
+"""Recurrent layers: LSTM, GRU and SimpleRNN, on torch's fused recurrent kernels.
+
+Each layer reads a sequence `(batch, timesteps, features)` and returns its last output
+`(batch, units)`, or every output `(batch, timesteps, units)` with `return_sequences=True`.
+
+The weights are stored in the layout torch's fused kernels (`torch.lstm`, `torch.gru`,
+`torch.rnn_tanh`, `torch.rnn_relu`) take, and `get_weights`/`set_weights` speak Keras's layout:
+`kernel (features, gates * units)`, `recurrent_kernel (units, gates * units)`, `bias`. The fused
+kernel runs whenever it computes what Keras computes: default activations, no `mask`, and no
+`recurrent_dropout` in training. Otherwise the layer steps through time in a plain Python loop over
+the same weights.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .. import activations
+from .. import constraints as constraints_module
+from .. import initializers as initializers_module
+from .. import regularizers as regularizers_module
+from ..graph.errors import ShapeError
+from ..graph.shapes import format_shape
+from .core import check_positive_int
+from .layer import Layer, WeightLayout
+
+
+def _transpose(t: torch.Tensor) -> torch.Tensor:
+    return t.T
+
+
+def _swap_first_gates(t: torch.Tensor, dim: int) -> torch.Tensor:
+    """Swap the first two of three gate blocks along `dim`: Keras's (z, r, h) <-> torch's (r, z, n).
+
+    The swap is its own inverse, so it converts in both directions.
+    """
+    first, second, third = t.chunk(3, dim)
+    return torch.cat([second, first, third], dim)
+
+
+def _check_rate(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise ValueError(f"Expected {name} to be a number in [0, 1). Received: {name}={value!r}")
+    return float(value)
+
+
+class RNNBase(Layer):
+    """What LSTM, GRU and SimpleRNN share: arguments, weights, shapes and the time loop.
+
+    A subclass sets `_gates` (gate blocks per weight) and `_state_names`, and defines `_step`
+    (one time step of the Python loop) and `_fused` (the whole sequence in torch's kernel, or
+    None when the kernel does not apply).
+
+    Args:
+        units: the size of the output and of each state.
+        activation: the activation of the candidate and output (`"tanh"` by default).
+        use_bias: whether to add biases.
+        kernel_initializer, recurrent_initializer, bias_initializer: initializers of the input
+            kernel, recurrent kernel and bias.
+        kernel_regularizer, recurrent_regularizer, bias_regularizer, activity_regularizer:
+            regularizers, e.g. `"l2"`.
+        kernel_constraint, recurrent_constraint, bias_constraint: constraints.
+        dropout: the fraction of input features dropped in training (one mask for all steps).
+        recurrent_dropout: the fraction of the recurrent state dropped in training, before the
+            recurrent kernel (one mask for all steps).
+        seed: kept in the config; the dropout masks draw from torch's global generator.
+        return_sequences: return every output `(batch, timesteps, units)` instead of the last.
+        return_state: also return the final states: `[output, *states]`.
+        go_backwards: read the sequence from its end; sequences are returned in reading order.
+        stateful: not supported; must be False.
+        unroll: accepted for compatibility; torch's kernels make unrolling unnecessary.
+        zero_output_for_mask: with a `mask`, give masked steps zero outputs instead of the
+            previous output.
+
+    Call arguments:
+        inputs: a `(batch, timesteps, features)` tensor.
+        initial_state: a list of state tensors `(batch, units)` (zeros by default).
+        mask: a `(batch, timesteps)` boolean tensor; masked steps keep the previous states.
+        training: whether dropout applies.
+    """
+
+    _gates = 1
+    _state_names: tuple[str, ...] = ("h",)
+
+    def __init__(self, units, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform",
+                 recurrent_initializer="orthogonal", bias_initializer="zeros",
+                 kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, recurrent_constraint=None,
+                 bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None,
+                 return_sequences=False, return_state=False, go_backwards=False, stateful=False,
+                 unroll=False, zero_output_for_mask=False, **kwargs):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        if stateful:
+            raise ValueError(
+                f"{type(self).__name__}(stateful=True) is not supported yet. Pass stateful=False "
+                "and carry states yourself with return_state=True and initial_state=[...]."
+            )
+        self.units = check_positive_int("units", units)
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers_module.get(kernel_initializer)
+        self.recurrent_initializer = initializers_module.get(recurrent_initializer)
+        self.bias_initializer = initializers_module.get(bias_initializer)
+        self.kernel_regularizer = regularizers_module.get(kernel_regularizer)
+        self.recurrent_regularizer = regularizers_module.get(recurrent_regularizer)
+        self.bias_regularizer = regularizers_module.get(bias_regularizer)
+        self.kernel_constraint = constraints_module.get(kernel_constraint)
+        self.recurrent_constraint = constraints_module.get(recurrent_constraint)
+        self.bias_constraint = constraints_module.get(bias_constraint)
+        self.dropout = _check_rate("dropout", dropout)
+        self.recurrent_dropout = _check_rate("recurrent_dropout", recurrent_dropout)
+        self.seed = seed
+        self.return_sequences = bool(return_sequences)
+        self.return_state = bool(return_state)
+        self.go_backwards = bool(go_backwards)
+        self.stateful = False
+        self.unroll = bool(unroll)
+        self.zero_output_for_mask = bool(zero_output_for_mask)
+
+    # ------------------------------------------------------------------ weights
+
+    def _kernel_layout(self, keras_shape: tuple) -> WeightLayout:
+        return WeightLayout(keras_shape, _transpose, _transpose)
+
+    def _bias_shape(self) -> tuple:
+        return (self._gates * self.units,)
+
+    def _bias_layout(self) -> WeightLayout | None:
+        return None
+
+    def _bias_initializer(self):
+        return self.bias_initializer
+
+    def build(self, input_shape):
+        self._check_input(input_shape)
+        features, width = input_shape[-1], self._gates * self.units
+        # Stored as (gates * units, in), the layout of torch's weight_ih / weight_hh.
+        self.add_weight("kernel", (features, width), self.kernel_initializer,
+                        self.kernel_regularizer, self.kernel_constraint,
+                        layout=self._kernel_layout((features, width)))
+        self.add_weight("recurrent_kernel", (self.units, width), self.recurrent_initializer,
+                        self.recurrent_regularizer, self.recurrent_constraint,
+                        layout=self._kernel_layout((self.units, width)))
+        if self.use_bias:
+            self.add_weight("bias", self._bias_shape(), self._bias_initializer(),
+                            self.bias_regularizer, self.bias_constraint,
+                            layout=self._bias_layout())
+        else:
+            self.bias = None
+
+    # ------------------------------------------------------------------ computing
+
+    def forward(self, inputs, initial_state=None, mask=None, training=None):
+        training = self.training if training is None else training
+        states = self._initial_states(inputs, initial_state)
+        if training and self.dropout:
+            inputs = inputs * self._dropout_mask(inputs[:, :1], self.dropout)
+        recurrent_mask = None
+        if training and self.recurrent_dropout:
+            recurrent_mask = self._dropout_mask(states[0], self.recurrent_dropout)
+        if mask is not None:
+            mask = torch.as_tensor(mask, dtype=torch.bool, device=inputs.device)
+        if self.go_backwards:
+            inputs = inputs.flip(1)
+            mask = None if mask is None else mask.flip(1)
+        fused = None if mask is not None or recurrent_mask is not None else self._fused(
+            inputs, states)
+        if fused is not None:
+            outputs, states = fused
+        else:
+            outputs, states = self._loop(inputs, states, mask, recurrent_mask)
+        output = outputs if self.return_sequences else outputs[:, -1]
+        return [output, *states] if self.return_state else output
+
+    def _initial_states(self, inputs, initial_state) -> list:
+        if initial_state is None:
+            zeros = inputs.new_zeros(inputs.shape[0], self.units)
+            return [zeros] * len(self._state_names)
+        if isinstance(initial_state, torch.Tensor):
+            initial_state = [initial_state]
+        states = [torch.as_tensor(s, dtype=inputs.dtype, device=inputs.device)
+                  for s in initial_state]
+        if len(states) != len(self._state_names):
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}' has {len(self._state_names)} state(s) "
+                f"({', '.join(self._state_names)}); received {len(states)} in initial_state."
+            )
+        return states
+
+    def _dropout_mask(self, like: torch.Tensor, rate: float) -> torch.Tensor:
+        keep = torch.empty_like(like).bernoulli_(1 - rate)
+        return keep / (1 - rate)
+
+    def _input_bias(self):
+        return self.bias
+
+    def _loop(self, inputs, states, mask, recurrent_mask):
+        """Step through time in Python; masked steps keep the previous states (Keras's rule)."""
+        projected = F.linear(inputs, self.kernel, self._input_bias())
+        output = states[0].new_zeros(states[0].shape)
+        outputs = []
+        for t in range(projected.shape[1]):
+            new_states = self._step(projected[:, t], states, recurrent_mask)
+            if mask is None:
+                states, output = new_states, new_states[0]
+            else:
+                keep = mask[:, t, None]
+                states = [torch.where(keep, new, old) for new, old in zip(new_states, states)]
+                previous = torch.zeros_like(output) if self.zero_output_for_mask else output
+                output = torch.where(keep, new_states[0], previous)
+            outputs.append(output)
+        return torch.stack(outputs, 1), states
+
+    def _step(self, projected_input, states, recurrent_mask) -> list:
+        """One time step: the input already multiplied by the kernel -> the new states."""
+        raise NotImplementedError
+
+    def _fused(self, inputs, states):
+        """(outputs, states) from torch's fused kernel, or None when it does not apply."""
+        return None
+
+    # ------------------------------------------------------------------ shapes and config
+
+    def _check_input(self, input_shape):
+        name = type(self).__name__
+        if len(input_shape) == 2:
+            features = input_shape[1] if input_shape[1] is not None else "features"
+            raise ShapeError(
+                f"{name} expects sequences (batch, timesteps, features), but received the 2-D "
+                f"input {format_shape(input_shape)} with no time axis.",
+                fix=f"if each sample is a sequence of {features} values, add Reshape(({features}, "
+                f"1)) before the {name}; to feed the same vector at each of n steps, add "
+                "RepeatVector(n).",
+            )
+        if len(input_shape) != 3:
+            raise ShapeError(
+                f"{name} expects sequences (batch, timesteps, features), but received the "
+                f"{len(input_shape)}-D input {format_shape(input_shape)}.",
+                fix="reshape each sample to (timesteps, features), e.g. with Reshape((timesteps, "
+                "-1)), or wrap a per-step layer in TimeDistributed.",
+            )
+        if input_shape[-1] is None:
+            raise ShapeError(
+                f"{name} needs to know the number of features (the last axis) to create its "
+                f"kernel; received {format_shape(input_shape)}.",
+                fix="give the Input a fixed last dimension, e.g. Input(shape=(None, 16)).",
+            )
+        if self.built and input_shape[-1] != self.kernel.shape[1]:
+            expected = self.kernel.shape[1]
+            raise ShapeError(
+                f"It was built for {expected} features per step, but received "
+                f"{format_shape(input_shape)} with {input_shape[-1]}.",
+                fix=f"project the input to {expected} features per step first, e.g. with "
+                f"Dense({expected}), or use a new {name} for this input.",
+            )
+
+    def compute_output_shape(self, input_shape):
+        self._check_input(input_shape)
+        batch, steps = input_shape[0], input_shape[1]
+        output = (batch, steps, self.units) if self.return_sequences else (batch, self.units)
+        if self.return_state:
+            return [output] + [(batch, self.units)] * len(self._state_names)
+        return output
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "return_sequences": self.return_sequences,
+            "return_state": self.return_state,
+            "go_backwards": self.go_backwards,
+            "stateful": self.stateful,
+            "unroll": self.unroll,
+            "zero_output_for_mask": self.zero_output_for_mask,
+            "units": self.units,
+            "activation": activations.serialize(self.activation),
+            **self._recurrent_activation_config(),
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers_module.serialize(self.kernel_initializer),
+            "recurrent_initializer": initializers_module.serialize(self.recurrent_initializer),
+            "bias_initializer": initializers_module.serialize(self.bias_initializer),
+            **self._extra_bias_config(),
+            "kernel_regularizer": regularizers_module.serialize(self.kernel_regularizer),
+            "recurrent_regularizer": regularizers_module.serialize(self.recurrent_regularizer),
+            "bias_regularizer": regularizers_module.serialize(self.bias_regularizer),
+            "activity_regularizer": regularizers_module.serialize(self.activity_regularizer),
+            "kernel_constraint": constraints_module.serialize(self.kernel_constraint),
+            "recurrent_constraint": constraints_module.serialize(self.recurrent_constraint),
+            "bias_constraint": constraints_module.serialize(self.bias_constraint),
+            "dropout": self.dropout,
+            "recurrent_dropout": self.recurrent_dropout,
+        }
+
+    def _recurrent_activation_config(self) -> dict:
+        return {}
+
+    def _extra_bias_config(self) -> dict:
+        return {}
+
+
+class LSTM(RNNBase):
+    """Long Short-Term Memory layer (Hochreiter & Schmidhuber, 1997), as Keras computes it.
+
+    Gates are ordered (input, forget, cell, output), as in Keras and torch. With the default
+    activations the whole sequence runs in torch's fused LSTM kernel.
+
+    Args:
+        units: the size of the output and of the hidden and cell states.
+        activation: `"tanh"` by default.
+        recurrent_activation: the gate activation, `"sigmoid"` by default.
+        unit_forget_bias: start the forget-gate bias at 1 (and ignore bias_initializer for it).
+        use_cudnn: accepted for compatibility; torch picks its kernel itself.
+        Others: as in `RNNBase` (initializers, regularizers, constraints, dropout,
+            recurrent_dropout, seed, return_sequences, return_state, go_backwards, ...).
+
+    Input shape: `(batch, timesteps, features)`; timesteps may be None.
+    Output shape: `(batch, units)`, or `(batch, timesteps, units)` with `return_sequences`; with
+    `return_state`, the list `[output, h, c]` where `h` and `c` are `(batch, units)`.
+
+    >>> LSTM(4)(torch.zeros(2, 10, 3)).shape
+    torch.Size([2, 4])
+    """
+
+    _gates = 4
+    _state_names = ("h", "c")
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 unit_forget_bias=True, use_cudnn="auto", **kwargs):
+        super().__init__(units, activation=activation, use_bias=use_bias, **kwargs)
+        self.recurrent_activation = activations.get(recurrent_activation)
+        self.unit_forget_bias = bool(unit_forget_bias)
+        self.use_cudnn = use_cudnn
+
+    def _bias_initializer(self):
+        if not self.unit_forget_bias:
+            return self.bias_initializer
+
+        def forget_bias_one(shape, dtype=torch.float32):
+            units = shape[0] // 4
+            return torch.cat([self.bias_initializer((units,), dtype=dtype),
+                              torch.ones(units, dtype=dtype),
+                              self.bias_initializer((2 * units,), dtype=dtype)])
+
+        return forget_bias_one
+
+    def _fused(self, inputs, states):
+        if (self.activation is not activations.tanh
+                or self.recurrent_activation is not activations.sigmoid):
+            return None
+        # Keras's single bias is torch's input bias; the recurrent bias is zero.
+        params = [self.kernel, self.recurrent_kernel]
+        if self.use_bias:
+            params += [self.bias, torch.zeros_like(self.bias)]
+        h0, c0 = (s.unsqueeze(0) for s in states)
+        outputs, h, c = torch.lstm(inputs, (h0, c0), params, self.use_bias, 1, 0.0, False,
+                                   False, True)
+        return outputs, [h[0], c[0]]
+
+    def _step(self, projected_input, states, recurrent_mask):
+        h, c = states
+        if recurrent_mask is not None:
+            h = h * recurrent_mask
+        gates = projected_input + F.linear(h, self.recurrent_kernel)
+        i, f, g, o = gates.chunk(4, 1)
+        act, gate = self.activation, self.recurrent_activation
+        c = gate(f) * c + gate(i) * act(g)
+        return [gate(o) * act(c), c]
+
+    def _recurrent_activation_config(self):
+        return {"recurrent_activation": activations.serialize(self.recurrent_activation)}
+
+    def _extra_bias_config(self):
+        return {"unit_forget_bias": self.unit_forget_bias}
+
+    def get_config(self):
+        return {**super().get_config(), "seed": self.seed}
+
+
+class GRU(RNNBase):
+    """Gated Recurrent Unit layer (Cho et al., 2014), as Keras computes it.
+
+    Keras orders the gates (update z, reset r, candidate h) and torch (r, z, n): the weights are
+    stored in torch's order and converted in `get_weights`/`set_weights`. With `reset_after=True`
+    (the default) and the default activations, the sequence runs in torch's fused GRU kernel, which
+    applies the reset gate after the recurrent matrix multiplication, as Keras does.
+
+    Args:
+        units: the size of the output and of the state.
+        activation: `"tanh"` by default.
+        recurrent_activation: the gate activation, `"sigmoid"` by default.
+        reset_after: apply the reset gate after the recurrent kernel (True; the bias is then
+            `(2, 3 * units)`: input bias and recurrent bias), or before it (False; one bias
+            `(3 * units,)`, computed step by step in Python).
+        use_cudnn: accepted for compatibility; torch picks its kernel itself.
+        Others: as in `RNNBase`.
+
+    Input shape: `(batch, timesteps, features)`.
+    Output shape: `(batch, units)`, or `(batch, timesteps, units)` with `return_sequences`; with
+    `return_state`, `[output, h]`.
+
+    >>> GRU(4, return_sequences=True)(torch.zeros(2, 10, 3)).shape
+    torch.Size([2, 10, 4])
+    """
+
+    _gates = 3
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 reset_after=True, use_cudnn="auto", **kwargs):
+        super().__init__(units, activation=activation, use_bias=use_bias, **kwargs)
+        self.recurrent_activation = activations.get(recurrent_activation)
+        self.reset_after = bool(reset_after)
+        self.use_cudnn = use_cudnn
+
+    def _kernel_layout(self, keras_shape):
+        return WeightLayout(
+            keras_shape,
+            to_keras=lambda t: _swap_first_gates(t, 0).T,
+            from_keras=lambda k: _swap_first_gates(k.T, 0),
+        )
+
+    def _bias_shape(self):
+        width = 3 * self.units
+        return (2, width) if self.reset_after else (width,)
+
+    def _bias_layout(self):
+        swap = lambda t: _swap_first_gates(t, -1)  # noqa: E731
+        return WeightLayout(self._bias_shape(), swap, swap)
+
+    def _input_bias(self):
+        if self.bias is None or not self.reset_after:
+            return self.bias
+        return self.bias[0]
+
+    def _fused(self, inputs, states):
+        if (not self.reset_after or self.activation is not activations.tanh
+                or self.recurrent_activation is not activations.sigmoid):
+            return None
+        params = [self.kernel, self.recurrent_kernel]
+        if self.use_bias:
+            params += [self.bias[0], self.bias[1]]
+        outputs, h = torch.gru(inputs, states[0].unsqueeze(0), params, self.use_bias, 1, 0.0,
+                               False, False, True)
+        return outputs, [h[0]]
+
+    def _step(self, projected_input, states, recurrent_mask):
+        h = states[0]
+        dropped = h if recurrent_mask is None else h * recurrent_mask
+        x_r, x_z, x_n = projected_input.chunk(3, 1)
+        gate = self.recurrent_activation
+        if self.reset_after:
+            recurrent_bias = None if self.bias is None else self.bias[1]
+            h_r, h_z, h_n = F.linear(dropped, self.recurrent_kernel, recurrent_bias).chunk(3, 1)
+            r, z = gate(x_r + h_r), gate(x_z + h_z)
+            candidate = self.activation(x_n + r * h_n)
+        else:
+            gates_kernel, candidate_kernel = self.recurrent_kernel.split(
+                [2 * self.units, self.units])
+            h_r, h_z = F.linear(dropped, gates_kernel).chunk(2, 1)
+            r, z = gate(x_r + h_r), gate(x_z + h_z)
+            candidate = self.activation(x_n + F.linear(r * dropped, candidate_kernel))
+        return [z * h + (1 - z) * candidate]
+
+    def _recurrent_activation_config(self):
+        return {"recurrent_activation": activations.serialize(self.recurrent_activation)}
+
+    def get_config(self):
+        return {**super().get_config(), "reset_after": self.reset_after, "seed": self.seed}
+
+
+_FUSED_SIMPLE_RNN = {activations.tanh: torch.rnn_tanh, activations.relu: torch.rnn_relu}
+
+
+class SimpleRNN(RNNBase):
+    """A fully connected recurrent layer: `h_t = activation(x_t W + h_{t-1} U + b)`.
+
+    With `activation="tanh"` (the default) or `"relu"` the sequence runs in torch's fused kernel.
+
+    Args:
+        units: the size of the output and of the state.
+        activation: `"tanh"` by default.
+        Others: as in `RNNBase`.
+
+    Input shape: `(batch, timesteps, features)`.
+    Output shape: `(batch, units)`, or `(batch, timesteps, units)` with `return_sequences`; with
+    `return_state`, `[output, h]`.
+
+    >>> SimpleRNN(4)(torch.zeros(2, 10, 3)).shape
+    torch.Size([2, 4])
+    """
+
+    def _fused(self, inputs, states):
+        kernel_op = _FUSED_SIMPLE_RNN.get(self.activation)
+        if kernel_op is None:
+            return None
+        params = [self.kernel, self.recurrent_kernel]
+        if self.use_bias:
+            params += [self.bias, torch.zeros_like(self.bias)]
+        outputs, h = kernel_op(inputs, states[0].unsqueeze(0), params, self.use_bias, 1, 0.0,
+                               False, False, True)
+        return outputs, [h[0]]
+
+    def _step(self, projected_input, states, recurrent_mask):
+        h = states[0] if recurrent_mask is None else states[0] * recurrent_mask
+        return [self.activation(projected_input + F.linear(h, self.recurrent_kernel))]

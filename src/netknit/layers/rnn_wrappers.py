@@ -1,0 +1,225 @@
+"""Wrappers around other layers: Bidirectional (an RNN read both ways) and TimeDistributed."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..graph.errors import ShapeError
+from ..graph.shapes import format_shape
+from .layer import Layer
+from .recurrent import RNNBase
+
+_MERGE_MODES = ("concat", "sum", "mul", "ave", None)
+
+
+def _serialize(layer: Layer) -> dict:
+    return {
+        "module": "keras.layers",
+        "class_name": type(layer).__name__,
+        "config": layer.get_config(),
+        "registered_name": None,
+    }
+
+
+def _deserialize(entry) -> Layer:
+    if isinstance(entry, Layer):
+        return entry
+    from .. import layers as layers_package  # the package that holds this module, loaded by now
+
+    cls = getattr(layers_package, entry["class_name"], None)
+    if not (isinstance(cls, type) and issubclass(cls, Layer)):
+        raise ValueError(f"Unknown layer class {entry['class_name']!r} in a wrapper's config.")
+    return cls.from_config(entry["config"])
+
+
+def _renamed_copy(layer: RNNBase, prefix: str, **changes) -> RNNBase:
+    config = layer.get_config()
+    name = config["name"]
+    config.update(name=prefix + (name[len(prefix):] if name.startswith(prefix) else name), **changes)
+    return type(layer).from_config(config)
+
+
+class Bidirectional(Layer):
+    """Runs a recurrent layer forwards and a copy of it backwards, and merges the two outputs.
+
+    The wrapped layer is copied from its config into `forward_<name>`; the backward layer is
+    `backward_layer`, or a copy `backward_<name>` that reads in the other direction. Weights are
+    listed forward layer first, then backward layer, as in Keras. With `return_sequences`, the
+    backward outputs are flipped back into time order before merging.
+
+    Args:
+        layer: an `LSTM`, `GRU` or `SimpleRNN`.
+        merge_mode: how to combine the two outputs: `"concat"` (default), `"sum"`, `"mul"`,
+            `"ave"`, or None for the list `[forward_output, backward_output]`.
+        backward_layer: an optional recurrent layer for the backward direction; it must have the
+            same `return_sequences` and `return_state` as `layer` and read the other way.
+
+    Input shape: `(batch, timesteps, features)`.
+    Output shape: the wrapped layer's, with twice the units under `"concat"`; with `return_state`,
+    `[output, *forward_states, *backward_states]`.
+
+    >>> Bidirectional(LSTM(4))(torch.zeros(2, 10, 3)).shape
+    torch.Size([2, 8])
+    """
+
+    def __init__(self, layer, merge_mode="concat", backward_layer=None, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(layer, RNNBase):
+            raise ValueError(
+                "Bidirectional wraps a recurrent layer (LSTM, GRU or SimpleRNN). "
+                f"Received: layer={layer!r}"
+            )
+        if merge_mode not in _MERGE_MODES:
+            raise ValueError(
+                f"Expected merge_mode to be one of {_MERGE_MODES}. Received: "
+                f"merge_mode={merge_mode!r}"
+            )
+        self.merge_mode = merge_mode
+        self.forward_layer = _renamed_copy(layer, "forward_")
+        if backward_layer is None:
+            self.backward_layer = _renamed_copy(layer, "backward_",
+                                                go_backwards=not layer.go_backwards)
+        else:
+            self._check_backward_layer(layer, backward_layer)
+            self.backward_layer = backward_layer
+        # With sequences out, masked steps give zeros so the two directions line up (Keras's rule).
+        for direction in (self.forward_layer, self.backward_layer):
+            direction.zero_output_for_mask = direction.return_sequences
+        self.return_sequences = layer.return_sequences
+        self.return_state = layer.return_state
+
+    @staticmethod
+    def _check_backward_layer(layer, backward_layer):
+        if not isinstance(backward_layer, RNNBase):
+            raise ValueError(
+                "Bidirectional's backward_layer must be a recurrent layer (LSTM, GRU or "
+                f"SimpleRNN). Received: backward_layer={backward_layer!r}"
+            )
+        if backward_layer.go_backwards == layer.go_backwards:
+            raise ValueError(
+                "Bidirectional's layer and backward_layer must read in opposite directions, but "
+                f"both have go_backwards={layer.go_backwards}. Create the backward layer with "
+                f"go_backwards={not layer.go_backwards}."
+            )
+        for attribute in ("return_sequences", "return_state"):
+            if getattr(layer, attribute) != getattr(backward_layer, attribute):
+                raise ValueError(
+                    f"Bidirectional's layer and backward_layer must agree on {attribute}; "
+                    f"received {getattr(layer, attribute)} and "
+                    f"{getattr(backward_layer, attribute)}."
+                )
+
+    def build(self, input_shape):
+        self.forward_layer._build_once(input_shape)
+        self.backward_layer._build_once(input_shape)
+
+    def forward(self, inputs, initial_state=None, mask=None, training=None):
+        forward_state = backward_state = None
+        if initial_state is not None:
+            half = len(initial_state) // 2
+            forward_state, backward_state = initial_state[:half], initial_state[half:]
+        y = nn.Module.__call__(self.forward_layer, inputs, forward_state, mask, training)
+        y_rev = nn.Module.__call__(self.backward_layer, inputs, backward_state, mask, training)
+        states = []
+        if self.return_state:
+            states = y[1:] + y_rev[1:]
+            y, y_rev = y[0], y_rev[0]
+        if self.return_sequences:
+            y_rev = y_rev.flip(1)
+        if self.merge_mode is None:
+            return [y, y_rev, *states]
+        output = self._merge(y, y_rev)
+        return [output, *states] if self.return_state else output
+
+    def _merge(self, y, y_rev):
+        if self.merge_mode == "concat":
+            return torch.cat([y, y_rev], -1)
+        if self.merge_mode == "sum":
+            return y + y_rev
+        if self.merge_mode == "ave":
+            return (y + y_rev) / 2
+        return y * y_rev
+
+    def compute_output_shape(self, input_shape):
+        shapes = self.forward_layer.compute_output_shape(input_shape)
+        output, states = (shapes[0], shapes[1:]) if self.return_state else (shapes, [])
+        if self.merge_mode == "concat":
+            output = output[:-1] + (2 * output[-1],)
+        outputs = [output, output] if self.merge_mode is None else [output]
+        if self.return_state or self.merge_mode is None:
+            return outputs + states + states
+        return output
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "merge_mode": self.merge_mode,
+            "layer": _serialize(self.forward_layer),
+            "backward_layer": _serialize(self.backward_layer),
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["layer"] = _deserialize(config["layer"])
+        if config.get("backward_layer") is not None:
+            config["backward_layer"] = _deserialize(config["backward_layer"])
+        return cls(**config)
+
+
+class TimeDistributed(Layer):
+    """Applies a layer to every time step: `(batch, timesteps, ...)` in, one result per step out.
+
+    The batch and time axes are merged into one, the layer runs once on all steps, and the axes
+    are split again, so one set of weights serves every step.
+
+    Args:
+        layer: the layer to apply, e.g. `Dense(8)` or `Conv2D(16, 3)`.
+
+    Input shape: `(batch, timesteps, ...)`, where `...` is what `layer` accepts per sample.
+    Output shape: `(batch, timesteps, ...)`, where `...` is what `layer` gives per sample.
+
+    >>> TimeDistributed(Dense(2))(torch.zeros(4, 10, 3)).shape
+    torch.Size([4, 10, 2])
+    """
+
+    def __init__(self, layer, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(layer, Layer):
+            raise ValueError(f"TimeDistributed wraps a Layer. Received: layer={layer!r}")
+        self.layer = layer
+
+    def _step_shape(self, input_shape):
+        if len(input_shape) < 3:
+            raise ShapeError(
+                f"TimeDistributed applies its layer to each step of (batch, timesteps, ...), but "
+                f"received the {len(input_shape)}-D input {format_shape(input_shape)}.",
+                fix=f"call {type(self.layer).__name__} directly, or give the input a time axis, "
+                "e.g. with RepeatVector(n) or Reshape((timesteps, features)).",
+            )
+        return (input_shape[0],) + tuple(input_shape[2:])
+
+    def build(self, input_shape):
+        self.layer._build_once(self._step_shape(input_shape))
+
+    def forward(self, inputs, training=None):
+        steps = inputs.flatten(0, 1)
+        if self.layer._accepts_training:
+            outputs = nn.Module.__call__(self.layer, steps, training=training)
+        else:
+            outputs = nn.Module.__call__(self.layer, steps)
+        return outputs.unflatten(0, inputs.shape[:2])
+
+    def compute_output_shape(self, input_shape):
+        step_output = self.layer.compute_output_shape(self._step_shape(input_shape))
+        return (input_shape[0], input_shape[1]) + tuple(step_output[1:])
+
+    def get_config(self):
+        return {**super().get_config(), "layer": _serialize(self.layer)}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["layer"] = _deserialize(config["layer"])
+        return cls(**config)

@@ -1,0 +1,363 @@
+"""The optimizer base: Keras's update pipeline over a list of `torch.nn.Parameter`s.
+
+One call of `apply` is one training step, in Keras's order:
+
+1. take each parameter's `.grad` (parameters without one are skipped, with Keras's warning);
+2. undo the loss scale, then clip (`clipnorm` per tensor, `global_clipnorm` over all, or `clipvalue`);
+3. decay the weights (`p -= p * weight_decay * learning_rate`, decoupled from the gradient);
+4. run the algorithm's update (`_update`) with the learning rate at the current iteration;
+5. count the step.
+
+Every tensor operation works on all parameters at once (`torch._foreach_*`), and the host never
+waits for the device: the learning rate, the step count and the bias corrections are Python
+numbers. Slot tensors ("momentum", "velocity", ...) are created by `build`, one per parameter per
+slot, with the parameter's shape, dtype and device.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+
+import torch
+
+from ..layers.layer import to_snake_case, unique_name
+from . import schedules as schedules_module
+
+
+class Optimizer:
+    """Base class of netknit's optimizers; subclasses define `_slot_groups` and `_update`.
+
+    Args:
+        learning_rate: a float, a `LearningRateSchedule` evaluated at the current iteration, or a
+            callable of no arguments returning a float.
+        weight_decay: if set, each step first shrinks every parameter by
+            `weight_decay * learning_rate` of itself.
+        clipnorm: if set, each gradient is rescaled so that its own L2 norm is at most this.
+        clipvalue: if set, each gradient element is clipped to `[-clipvalue, clipvalue]`.
+        global_clipnorm: if set, all gradients are rescaled together so that their global L2 norm
+            is at most this. At most one of the three clipping arguments may be set.
+        use_ema, ema_momentum, ema_overwrite_frequency: accepted for Keras configs; an
+            exponential moving average of the weights is not supported, so `use_ema` must be False.
+        loss_scale_factor: if set, gradients are divided by it before anything else.
+        gradient_accumulation_steps: accepted for Keras configs; must be None.
+        name: the optimizer's name; Keras's automatic name (`"adam"`, `"adam_1"`, ...) by default.
+    """
+
+    # Slot names, in groups created together: Keras interleaves the slots of one group per
+    # parameter (m0, v0, m1, v1, ...) and lists the groups one after another.
+    _slot_groups: tuple[tuple[str, ...], ...] = ()
+    _slot_initial_value: float = 0.0
+
+    def __init__(
+        self,
+        learning_rate,
+        weight_decay: float | None = None,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+        global_clipnorm: float | None = None,
+        use_ema: bool = False,
+        ema_momentum: float = 0.99,
+        ema_overwrite_frequency: int | None = None,
+        loss_scale_factor: float | None = None,
+        gradient_accumulation_steps: int | None = None,
+        name: str | None = None,
+        **kwargs,
+    ):
+        if kwargs:
+            raise ValueError(f"Argument(s) not recognized: {kwargs}")
+        if use_ema:
+            raise ValueError(
+                "netknit optimizers do not keep an exponential moving average of the weights. "
+                "Received: use_ema=True. Pass use_ema=False."
+            )
+        if gradient_accumulation_steps is not None:
+            raise ValueError(
+                "netknit optimizers do not accumulate gradients over steps. Received: "
+                f"gradient_accumulation_steps={gradient_accumulation_steps}. Pass None, or use a "
+                "larger batch size."
+            )
+        clip_args = {"clipnorm": clipnorm, "clipvalue": clipvalue, "global_clipnorm": global_clipnorm}
+        if sum(v is not None for v in clip_args.values()) > 1:
+            raise ValueError(
+                "Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. Received: "
+                + ", ".join(f"{k}={v}" for k, v in clip_args.items())
+            )
+        for arg, value in [*clip_args.items(), ("loss_scale_factor", loss_scale_factor)]:
+            if value is not None:
+                check_range(arg, value, low_open=True)
+        if weight_decay is not None:
+            check_range("weight_decay", weight_decay)
+        self.name = name if name is not None else unique_name(to_snake_case(type(self).__name__))
+        self.weight_decay = weight_decay
+        self.clipnorm = clipnorm
+        self.clipvalue = clipvalue
+        self.global_clipnorm = global_clipnorm
+        self.use_ema = use_ema
+        self.ema_momentum = ema_momentum
+        self.ema_overwrite_frequency = ema_overwrite_frequency
+        self.loss_scale_factor = loss_scale_factor
+        self.gradient_accumulation_steps = gradient_accumulation_steps
+        self._learning_rate = _check_learning_rate(learning_rate)
+        self.iterations = 0
+        self.built = False
+        self._params: list[torch.Tensor] = []
+        self._slots: dict[str, list[torch.Tensor]] = {}
+        self._excluded_from_decay: set[int] = set()
+        self._pending_state: dict | None = None
+
+    # ------------------------------------------------------------------ learning rate
+
+    @property
+    def learning_rate(self) -> float:
+        """The learning rate of the next step (a schedule is evaluated at `iterations`)."""
+        lr = self._learning_rate
+        if isinstance(lr, schedules_module.LearningRateSchedule):
+            return float(lr(self.iterations))
+        if callable(lr):
+            return float(lr())
+        return lr
+
+    @learning_rate.setter
+    def learning_rate(self, value) -> None:
+        if isinstance(self._learning_rate, schedules_module.LearningRateSchedule) and not callable(
+            value
+        ):
+            raise TypeError(
+                "This optimizer was created with a `LearningRateSchedule` as its `learning_rate`, "
+                f"so its learning rate cannot be set to a number (received {value!r}). Create the "
+                "optimizer with a float `learning_rate` to make it settable."
+            )
+        self._learning_rate = _check_learning_rate(value)
+
+    # ------------------------------------------------------------------ state
+
+    def build(self, params: Sequence[torch.Tensor]) -> None:
+        """Create the slot tensors for `params`; a no-op when already built."""
+        if self.built:
+            return
+        self._params = list(params)
+        self._slots = {
+            slot: [torch.full_like(p, self._slot_initial_value) for p in self._params]
+            for group in self._slot_groups
+            for slot in group
+        }
+        self.built = True
+        if self._pending_state is not None:
+            state, self._pending_state = self._pending_state, None
+            self.load_state_dict(state)
+
+    @property
+    def variables(self) -> list[torch.Tensor]:
+        """The slot tensors in Keras's order (Keras's list without `iteration` and `learning_rate`)."""
+        return [
+            self._slots[slot][i]
+            for group in self._slot_groups
+            for i in range(len(self._params))
+            for slot in group
+        ]
+
+    def state_dict(self) -> dict:
+        """`iterations`, `learning_rate` (None for a schedule or callable) and `variables`.
+
+        Only ints, floats and tensors (the slot tensors themselves, not copies), so a checkpoint
+        can store the numbers as JSON and the tensors as arrays.
+        """
+        lr = self._learning_rate
+        return {
+            "iterations": self.iterations,
+            "learning_rate": lr if isinstance(lr, float) else None,
+            "variables": self.variables,
+            **self._extra_state(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore `state_dict()`'s output; before `build`, it is kept and applied by `build`."""
+        if not self.built:
+            self._pending_state = dict(state)
+            return
+        saved, mine = list(state["variables"]), self.variables
+        if len(saved) != len(mine):
+            raise ValueError(
+                f"Optimizer '{self.name}' has {len(mine)} slot tensors, but the saved state has "
+                f"{len(saved)}. The state was saved from a different model or optimizer."
+            )
+        for target, value in zip(mine, saved):
+            value = torch.as_tensor(value)
+            if tuple(value.shape) != tuple(target.shape):
+                raise ValueError(
+                    f"Optimizer '{self.name}' cannot load a slot of shape {tuple(value.shape)} "
+                    f"into one of shape {tuple(target.shape)}."
+                )
+            with torch.no_grad():
+                target.copy_(value)
+        self.iterations = int(state["iterations"])
+        if state.get("learning_rate") is not None and isinstance(self._learning_rate, float):
+            self._learning_rate = float(state["learning_rate"])
+        self._load_extra_state(state)
+
+    def _extra_state(self) -> dict:
+        """Python numbers an algorithm keeps beside its slots (Nadam's running product)."""
+        return {}
+
+    def _load_extra_state(self, state: dict) -> None:
+        pass
+
+    def exclude_from_weight_decay(self, var_list: Sequence[torch.Tensor]) -> None:
+        """Leave the parameters in `var_list` out of weight decay; call before `build`."""
+        if self.built:
+            raise ValueError(
+                "`exclude_from_weight_decay()` can only be configured before the optimizer is "
+                "built. Call it before `compile`/`fit` builds the optimizer."
+            )
+        self._excluded_from_decay = {id(v) for v in var_list}
+
+    # ------------------------------------------------------------------ the step
+
+    @torch.no_grad()
+    def apply(self, params: Sequence[torch.Tensor] | None = None) -> None:
+        """One update of `params` (the built parameters by default) from their `.grad`."""
+        # 1. Collect the parameters that have gradients.
+        if params is None:
+            params = self._params
+        elif not self.built:
+            self.build(params)
+        elif len(params) != len(self._params) or not all(map(_same, params, self._params)):
+            raise ValueError(
+                f"Optimizer '{self.name}' was built for {len(self._params)} parameters and is "
+                f"asked to update a different list of {len(params)}. Build a new optimizer for a "
+                "new set of parameters."
+            )
+        grads = [p.grad for p in params]
+        if any(g is None for g in grads):
+            keep = [i for i, g in enumerate(grads) if g is not None]
+            if not keep:
+                raise ValueError("No gradients provided for any variable.")
+            warnings.warn(
+                f"Gradients do not exist for {len(grads) - len(keep)} of {len(grads)} parameters "
+                "when minimizing the loss. If using `model.compile()`, did you forget to provide "
+                "a `loss` argument?",
+                stacklevel=2,
+            )
+        else:
+            keep = None
+        params, grads, slots = self._select(params, grads, keep)
+
+        # 2. Unscale and clip the gradients.
+        if self.loss_scale_factor is not None:
+            grads = torch._foreach_div(grads, self.loss_scale_factor)
+        grads = self._clip(grads)
+
+        # 3. Decoupled weight decay, with the learning rate of this step.
+        lr = self.learning_rate
+        if self.weight_decay:
+            decayed = [p for p in params if id(p) not in self._excluded_from_decay]
+            torch._foreach_mul_(decayed, 1.0 - self.weight_decay * lr)
+
+        # 4. The algorithm's update, then 5. count the step.
+        self._update(params, grads, slots, lr, self.iterations + 1)
+        self.iterations += 1
+
+    def _select(self, params, grads, keep):
+        slots = self._slots
+        if keep is not None:
+            params = [params[i] for i in keep]
+            grads = [grads[i] for i in keep]
+            slots = {name: [values[i] for i in keep] for name, values in slots.items()}
+        return params, grads, slots
+
+    def _clip(self, grads: list[torch.Tensor]) -> list[torch.Tensor]:
+        if self.clipnorm is not None:
+            scales = torch._foreach_maximum(torch._foreach_norm(grads), self.clipnorm)
+            torch._foreach_reciprocal_(scales)
+            torch._foreach_mul_(scales, self.clipnorm)
+            return torch._foreach_mul(grads, scales)
+        if self.global_clipnorm is not None:
+            norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+            # Like Keras: a scale of 1 below the limit, and NaN (not 0) for an infinite norm.
+            scale = torch.clamp(norm.reciprocal(), max=1.0 / self.global_clipnorm)
+            scale = scale * self.global_clipnorm + (norm - norm)
+            return torch._foreach_mul(grads, scale)
+        if self.clipvalue is not None:
+            clipped = torch._foreach_clamp_min(grads, -self.clipvalue)
+            torch._foreach_clamp_max_(clipped, self.clipvalue)
+            return clipped
+        return grads
+
+    def _update(
+        self,
+        params: list[torch.Tensor],
+        grads: list[torch.Tensor],
+        slots: dict[str, list[torch.Tensor]],
+        lr: float,
+        step: int,
+    ) -> None:
+        """Update `params` in place; `step` counts from 1 (Keras's `iterations + 1`)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement `_update`.")
+
+    # ------------------------------------------------------------------ config
+
+    def get_config(self) -> dict:
+        lr = self._learning_rate
+        if isinstance(lr, schedules_module.LearningRateSchedule):
+            lr = schedules_module.serialize(lr)
+        elif callable(lr):
+            raise TypeError(
+                f"Optimizer '{self.name}' has a callable learning rate, which cannot be saved in a "
+                "config. Use a float or a `keras.optimizers.schedules.LearningRateSchedule`."
+            )
+        return {
+            "name": self.name,
+            "learning_rate": lr,
+            "weight_decay": self.weight_decay,
+            "clipnorm": self.clipnorm,
+            "global_clipnorm": self.global_clipnorm,
+            "clipvalue": self.clipvalue,
+            "use_ema": self.use_ema,
+            "ema_momentum": self.ema_momentum,
+            "ema_overwrite_frequency": self.ema_overwrite_frequency,
+            "loss_scale_factor": self.loss_scale_factor,
+            "gradient_accumulation_steps": self.gradient_accumulation_steps,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Optimizer":
+        config = dict(config)
+        if isinstance(config.get("learning_rate"), dict):
+            config["learning_rate"] = schedules_module.deserialize(config["learning_rate"])
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name='{self.name}' learning_rate={self._learning_rate!r}>"
+
+
+def _same(a, b) -> bool:
+    return a is b
+
+
+def _check_learning_rate(value):
+    if isinstance(value, schedules_module.LearningRateSchedule) or callable(value):
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(
+            "Argument `learning_rate` should be a float, a LearningRateSchedule, or a callable "
+            f"returning the learning rate. Received: learning_rate={value!r}"
+        )
+    check_range("learning_rate", value)
+    return float(value)
+
+
+def check_range(
+    arg: str, value, low: float = 0.0, high: float = math.inf, low_open=False, high_open=False
+) -> None:
+    """Raise a ValueError naming `arg` unless `value` is a number in the interval."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    ok = ok and (low < value if low_open else low <= value)
+    ok = ok and (value < high if high_open else value <= high)
+    if not ok:
+        if high == math.inf:
+            interval = f"{'>' if low_open else '>='} {low:g}"
+        else:
+            interval = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        raise ValueError(f"Argument `{arg}` must be a number {interval}. Received: {arg}={value!r}")

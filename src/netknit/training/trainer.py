@@ -1,0 +1,493 @@
+"""`compile`, `fit`, `evaluate`, `predict` and the `*_on_batch` methods, as a mixin of `Model`.
+
+The trainer sees the model only as a module with `forward` and parameters. Everything that can be
+decided once is decided before the first step (data converted and moved, losses and metrics
+resolved, the parameter list built); each step then does what a hand-written PyTorch loop does:
+forward, loss, backward, optimizer step, metric update on the device. Values are read back to the
+host only when the progress bar refreshes and at the end of an epoch.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Mapping
+
+import numpy as np
+import torch
+from torch import nn
+
+from .. import callbacks as callbacks_module
+from .. import metrics as metrics_module
+from .. import optimizers as optimizers_module
+from ..graph import nest
+from ..graph.shapes import format_shape
+from .compile_utils import LossContainer, MetricsContainer, flatten_outputs, flatten_targets
+from .data import (
+    TensorAdapter,
+    class_weights_to_sample_weights,
+    data_adapter_for,
+    is_in_memory,
+    split_validation,
+    to_tensors,
+)
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+class LazyLogs(Mapping):
+    """Batch-level logs: each value is read from the device only when a callback asks for it."""
+
+    def __init__(self, metrics: list):
+        self._metrics = {m.name: m for m in metrics}
+
+    def __getitem__(self, key):
+        return _to_float(self._metrics[key].result())
+
+    def __iter__(self):
+        return iter(self._metrics)
+
+    def __len__(self):
+        return len(self._metrics)
+
+
+def _to_float(value):
+    if isinstance(value, torch.Tensor):
+        return float(value.detach().cpu()) if value.numel() == 1 else value.detach().cpu().numpy()
+    return value
+
+
+class Trainer:
+    """Keras's training API. Mixed into `Model`; see each method."""
+
+    compiled = False
+    optimizer = None
+    stop_training = False
+
+    # ------------------------------------------------------------------ compile
+
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
+                weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
+                jit_compile=False, auto_scale_loss=True, device=None):
+        """Configure the model for training.
+
+        Args:
+            optimizer: a name (`"adam"`) or an optimizer instance.
+            loss: a name (`"mse"`), a `Loss`, a callable `fn(y_true, y_pred)`; or one per output
+                as a list (output order) or a dict (by output name).
+            loss_weights: weights of the per-output losses in the total, as a list or dict.
+            metrics: names or objects; a flat list applies to every output, a list of lists or a
+                dict gives them per output. `"accuracy"` becomes binary, categorical or sparse
+                categorical accuracy from the loss and the shapes, as in Keras.
+            weighted_metrics: metrics that also take `sample_weight`/`class_weight` into account.
+            jit_compile: compile the whole training step (forward, loss, backward, update) with
+                `torch.compile`.
+            device: where to train, e.g. `"cuda"` or `"cpu"`; by default CUDA when available.
+        """
+        self.optimizer = optimizers_module.get(optimizer)
+        self._compile_config = {
+            "loss": loss, "loss_weights": loss_weights, "metrics": metrics,
+            "weighted_metrics": weighted_metrics,
+        }
+        self._loss_container = None
+        self._metrics_container = None
+        self._loss_tracker = metrics_module.Mean(name="loss")
+        self._jit_compile = jit_compile is True
+        self._compiled_steps = {}
+        self.to(torch.device(device) if device is not None else default_device())
+        self.compiled = True
+        if getattr(self, "built", False):
+            self._resolve_compile()
+
+    def _output_names(self) -> list[str]:
+        structure = getattr(self, "_output_structure", None)
+        if isinstance(structure, dict):
+            return sorted(structure)
+        outputs = getattr(self, "outputs", None)
+        if outputs:
+            return [t.history.node.layer.name for t in outputs]
+        return ["output"]
+
+    def _resolve_compile(self) -> None:
+        names = self._output_names()
+        config = self._compile_config
+        self._loss_container = LossContainer(config["loss"], config["loss_weights"], names)
+        self._metrics_container = MetricsContainer(
+            config["metrics"], config["weighted_metrics"], names, self._loss_container
+        )
+
+    def _require_compiled(self, what: str) -> None:
+        if not self.compiled:
+            raise RuntimeError(
+                f"You must call compile() before {what}(), e.g. "
+                "model.compile(optimizer='adam', loss='mse')."
+            )
+
+    @property
+    def metrics(self) -> list:
+        """The loss tracker and the compiled metrics (after the first batch)."""
+        if not self.compiled:
+            return []
+        container = self._metrics_container
+        per_output = self._per_output_loss_trackers if self._multi_output() else []
+        return [self._loss_tracker] + per_output + (container.metrics if container else [])
+
+    @property
+    def metrics_names(self) -> list[str]:
+        return [m.name for m in self.metrics]
+
+    def _multi_output(self) -> bool:
+        return self._loss_container is not None and self._loss_container.multi_output
+
+    # ------------------------------------------------------------------ steps
+
+    def train_step(self, data):
+        """One optimization step on `data = (x, y, sample_weight)`; returns the loss tensor."""
+        x, y, sample_weight = data
+        y_pred = nn.Module.__call__(self, x)
+        loss, y_true, y_pred, sample_weight = self._compute_loss(x, y, y_pred, sample_weight)
+        loss.backward()
+        self.optimizer.apply(self._trainable_params)
+        for param in self._trainable_params:
+            param.grad = None
+        if self._constraints:
+            with torch.no_grad():
+                for param, constraint in self._constraints:
+                    param.copy_(constraint(param))
+        with torch.no_grad():
+            self._update_metrics(loss, y_true, y_pred, sample_weight)
+        return loss
+
+    def test_step(self, data):
+        """One evaluation step on `data = (x, y, sample_weight)`; returns the loss tensor."""
+        x, y, sample_weight = data
+        y_pred = nn.Module.__call__(self, x)
+        loss, y_true, y_pred, sample_weight = self._compute_loss(x, y, y_pred, sample_weight)
+        self._update_metrics(loss, y_true, y_pred, sample_weight)
+        return loss
+
+    def predict_step(self, data):
+        """The model's outputs for the inputs of `data`."""
+        return nn.Module.__call__(self, data[0])
+
+    def _compute_loss(self, x, y, y_pred, sample_weight):
+        names = self._loss_container.output_names
+        y_true = flatten_targets(y, names, "target")
+        y_pred = flatten_outputs(y_pred, names)
+        weights = flatten_targets(sample_weight, names, "sample_weight") if (
+            isinstance(sample_weight, (list, dict))
+        ) else [sample_weight] * len(names)
+        loss, per_output = self._loss_container(y_true, y_pred, weights)
+        if self._has_penalties:
+            loss = loss + sum(self.losses)
+        self._last_per_output_losses = per_output
+        return loss, y_true, y_pred, weights
+
+    def _update_metrics(self, loss, y_true, y_pred, sample_weight) -> None:
+        if self._metrics_container.entries is None:
+            self._metrics_container.build(y_true, y_pred)
+        batch_size = y_pred[0].shape[0]
+        self._loss_tracker.update_state(loss.detach(), sample_weight=batch_size)
+        if self._multi_output():
+            for tracker, value in zip(self._per_output_loss_trackers, self._last_per_output_losses):
+                tracker.update_state(value.detach(), sample_weight=batch_size)
+        y_pred = [p.detach() for p in y_pred]
+        self._metrics_container.update(y_true, y_pred, sample_weight)
+
+    def _reset_metrics(self) -> None:
+        for metric in self.metrics:
+            metric.reset_state()
+
+    def _epoch_logs(self, prefix: str = "") -> dict:
+        return {prefix + m.name: _to_float(m.result()) for m in self.metrics}
+
+    # ------------------------------------------------------------------ preparation
+
+    def _prepare(self, x) -> None:
+        """Build (deferred models) and resolve everything the step needs, once per call."""
+        if not getattr(self, "built", False):
+            sample = next(iter(data_adapter_for(x, batch_size=2)))[0]
+            with torch.no_grad():
+                self(sample)
+        if self._loss_container is None:
+            self._resolve_compile()
+        if self._multi_output() and not getattr(self, "_per_output_loss_trackers", None):
+            self._per_output_loss_trackers = [
+                metrics_module.Mean(name=n) for n in self._loss_container.names
+            ]
+        self._trainable_params = [p for p in self.parameters() if p.requires_grad]
+        self.optimizer.build(self._trainable_params)
+        layers = [m for m in self.modules() if hasattr(m, "_regularized")]
+        self._has_penalties = any(l._regularized or l.activity_regularizer for l in layers)
+        self._constraints = [
+            (getattr(l, n), c) for l in layers if l.trainable for n, c in l._constrained
+        ]
+
+    def _device(self) -> torch.device:
+        param = next(self.parameters(), None)
+        return param.device if param is not None else torch.device("cpu")
+
+    def _check_data(self, x, y) -> None:
+        """Catch data that cannot fit the model before the first step, naming the input."""
+        inputs = getattr(self, "inputs", None)
+        if not inputs or not getattr(self, "built", False) or not is_in_memory(x):
+            return
+        given = self._flatten_inputs(x) if hasattr(self, "_flatten_inputs") else [x]
+        for tensor, value in zip(inputs, given):
+            received = (None,) + tuple(value.shape[1:])
+            expected = tensor.shape
+            fits = len(received) == len(expected) and all(
+                e is None or e == r for e, r in zip(expected[1:], received[1:])
+            )
+            if not fits:
+                name = tensor.history.node.layer.name
+                raise ValueError(
+                    f"Input '{name}' of model '{self.name}' expects data of shape "
+                    f"{format_shape(expected)}, but x has shape {format_shape(received)} "
+                    f"({value.shape[0]} samples). Check that the data matches the model's input "
+                    "layer, e.g. the number of features."
+                )
+
+    def _adapter(self, x, y, sample_weight, batch_size, shuffle, steps, class_weight=None):
+        device = self._device()
+        if class_weight is not None:
+            if not is_in_memory(y) or isinstance(y, (list, dict)):
+                raise ValueError("class_weight needs a single in-memory target array y.")
+            weights = class_weights_to_sample_weights(to_tensors(y), class_weight)
+            sample_weight = weights if sample_weight is None else to_tensors(sample_weight) * weights
+        if is_in_memory(x):
+            x = to_tensors(x, device)
+            self._check_data(x, y)
+            if getattr(self, "inputs", None) and hasattr(self, "_flatten_inputs"):
+                self._flatten_inputs(x)  # wrong input count or dict keys fail here, not mid-epoch
+        return data_adapter_for(x, y, sample_weight, batch_size, shuffle, steps, device)
+
+    # ------------------------------------------------------------------ fit
+
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
+            validation_batch_size=None, validation_freq=1):
+        """Train the model; returns a `History` whose `.history` maps metric names to lists.
+
+        Args match Keras's `Model.fit`: `x`/`y` as arrays, tensors, lists, dicts, DataFrames, or
+        `x` as a `Dataset`/`DataLoader`/generator yielding `(x, y[, sample_weight])`.
+        """
+        self._require_compiled("fit")
+        # 1. Split off validation data (the tail, before shuffling) and build adapters.
+        if validation_split and validation_data is None:
+            (x, y, sample_weight), validation_data = split_validation(
+                x, y, sample_weight, validation_split
+            )
+        self._prepare(x)
+        train_data = self._adapter(x, y, sample_weight, batch_size, shuffle, steps_per_epoch,
+                                   class_weight)
+        valid_data = None
+        if validation_data is not None:
+            valid_data = self._validation_adapter(
+                validation_data, validation_batch_size or batch_size, validation_steps
+            )
+        # 2. Callbacks, progress bar and History.
+        verbose = resolve_verbose(verbose)
+        callback_list = callbacks_module.CallbackList(
+            callbacks, add_history=True, add_progbar=verbose != 0, model=self, verbose=verbose,
+            epochs=epochs, steps=train_data.num_batches,
+        )
+        step = self._step_function("train")
+        self.stop_training = False
+        callback_list.on_train_begin()
+        initial_epoch = max(initial_epoch, getattr(callback_list, "initial_epoch", 0) or 0)
+        logs = {}
+        # 3. Epochs: train, then validate when due.
+        for epoch in range(initial_epoch, epochs):
+            self._reset_metrics()
+            callback_list.on_epoch_begin(epoch)
+            self.train(True)
+            batch_logs = LazyLogs(self.metrics)
+            for index, batch in enumerate(train_data):
+                callback_list.on_train_batch_begin(index)
+                step(batch)
+                if index == 0:
+                    batch_logs = LazyLogs(self.metrics)
+                callback_list.on_train_batch_end(index, batch_logs)
+                if self.stop_training:
+                    break
+            self.train(False)
+            logs = self._epoch_logs()
+            if valid_data is not None and _validation_due(epoch, validation_freq):
+                val_logs = self._run_evaluation(valid_data, callback_list=None)
+                logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            callback_list.on_epoch_end(epoch, logs)
+            if self.stop_training:
+                break
+        callback_list.on_train_end(logs)
+        return self.history
+
+    def _validation_adapter(self, validation_data, batch_size, steps):
+        if isinstance(validation_data, tuple) and len(validation_data) in (2, 3):
+            vx, vy, vsw = (tuple(validation_data) + (None,))[:3]
+            return self._adapter(vx, vy, vsw, batch_size, False, steps)
+        if is_in_memory(validation_data):
+            raise ValueError(
+                "validation_data must be a tuple (x_val, y_val) or (x_val, y_val, sample_weight), "
+                "or a DataLoader/generator yielding such tuples."
+            )
+        return data_adapter_for(validation_data, batch_size=batch_size, steps=steps,
+                                device=self._device())
+
+    def _step_function(self, kind: str):
+        step = self.train_step if kind == "train" else self.test_step
+        if not self._jit_compile:
+            return step
+        if kind not in self._compiled_steps:
+            self._compiled_steps[kind] = torch.compile(step)
+        return self._compiled_steps[kind]
+
+    # ------------------------------------------------------------------ evaluate
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 steps=None, callbacks=None, return_dict=False):
+        """The loss and metrics on the given data: a scalar, a list (Keras's order) or a dict."""
+        self._require_compiled("evaluate")
+        self._prepare(x)
+        data = self._adapter(x, y, sample_weight, batch_size, False, steps)
+        verbose = resolve_verbose(verbose)
+        callback_list = callbacks_module.CallbackList(
+            callbacks, add_history=False, add_progbar=verbose != 0, model=self, verbose=verbose,
+            epochs=1, steps=data.num_batches,
+        )
+        logs = self._run_evaluation(data, callback_list)
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+    def _run_evaluation(self, data, callback_list) -> dict:
+        self._reset_metrics()
+        step = self._step_function("test")
+        was_training = self.training
+        self.train(False)
+        if callback_list is not None:
+            callback_list.on_test_begin()
+        batch_logs = LazyLogs(self.metrics)
+        with torch.no_grad():
+            for index, batch in enumerate(data):
+                if callback_list is not None:
+                    callback_list.on_test_batch_begin(index)
+                step(batch)
+                if callback_list is not None:
+                    if index == 0:
+                        batch_logs = LazyLogs(self.metrics)
+                    callback_list.on_test_batch_end(index, batch_logs)
+        self.train(was_training)
+        logs = self._epoch_logs()
+        if callback_list is not None:
+            callback_list.on_test_end(logs)
+        return logs
+
+    # ------------------------------------------------------------------ predict
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """The model's outputs as NumPy arrays (a list or dict for several outputs), batched."""
+        if not getattr(self, "built", False):
+            sample = next(iter(data_adapter_for(x, batch_size=2)))[0]
+            with torch.no_grad():
+                self(sample)
+        data = self._adapter(x, None, None, batch_size, False, steps)
+        verbose = resolve_verbose(verbose)
+        callback_list = callbacks_module.CallbackList(
+            callbacks, add_history=False, add_progbar=verbose != 0, model=self, verbose=verbose,
+            epochs=1, steps=data.num_batches,
+        )
+        was_training = self.training
+        self.train(False)
+        callback_list.on_predict_begin()
+        outputs = []
+        with torch.inference_mode():
+            for index, batch in enumerate(data):
+                callback_list.on_predict_batch_begin(index)
+                outputs.append(self.predict_step(batch))
+                callback_list.on_predict_batch_end(index, {})
+        self.train(was_training)
+        callback_list.on_predict_end()
+        return _concatenate(outputs)
+
+    # ------------------------------------------------------------------ single batches
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
+        """One training step on one batch; returns the loss (and metrics) like `evaluate`."""
+        self._require_compiled("train_on_batch")
+        self._prepare(x)
+        batch = next(iter(self._adapter(x, y, sample_weight, _num_samples(x), False, None,
+                                        class_weight)))
+        self._reset_metrics()
+        self.train(True)
+        self._step_function("train")(batch)
+        self.train(False)
+        return self._batch_result(return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        """The loss (and metrics) on one batch, without training."""
+        self._require_compiled("test_on_batch")
+        self._prepare(x)
+        batch = next(iter(self._adapter(x, y, sample_weight, _num_samples(x), False, None)))
+        self._reset_metrics()
+        with torch.no_grad():
+            self._step_function("test")(batch)
+        return self._batch_result(return_dict)
+
+    def predict_on_batch(self, x):
+        """The model's outputs on one batch, as NumPy arrays."""
+        was_training = self.training
+        self.train(False)
+        with torch.inference_mode():
+            tensors = to_tensors(x, self._device())
+            outputs = self(tensors) if not getattr(self, "built", False) else self.predict_step(
+                (tensors, None, None)
+            )
+        self.train(was_training)
+        return _concatenate([outputs])
+
+    def _batch_result(self, return_dict: bool):
+        logs = self._epoch_logs()
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+
+def _num_samples(x) -> int:
+    leaves = nest.flatten(x)
+    return int(len(leaves[0])) if leaves else 1
+
+
+def _validation_due(epoch: int, freq) -> bool:
+    if isinstance(freq, int):
+        return (epoch + 1) % freq == 0
+    return (epoch + 1) in freq
+
+
+def resolve_verbose(verbose) -> int:
+    """Keras's "auto": a live bar (1) on a terminal, one line per epoch (2) otherwise."""
+    if verbose == "auto":
+        return 1 if sys.stdout.isatty() else 2
+    if verbose not in (0, 1, 2):
+        raise ValueError(f"verbose must be 0, 1, 2 or 'auto'. Received: verbose={verbose!r}")
+    return verbose
+
+
+def _concatenate(batches: list):
+    """Per-batch outputs (tensors, lists or dicts of tensors) → NumPy arrays, joined once."""
+    if not batches:
+        raise ValueError("predict() received no data: the input has no samples.")
+    first = batches[0]
+    if isinstance(first, dict):
+        return {k: _concatenate([b[k] for b in batches]) for k in first}
+    if isinstance(first, (list, tuple)):
+        return [_concatenate([b[i] for b in batches]) for i in range(len(first))]
+    return torch.cat(batches).cpu().numpy()
+
+
+del time, np, TensorAdapter

@@ -1,0 +1,147 @@
+"""Functional models: structures, nesting, sharing, intermediate outputs, and graph errors."""
+
+import numpy as np
+import pytest
+import torch
+
+import netknit as keras
+from netknit import layers
+
+
+def test_multi_input_multi_output_lists_and_calls_return_same_structure():
+    a = keras.Input((4,), name="a")
+    b = keras.Input((3,), name="b")
+    merged = layers.concatenate([layers.Dense(5)(a), layers.Dense(5)(b)])
+    out1 = layers.Dense(1, name="score")(merged)
+    out2 = layers.Dense(2, name="klass")(merged)
+    model = keras.Model([a, b], [out1, out2])
+    assert model.input_shape == [(None, 4), (None, 3)]
+    assert model.output_shape == [(None, 1), (None, 2)]
+    y1, y2 = model([np.ones((6, 4)), np.ones((6, 3))])
+    assert y1.shape == (6, 1) and y2.shape == (6, 2)
+    # Inputs by name, in any order.
+    d1, d2 = model({"b": torch.ones(6, 3), "a": torch.ones(6, 4)})
+    torch.testing.assert_close(d1, y1)
+
+
+def test_dict_inputs_and_outputs():
+    inputs = {"img": keras.Input((8,), name="img"), "tab": keras.Input((2,), name="tab")}
+    x = layers.Add()([layers.Dense(4)(inputs["img"]), layers.Dense(4)(inputs["tab"])])
+    model = keras.Model(inputs, {"logits": layers.Dense(3)(x), "feat": x})
+    out = model({"img": torch.zeros(2, 8), "tab": torch.zeros(2, 2)})
+    assert set(out) == {"logits", "feat"}
+    assert out["logits"].shape == (2, 3) and out["feat"].shape == (2, 4)
+    assert model.output_shape == {"feat": (None, 4), "logits": (None, 3)}
+    with pytest.raises(ValueError, match="no \\['tab'\\]"):
+        model({"img": torch.zeros(2, 8), "tabb": torch.zeros(2, 2)})
+
+
+def test_shared_layer_siamese_pair_shares_weights():
+    left, right = keras.Input((5,)), keras.Input((5,))
+    encoder = layers.Dense(3, name="encoder")
+    distance = layers.Subtract()([encoder(left), encoder(right)])
+    model = keras.Model([left, right], layers.Dense(1)(distance))
+    assert [layer.name for layer in model.layers].count("encoder") == 1
+    assert model.count_params() == 5 * 3 + 3 + 3 + 1
+    assert len(encoder._inbound_nodes) == 2
+    x = torch.randn(4, 5)
+    # Identical inputs give a zero distance through the shared encoder.
+    torch.testing.assert_close(model([x, x]), model.get_layer("dense")(torch.zeros(4, 3)))
+    printed = []
+    model.summary(print_fn=printed.append)
+    assert "input_layer[0][0], input_layer_1[0][0]" not in printed[0]  # two separate calls
+    assert "encoder[0][0]" in printed[0] and "encoder[1][0]" in printed[0]
+
+
+def test_nested_models_and_intermediate_output_model():
+    inner_in = keras.Input((6,))
+    inner = keras.Model(inner_in, layers.Dense(4, name="inner_dense")(inner_in), name="inner")
+    outer_in = keras.Input((6,))
+    hidden = inner(outer_in)
+    model = keras.Model(outer_in, layers.Dense(2, name="head")(hidden))
+    assert [layer.name for layer in model.layers] == ["input_layer_1", "inner", "head"]
+    assert model.count_params() == 6 * 4 + 4 + 4 * 2 + 2
+    # The Keras idiom: a model up to a named layer's output.
+    features = keras.Model(model.input, model.get_layer("inner").output)
+    x = torch.randn(3, 6)
+    torch.testing.assert_close(features(x), inner(x))
+    assert model.get_layer(index=-1).name == "head"
+    with pytest.raises(ValueError, match="Did you mean 'head'"):
+        model.get_layer("haed")
+
+
+def test_output_inside_nested_sequential_builds_and_runs():
+    """Beyond Keras (keras-team/keras#16123): an output taken inside a nested backbone."""
+    backbone = keras.Sequential(
+        [keras.Input((8,)), layers.Dense(6, name="block1"), layers.Dense(4, name="block2")],
+        name="backbone",
+    )
+    image = keras.Input((8,))
+    model = keras.Model(image, layers.Dense(1)(backbone(image)))
+    extractor = keras.Model(model.input, backbone.get_layer("block1").output)
+    x = torch.randn(2, 8)
+    torch.testing.assert_close(extractor(x), backbone.get_layer("block1")(x))
+    assert extractor.output_shape == (None, 6)
+
+
+def test_disconnected_and_unused_inputs_are_named():
+    a, b = keras.Input((2,), name="a"), keras.Input((2,), name="b")
+    with pytest.raises(ValueError, match="depend on the input 'b'"):
+        keras.Model(a, layers.Dense(1)(b))
+    with pytest.raises(ValueError, match="'b' \\(None, 2\\) are not used"):
+        keras.Model([a, b], layers.Dense(1)(a))
+
+
+def test_duplicate_layer_names_rejected():
+    x = keras.Input((2,))
+    y = layers.Dense(2, name="same")(layers.Dense(2, name="same")(x))
+    with pytest.raises(ValueError, match="'same' is used by two different layers"):
+        keras.Model(x, y)
+
+
+def test_calling_a_model_with_wrong_count_or_shape():
+    a, b = keras.Input((3,)), keras.Input((2,))
+    model = keras.Model([a, b], layers.concatenate([a, b]))
+    with pytest.raises(ValueError, match="expects 2 input\\(s\\).*called on 1"):
+        model(torch.zeros(1, 3))
+    with pytest.raises(ValueError, match="expects shape \\(None, 2\\).*\\(4, 5\\)"):
+        model([torch.zeros(4, 3), torch.zeros(4, 5)])
+    with pytest.raises(keras.ShapeError, match="expects 2 input"):
+        model(keras.Input((3,)))
+
+
+def test_error_inside_a_layer_names_the_layer():
+    x = keras.Input((3,))
+    model = keras.Model(x, layers.Lambda(lambda t: t @ torch.zeros(3, 3), output_shape=(3,))(x))
+    with pytest.raises(RuntimeError) as info:
+        model(torch.zeros(2, 3, dtype=torch.float64))
+    assert "While running layer 'lambda' (Lambda)" in info.value.__notes__[0]
+
+
+def test_model_is_a_torch_module_in_a_plain_loop():
+    x = keras.Input((4,))
+    model = keras.Model(x, layers.Dense(1)(layers.Dense(8, activation="relu")(x)))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    data, target = torch.randn(32, 4), torch.randn(32, 1)
+    model.train()
+    first = None
+    for _ in range(20):
+        loss = torch.nn.functional.mse_loss(model(data), target)
+        first = first if first is not None else loss.item()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert loss.item() < first
+    assert set(model.state_dict()) == {
+        "_layer_modules.dense.kernel", "_layer_modules.dense.bias",
+        "_layer_modules.dense_1.kernel", "_layer_modules.dense_1.bias",
+    }
+
+
+def test_training_argument_reaches_dropout():
+    x = keras.Input((100,))
+    model = keras.Model(x, layers.Dropout(0.5)(x))
+    ones = torch.ones(1, 100)
+    torch.testing.assert_close(model(ones), ones)  # inference by default, as Keras
+    dropped = model(ones, training=True)
+    assert (dropped == 0).any() and torch.allclose(dropped[dropped != 0], torch.tensor(2.0))
