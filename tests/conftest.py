@@ -6,6 +6,8 @@ import pytest
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
+# Parity tests compare with real Keras when it is installed, always on its torch backend.
+os.environ.setdefault("KERAS_BACKEND", "torch")
 
 import netknit  # noqa: E402
 

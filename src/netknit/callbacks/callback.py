@@ -280,6 +280,26 @@ class CallbackList(Callback):
         self.on_train_batch_end(batch, logs)
 
 
+class BatchCounter:
+    """Counts training batches across epochs, for callbacks that act every N batches."""
+
+    def __init__(self):
+        self.since_last = 0
+        self.last_batch: int | None = None
+
+    def reached(self, batch: int, every: int) -> bool:
+        """Records `batch` (its index in the epoch); True, and a restart, every `every` batches."""
+        if self.last_batch is None or batch <= self.last_batch:  # a new epoch began
+            self.since_last += batch + 1
+        else:
+            self.since_last += batch - self.last_batch
+        self.last_batch = batch
+        if self.since_last >= every:
+            self.since_last = 0
+            return True
+        return False
+
+
 def _flatten(callbacks) -> list:
     if callbacks is None:
         return []

@@ -1,5 +1,15 @@
 """Keras layers on PyTorch: every layer is a `torch.nn.Module`."""
 
+from .convolutional import Conv1D as Conv1D
+from .convolutional import Conv1DTranspose as Conv1DTranspose
+from .convolutional import Conv2D as Conv2D
+from .convolutional import Conv2DTranspose as Conv2DTranspose
+from .convolutional import Conv3D as Conv3D
+from .convolutional import Conv3DTranspose as Conv3DTranspose
+from .convolutional import DepthwiseConv1D as DepthwiseConv1D
+from .convolutional import DepthwiseConv2D as DepthwiseConv2D
+from .convolutional import SeparableConv1D as SeparableConv1D
+from .convolutional import SeparableConv2D as SeparableConv2D
 from .core import Activation as Activation
 from .core import Dense as Dense
 from .core import Dropout as Dropout
@@ -28,6 +38,30 @@ from .merging import maximum as maximum
 from .merging import minimum as minimum
 from .merging import multiply as multiply
 from .merging import subtract as subtract
+from .pooling import AveragePooling1D as AveragePooling1D
+from .pooling import AveragePooling2D as AveragePooling2D
+from .pooling import AveragePooling3D as AveragePooling3D
+from .pooling import AvgPool1D as AvgPool1D
+from .pooling import AvgPool2D as AvgPool2D
+from .pooling import AvgPool3D as AvgPool3D
+from .pooling import GlobalAveragePooling1D as GlobalAveragePooling1D
+from .pooling import GlobalAveragePooling2D as GlobalAveragePooling2D
+from .pooling import GlobalAveragePooling3D as GlobalAveragePooling3D
+from .pooling import GlobalAvgPool1D as GlobalAvgPool1D
+from .pooling import GlobalAvgPool2D as GlobalAvgPool2D
+from .pooling import GlobalAvgPool3D as GlobalAvgPool3D
+from .pooling import GlobalMaxPool1D as GlobalMaxPool1D
+from .pooling import GlobalMaxPool2D as GlobalMaxPool2D
+from .pooling import GlobalMaxPool3D as GlobalMaxPool3D
+from .pooling import GlobalMaxPooling1D as GlobalMaxPooling1D
+from .pooling import GlobalMaxPooling2D as GlobalMaxPooling2D
+from .pooling import GlobalMaxPooling3D as GlobalMaxPooling3D
+from .pooling import MaxPool1D as MaxPool1D
+from .pooling import MaxPool2D as MaxPool2D
+from .pooling import MaxPool3D as MaxPool3D
+from .pooling import MaxPooling1D as MaxPooling1D
+from .pooling import MaxPooling2D as MaxPooling2D
+from .pooling import MaxPooling3D as MaxPooling3D
 from .recurrent import GRU as GRU
 from .recurrent import LSTM as LSTM
 from .recurrent import SimpleRNN as SimpleRNN

@@ -91,16 +91,17 @@ def check_spatial_input(layer: Layer, input_shape, rank: int, data_format: str) 
     layout = describe_layout(rank, data_format)
     sample = tuple(input_shape[1:])
     if len(sample) > rank + 1:
-        spatial = len(sample) - 1
-        other = kind.replace(f"{rank}D", f"{spatial}D")
-        merged = (num_elements(sample[:-1]), sample[-1])
-        fix = f"reshape each sample to {layout[7:]}, e.g. Reshape({format_shape(merged)})"
-        if other != kind and spatial <= 3:
-            fix = f"use {other} for inputs with {spatial} spatial axes, or {fix}"
+        target = format_shape((num_elements(sample[:-1]), sample[-1]))
     else:
         hint = _sample_shape_hint(sample, rank, data_format)
         target = format_shape(hint) if hint else f"({layout[7:-1]})"
-        fix = f"reshape each sample first, e.g. Reshape({target}) before the {kind}"
+    fix = f"reshape each sample, e.g. Reshape({target}) before the {kind}"
+    spatial = len(sample) - 1
+    other = kind.replace(f"{rank}D", f"{spatial}D") if 1 <= spatial <= 3 else kind
+    if other != kind:
+        axes = "1 spatial axis" if spatial == 1 else f"{spatial} spatial axes"
+        use = f"use {other} for inputs with {axes}"
+        fix = f"{use}, or {fix}" if spatial > rank else f"{fix}, or {use}"
     raise ShapeError(
         f"{kind} expects {rank + 2}-D inputs {layout}, but received the {len(input_shape)}-D "
         f"input {format_shape(input_shape)}.",
@@ -209,11 +210,12 @@ class BaseConv(Layer):
         self._linear = self.activation is activations.linear
         self._channels_last = self.data_format == "channels_last"
         self._windows = tuple((k - 1) * d + 1 for k, d in zip(self.kernel_size, self.dilation_rate))
-        # Torch's own padding where it matches Keras; None means pad_same per call (strided).
+        # Torch's own padding where it matches Keras: none, or even padding for "same" with
+        # stride 1 and odd windows. None means padding each input (uneven or strided "same").
         if self.padding == "valid":
             self._torch_padding = 0
-        elif self.padding == "same" and max(self.strides) == 1:
-            self._torch_padding = "same"
+        elif self.padding == "same" and max(self.strides) == 1 and all(w % 2 for w in self._windows):
+            self._torch_padding = tuple(w // 2 for w in self._windows)
         else:
             self._torch_padding = None
 
@@ -469,11 +471,14 @@ class ConvTranspose(BaseConv):
         return x, 0
 
     def _convolve(self, x, padding):
-        outputs = self._convolve_fn(x, self.kernel, self.bias, self.strides, 0, 0, 1,
+        if self._zero_pads is None:
+            return self._convolve_fn(x, self.kernel, self.bias, self.strides, 0, 0, 1,
+                                     self.dilation_rate)[self._slices]
+        # The added positions hold the bias alone, so it is added after padding.
+        outputs = self._convolve_fn(x, self.kernel, None, self.strides, 0, 0, 1,
                                     self.dilation_rate)[self._slices]
-        if self._zero_pads is not None:
-            outputs = F.pad(outputs, self._zero_pads)
-        return outputs
+        outputs = F.pad(outputs, self._zero_pads)
+        return outputs if self.bias is None else outputs + self.bias.view(-1, *(1,) * self.rank)
 
     def _output_channels(self, input_channels):
         return self.filters

@@ -15,6 +15,7 @@ whose storage differs (a convolution kernel, a fused LSTM) gives `add_weight` a 
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 from collections.abc import Callable
@@ -112,6 +113,9 @@ class Layer(nn.Module):
         # Keras users write `call`; torch runs `forward`. A subclass may define either.
         if "call" in cls.__dict__ and "forward" not in cls.__dict__:
             cls.forward = cls.__dict__["call"]
+        # `layer.build(shape)` called by hand marks the layer built, as in Keras.
+        if "build" in cls.__dict__:
+            cls.build = _marks_built(cls.__dict__["build"])
         cls._accepts_training = "training" in inspect.signature(cls.forward).parameters
 
     def __init__(
@@ -488,6 +492,16 @@ class Layer(nn.Module):
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}"
+
+
+def _marks_built(build):
+    @functools.wraps(build)
+    def build_and_mark(self, *args, **kwargs):
+        result = build(self, *args, **kwargs)
+        self.built = True
+        return result
+
+    return build_and_mark
 
 
 def _unique(tensors: list) -> list:

@@ -13,13 +13,16 @@ from .recurrent import RNNBase
 _MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
 
-def _serialize(layer: Layer) -> dict:
-    return {
+def _serialize(layer: Layer, build_shape: tuple | None) -> dict:
+    entry = {
         "module": "keras.layers",
         "class_name": type(layer).__name__,
         "config": layer.get_config(),
         "registered_name": None,
     }
+    if build_shape is not None:
+        entry["build_config"] = {"input_shape": list(build_shape)}
+    return entry
 
 
 def _deserialize(entry) -> Layer:
@@ -31,6 +34,11 @@ def _deserialize(entry) -> Layer:
     if not (isinstance(cls, type) and issubclass(cls, Layer)):
         raise ValueError(f"Unknown layer class {entry['class_name']!r} in a wrapper's config.")
     return cls.from_config(entry["config"])
+
+
+def _build_shape_of(entry) -> tuple | None:
+    shape = entry.get("build_config", {}).get("input_shape") if isinstance(entry, dict) else None
+    return None if shape is None else tuple(shape)
 
 
 def _renamed_copy(layer: RNNBase, prefix: str, **changes) -> RNNBase:
@@ -88,6 +96,7 @@ class Bidirectional(Layer):
             direction.zero_output_for_mask = direction.return_sequences
         self.return_sequences = layer.return_sequences
         self.return_state = layer.return_state
+        self._build_shape = None
 
     @staticmethod
     def _check_backward_layer(layer, backward_layer):
@@ -111,8 +120,10 @@ class Bidirectional(Layer):
                 )
 
     def build(self, input_shape):
-        self.forward_layer._build_once(input_shape)
-        self.backward_layer._build_once(input_shape)
+        self._build_shape = tuple(input_shape)
+        for direction in (self.forward_layer, self.backward_layer):
+            if not direction.built:
+                direction._build_once(input_shape)
 
     def forward(self, inputs, initial_state=None, mask=None, training=None):
         forward_state = backward_state = None
@@ -155,17 +166,22 @@ class Bidirectional(Layer):
         return {
             **super().get_config(),
             "merge_mode": self.merge_mode,
-            "layer": _serialize(self.forward_layer),
-            "backward_layer": _serialize(self.backward_layer),
+            "layer": _serialize(self.forward_layer, self._build_shape),
+            "backward_layer": _serialize(self.backward_layer, self._build_shape),
         }
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
+        build_shape = _build_shape_of(config["layer"])
         config["layer"] = _deserialize(config["layer"])
         if config.get("backward_layer") is not None:
             config["backward_layer"] = _deserialize(config["backward_layer"])
-        return cls(**config)
+        layer = cls(**config)
+        # A saved wrapper records the shape it was built for; build now, as Keras does on load.
+        if build_shape is not None:
+            layer._build_once(build_shape)
+        return layer
 
 
 class TimeDistributed(Layer):
@@ -189,6 +205,7 @@ class TimeDistributed(Layer):
         if not isinstance(layer, Layer):
             raise ValueError(f"TimeDistributed wraps a Layer. Received: layer={layer!r}")
         self.layer = layer
+        self._build_shape = None
 
     def _step_shape(self, input_shape):
         if len(input_shape) < 3:
@@ -201,7 +218,9 @@ class TimeDistributed(Layer):
         return (input_shape[0],) + tuple(input_shape[2:])
 
     def build(self, input_shape):
-        self.layer._build_once(self._step_shape(input_shape))
+        self._build_shape = self._step_shape(input_shape)
+        if not self.layer.built:
+            self.layer._build_once(self._build_shape)
 
     def forward(self, inputs, training=None):
         steps = inputs.flatten(0, 1)
@@ -216,10 +235,16 @@ class TimeDistributed(Layer):
         return (input_shape[0], input_shape[1]) + tuple(step_output[1:])
 
     def get_config(self):
-        return {**super().get_config(), "layer": _serialize(self.layer)}
+        return {**super().get_config(), "layer": _serialize(self.layer, self._build_shape)}
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
+        step_shape = _build_shape_of(config["layer"])
         config["layer"] = _deserialize(config["layer"])
-        return cls(**config)
+        layer = cls(**config)
+        if step_shape is not None:
+            layer.layer._build_once(step_shape)
+            layer._build_shape = step_shape
+            layer.built = True
+        return layer

@@ -1,0 +1,69 @@
+"""Optimizers with Keras 3's names, arguments and update rules, stepping `torch.nn.Parameter`s.
+
+>>> from netknit import optimizers
+>>> optimizers.get("adam")
+<Adam name='adam' learning_rate=0.001>
+
+The trainer builds an optimizer once on the model's trainable parameters and calls
+`optimizer.apply(params)` after each backward pass.
+"""
+
+from . import schedules as schedules
+from .algorithms import SGD as SGD
+from .algorithms import Adadelta as Adadelta
+from .algorithms import Adagrad as Adagrad
+from .algorithms import Adam as Adam
+from .algorithms import Adamax as Adamax
+from .algorithms import AdamW as AdamW
+from .algorithms import Lion as Lion
+from .algorithms import Nadam as Nadam
+from .algorithms import RMSprop as RMSprop
+from .optimizer import Optimizer as Optimizer
+from ..graph.errors import unknown_name_error
+
+OPTIMIZERS = {
+    cls.__name__.lower(): cls
+    for cls in (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, Nadam, Lion)
+}
+
+
+def get(identifier) -> Optimizer | None:
+    """An optimizer from a name (`"adam"`, any case), a config dict, or an instance (returned)."""
+    if identifier is None or isinstance(identifier, Optimizer):
+        return identifier
+    if isinstance(identifier, str):
+        return _lookup(identifier)()
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    raise ValueError(
+        "Could not interpret optimizer identifier: expected a name such as 'adam', an Optimizer, "
+        f"or a config dict. Received: {identifier!r}"
+    )
+
+
+def serialize(optimizer: Optimizer) -> dict:
+    """Keras 3's config form: `{"module": ..., "class_name": ..., "config": ...}`."""
+    return {
+        "module": "keras.optimizers",
+        "class_name": type(optimizer).__name__,
+        "config": optimizer.get_config(),
+        "registered_name": None,
+    }
+
+
+def deserialize(config: dict) -> Optimizer:
+    """Rebuild an optimizer from `serialize`'s output (or Keras's)."""
+    return _lookup(config.get("class_name")).from_config(config.get("config") or {})
+
+
+def _lookup(name: str) -> type:
+    cls = OPTIMIZERS.get(str(name).lower())
+    if cls is None:
+        raise unknown_name_error("optimizer", name, OPTIMIZERS)
+    return cls
+
+
+__all__ = [
+    "SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "Lion", "Nadam", "Optimizer",
+    "RMSprop", "deserialize", "get", "schedules", "serialize",
+]

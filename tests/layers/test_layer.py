@@ -1,0 +1,132 @@
+"""The Layer base: names, build on first call, weights in Keras's layouts, trainable, config."""
+
+import numpy as np
+import pytest
+import torch
+
+import netknit as keras
+from netknit import layers
+
+
+def test_keras_style_unique_names():
+    assert [layers.Dense(1).name for _ in range(3)] == ["dense", "dense_1", "dense_2"]
+    assert layers.MaxPooling2D if hasattr(layers, "MaxPooling2D") else True
+    assert layers.RepeatVector(2).name == "repeat_vector"
+    assert layers.Dense(1, name="head").name == "head"
+    keras.backend.clear_session()
+    assert layers.Dense(1).name == "dense"
+    x = keras.Input((2,))
+    assert x.history.node.layer.name == "input_layer"
+    assert keras.Model(x, layers.Dense(1)(x)).name == "functional"
+
+
+def test_builds_on_first_call_from_the_input_shape():
+    dense = layers.Dense(4)
+    assert not dense.built
+    with pytest.raises(ValueError, match="not built yet"):
+        dense.count_params()
+    out = dense(np.ones((2, 3)))  # NumPy input is converted at the edge
+    assert dense.built and out.shape == (2, 4) and out.dtype == torch.float32
+    assert dense.count_params() == 16
+
+
+def test_weights_in_keras_layout_and_numerics_of_dense():
+    dense = layers.Dense(2, activation="relu")
+    dense.build((None, 3))
+    kernel = np.arange(6, dtype="float32").reshape(3, 2) - 2.5
+    bias = np.array([0.5, -1.0], dtype="float32")
+    dense.set_weights([kernel, bias])
+    x = np.array([[1.0, 2.0, 3.0]], dtype="float32")
+    expected = np.maximum(x @ kernel + bias, 0)
+    np.testing.assert_allclose(dense(x).detach().numpy(), expected)
+    assert [w.shape for w in dense.get_weights()] == [(3, 2), (2,)]
+    with pytest.raises(ValueError, match="shape \\(3, 2\\) in Keras's layout.*\\(2, 3\\)"):
+        dense.set_weights([kernel.T, bias])
+
+
+def test_trainable_freezes_parameters_and_moves_weights():
+    x = keras.Input((3,))
+    frozen = layers.Dense(2, name="frozen")
+    model = keras.Model(x, layers.Dense(1)(frozen(x)))
+    frozen.trainable = False
+    assert not any(p.requires_grad for p in frozen.parameters())
+    assert len(model.trainable_weights) == 2 and len(model.non_trainable_weights) == 2
+    assert [tuple(w.shape) for w in model.weights] == [(2, 3), (2,), (1, 2), (1,)]
+    printed = []
+    model.summary(print_fn=printed.append)
+    assert " Non-trainable params: 8 (32.00 B)" in printed[0]
+    model.trainable = False
+    assert model.trainable_weights == [] and len(model.non_trainable_weights) == 4
+
+
+def test_input_output_and_shapes_from_first_call():
+    x = keras.Input((5,))
+    dense = layers.Dense(3)
+    y = dense(x)
+    assert dense.input is x and dense.output is y
+    assert dense.input_shape == (None, 5) and dense.output_shape == (None, 3)
+    with pytest.raises(ValueError, match="has not been called on a symbolic input"):
+        layers.Dense(1).output
+
+
+def test_symbolic_call_computes_nothing_and_eager_call_computes():
+    x = keras.Input((4,))
+    y = layers.Dense(2)(x)
+    assert isinstance(y, keras.SymbolicTensor) and y.shape == (None, 2)
+    with pytest.raises(TypeError, match="holds no data"):
+        np.asarray(y)
+
+
+def test_unknown_argument_gets_did_you_mean():
+    with pytest.raises(TypeError, match="Did you mean 'activation'"):
+        layers.Dense(3, activaton="relu")
+
+
+def test_activations_initializers_regularizers_by_name():
+    with pytest.raises(ValueError, match="Did you mean 'relu'"):
+        layers.Dense(3, activation="rleu")
+    with pytest.raises(ValueError, match="Did you mean 'glorot_uniform'"):
+        layers.Dense(3, kernel_initializer="glorot_unifrom")
+    dense = layers.Dense(3, kernel_regularizer="l2", kernel_initializer="ones")
+    dense.build((None, 2))
+    assert len(dense.losses) == 1
+    torch.testing.assert_close(dense.losses[0], torch.tensor(0.01 * 6))
+    assert keras.regularizers.l1_l2(l1=0.1).get_config() == {"l1": 0.1, "l2": 0.0}
+
+
+@pytest.mark.parametrize("name,fn", [
+    ("relu", lambda x: np.maximum(x, 0)),
+    ("sigmoid", lambda x: 1 / (1 + np.exp(-x))),
+    ("tanh", np.tanh),
+    ("softplus", lambda x: np.log1p(np.exp(x))),
+    ("swish", lambda x: x / (1 + np.exp(-x))),
+    ("elu", lambda x: np.where(x > 0, x, np.exp(x) - 1)),
+    ("linear", lambda x: x),
+])
+def test_activation_numerics(name, fn):
+    x = np.linspace(-3, 3, 13, dtype="float32")
+    out = keras.activations.get(name)(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(out, fn(x), rtol=1e-5, atol=1e-6)
+
+
+def test_glorot_uniform_default_limits():
+    dense = layers.Dense(200)
+    dense.build((None, 300))
+    kernel = dense.get_weights()[0]
+    limit = np.sqrt(6 / (300 + 200))
+    assert np.abs(kernel).max() <= limit and np.abs(kernel).max() > 0.9 * limit
+    assert not dense.get_weights()[1].any()
+
+
+def test_subclassed_layer_with_call_and_build():
+    class Scale(keras.Layer):
+        def build(self, input_shape):
+            self.add_weight("scale", (input_shape[-1],), initializer="ones")
+
+        def call(self, inputs):
+            return inputs * self.scale
+
+    layer = Scale()
+    assert layer(torch.ones(2, 3)).shape == (2, 3)
+    assert layer.name == "scale" and layer.count_params() == 3
+    assert layer(keras.Input((3,))).shape == (None, 3)  # shape inferred by running forward
