@@ -83,7 +83,8 @@ def did_you_mean(name: str, options: Iterable[str]) -> str:
 def unknown_name_error(kind: str, name: str, options: Iterable[str]) -> ValueError:
     """A ValueError for an unknown identifier that lists the valid ones and suggests the nearest."""
     options = sorted(set(options))
+    plural = f"{kind}es" if kind.endswith("s") else f"{kind}s"
     return ValueError(
         f"Unknown {kind}: '{name}'.{did_you_mean(name, options)} "
-        f"Valid {kind}s are: {', '.join(options)}."
+        f"Valid {plural} are: {', '.join(options)}."
     )

@@ -91,7 +91,7 @@ def check_spatial_input(layer: Layer, input_shape, rank: int, data_format: str) 
     layout = describe_layout(rank, data_format)
     sample = tuple(input_shape[1:])
     if len(sample) > rank + 1:
-        target = format_shape((num_elements(sample[:-1]), sample[-1]))
+        target = format_shape((num_elements(sample[:-1]) or -1, sample[-1]))
     else:
         hint = _sample_shape_hint(sample, rank, data_format)
         target = format_shape(hint) if hint else f"({layout[7:-1]})"

@@ -164,8 +164,10 @@ class RNNBase(Layer):
         if self.go_backwards:
             inputs = inputs.flip(1)
             mask = None if mask is None else mask.flip(1)
-        fused = None if mask is not None or recurrent_mask is not None else self._fused(
-            inputs, states)
+        # Torch's kernels know neither masks nor recurrent dropout: those steps run in Python.
+        fused = None
+        if mask is None and recurrent_mask is None:
+            fused = self._fused(inputs, states)
         if fused is not None:
             outputs, states = fused
         else:

@@ -42,9 +42,9 @@ def _build_shape_of(entry) -> tuple | None:
 
 
 def _renamed_copy(layer: RNNBase, prefix: str, **changes) -> RNNBase:
-    config = layer.get_config()
-    name = config["name"]
-    config.update(name=prefix + (name[len(prefix):] if name.startswith(prefix) else name), **changes)
+    """A new layer from `layer`'s config, named `<prefix><name>` (as Keras names the directions)."""
+    config = {**layer.get_config(), **changes}
+    config["name"] = prefix + config["name"].removeprefix(prefix)
     return type(layer).from_config(config)
 
 

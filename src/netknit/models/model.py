@@ -7,9 +7,10 @@ writing `forward` (or Keras's `call`) gives a model whose graph is Python code.
 from __future__ import annotations
 
 from ..layers.layer import Layer
+from ..training.trainer import Trainer
 
 
-class Model(Layer):
+class Model(Trainer, Layer):
     """A trainable graph of layers.
 
     Args:

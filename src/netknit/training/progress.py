@@ -202,8 +202,10 @@ class Progbar:
 
     def _metrics_text(self) -> str:
         parts = []
+        # Membership is tested on the keys: `in` on a Mapping would read (compute) the value.
+        latest_names = set(self._latest)
         for name in self._names:
-            if name in self._latest:
+            if name in latest_names:
                 value = float(self._latest[name])
             elif name in self._averages:
                 total, weight = self._averages[name]

@@ -148,10 +148,11 @@ class Trainer:
         x, y, sample_weight = data
         y_pred = nn.Module.__call__(self, x)
         loss, y_true, y_pred, sample_weight = self._compute_loss(x, y, y_pred, sample_weight)
-        loss.backward()
-        self.optimizer.apply(self._trainable_params)
-        for param in self._trainable_params:
-            param.grad = None
+        if self._trainable_params:
+            loss.backward()
+            self.optimizer.apply(self._trainable_params)
+            for param in self._trainable_params:
+                param.grad = None
         if self._constraints:
             with torch.no_grad():
                 for param, constraint in self._constraints:
@@ -200,8 +201,20 @@ class Trainer:
         for metric in self.metrics:
             metric.reset_state()
 
-    def _epoch_logs(self, prefix: str = "") -> dict:
-        return {prefix + m.name: _to_float(m.result()) for m in self.metrics}
+    def _epoch_logs(self) -> dict:
+        """Metric values as floats, keys sorted as Keras's callbacks see them."""
+        return dict(sorted((m.name, _to_float(m.result())) for m in self.metrics))
+
+    def _ordered_values(self, logs: dict) -> list:
+        """Keras's order for evaluate() lists: loss, single-output metrics in compile order,
+        per-output losses, then the rest sorted."""
+        first = ["loss"]
+        if not self._multi_output():
+            first += [m.name for m in self._metrics_container.metrics]
+        else:
+            first += self._loss_container.names
+        rest = sorted(k for k in logs if k not in first)
+        return [logs[k] for k in first + rest if k in logs]
 
     # ------------------------------------------------------------------ preparation
 
@@ -359,10 +372,7 @@ class Trainer:
             epochs=1, steps=data.num_batches,
         )
         logs = self._run_evaluation(data, callback_list)
-        if return_dict:
-            return logs
-        values = list(logs.values())
-        return values[0] if len(values) == 1 else values
+        return self._result(logs, return_dict)
 
     def _run_evaluation(self, data, callback_list) -> dict:
         self._reset_metrics()
@@ -426,7 +436,7 @@ class Trainer:
         self.train(True)
         self._step_function("train")(batch)
         self.train(False)
-        return self._batch_result(return_dict)
+        return self._result(self._epoch_logs(), return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """The loss (and metrics) on one batch, without training."""
@@ -436,7 +446,7 @@ class Trainer:
         self._reset_metrics()
         with torch.no_grad():
             self._step_function("test")(batch)
-        return self._batch_result(return_dict)
+        return self._result(self._epoch_logs(), return_dict)
 
     def predict_on_batch(self, x):
         """The model's outputs on one batch, as NumPy arrays."""
@@ -450,11 +460,10 @@ class Trainer:
         self.train(was_training)
         return _concatenate([outputs])
 
-    def _batch_result(self, return_dict: bool):
-        logs = self._epoch_logs()
+    def _result(self, logs: dict, return_dict: bool):
         if return_dict:
             return logs
-        values = list(logs.values())
+        values = self._ordered_values(logs)
         return values[0] if len(values) == 1 else values
 
 
@@ -486,7 +495,7 @@ def _concatenate(batches: list):
     if isinstance(first, dict):
         return {k: _concatenate([b[k] for b in batches]) for k in first}
     if isinstance(first, (list, tuple)):
-        return [_concatenate([b[i] for b in batches]) for i in range(len(first))]
+        return type(first)(_concatenate([b[i] for b in batches]) for i in range(len(first)))
     return torch.cat(batches).cpu().numpy()
 
 

@@ -1,0 +1,1003 @@
+"""Stateful metrics with Keras's names, defaults and numerics.
+
+A metric accumulates over batches: `update_state(y_true, y_pred, sample_weight=None)` adds a
+batch, `result()` returns the value so far as a tensor, `reset_state()` starts again. The state
+lives in torch tensors on the device of the first batch and is updated in place, so a training
+step never waits on the device; only converting `result()` to a number does.
+
+>>> import netknit as keras
+>>> m = keras.metrics.BinaryAccuracy()
+>>> m.update_state(torch.tensor([[1.0], [0.0]]), torch.tensor([[0.9], [0.7]]))
+>>> m.result()
+tensor(0.5000)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from . import losses as losses_module
+from .graph.errors import unknown_name_error
+from .layers.layer import to_snake_case, unique_name
+from .losses import (
+    EPSILON,
+    convert_pair,
+    divide_no_nan,
+    squeeze_or_expand_to_same_rank,
+    to_tensor,
+)
+
+NEG_INF = -1e10
+
+
+def _dtype(value) -> torch.dtype:
+    if value is None:
+        return torch.float32
+    if isinstance(value, torch.dtype):
+        return value
+    dtype = getattr(torch, str(value), None)
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise ValueError(
+            f"Expected a floating dtype such as 'float32' for dtype. Received: dtype={value!r}"
+        )
+    return dtype
+
+
+class Metric:
+    """Base class of stateful metrics.
+
+    Subclasses declare their state with `add_variable` in `__init__` (or on the first update when
+    its shape depends on the data) and implement `update_state` and `result`.
+
+    Args:
+        name: the metric's name; by default made from the class name.
+        dtype: the dtype of the state, `"float32"` by default.
+    """
+
+    def __init__(self, name: str | None = None, dtype=None):
+        self.name = name or unique_name(to_snake_case(type(self).__name__))
+        self._torch_dtype = _dtype(dtype)
+        self._variables: dict[str, torch.Tensor] = {}
+        self._device = torch.device("cpu")
+
+    @property
+    def dtype(self) -> str:
+        return str(self._torch_dtype).removeprefix("torch.")
+
+    @property
+    def variables(self) -> list[torch.Tensor]:
+        return list(self._variables.values())
+
+    def add_variable(self, name: str, shape=()) -> torch.Tensor:
+        """A zero state tensor, kept as `self.<name>` and moved with the metric."""
+        tensor = torch.zeros(shape, dtype=self._torch_dtype, device=self._device)
+        self._variables[name] = tensor
+        setattr(self, name, tensor)
+        return tensor
+
+    def _on_device_of(self, tensor: torch.Tensor) -> None:
+        """Move the state to `tensor`'s device if it lives elsewhere (once, on the first batch)."""
+        if tensor.device != self._device:
+            self._device = tensor.device
+            for name, value in self._variables.items():
+                moved = value.to(tensor.device)
+                self._variables[name] = moved
+                setattr(self, name, moved)
+
+    def update_state(self, *args, **kwargs) -> None:
+        raise NotImplementedError
+
+    def result(self):
+        raise NotImplementedError
+
+    def reset_state(self) -> None:
+        for value in self._variables.values():
+            value.zero_()
+
+    def __call__(self, *args, **kwargs):
+        """Update with one batch and return the result so far."""
+        self.update_state(*args, **kwargs)
+        return self.result()
+
+    def get_config(self) -> dict:
+        return {"name": self.name, "dtype": self.dtype}
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Metric":
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name}>"
+
+
+# --- Means and sums --------------------------------------------------------------------------
+
+def _reduce_to_samplewise(values: torch.Tensor, sample_weight, reduce_fn):
+    """Per-sample values (and weights) from values of any rank, as Keras's mean metrics do."""
+    if sample_weight is not None:
+        sample_weight = to_tensor(sample_weight, values.device).to(values.dtype)
+        values, sample_weight = squeeze_or_expand_to_same_rank(values, sample_weight)
+        weight_rank = sample_weight.dim()
+        if values.dim() > weight_rank:
+            values = reduce_fn(values, dim=tuple(range(weight_rank, values.dim())))
+        sample_weight = sample_weight.broadcast_to(values.shape)
+        values = values * sample_weight
+        if weight_rank > 1:
+            sample_weight = reduce_fn(sample_weight, dim=tuple(range(1, weight_rank)))
+    if values.dim() > 1:
+        values = reduce_fn(values, dim=tuple(range(1, values.dim())))
+    return values, sample_weight
+
+
+class Sum(Metric):
+    """The (weighted) sum of the given values."""
+
+    def __init__(self, name="sum", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        self.add_variable("total")
+
+    def update_state(self, values, sample_weight=None):
+        values = to_tensor(values)
+        self._on_device_of(values)
+        values, _ = _reduce_to_samplewise(values.to(self._torch_dtype), sample_weight, torch.sum)
+        self.total.add_(values.sum())
+
+    def result(self):
+        return self.total.clone()
+
+
+class Mean(Metric):
+    """The (weighted) mean of the given values: `sum(values * w) / sum(w)`."""
+
+    def __init__(self, name="mean", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        self.add_variable("total")
+        self.add_variable("count")
+
+    def update_state(self, values, sample_weight=None):
+        values = to_tensor(values)
+        self._on_device_of(values)
+        values, sample_weight = _reduce_to_samplewise(values.to(self._torch_dtype), sample_weight,
+                                                      torch.mean)
+        self.total.add_(values.sum())
+        if sample_weight is not None:
+            self.count.add_(sample_weight.sum())
+        else:
+            self.count.add_(values.shape[0] if values.dim() >= 1 else 1)
+
+    def result(self):
+        return divide_no_nan(self.total, self.count)
+
+
+class MeanMetricWrapper(Mean):
+    """The mean over all samples of `fn(y_true, y_pred, **kwargs)`.
+
+    Args:
+        fn: a function of per-sample values, such as a loss function.
+        name: the metric's name.
+        **kwargs: passed to `fn` on every update.
+    """
+
+    def __init__(self, fn: Callable, name: str | None = None, dtype=None, **kwargs):
+        if not callable(fn):
+            raise TypeError(f"Expected a callable for fn. Received: fn={fn!r}")
+        super().__init__(name=name or unique_name("mean_metric_wrapper"), dtype=dtype)
+        self._fn = fn
+        self._fn_kwargs = kwargs
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        super().update_state(self._fn(y_true, y_pred, **self._fn_kwargs), sample_weight)
+
+    def get_config(self) -> dict:
+        config = {**super().get_config(), **self._fn_kwargs}
+        if type(self) is MeanMetricWrapper:
+            config["fn"] = getattr(self._fn, "__name__", repr(self._fn))
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Metric":
+        config = dict(config)
+        if "fn" in config and not callable(config["fn"]):
+            config["fn"] = _metric_function(config["fn"])
+        return cls(**config)
+
+
+class _FunctionMetric(MeanMetricWrapper):
+    """A `MeanMetricWrapper` around a fixed function; its config is its name, dtype and options."""
+
+    function: Callable
+
+    def __init__(self, name: str, dtype=None, **kwargs):
+        super().__init__(type(self).function, name=name, dtype=dtype, **kwargs)
+
+    def __getattr__(self, name: str):
+        kwargs = self.__dict__.get("_fn_kwargs", {})
+        if name in kwargs:
+            return kwargs[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+
+# --- Accuracy --------------------------------------------------------------------------------
+
+def accuracy(y_true, y_pred):
+    """1.0 where `y_pred` equals `y_true` exactly, else 0.0."""
+    y_true, y_pred = squeeze_or_expand_to_same_rank(*convert_pair(y_true, y_pred))
+    return (y_true == y_pred).float()
+
+
+def binary_accuracy(y_true, y_pred, threshold: float = 0.5):
+    """1.0 where `y_pred > threshold` matches the binary label, else 0.0."""
+    y_pred = to_tensor(y_pred)
+    y_true = to_tensor(y_true, y_pred.device)
+    y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
+    return (y_true == (y_pred > threshold).to(y_true.dtype)).float()
+
+
+def categorical_accuracy(y_true, y_pred):
+    """1.0 where the arg-max of `y_pred` is the arg-max of the one-hot `y_true`."""
+    y_true, y_pred = convert_pair(y_true, y_pred)
+    return (y_true.argmax(dim=-1) == y_pred.argmax(dim=-1)).float()
+
+
+def sparse_categorical_accuracy(y_true, y_pred):
+    """1.0 where the arg-max of `y_pred` equals the integer label, (batch,) or (batch, 1)."""
+    y_pred = to_tensor(y_pred)
+    y_true = to_tensor(y_true, y_pred.device)
+    if y_true.dim() == y_pred.dim() and y_true.shape[-1] == 1:
+        y_true = y_true.squeeze(-1)
+    matches = (y_true == y_pred.argmax(dim=-1).to(y_true.dtype)).float()
+    if matches.dim() > 1 and matches.shape[-1] == 1:
+        matches = matches.squeeze(-1)
+    return matches
+
+
+def _in_top_k(labels: torch.Tensor, y_pred: torch.Tensor, k: int) -> torch.Tensor:
+    """Whether each label's score is at least the k-th largest (ties count as in)."""
+    num_classes = y_pred.shape[-1]
+    if k > num_classes:
+        raise ValueError(
+            f"Top-{k} accuracy needs at least {k} classes; y_pred has {num_classes}. "
+            f"Use k <= {num_classes}."
+        )
+    y_pred = y_pred.reshape(-1, num_classes)
+    kth_largest = y_pred.topk(k, dim=-1).values[:, -1]
+    label_scores = y_pred.gather(1, labels.reshape(-1, 1).long()).squeeze(1)
+    return label_scores >= kth_largest
+
+
+def top_k_categorical_accuracy(y_true, y_pred, k: int = 5):
+    """1.0 where the one-hot label is among the `k` highest predictions."""
+    y_true, y_pred = convert_pair(y_true, y_pred)
+    labels = y_true.argmax(dim=-1)
+    return _in_top_k(labels, y_pred, k).float().reshape(labels.shape)
+
+
+def sparse_top_k_categorical_accuracy(y_true, y_pred, k: int = 5,
+                                      from_sorted_ids: bool = False):
+    """1.0 where the integer label is among the `k` highest predictions.
+
+    With `from_sorted_ids`, `y_pred` already holds class ids sorted by score.
+    """
+    y_pred = to_tensor(y_pred)
+    labels = to_tensor(y_true, y_pred.device)
+    if from_sorted_ids:
+        ids = y_pred.reshape(-1, y_pred.shape[-1])[:, :k]
+        matches = (ids == labels.reshape(-1, 1).to(ids.dtype)).any(dim=1)
+    else:
+        matches = _in_top_k(labels, y_pred, k)
+    return matches.float().reshape(labels.shape)
+
+
+class Accuracy(_FunctionMetric):
+    """How often predictions equal labels exactly."""
+
+    function = staticmethod(accuracy)
+
+    def __init__(self, name="accuracy", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+
+
+class BinaryAccuracy(_FunctionMetric):
+    """How often `y_pred > threshold` matches binary labels.
+
+    Args:
+        threshold: the score above which a prediction counts as 1.
+    """
+
+    function = staticmethod(binary_accuracy)
+
+    def __init__(self, name="binary_accuracy", dtype=None, threshold=0.5):
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
+            raise ValueError(f"Expected a number for threshold. Received: threshold={threshold!r}")
+        super().__init__(name=name, dtype=dtype, threshold=threshold)
+
+
+class CategoricalAccuracy(_FunctionMetric):
+    """How often the arg-max of predictions matches one-hot labels."""
+
+    function = staticmethod(categorical_accuracy)
+
+    def __init__(self, name="categorical_accuracy", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+
+
+class SparseCategoricalAccuracy(_FunctionMetric):
+    """How often the arg-max of predictions matches integer labels."""
+
+    function = staticmethod(sparse_categorical_accuracy)
+
+    def __init__(self, name="sparse_categorical_accuracy", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+
+
+def _check_k(k) -> int:
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(f"Expected a positive integer for k. Received: k={k!r}")
+    return k
+
+
+class TopKCategoricalAccuracy(_FunctionMetric):
+    """How often one-hot labels are among the `k` highest predictions.
+
+    Args:
+        k: how many of the highest predictions count.
+    """
+
+    function = staticmethod(top_k_categorical_accuracy)
+
+    def __init__(self, k=5, name="top_k_categorical_accuracy", dtype=None):
+        super().__init__(name=name, dtype=dtype, k=_check_k(k))
+
+
+class SparseTopKCategoricalAccuracy(_FunctionMetric):
+    """How often integer labels are among the `k` highest predictions.
+
+    Args:
+        k: how many of the highest predictions count.
+        from_sorted_ids: `y_pred` holds class ids sorted by score instead of scores.
+    """
+
+    function = staticmethod(sparse_top_k_categorical_accuracy)
+
+    def __init__(self, k=5, name="sparse_top_k_categorical_accuracy", dtype=None,
+                 from_sorted_ids=False):
+        super().__init__(name=name, dtype=dtype, k=_check_k(k),
+                         from_sorted_ids=bool(from_sorted_ids))
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        if not self.from_sorted_ids:
+            del config["from_sorted_ids"]
+        return config
+
+
+# --- Regression and probabilistic metrics ----------------------------------------------------
+
+class MeanSquaredError(_FunctionMetric):
+    """Mean of squared errors."""
+
+    function = staticmethod(losses_module.mean_squared_error)
+
+    def __init__(self, name="mean_squared_error", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+
+
+class MeanAbsoluteError(_FunctionMetric):
+    """Mean of absolute errors."""
+
+    function = staticmethod(losses_module.mean_absolute_error)
+
+    def __init__(self, name="mean_absolute_error", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+
+
+class MeanAbsolutePercentageError(_FunctionMetric):
+    """Mean absolute error relative to the labels, in percent."""
+
+    function = staticmethod(losses_module.mean_absolute_percentage_error)
+
+    def __init__(self, name="mean_absolute_percentage_error", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+
+
+class MeanSquaredLogarithmicError(_FunctionMetric):
+    """Mean squared error between `log(1 + y_true)` and `log(1 + y_pred)`."""
+
+    function = staticmethod(losses_module.mean_squared_logarithmic_error)
+
+    def __init__(self, name="mean_squared_logarithmic_error", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+
+
+def cosine_similarity(y_true, y_pred, axis: int = -1):
+    """Cosine similarity along `axis`: 1 for parallel vectors (the negated loss)."""
+    return -losses_module.cosine_similarity(y_true, y_pred, axis=axis)
+
+
+class CosineSimilarity(_FunctionMetric):
+    """Mean cosine similarity between labels and predictions along `axis`."""
+
+    function = staticmethod(cosine_similarity)
+
+    def __init__(self, name="cosine_similarity", dtype=None, axis=-1):
+        super().__init__(name=name, dtype=dtype, axis=axis)
+
+
+class LogCoshError(_FunctionMetric):
+    """Mean of `log(cosh(error))`."""
+
+    function = staticmethod(losses_module.log_cosh)
+
+    def __init__(self, name="logcosh", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+
+
+class RootMeanSquaredError(Mean):
+    """Square root of the mean squared error over all elements."""
+
+    def __init__(self, name="root_mean_squared_error", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_true, y_pred = squeeze_or_expand_to_same_rank(*convert_pair(y_true, y_pred))
+        super().update_state(torch.square(y_pred - y_true), sample_weight)
+
+    def result(self):
+        return torch.sqrt(super().result())
+
+
+class KLDivergence(_FunctionMetric):
+    """Mean Kullback-Leibler divergence."""
+
+    function = staticmethod(losses_module.kl_divergence)
+
+    def __init__(self, name="kl_divergence", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+
+
+class Poisson(_FunctionMetric):
+    """Mean Poisson loss."""
+
+    function = staticmethod(losses_module.poisson)
+
+    def __init__(self, name="poisson", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+
+
+class Hinge(_FunctionMetric):
+    """Mean hinge loss."""
+
+    function = staticmethod(losses_module.hinge)
+
+    def __init__(self, name="hinge", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+
+
+class SquaredHinge(_FunctionMetric):
+    """Mean squared hinge loss."""
+
+    function = staticmethod(losses_module.squared_hinge)
+
+    def __init__(self, name="squared_hinge", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+
+
+class CategoricalHinge(_FunctionMetric):
+    """Mean categorical hinge loss."""
+
+    function = staticmethod(losses_module.categorical_hinge)
+
+    def __init__(self, name="categorical_hinge", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+
+
+class BinaryCrossentropy(_FunctionMetric):
+    """Mean binary cross-entropy (see `losses.binary_crossentropy`)."""
+
+    function = staticmethod(losses_module.binary_crossentropy)
+
+    def __init__(self, name="binary_crossentropy", dtype=None, from_logits=False,
+                 label_smoothing=0):
+        super().__init__(name=name, dtype=dtype, from_logits=from_logits,
+                         label_smoothing=label_smoothing)
+
+
+class CategoricalCrossentropy(_FunctionMetric):
+    """Mean categorical cross-entropy (see `losses.categorical_crossentropy`)."""
+
+    function = staticmethod(losses_module.categorical_crossentropy)
+
+    def __init__(self, name="categorical_crossentropy", dtype=None, from_logits=False,
+                 label_smoothing=0, axis=-1):
+        super().__init__(name=name, dtype=dtype, from_logits=from_logits,
+                         label_smoothing=label_smoothing, axis=axis)
+
+
+class SparseCategoricalCrossentropy(_FunctionMetric):
+    """Mean sparse categorical cross-entropy (see `losses.sparse_categorical_crossentropy`)."""
+
+    function = staticmethod(losses_module.sparse_categorical_crossentropy)
+
+    def __init__(self, name="sparse_categorical_crossentropy", dtype=None, from_logits=False,
+                 ignore_class=None, axis=-1):
+        super().__init__(name=name, dtype=dtype, from_logits=from_logits,
+                         ignore_class=ignore_class, axis=axis)
+
+
+# --- Confusion-matrix metrics ----------------------------------------------------------------
+
+def _parse_thresholds(thresholds, default: float) -> list[float]:
+    if thresholds is None:
+        return [default]
+    values = [thresholds] if isinstance(thresholds, (int, float)) else list(thresholds)
+    if not values or any(isinstance(t, bool) or not isinstance(t, (int, float))
+                         or not 0 <= t <= 1 for t in values):
+        raise ValueError(
+            f"Expected thresholds as a number or a list of numbers in [0, 1]. "
+            f"Received: thresholds={thresholds!r}"
+        )
+    return [float(t) for t in values]
+
+
+def _labels_predictions_weights(y_true, y_pred, sample_weight, dtype, top_k=None,
+                                class_id=None):
+    """Labels, predictions and weights of the same shape, as Keras's confusion metrics see them."""
+    y_pred = to_tensor(y_pred).to(dtype)
+    y_true = to_tensor(y_true, y_pred.device).to(dtype)
+    y_pred, y_true = squeeze_or_expand_to_same_rank(y_pred, y_true)
+    if top_k is not None:
+        top = y_pred.topk(top_k, dim=-1).indices
+        kept = torch.zeros_like(y_pred).scatter_(-1, top, 1.0)
+        y_pred = y_pred * kept + NEG_INF * (1.0 - kept)
+    if class_id is not None:
+        if y_pred.dim() == 1:
+            raise ValueError(
+                "class_id needs predictions shaped (num_samples, num_classes). "
+                f"Received: y_pred.shape={tuple(y_pred.shape)}"
+            )
+        y_true = y_true[..., class_id, None]
+        y_pred = y_pred[..., class_id, None]
+    if sample_weight is None:
+        weights = torch.ones_like(y_pred)
+    else:
+        weights = to_tensor(sample_weight, y_pred.device).to(dtype).unsqueeze(-1)
+        _, weights = squeeze_or_expand_to_same_rank(y_true, weights, expand_rank_1=False)
+        weights = weights.broadcast_to(y_pred.shape)
+    return y_true, y_pred, weights
+
+
+def _threshold_counts(labels, y_pred, weights, thresholds, multi_label=False):
+    """Weighted counts of positive labels and of negative labels predicted above each threshold.
+
+    Returns `(tp, fp, positives, negatives)` with one row per threshold (and one column per label
+    with `multi_label`); false negatives are `positives - tp`, true negatives `negatives - fp`.
+    """
+    true_labels = (labels != 0).to(weights.dtype) * weights
+    false_labels = weights - true_labels
+    if not multi_label:
+        y_pred, true_labels, false_labels = y_pred.reshape(-1), true_labels.reshape(-1), \
+            false_labels.reshape(-1)
+        above = (y_pred.unsqueeze(0) > thresholds.unsqueeze(1)).to(weights.dtype)
+        return above @ true_labels, above @ false_labels, true_labels.sum(), false_labels.sum()
+    above = (y_pred.unsqueeze(0) > thresholds.view(-1, 1, 1)).to(weights.dtype)
+    return ((above * true_labels).sum(1), (above * false_labels).sum(1), true_labels.sum(0),
+            false_labels.sum(0))
+
+
+def _bucket_counts(labels, y_pred, weights, num_thresholds, multi_label=False):
+    """`_threshold_counts` for evenly spaced thresholds `[-eps, 1/(n-1), ..., 1 + eps]`.
+
+    Each prediction falls in one bucket; a reversed cumulative sum over buckets counts the
+    predictions above each threshold. This is Keras's fast path and gives the same numbers.
+    """
+    true_labels = (labels != 0).to(weights.dtype) * weights
+    false_labels = weights - true_labels
+    y_pred = torch.clamp(y_pred, 0.0, 1.0)
+    if not multi_label:
+        y_pred, true_labels, false_labels = y_pred.reshape(-1), true_labels.reshape(-1), \
+            false_labels.reshape(-1)
+    buckets = torch.relu(torch.ceil(y_pred * (num_thresholds - 1)) - 1).long()
+    shape = (num_thresholds, *y_pred.shape[1:])
+    tp = torch.zeros(shape, dtype=weights.dtype, device=weights.device)
+    fp = torch.zeros(shape, dtype=weights.dtype, device=weights.device)
+    tp = tp.scatter_add_(0, buckets, true_labels).flip(0).cumsum(0).flip(0)
+    fp = fp.scatter_add_(0, buckets, false_labels).flip(0).cumsum(0).flip(0)
+    return tp, fp, true_labels.sum(0), false_labels.sum(0)
+
+
+class _PrecisionRecall(Metric):
+    """Shared state and arguments of `Precision` and `Recall`."""
+
+    _other: str  # the second count: "false_positives" or "false_negatives"
+
+    def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int)
+                                  or top_k < 1):
+            raise ValueError(f"Expected a positive integer or None for top_k. Received: "
+                             f"top_k={top_k!r}")
+        if class_id is not None and (isinstance(class_id, bool) or not isinstance(class_id, int)):
+            raise ValueError(f"Expected an integer or None for class_id. Received: "
+                             f"class_id={class_id!r}")
+        self.init_thresholds = thresholds
+        self.top_k = top_k
+        self.class_id = class_id
+        self.thresholds = _parse_thresholds(thresholds, 0.5 if top_k is None else NEG_INF)
+        self._thresholds = torch.tensor(self.thresholds, dtype=self._torch_dtype)
+        self.add_variable("true_positives", (len(self.thresholds),))
+        self.add_variable(self._other, (len(self.thresholds),))
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        labels, y_pred, weights = _labels_predictions_weights(
+            y_true, y_pred, sample_weight, self._torch_dtype, self.top_k, self.class_id)
+        self._on_device_of(y_pred)
+        if self._thresholds.device != y_pred.device:
+            self._thresholds = self._thresholds.to(y_pred.device)
+        tp, fp, positives, _ = _threshold_counts(labels, y_pred, weights, self._thresholds)
+        self.true_positives.add_(tp)
+        getattr(self, self._other).add_(fp if self._other == "false_positives" else positives - tp)
+
+    def result(self):
+        value = divide_no_nan(self.true_positives,
+                              self.true_positives + getattr(self, self._other))
+        return value[0] if len(self.thresholds) == 1 else value
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "thresholds": self.init_thresholds, "top_k": self.top_k,
+                "class_id": self.class_id}
+
+
+class Precision(_PrecisionRecall):
+    """Of the predictions above the threshold, the (weighted) fraction that are positive labels.
+
+    Args:
+        thresholds: a number or list of numbers in [0, 1]; a prediction above it counts as
+            positive. Default 0.5 (with `top_k`, every top-k prediction counts). With a list,
+            `result()` has one value per threshold.
+        top_k: only the `top_k` highest predictions of each sample count.
+        class_id: only this class (last axis of `y_pred`) counts.
+    """
+
+    _other = "false_positives"
+
+
+class Recall(_PrecisionRecall):
+    """Of the positive labels, the (weighted) fraction predicted above the threshold.
+
+    Args: as for `Precision`.
+    """
+
+    _other = "false_negatives"
+
+
+class AUC(Metric):
+    """Area under the ROC or precision-recall curve, approximated over fixed thresholds.
+
+    Args:
+        num_thresholds: how many thresholds, evenly spaced over [0, 1], discretise the curve.
+        curve: `"ROC"`, `"PR"` or `"PRGAIN"`.
+        summation_method: `"interpolation"`, `"minoring"` or `"majoring"` (Riemann sums).
+        thresholds: explicit thresholds in [0, 1], used instead of `num_thresholds`.
+        multi_label: treat each column of `y_pred` as its own label and average their AUCs.
+        num_labels: the number of labels with `multi_label` (else taken from the first batch).
+        label_weights: weights of the labels (per class, or per label in the average).
+        from_logits: apply a sigmoid to `y_pred` first.
+    """
+
+    def __init__(self, num_thresholds=200, curve="ROC", summation_method="interpolation",
+                 name=None, dtype=None, thresholds=None, multi_label=False, num_labels=None,
+                 label_weights=None, from_logits=False):
+        super().__init__(name=name, dtype=dtype)
+        if str(curve).upper() not in ("ROC", "PR", "PRGAIN"):
+            raise ValueError(f'Invalid AUC curve value: "{curve}". Expected one of "ROC", "PR", '
+                             '"PRGAIN".')
+        if str(summation_method).lower() not in ("interpolation", "minoring", "majoring"):
+            raise ValueError(f'Invalid AUC summation method value: "{summation_method}". '
+                             'Expected one of "interpolation", "minoring", "majoring".')
+        self._init_from_thresholds = thresholds is not None
+        if thresholds is not None:
+            inner = sorted(_parse_thresholds(thresholds, 0.5))
+            self.num_thresholds = len(inner) + 2
+            self._evenly = len(inner) > 0 and np.allclose(
+                [0.0, *inner, 1.0], np.arange(len(inner) + 2) / (len(inner) + 1), atol=EPSILON)
+        else:
+            if isinstance(num_thresholds, bool) or not isinstance(num_thresholds, int) \
+                    or num_thresholds <= 1:
+                raise ValueError("Argument `num_thresholds` must be an integer > 1. Received: "
+                                 f"num_thresholds={num_thresholds!r}")
+            self.num_thresholds = num_thresholds
+            inner = [(i + 1) / (num_thresholds - 1) for i in range(num_thresholds - 2)]
+            self._evenly = True
+        self.thresholds = [0.0 - EPSILON, *inner, 1.0 + EPSILON]
+        self._threshold_tensor = torch.tensor(self.thresholds, dtype=self._torch_dtype)
+        self.curve = str(curve).upper()
+        self.summation_method = str(summation_method).lower()
+        self.multi_label = bool(multi_label)
+        if num_labels is not None and not self.multi_label:
+            raise ValueError("`num_labels` is needed only when `multi_label` is True.")
+        self.num_labels = num_labels
+        self.label_weights = (None if label_weights is None
+                              else torch.as_tensor(label_weights, dtype=self._torch_dtype))
+        self.from_logits = bool(from_logits)
+        self._built = False
+        if not self.multi_label:
+            self._build(())
+        elif num_labels:
+            self._build((num_labels,))
+
+    def _build(self, label_shape: tuple) -> None:
+        for name in ("true_positives", "false_positives", "true_negatives", "false_negatives"):
+            self.add_variable(name, (self.num_thresholds, *label_shape))
+        self._built = True
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        labels, y_pred, weights = _labels_predictions_weights(y_true, y_pred, sample_weight,
+                                                              self._torch_dtype)
+        if not self._built:
+            if y_pred.dim() != 2:
+                raise ValueError("`y_pred` must have rank 2 when `multi_label=True`. Received: "
+                                 f"y_pred.shape={tuple(y_pred.shape)}")
+            self._build((y_pred.shape[1],))
+        self._on_device_of(y_pred)
+        if self.from_logits:
+            y_pred = torch.sigmoid(y_pred)
+        if self.label_weights is not None and not self.multi_label:
+            weights = weights * self.label_weights.to(weights.device)
+        if self._evenly:
+            counts = _bucket_counts(labels, y_pred, weights, self.num_thresholds, self.multi_label)
+        else:
+            if self._threshold_tensor.device != y_pred.device:
+                self._threshold_tensor = self._threshold_tensor.to(y_pred.device)
+            counts = _threshold_counts(labels, y_pred, weights, self._threshold_tensor,
+                                       self.multi_label)
+        tp, fp, positives, negatives = counts
+        self.true_positives.add_(tp)
+        self.false_positives.add_(fp)
+        self.true_negatives.add_(negatives - fp)
+        self.false_negatives.add_(positives - tp)
+
+    def _by_label(self, per_label: torch.Tensor) -> torch.Tensor:
+        if not self.multi_label:
+            return per_label.sum()
+        by_label = per_label.sum(0)
+        if self.label_weights is None:
+            return by_label.mean()
+        weights = self.label_weights.to(by_label.device)
+        return divide_no_nan((by_label * weights).sum(), weights.sum())
+
+    def _interpolated_pr_auc(self) -> torch.Tensor:
+        tp, fp, fn = self.true_positives, self.false_positives, self.false_negatives
+        dtp = tp[:-1] - tp[1:]
+        p = tp + fp
+        dp = p[:-1] - p[1:]
+        slope = divide_no_nan(dtp, torch.clamp(dp, min=0))
+        intercept = tp[1:] - slope * p[1:]
+        both_positive = (p[:-1] > 0) & (p[1:] > 0)
+        ratio = torch.where(both_positive, divide_no_nan(p[:-1], torch.clamp(p[1:], min=0)),
+                            torch.ones_like(p[1:]))
+        increments = divide_no_nan(slope * (dtp + intercept * torch.log(ratio)),
+                                   torch.clamp(tp[1:] + fn[1:], min=0))
+        return self._by_label(increments)
+
+    def result(self):
+        if self.curve == "PR" and self.summation_method == "interpolation":
+            return self._interpolated_pr_auc()
+        tp, fp = self.true_positives, self.false_positives
+        tn, fn = self.true_negatives, self.false_negatives
+        recall = divide_no_nan(tp, tp + fn)
+        if self.curve == "ROC":
+            x, y = divide_no_nan(fp, fp + tn), recall
+        elif self.curve == "PR":
+            x, y = recall, divide_no_nan(tp, tp + fp)
+        else:
+            scale = divide_no_nan(tp + fn, tn + fp)
+            recall_gain = 1.0 - scale * divide_no_nan(fn, tp)
+            precision_gain = 1.0 - scale * divide_no_nan(fp, tp)
+            x = torch.clamp(torch.where(tp == 0, torch.zeros_like(tp), recall_gain), min=0.0)
+            y = torch.where(tp == 0, torch.ones_like(tp), precision_gain)
+        if self.summation_method == "interpolation":
+            heights = (y[:-1] + y[1:]) / 2.0
+        elif self.summation_method == "minoring":
+            heights = torch.minimum(y[:-1], y[1:])
+        else:
+            heights = torch.maximum(y[:-1], y[1:])
+        return self._by_label((x[:-1] - x[1:]) * heights)
+
+    def get_config(self) -> dict:
+        config = {
+            **super().get_config(), "num_thresholds": self.num_thresholds, "curve": self.curve,
+            "summation_method": self.summation_method, "multi_label": self.multi_label,
+            "num_labels": self.num_labels,
+            "label_weights": None if self.label_weights is None else self.label_weights.tolist(),
+            "from_logits": self.from_logits,
+        }
+        if self._init_from_thresholds:
+            config["thresholds"] = self.thresholds[1:-1]
+        return config
+
+
+class FBetaScore(Metric):
+    """F-beta score: the weighted harmonic mean of precision and recall, per class.
+
+    Args:
+        average: None (one score per class), `"micro"` (over all entries), `"macro"` (mean of the
+            class scores) or `"weighted"` (mean weighted by each class's positive labels).
+        beta: how much more recall weighs than precision (a float > 0).
+        threshold: predictions above it count as positive; None takes the highest prediction of
+            each sample.
+
+    Input shape: `y_true` and `y_pred` of shape (batch_size, num_classes).
+    """
+
+    def __init__(self, average=None, beta=1.0, threshold=None, name="fbeta_score", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        if average not in (None, "micro", "macro", "weighted"):
+            raise ValueError("Invalid `average` argument value. Expected one of: None, 'micro', "
+                             f"'macro', 'weighted'. Received: average={average!r}")
+        if not isinstance(beta, float) or beta <= 0.0:
+            raise ValueError(f"Expected a float > 0 for beta. Received: beta={beta!r}")
+        if threshold is not None and (not isinstance(threshold, float)
+                                      or not 0.0 < threshold <= 1.0):
+            raise ValueError("Expected a float with 0 < threshold <= 1, or None, for threshold. "
+                             f"Received: threshold={threshold!r}")
+        self.average = average
+        self.beta = beta
+        self.threshold = threshold
+        self._built = False
+
+    def _build(self, y_true: torch.Tensor, y_pred: torch.Tensor) -> None:
+        if y_pred.dim() != 2 or y_true.dim() != 2:
+            raise ValueError(
+                f"{type(self).__name__} expects 2D inputs of shape (batch_size, num_classes). "
+                f"Received: y_true.shape={tuple(y_true.shape)}, "
+                f"y_pred.shape={tuple(y_pred.shape)}"
+            )
+        shape = () if self.average == "micro" else (y_pred.shape[-1],)
+        for name in ("true_positives", "false_positives", "false_negatives",
+                     "intermediate_weights"):
+            self.add_variable(name, shape)
+        self._built = True
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_pred = to_tensor(y_pred).to(self._torch_dtype)
+        y_true = to_tensor(y_true, y_pred.device).to(self._torch_dtype)
+        if not self._built:
+            self._build(y_true, y_pred)
+        self._on_device_of(y_pred)
+        if self.threshold is None:
+            top = y_pred.amax(dim=-1, keepdim=True)
+            predicted = (y_pred >= top) & (torch.abs(y_pred) > 1e-9)
+        else:
+            predicted = y_pred > self.threshold
+        predicted = predicted.to(self._torch_dtype)
+        dims = None if self.average == "micro" else 0
+        if sample_weight is not None:
+            weights = to_tensor(sample_weight, y_pred.device).to(self._torch_dtype).unsqueeze(1)
+        else:
+            weights = None
+
+        def weighted_sum(values):
+            values = values if weights is None else values * weights
+            return values.sum() if dims is None else values.sum(dim=dims)
+
+        self.true_positives.add_(weighted_sum(predicted * y_true))
+        self.false_positives.add_(weighted_sum(predicted * (1.0 - y_true)))
+        self.false_negatives.add_(weighted_sum((1.0 - predicted) * y_true))
+        self.intermediate_weights.add_(weighted_sum(y_true))
+
+    def result(self):
+        if not self._built:
+            raise ValueError(f"{type(self).__name__} has no result before its first update_state.")
+        tp = self.true_positives
+        precision = tp / (tp + self.false_positives + EPSILON)
+        recall = tp / (tp + self.false_negatives + EPSILON)
+        beta_squared = self.beta ** 2
+        score = (1 + beta_squared) * (precision * recall
+                                      / (beta_squared * precision + recall + EPSILON))
+        if self.average == "weighted":
+            weights = self.intermediate_weights
+            return (score * weights / (weights.sum() + EPSILON)).sum()
+        if self.average is not None:
+            return score.mean()
+        return score
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "average": self.average, "beta": self.beta,
+                "threshold": self.threshold}
+
+
+class F1Score(FBetaScore):
+    """F1 score: the harmonic mean of precision and recall (`FBetaScore` with beta=1).
+
+    Args: `average` and `threshold` as for `FBetaScore`.
+    """
+
+    def __init__(self, average=None, threshold=None, name="f1_score", dtype=None):
+        super().__init__(average=average, beta=1.0, threshold=threshold, name=name, dtype=dtype)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        del config["beta"]
+        return config
+
+
+# --- Lookup and serialization ----------------------------------------------------------------
+
+METRIC_CLASSES = {
+    cls.__name__: cls
+    for cls in (
+        Mean, Sum, MeanMetricWrapper, Accuracy, BinaryAccuracy, CategoricalAccuracy,
+        SparseCategoricalAccuracy, TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy,
+        Precision, Recall, AUC, FBetaScore, F1Score, MeanSquaredError, MeanAbsoluteError,
+        RootMeanSquaredError, MeanAbsolutePercentageError, MeanSquaredLogarithmicError,
+        CosineSimilarity, LogCoshError, KLDivergence, Poisson, Hinge, SquaredHinge,
+        CategoricalHinge, BinaryCrossentropy, CategoricalCrossentropy,
+        SparseCategoricalCrossentropy,
+    )
+}
+METRIC_NAMES = {to_snake_case(name): cls for name, cls in METRIC_CLASSES.items()
+                if cls is not MeanMetricWrapper}
+METRIC_NAMES.update({
+    "acc": Accuracy, "mse": MeanSquaredError, "MSE": MeanSquaredError,
+    "mae": MeanAbsoluteError, "MAE": MeanAbsoluteError,
+    "mape": MeanAbsolutePercentageError, "MAPE": MeanAbsolutePercentageError,
+    "msle": MeanSquaredLogarithmicError, "MSLE": MeanSquaredLogarithmicError,
+    "bce": BinaryCrossentropy, "BCE": BinaryCrossentropy,
+})
+
+
+def _metric_function(name: str) -> Callable:
+    functions = {fn.__name__: fn for fn in (
+        accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy,
+        top_k_categorical_accuracy, sparse_top_k_categorical_accuracy, cosine_similarity)}
+    functions.update(losses_module.LOSS_FUNCTIONS)
+    if name not in functions:
+        raise unknown_name_error("metric function", name, functions)
+    return functions[name]
+
+
+def get(identifier) -> Metric | None:
+    """Resolve a metric identifier to a `Metric`.
+
+    Args:
+        identifier: None; a name, which also becomes the metric's name as in Keras's `compile`
+            (`"mae"` gives a `MeanAbsoluteError` named "mae"; `"accuracy"` and `"acc"` give an
+            exact-match `Accuracy`, which `compile` replaces by the binary, categorical or sparse
+            variant); a `Metric` or `Metric` class; a function `fn(y_true, y_pred)` of per-sample
+            values (wrapped in a `MeanMetricWrapper` named after it); or a config dict.
+    """
+    if identifier is None or isinstance(identifier, Metric):
+        return identifier
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if isinstance(identifier, str):
+        cls = METRIC_NAMES.get(identifier) or METRIC_CLASSES.get(identifier)
+        if cls is None or cls is MeanMetricWrapper:
+            raise unknown_name_error("metric", identifier,
+                                     [*METRIC_NAMES, *METRIC_CLASSES.keys() - {"MeanMetricWrapper"}])
+        return cls(name=identifier)
+    if isinstance(identifier, type) and issubclass(identifier, Metric):
+        return identifier()
+    if callable(identifier):
+        return MeanMetricWrapper(identifier, name=getattr(identifier, "__name__", None))
+    raise TypeError(
+        "Expected a metric name (e.g. 'accuracy'), a Metric, a function fn(y_true, y_pred) or a "
+        f"config dict. Received: {identifier!r}"
+    )
+
+
+def serialize(metric: Metric) -> dict:
+    """A Keras-style config dict for a `Metric`."""
+    return {"module": "keras.metrics", "class_name": type(metric).__name__,
+            "config": metric.get_config(), "registered_name": None}
+
+
+def deserialize(config: dict) -> Metric:
+    """The `Metric` described by a dict from `serialize`."""
+    class_name = config.get("class_name")
+    if class_name not in METRIC_CLASSES:
+        raise unknown_name_error("metric class", class_name, METRIC_CLASSES)
+    return METRIC_CLASSES[class_name].from_config(config.get("config") or {})
