@@ -130,4 +130,15 @@ ROWS = [
     LayerCase(layers.GlobalMaxPooling1D, {}, (5, 3), (None, 3), 0),
     LayerCase(layers.GlobalMaxPooling2D, {"keepdims": True}, (4, 4, 3), (None, 1, 1, 3), 0),
     LayerCase(layers.GlobalMaxPooling3D, {}, (2, 3, 4, 3), (None, 3), 0),
+    # reshaping
+    LayerCase(layers.ZeroPadding1D, {"padding": 2}, (5, 3), (None, 9, 3), 0),
+    LayerCase(layers.ZeroPadding2D, {"padding": ((1, 2), (0, 1))}, (4, 4, 3), (None, 7, 5, 3), 0,
+              errors=[((4, 3), r"Reshape\(\(4, 3, 1\)\)")]),
+    LayerCase(layers.Cropping1D, {"cropping": (1, 2)}, (6, 3), (None, 3, 3), 0,
+              errors=[((3, 3), r"only 3")]),
+    LayerCase(layers.Cropping2D, {"cropping": ((1, 0), (2, 1))}, (5, 6, 3), (None, 4, 3, 3), 0),
+    LayerCase(layers.UpSampling1D, {"size": 3}, (4, 2), (None, 12, 2), 0),
+    LayerCase(layers.UpSampling2D, {}, (3, 4, 2), (None, 6, 8, 2), 0),
+    LayerCase(layers.UpSampling2D, {"size": (2, 3), "interpolation": "bilinear"}, (3, 4, 2),
+              (None, 6, 12, 2), 0, id="UpSampling2D-bilinear"),
 ]

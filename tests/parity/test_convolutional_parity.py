@@ -71,6 +71,18 @@ CASES = [
     ("GlobalMaxPooling1D", {"keepdims": True}, (5, 3)),
     ("GlobalMaxPooling2D", {}, (4, 5, 3)),
     ("GlobalMaxPooling3D", {}, (2, 3, 4, 2)),
+    ("ZeroPadding1D", {"padding": (1, 2)}, (4, 3)),
+    ("ZeroPadding1D", {"padding": 1, "data_format": "channels_first"}, (3, 4)),
+    ("ZeroPadding2D", {"padding": ((1, 2), (0, 1))}, (3, 4, 2)),
+    ("ZeroPadding2D", {"padding": (1, 2), "data_format": "channels_first"}, (2, 3, 4)),
+    ("Cropping1D", {"cropping": (1, 2)}, (6, 2)),
+    ("Cropping2D", {"cropping": ((1, 0), (2, 1))}, (5, 6, 2)),
+    ("Cropping2D", {"cropping": 1, "data_format": "channels_first"}, (2, 5, 4)),
+    ("UpSampling1D", {"size": 3}, (4, 2)),
+    ("UpSampling2D", {}, (3, 4, 2)),
+    ("UpSampling2D", {"size": (2, 3), "interpolation": "bilinear"}, (3, 4, 2)),
+    ("UpSampling2D", {"size": 3, "interpolation": "bilinear", "data_format": "channels_first"},
+     (2, 3, 3)),
 ]
 
 # Keras's initializer configs carry keys of its own (input_axes, ...); those are compared elsewhere.

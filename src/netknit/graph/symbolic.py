@@ -50,6 +50,8 @@ class SymbolicTensor:
         self.dtype = dtype
         self.name = name
         self.history = history
+        # Whether a mask (e.g. from Embedding(mask_zero=True)) travels with this tensor.
+        self.has_mask = False
 
     @property
     def ndim(self) -> int:

@@ -62,6 +62,12 @@ from .pooling import MaxPool3D as MaxPool3D
 from .pooling import MaxPooling1D as MaxPooling1D
 from .pooling import MaxPooling2D as MaxPooling2D
 from .pooling import MaxPooling3D as MaxPooling3D
+from .reshaping import Cropping1D as Cropping1D
+from .reshaping import Cropping2D as Cropping2D
+from .reshaping import UpSampling1D as UpSampling1D
+from .reshaping import UpSampling2D as UpSampling2D
+from .reshaping import ZeroPadding1D as ZeroPadding1D
+from .reshaping import ZeroPadding2D as ZeroPadding2D
 from .recurrent import GRU as GRU
 from .recurrent import LSTM as LSTM
 from .recurrent import SimpleRNN as SimpleRNN

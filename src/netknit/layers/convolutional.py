@@ -28,7 +28,7 @@ from .core import _normalize_data_format as normalize_data_format
 from .core import check_positive_int
 from .layer import Layer, WeightLayout
 
-_SPATIAL_NAMES = {1: ("steps",), 2: ("height", "width"), 3: ("depth", "height", "width")}
+SPATIAL_AXES = {1: ("steps",), 2: ("height", "width"), 3: ("depth", "height", "width")}
 
 
 # ---------------------------------------------------------------------- shared spatial helpers
@@ -64,7 +64,7 @@ def normalize_padding(padding, allowed: tuple = ("valid", "same")) -> str:
 
 def describe_layout(rank: int, data_format: str) -> str:
     """`(batch, height, width, channels)` for a 2-D channels_last input."""
-    axes = _SPATIAL_NAMES[rank]
+    axes = SPATIAL_AXES[rank]
     axes = axes + ("channels",) if data_format == "channels_last" else ("channels",) + axes
     return f"(batch, {', '.join(axes)})"
 
@@ -152,7 +152,7 @@ def check_window_fits(layer: Layer, input_shape, spatial, windows, what: str) ->
     if not too_small:
         return
     i = too_small[0]
-    name = _SPATIAL_NAMES[len(spatial)][i]
+    name = SPATIAL_AXES[len(spatial)][i]
     raise ShapeError(
         f"{type(layer).__name__}'s {what} of {windows[i]} along the {name} axis is larger than the "
         f"input's {spatial[i]} positions in {format_shape(input_shape)}, so padding='valid' leaves "
@@ -165,7 +165,10 @@ def check_window_fits(layer: Layer, input_shape, spatial, windows, what: str) ->
 def _permutation(rank: int, to_keras: bool):
     # Torch (out, in, *k) <-> Keras (*k, in, out); the transposed kernel (in, out, *k) <-> (*k, out,
     # in) is the same permutation.
-    order = tuple(range(2, rank + 2)) + (1, 0) if to_keras else (rank + 1, rank) + tuple(range(rank))
+    if to_keras:
+        order = tuple(range(2, rank + 2)) + (1, 0)
+    else:
+        order = (rank + 1, rank) + tuple(range(rank))
     return lambda t: t.permute(order)
 
 
@@ -214,7 +217,9 @@ class BaseConv(Layer):
         # stride 1 and odd windows. None means padding each input (uneven or strided "same").
         if self.padding == "valid":
             self._torch_padding = 0
-        elif self.padding == "same" and max(self.strides) == 1 and all(w % 2 for w in self._windows):
+        elif self.padding == "same" and max(self.strides) == 1 and all(
+            w % 2 for w in self._windows
+        ):
             self._torch_padding = tuple(w // 2 for w in self._windows)
         else:
             self._torch_padding = None
@@ -414,7 +419,7 @@ class Conv3D(Conv):
 
 
 class ConvTranspose(BaseConv):
-    """N-d transposed convolution (the base of Conv1DTranspose, Conv2DTranspose, Conv3DTranspose)."""
+    """N-d transposed convolution (the base of Conv1DTranspose/2D/3D; see Conv2DTranspose)."""
 
     _window_must_fit = False
 

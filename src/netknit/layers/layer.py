@@ -107,6 +107,10 @@ class Layer(nn.Module):
 
     # Set by layers whose forward takes `training=` (Dropout, BatchNormalization, models, ...).
     _accepts_training = False
+    # Set by layers whose forward takes `mask=` (recurrent layers, pooling, attention, ...).
+    _accepts_mask = False
+    # Layers that pass an input mask on unchanged (element-wise layers, Dropout, Dense, ...).
+    supports_masking = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -116,7 +120,9 @@ class Layer(nn.Module):
         # `layer.build(shape)` called by hand marks the layer built, as in Keras.
         if "build" in cls.__dict__:
             cls.build = _marks_built(cls.__dict__["build"])
-        cls._accepts_training = "training" in inspect.signature(cls.forward).parameters
+        parameters = inspect.signature(cls.forward).parameters
+        cls._accepts_training = "training" in parameters
+        cls._accepts_mask = "mask" in parameters
 
     def __init__(
         self,
@@ -352,9 +358,16 @@ class Layer(nn.Module):
         return self._dispatch_call(args, kwargs)
 
     def _dispatch_call(self, args: tuple, kwargs: dict):
-        # 1. Keras allows `training=` on every layer; drop it where forward does not take it.
-        if "training" in kwargs and not self._accepts_training:
-            kwargs = {k: v for k, v in kwargs.items() if k != "training"}
+        # 1. Keras allows `training=` and `mask=` on every layer; drop them where forward
+        # does not take them.
+        if ("training" in kwargs and not self._accepts_training) or (
+            "mask" in kwargs and not self._accepts_mask
+        ):
+            kwargs = {
+                k: v for k, v in kwargs.items()
+                if (k != "training" or self._accepts_training)
+                and (k != "mask" or self._accepts_mask)
+            }
         if not args:
             raise TypeError(f"Layer '{self.name}' was called without inputs.")
         leaves = nest.flatten(args[0])
@@ -414,11 +427,23 @@ class Layer(nn.Module):
                 for i, shape in enumerate(_shape_leaves(output_shape))
             ]
             outputs = _pack_shapes(output_shape, tensors)
+        has_mask = self.produces_mask(any(t.has_mask for t in nest.flatten(inputs)
+                                          if isinstance(t, SymbolicTensor)))
+        for tensor in nest.flatten(outputs):
+            tensor.has_mask = has_mask
         Node(self, args, kwargs, outputs)
         return outputs
 
     def compute_output_dtype(self, inputs) -> torch.dtype:
         return self.dtype
+
+    def produces_mask(self, input_has_mask: bool) -> bool:
+        """Whether the output carries a mask, given whether the input does (graph time)."""
+        return input_has_mask and self.supports_masking
+
+    def compute_mask(self, inputs, mask=None):
+        """The output mask for real `inputs` and input `mask` (run time)."""
+        return mask if self.supports_masking else None
 
     def compute_output_shape(self, input_shape):
         """The output shape for `input_shape`; by default found by running `forward` twice.

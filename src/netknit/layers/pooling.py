@@ -238,7 +238,7 @@ class GlobalAveragePooling2D(GlobalAveragePooling):
 
 
 class GlobalAveragePooling3D(GlobalAveragePooling):
-    """The mean over depth, height and width: `(batch, d, h, w, channels)` → `(batch, channels)`."""
+    """The mean over depth, height and width: `(batch, d, h, w, c)` → `(batch, c)`."""
 
     rank = 3
 
@@ -260,7 +260,7 @@ class GlobalMaxPooling2D(GlobalMaxPooling):
 
 
 class GlobalMaxPooling3D(GlobalMaxPooling):
-    """The maximum over depth, height and width: `(batch, d, h, w, channels)` → `(batch, channels)`."""
+    """The maximum over depth, height and width: `(batch, d, h, w, c)` → `(batch, c)`."""
 
     rank = 3
 

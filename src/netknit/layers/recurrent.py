@@ -175,6 +175,13 @@ class RNNBase(Layer):
         output = outputs if self.return_sequences else outputs[:, -1]
         return [output, *states] if self.return_state else output
 
+    def produces_mask(self, input_has_mask: bool) -> bool:
+        return input_has_mask and self.return_sequences
+
+    def compute_mask(self, inputs, mask=None):
+        """A sequence output keeps the input's time mask; a last-step output has none."""
+        return mask if self.return_sequences else None
+
     def _initial_states(self, inputs, initial_state) -> list:
         if initial_state is None:
             zeros = inputs.new_zeros(inputs.shape[0], self.units)

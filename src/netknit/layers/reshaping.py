@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from ..graph.errors import ShapeError
 from ..graph.shapes import format_shape
 from .convolutional import (
-    _SPATIAL_NAMES,
+    SPATIAL_AXES,
     check_spatial_input,
     join_spatial,
     normalize_data_format,
@@ -60,7 +60,7 @@ class _EdgeLayer(Layer):
             if n is not None and a + b >= n:
                 raise ShapeError(
                     f"{type(self).__name__} removes {a} + {b} positions along the "
-                    f"{_SPATIAL_NAMES[self.rank][axis]} axis, but the input "
+                    f"{SPATIAL_AXES[self.rank][axis]} axis, but the input "
                     f"{format_shape(input_shape)} has only {n}.",
                     fix=f"crop fewer than {n} positions in total along that axis.",
                 )

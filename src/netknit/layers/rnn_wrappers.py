@@ -143,6 +143,12 @@ class Bidirectional(Layer):
         output = self._merge(y, y_rev)
         return [output, *states] if self.return_state else output
 
+    def produces_mask(self, input_has_mask: bool) -> bool:
+        return self.forward_layer.produces_mask(input_has_mask)
+
+    def compute_mask(self, inputs, mask=None):
+        return self.forward_layer.compute_mask(inputs, mask)
+
     def _merge(self, y, y_rev):
         if self.merge_mode == "concat":
             return torch.cat([y, y_rev], -1)

@@ -25,7 +25,7 @@ class Step:
     """One node, ready to run: `layer` on the values at `input_keys`, results to `output_keys`."""
 
     __slots__ = ("layer", "node", "input_keys", "output_keys", "single_input", "single_output",
-                 "pass_training", "free_after")
+                 "pass_training", "free_after", "masked", "pass_mask", "output_has_mask")
 
     def __init__(self, node, input_keys, output_keys, pass_training):
         self.layer = node.layer
@@ -37,6 +37,15 @@ class Step:
                                                                   SymbolicTensor)
         self.pass_training = pass_training
         self.free_after: tuple = ()
+        # Masks (Embedding(mask_zero=True), Masking) take the slower path; others never see it.
+        input_has_mask = any(t.has_mask for t in node.inputs)
+        self.output_has_mask = any(t.has_mask for t in node.outputs)
+        self.pass_mask = input_has_mask and node.layer._accepts_mask and (
+            "mask" not in node._call_structure[1]
+        )
+        self.masked = self.pass_mask or self.output_has_mask
+        if self.masked:
+            self.single_input = False
 
 
 class Functional(Model):
@@ -105,6 +114,7 @@ class Functional(Model):
 
     def forward(self, inputs, training=None):
         values = dict(zip(self._input_keys, self._flatten_inputs(inputs)))
+        masks = {}
         call = nn.Module.__call__
         for step in self._steps:
             layer = step.layer
@@ -115,7 +125,14 @@ class Functional(Model):
                     args, kwargs = step.node.arguments([values[k] for k in step.input_keys])
                     if training is not None and step.pass_training:
                         kwargs["training"] = training
+                    if step.masked:
+                        mask = [masks.get(k) for k in step.input_keys]
+                        mask = mask[0] if len(mask) == 1 else mask
+                        if step.pass_mask:
+                            kwargs["mask"] = mask
                     outputs = call(layer, *args, **kwargs)
+                    if step.output_has_mask:
+                        masks[step.output_keys[0]] = layer.compute_mask(args[0], mask)
             except Exception as error:
                 _add_context(error, layer)
                 raise

@@ -26,8 +26,10 @@ LOG_INTERVAL = 30.0
 
 _BOLD, _GREEN, _GREY, _RESET = "\x1b[1m", "\x1b[32m", "\x1b[37m", "\x1b[0m"
 
-# The bar currently drawn in place on a terminal, if any; `write_line` clears it first.
+# The bar currently drawn in place on a terminal and that terminal's stream, if any:
+# `write_line` clears that line first.
 _live_bar: Progbar | None = None
+_live_stream = None
 
 
 def _is_terminal(stream) -> bool:
@@ -56,10 +58,10 @@ def write_line(text: str) -> None:
     """Prints one line to stdout without garbling a progress bar that is being drawn in place."""
     global _live_bar
     stream = sys.stdout
-    if _live_bar is not None:
+    if _live_bar is not None and stream is _live_stream:
         stream.write("\r" + " " * _live_bar._drawn_width + "\r")
         _live_bar._last_draw = -math.inf  # redraw at the next update
-        _live_bar = None
+    _live_bar = None
     stream.write(text + "\n")
     stream.flush()
 
@@ -258,7 +260,7 @@ class Progbar:
         return f"{count} - {now - self._start:.0f}s - {rate}{self._metrics_text()}"
 
     def _draw_live(self, stream, current, now, time_per_unit, finalize):
-        global _live_bar
+        global _live_bar, _live_stream
         metrics = self._metrics_text()
         plain = self._bar_line(current, now, time_per_unit, finalize, metrics)
         text = self._bar_line(current, now, time_per_unit, finalize, metrics, color=True)
@@ -272,7 +274,7 @@ class Progbar:
         stream.write(f"\r{text}{padding}" + ("\n" if finalize else ""))
         stream.flush()
         self._drawn_width = 0 if finalize else len(plain)
-        _live_bar = None if finalize else self
+        _live_bar, _live_stream = (None, None) if finalize else (self, stream)
 
     @staticmethod
     def _write_line(stream, text):

@@ -1,0 +1,161 @@
+"""Losses: values checked against numbers computed with real Keras 3.15 (torch backend)."""
+
+import numpy as np
+import pytest
+import torch
+
+from netknit import losses
+
+Y_BIN = torch.tensor([[0.0, 1.0, 1.0], [1.0, 0.0, 0.0]])
+P_BIN = torch.tensor([[0.1, 0.8, 0.6], [0.7, 0.2, 1.0]])
+LOGITS = torch.tensor([[-2.0, 1.5, 0.3], [0.8, -0.4, 4.0]])
+WEIGHTS = torch.tensor([0.5, 2.0])
+Y_CAT = torch.tensor([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+P_CAT = torch.tensor([[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]])
+Y_REG = torch.tensor([[1.0, 2.0], [3.0, -1.0]])
+P_REG = torch.tensor([[1.5, 1.0], [2.0, 0.5]])
+
+
+def close(value, expected):
+    np.testing.assert_allclose(np.asarray(value), expected, rtol=1e-6, atol=1e-7)
+
+
+def test_binary_crossentropy_clips_probabilities_and_reduces_like_keras():
+    close(losses.BinaryCrossentropy()(Y_BIN, P_BIN), 2.8935887813568115)
+    close(losses.BinaryCrossentropy()(Y_BIN, P_BIN, sample_weight=WEIGHTS), 5.57734489440918)
+    close(losses.BinaryCrossentropy(label_smoothing=0.2)(Y_BIN, P_BIN), 2.7315919399261475)
+    close(losses.BinaryCrossentropy(from_logits=True)(Y_BIN, LOGITS), 0.9641603231430054)
+    close(losses.binary_crossentropy(Y_BIN, P_BIN), [0.27977654337882996, 5.507400989532471])
+
+
+@pytest.mark.parametrize("reduction, expected", [
+    ("sum_over_batch_size", 5.57734489440918),
+    ("mean", 5.57734489440918),
+    ("sum", 11.15468978881836),
+    ("mean_with_sample_weight", 4.461875915527344),
+    (None, [0.5 * 0.27977654337882996, 2.0 * 5.507400989532471]),
+    ("none", [0.5 * 0.27977654337882996, 2.0 * 5.507400989532471]),
+])
+def test_reductions(reduction, expected):
+    loss = losses.BinaryCrossentropy(reduction=reduction)
+    close(loss(Y_BIN, P_BIN, sample_weight=WEIGHTS), expected)
+
+
+def test_categorical_and_sparse_crossentropy():
+    close(losses.CategoricalCrossentropy()(Y_CAT, P_CAT), 1.1769392490386963)
+    close(losses.CategoricalCrossentropy(label_smoothing=0.1)(Y_CAT, P_CAT), 1.459135890007019)
+    close(losses.CategoricalCrossentropy(from_logits=True)(Y_CAT, LOGITS), 0.16895274817943573)
+    close(losses.SparseCategoricalCrossentropy()(torch.tensor([1, 2]), P_CAT), 1.1769392490386963)
+    column_of_floats = torch.tensor([[1.0], [2.0]])
+    close(losses.SparseCategoricalCrossentropy()(column_of_floats, P_CAT), 1.1769392490386963)
+    close(losses.SparseCategoricalCrossentropy(from_logits=True)(
+        np.array([1, 2]), LOGITS, sample_weight=WEIGHTS), 0.12323696911334991)
+
+
+def test_sparse_ignore_class_is_left_out_of_the_average():
+    loss = losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=2)
+    logits = torch.cat([LOGITS, LOGITS[:1]])
+    close(loss(torch.tensor([1, 2, 0]), logits), 2.036224603652954)
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("MeanSquaredError", 1.125),
+    ("MeanAbsoluteError", 1.0),
+    ("MeanAbsolutePercentageError", 70.83333587646484),
+    ("LogCosh", 0.4607791304588318),
+    ("Huber", 0.53125),
+    ("CosineSimilarity", -0.855952262878418),
+    ("Hinge", 0.375),
+    ("SquaredHinge", 0.5625),
+    ("CategoricalHinge", 0.0),
+])
+def test_regression_and_hinge_losses(name, expected):
+    close(getattr(losses, name)()(Y_REG, P_REG), expected)
+
+
+def test_other_losses():
+    close(losses.MeanSquaredLogarithmicError()(Y_REG.abs(), P_REG.abs()), 0.09492923319339752)
+    close(losses.Poisson()(Y_REG.abs(), P_REG.abs()), 0.8020600080490112)
+    close(losses.KLDivergence()(Y_CAT, P_CAT), 1.1769371032714844)
+    close(losses.Hinge()(Y_BIN, LOGITS), 1.0833333730697632)  # {0, 1} labels become {-1, 1}
+    close(losses.Huber(delta=0.5, reduction=None)(Y_REG, P_REG), [0.25, 0.5])
+    close(losses.BinaryFocalCrossentropy(gamma=2.0)(Y_BIN, P_BIN), 2.679187059402466)
+
+
+def test_labels_of_rank_one_meet_predictions_of_shape_batch_by_one():
+    loss = losses.MeanSquaredError(reduction=None)
+    close(loss(torch.tensor([1.0, 2.0]), torch.tensor([[0.0], [0.5]])), [1.0, 2.25])
+
+
+def test_gradient_flows_from_logits():
+    logits = LOGITS.clone().requires_grad_(True)
+    losses.CategoricalCrossentropy(from_logits=True)(Y_CAT, logits).backward()
+    expected = (torch.softmax(LOGITS, -1) - Y_CAT) / 2
+    close(logits.grad, expected.numpy())
+
+
+def test_get_resolves_names_aliases_classes_and_callables():
+    assert losses.get(None) is None
+    assert losses.get("mse").name == "mean_squared_error"
+    assert losses.get("MSE").name == "mean_squared_error"
+    assert isinstance(losses.get("MeanSquaredError"), losses.MeanSquaredError)
+    assert losses.get("categorical_crossentropy").name == "categorical_crossentropy"
+    loss = losses.BinaryCrossentropy()
+    assert losses.get(loss) is loss
+
+    def my_loss(y_true, y_pred):
+        return (y_true - y_pred).abs().sum(-1)
+
+    wrapped = losses.get(my_loss)
+    assert isinstance(wrapped, losses.LossFunctionWrapper) and wrapped.name == "my_loss"
+    close(wrapped(Y_REG, P_REG), 2.0)
+    from_dict = losses.get({"class_name": "BinaryCrossentropy", "config": {"from_logits": True}})
+    assert from_dict.from_logits is True
+    close(losses.get("mse")(Y_REG, P_REG, sample_weight=WEIGHTS), (0.625 * 0.5 + 1.625 * 2) / 2)
+
+
+@pytest.mark.parametrize("name, suggestion", [
+    ("mse2", "mse"), ("categorical_crossentropyy", "categorical_crossentropy"),
+])
+def test_unknown_names_suggest_the_nearest(name, suggestion):
+    with pytest.raises(ValueError, match=f"Did you mean '{suggestion}'") as info:
+        losses.get(name)
+    assert "Valid losss" not in str(info.value) and "mean_absolute_error" in str(info.value)
+
+
+def test_invalid_arguments_say_what_was_received():
+    with pytest.raises(ValueError, match="reduction='avg'"):
+        losses.MeanSquaredError(reduction="avg")
+    with pytest.raises(ValueError, match="label_smoothing=1.5"):
+        losses.BinaryCrossentropy(label_smoothing=1.5)
+    with pytest.raises(ValueError, match="sparse_categorical_crossentropy"):
+        losses.CategoricalCrossentropy()(torch.tensor([1, 2]), P_CAT)
+    with pytest.raises(ValueError, match="categorical_crossentropy"):
+        losses.SparseCategoricalCrossentropy()(Y_CAT, P_CAT)
+
+
+@pytest.mark.parametrize("loss", [
+    losses.BinaryCrossentropy(from_logits=True, label_smoothing=0.1, reduction="sum"),
+    losses.CategoricalCrossentropy(axis=1),
+    losses.SparseCategoricalCrossentropy(ignore_class=0),
+    losses.Huber(delta=2.0),
+    losses.CosineSimilarity(axis=0),
+    losses.BinaryFocalCrossentropy(gamma=3.0),
+    losses.get("mae"),
+])
+def test_config_round_trip(loss):
+    rebuilt = losses.deserialize(losses.serialize(loss))
+    assert type(rebuilt) is type(loss)
+    assert rebuilt.get_config() == loss.get_config()
+
+
+def test_config_keys_are_keras_keys():
+    assert losses.BinaryCrossentropy().get_config() == {
+        "name": "binary_crossentropy", "reduction": "sum_over_batch_size", "from_logits": False,
+        "label_smoothing": 0.0, "axis": -1,
+    }
+    assert losses.SparseCategoricalCrossentropy().get_config() == {
+        "name": "sparse_categorical_crossentropy", "reduction": "sum_over_batch_size",
+        "from_logits": False, "ignore_class": None,
+    }
+    assert losses.Huber().name == "huber_loss"

@@ -1,0 +1,165 @@
+"""Metrics: results after each batch checked against numbers computed with real Keras 3.15."""
+
+import numpy as np
+import pytest
+import torch
+
+from netknit import metrics
+
+Y_BIN = torch.tensor([[0.0, 1.0, 1.0], [1.0, 0.0, 0.0]])
+P_BIN = torch.tensor([[0.1, 0.8, 0.6], [0.7, 0.2, 1.0]])
+LOGITS = torch.tensor([[-2.0, 1.5, 0.3], [0.8, -0.4, 4.0]])
+WEIGHTS = torch.tensor([0.5, 2.0])
+Y_CAT = torch.tensor([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+P_CAT = torch.tensor([[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]])
+Y_REG = torch.tensor([[1.0, 2.0], [3.0, -1.0]])
+P_REG = torch.tensor([[1.5, 1.0], [2.0, 0.5]])
+
+
+def results(metric, batches):
+    out = []
+    for batch in batches:
+        metric.update_state(*batch)
+        out.append(metric.result().numpy())
+    return out
+
+
+CASES = [
+    (metrics.BinaryAccuracy(), [(Y_BIN, P_BIN), (Y_BIN, P_BIN, WEIGHTS)],
+     [0.8333333730697632, 0.7777777910232544]),
+    (metrics.CategoricalAccuracy(), [(Y_CAT, P_CAT), (Y_CAT, LOGITS, WEIGHTS)],
+     [0.5, 0.7777777910232544]),
+    (metrics.SparseCategoricalAccuracy(),
+     [(torch.tensor([[1], [2]]), P_CAT), (torch.tensor([0, 0]), LOGITS, WEIGHTS)],
+     [0.5, 0.2222222238779068]),
+    (metrics.TopKCategoricalAccuracy(k=2), [(Y_CAT, P_CAT), (Y_CAT, LOGITS)], [1.0, 1.0]),
+    (metrics.SparseTopKCategoricalAccuracy(k=2),
+     [(np.array([1, 2]), P_CAT), (np.array([0, 2]), LOGITS)], [1.0, 0.75]),
+    (metrics.Precision(), [(Y_BIN, P_BIN), (Y_BIN, P_BIN, WEIGHTS)],
+     [0.75, 0.6666666865348816]),
+    (metrics.Recall(thresholds=[0.5, 0.75]), [(Y_BIN, P_BIN), (Y_BIN, P_BIN, WEIGHTS)],
+     [[1.0, 0.3333333432674408], [1.0, 0.25]]),
+    (metrics.AUC(), [(Y_BIN, P_BIN), (Y_BIN, P_BIN, WEIGHTS)],
+     [0.6666666269302368, 0.6000000238418579]),
+    (metrics.AUC(curve="PR"), [(Y_BIN, P_BIN), (Y_BIN, P_BIN, WEIGHTS)],
+     [0.5379018783569336, 0.45069384574890137]),
+    (metrics.F1Score(), [(Y_CAT, P_CAT), (Y_CAT, LOGITS)],
+     [[0.0, 0.666666567325592, 0.0], [0.0, 0.7999999523162842, 0.666666567325592]]),
+    (metrics.F1Score(average="macro", threshold=0.5), [(Y_CAT, P_CAT)], [0.2222221940755844]),
+    (metrics.RootMeanSquaredError(), [(Y_REG, P_REG), (Y_REG, P_REG * 2, WEIGHTS)],
+     [1.0606601238250732, 1.3540064096450806]),
+    (metrics.MeanSquaredError(), [(Y_REG, P_REG), (Y_REG, P_REG * 2, WEIGHTS)],
+     [1.125, 1.8333333730697632]),
+    (metrics.Mean(), [(np.array([1.0, 2.0, 3.0]),), (np.array([[4.0, 6.0]]), np.array([2.0]))],
+     [2.0, 3.200000047683716]),
+    (metrics.Sum(), [(np.array([1.0, 2.0, 3.0]),), (np.array([[4.0, 6.0]]), np.array([2.0]))],
+     [6.0, 26.0]),
+    (metrics.CategoricalCrossentropy(from_logits=True), [(Y_CAT, LOGITS, WEIGHTS)],
+     [0.09858957678079605]),
+]
+
+
+@pytest.mark.parametrize("metric, batches, expected", CASES, ids=lambda v: getattr(v, "name", ""))
+def test_results_match_keras(metric, batches, expected):
+    metric.reset_state()
+    got = results(metric, batches)
+    for value, want in zip(got, expected):
+        np.testing.assert_allclose(value, want, rtol=1e-6, atol=1e-7)
+    metric.reset_state()
+    assert all(float(v.abs().sum()) == 0 for v in metric.variables)
+
+
+def test_reset_state_starts_again():
+    metric = metrics.BinaryAccuracy()
+    metric.update_state(Y_BIN, P_BIN)
+    metric.reset_state()
+    metric.update_state(torch.tensor([[1.0]]), torch.tensor([[0.9]]))
+    assert float(metric.result()) == 1.0
+
+
+def test_results_are_tensors_and_state_is_updated_in_place():
+    metric = metrics.Mean()
+    total = metric.total
+    metric.update_state(torch.tensor([1.0, 3.0]))
+    assert metric.total is total
+    assert isinstance(metric.result(), torch.Tensor) and metric.result().dim() == 0
+
+
+def test_default_names_follow_keras():
+    assert metrics.BinaryAccuracy().name == "binary_accuracy"
+    assert metrics.RootMeanSquaredError().name == "root_mean_squared_error"
+    assert metrics.Precision().name == "precision"
+    assert metrics.Precision().name == "precision_1"
+    assert metrics.AUC().name == "auc"
+    assert metrics.LogCoshError().name == "logcosh"
+    assert metrics.FBetaScore().name == "fbeta_score"
+
+
+def test_get_names_the_metric_as_given():
+    for name, cls in [("mae", metrics.MeanAbsoluteError),
+                      ("mean_absolute_error", metrics.MeanAbsoluteError),
+                      ("MeanSquaredError", metrics.MeanSquaredError),
+                      ("accuracy", metrics.Accuracy), ("acc", metrics.Accuracy),
+                      ("binary_accuracy", metrics.BinaryAccuracy),
+                      ("top_k_categorical_accuracy", metrics.TopKCategoricalAccuracy),
+                      ("auc", metrics.AUC), ("precision", metrics.Precision)]:
+        metric = metrics.get(name)
+        assert type(metric) is cls and metric.name == name
+    assert metrics.get(None) is None
+    recall = metrics.Recall()
+    assert metrics.get(recall) is recall
+
+
+def test_get_wraps_a_plain_function_under_its_name():
+    def mean_error(y_true, y_pred):
+        return (y_pred - y_true).mean(-1)
+
+    metric = metrics.get(mean_error)
+    assert isinstance(metric, metrics.MeanMetricWrapper) and metric.name == "mean_error"
+    metric.update_state(Y_REG, P_REG)
+    np.testing.assert_allclose(metric.result().numpy(), -0.25)
+
+
+@pytest.mark.parametrize("name, suggestion", [
+    ("accuracyy", "accuracy"), ("precission", "precision"), ("mse2", "mse"),
+])
+def test_unknown_names_suggest_the_nearest(name, suggestion):
+    with pytest.raises(ValueError, match=f"Did you mean '{suggestion}'") as info:
+        metrics.get(name)
+    assert "binary_accuracy" in str(info.value)
+
+
+def test_invalid_arguments_say_what_was_received():
+    with pytest.raises(ValueError, match="thresholds=1.5"):
+        metrics.Precision(thresholds=1.5)
+    with pytest.raises(ValueError, match="average='avg'"):
+        metrics.F1Score(average="avg")
+    with pytest.raises(ValueError, match="Use k <= 3"):
+        metrics.TopKCategoricalAccuracy(k=5).update_state(Y_CAT, P_CAT)
+
+
+@pytest.mark.parametrize("metric", [
+    metrics.BinaryAccuracy(threshold=0.3), metrics.Precision(thresholds=[0.2, 0.6], class_id=1),
+    metrics.AUC(curve="PR", num_thresholds=50, from_logits=True), metrics.F1Score("macro"),
+    metrics.FBetaScore(beta=2.0), metrics.SparseTopKCategoricalAccuracy(k=3),
+    metrics.CategoricalCrossentropy(label_smoothing=0.1), metrics.get("mae"),
+])
+def test_config_round_trip(metric):
+    rebuilt = metrics.deserialize(metrics.serialize(metric))
+    assert type(rebuilt) is type(metric)
+    assert rebuilt.get_config() == metric.get_config()
+
+
+def test_config_keys_are_keras_keys():
+    assert metrics.AUC().get_config() == {
+        "name": "auc", "dtype": "float32", "num_thresholds": 200, "curve": "ROC",
+        "summation_method": "interpolation", "multi_label": False, "num_labels": None,
+        "label_weights": None, "from_logits": False,
+    }
+    assert metrics.Precision().get_config() == {
+        "name": "precision", "dtype": "float32", "thresholds": None, "top_k": None,
+        "class_id": None,
+    }
+    assert metrics.SparseTopKCategoricalAccuracy().get_config() == {
+        "name": "sparse_top_k_categorical_accuracy", "dtype": "float32", "k": 5,
+    }
