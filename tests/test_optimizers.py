@@ -461,3 +461,17 @@ def test_global_clipnorm_of_an_infinite_gradient_gives_nan_like_keras():
     param.grad = torch.tensor([math.inf, 1.0])
     opt.apply([param])
     assert torch.isnan(param.detach()).all()
+
+
+@pytest.mark.parametrize("case", ["adam", "adam_amsgrad", "adamw", "adam_weight_decay"])
+def test_adam_without_the_fused_kernel_matches_keras_too(case):
+    # Devices without torch's fused Adam kernel take the `torch._foreach_*` path.
+    make, steps = CASES[case]
+    opt = make()
+    params = make_params()
+    opt.build(params)
+    assert opt._fused_steps is not None
+    opt._fused_steps = None
+    train(opt, steps, params)
+    torch.testing.assert_close(params[0].detach().flatten(), torch.tensor(EXPECTED[case][0]),
+                               rtol=1e-4, atol=1e-6)

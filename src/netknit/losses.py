@@ -544,7 +544,8 @@ class BinaryCrossentropy(LossFunctionWrapper):
         label_smoothing: in [0, 1]; squeezes targets towards 0.5.
         axis: the axis the cross-entropy is averaged over.
 
-    >>> BinaryCrossentropy(from_logits=True)(torch.tensor([[0.0, 1.0]]), torch.tensor([[-2.0, 3.0]]))
+    >>> loss = BinaryCrossentropy(from_logits=True)
+    >>> loss(torch.tensor([[0.0, 1.0]]), torch.tensor([[-2.0, 3.0]]))
     tensor(0.0878)
     """
 

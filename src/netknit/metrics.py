@@ -976,8 +976,8 @@ def get(identifier) -> Metric | None:
     if isinstance(identifier, str):
         cls = METRIC_NAMES.get(identifier) or METRIC_CLASSES.get(identifier)
         if cls is None or cls is MeanMetricWrapper:
-            raise unknown_name_error("metric", identifier,
-                                     [*METRIC_NAMES, *METRIC_CLASSES.keys() - {"MeanMetricWrapper"}])
+            valid = [*METRIC_NAMES, *METRIC_CLASSES.keys() - {"MeanMetricWrapper"}]
+            raise unknown_name_error("metric", identifier, valid)
         return cls(name=identifier)
     if isinstance(identifier, type) and issubclass(identifier, Metric):
         return identifier()

@@ -114,3 +114,9 @@ def counting_logs():
 @pytest.fixture
 def terminal():
     return FakeTerminal()
+
+
+@pytest.fixture
+def new_model():
+    """Makes fresh models, e.g. a second one to restore a backup into."""
+    return FakeModel

@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import FakeModel  # noqa: F401  (the fixture's class, for fresh models)
 from netknit.callbacks import BackupAndRestore, CallbackList
 from netknit.callbacks import backup_and_restore as module
 
@@ -29,9 +28,9 @@ def train(model, callback, epochs, initial_epoch=0, stop_after=None):
     return ran
 
 
-def test_round_trip_of_weights_optimizer_and_epoch(tmp_path, weights_equal):
+def test_round_trip_of_weights_optimizer_and_epoch(new_model, tmp_path, weights_equal):
     backup_dir = tmp_path / "backup"
-    first = FakeModel()
+    first = new_model()
     with pytest.raises(RuntimeError):
         train(first, BackupAndRestore(backup_dir), epochs=5, stop_after=2)
     # The backup is of the end of epoch 1 (epoch 2 crashed before its end): redo it.
@@ -39,7 +38,7 @@ def test_round_trip_of_weights_optimizer_and_epoch(tmp_path, weights_equal):
     assert state["epoch"] == 2 and state["arrays"] == "state-000002.npz"
     assert sorted(os.listdir(backup_dir)) == ["state-000002.npz", "training_state.json"]
 
-    second = FakeModel()
+    second = new_model()
     callback = BackupAndRestore(backup_dir, delete_checkpoint=False)
     callback.set_model(second)
     callback.on_train_begin()
@@ -52,19 +51,19 @@ def test_round_trip_of_weights_optimizer_and_epoch(tmp_path, weights_equal):
     assert adam_state["param_groups"][0]["betas"] == (0.9, 0.999)
 
 
-def test_resumed_training_runs_the_remaining_epochs_and_cleans_up(tmp_path):
+def test_resumed_training_runs_the_remaining_epochs_and_cleans_up(new_model, tmp_path):
     backup_dir = tmp_path / "backup"
     with pytest.raises(RuntimeError):
-        train(FakeModel(), BackupAndRestore(backup_dir), epochs=5, stop_after=3)
-    assert train(FakeModel(), BackupAndRestore(backup_dir), epochs=5) == [3, 4]
+        train(new_model(), BackupAndRestore(backup_dir), epochs=5, stop_after=3)
+    assert train(new_model(), BackupAndRestore(backup_dir), epochs=5) == [3, 4]
     assert not backup_dir.exists()
-    assert train(FakeModel(), BackupAndRestore(backup_dir), epochs=2) == [0, 1]
+    assert train(new_model(), BackupAndRestore(backup_dir), epochs=2) == [0, 1]
 
 
-def test_a_crash_while_writing_arrays_keeps_the_previous_backup(tmp_path, monkeypatch,
+def test_a_crash_while_writing_arrays_keeps_the_previous_backup(new_model, tmp_path, monkeypatch,
                                                               weights_equal):
     backup_dir = tmp_path / "backup"
-    model = FakeModel()
+    model = new_model()
     callback = BackupAndRestore(backup_dir)
     callback.set_model(model)
     callback.on_train_begin()
@@ -82,7 +81,7 @@ def test_a_crash_while_writing_arrays_keeps_the_previous_backup(tmp_path, monkey
     monkeypatch.undo()
     assert sorted(os.listdir(backup_dir)) == ["state-000001.npz", "training_state.json"]
 
-    restored = FakeModel()
+    restored = new_model()
     callback = BackupAndRestore(backup_dir)
     callback.set_model(restored)
     callback.on_train_begin()
@@ -90,9 +89,9 @@ def test_a_crash_while_writing_arrays_keeps_the_previous_backup(tmp_path, monkey
     assert weights_equal(restored.get_weights(), saved_weights)
 
 
-def test_a_crash_before_the_record_is_renamed_keeps_the_previous_backup(tmp_path, monkeypatch):
+def test_a_crash_before_the_record_is_renamed_keeps_the_previous_backup(new_model, tmp_path, monkeypatch):
     backup_dir = tmp_path / "backup"
-    model = FakeModel()
+    model = new_model()
     callback = BackupAndRestore(backup_dir)
     callback.set_model(model)
     callback.on_train_begin()
@@ -109,14 +108,14 @@ def test_a_crash_before_the_record_is_renamed_keeps_the_previous_backup(tmp_path
         callback.on_epoch_end(1)
     monkeypatch.undo()
     restored = BackupAndRestore(backup_dir)
-    restored.set_model(FakeModel())
+    restored.set_model(new_model())
     restored.on_train_begin()
     assert restored.resume_epoch == 1
 
 
-def test_double_checkpoint_falls_back_to_the_previous_backup(tmp_path):
+def test_double_checkpoint_falls_back_to_the_previous_backup(new_model, tmp_path):
     backup_dir = tmp_path / "backup"
-    model = FakeModel()
+    model = new_model()
     callback = BackupAndRestore(backup_dir, double_checkpoint=True)
     callback.set_model(model)
     callback.on_train_begin()
@@ -126,15 +125,15 @@ def test_double_checkpoint_falls_back_to_the_previous_backup(tmp_path):
                                               "training_state.json"]
     (backup_dir / "state-000002.npz").write_bytes(b"damaged")
     restored = BackupAndRestore(backup_dir, double_checkpoint=True)
-    restored.set_model(FakeModel())
+    restored.set_model(new_model())
     restored.on_train_begin()
     assert restored.resume_epoch == 1
 
 
-def test_every_few_batches(tmp_path):
+def test_every_few_batches(new_model, tmp_path):
     backup_dir = tmp_path / "backup"
     with pytest.raises(RuntimeError):
-        train(FakeModel(), BackupAndRestore(backup_dir, save_freq=3), epochs=3, stop_after=1)
+        train(new_model(), BackupAndRestore(backup_dir, save_freq=3), epochs=3, stop_after=1)
     state = json.loads((backup_dir / "training_state.json").read_text())
     assert (state["epoch"], state["batch"]) == (1, 0)
 

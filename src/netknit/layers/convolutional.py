@@ -288,10 +288,10 @@ class BaseConv(Layer):
             "dilation_rate": self.dilation_rate,
         }
 
-    def _tail_config(self, **weights) -> dict:
+    def _tail_config(self, *weights: str) -> dict:
         """activation, use_bias, then initializers, regularizers and constraints per weight."""
         config = {"activation": activations.serialize(self.activation), "use_bias": self.use_bias}
-        names = list(weights) + ["bias"]
+        names = [*weights, "bias"]
         for kind, module in (("initializer", initializers_module),
                              ("regularizer", regularizers_module)):
             for name in names:
@@ -353,7 +353,7 @@ class Conv(BaseConv):
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, **self._base_config(),
-                "groups": self.groups, **self._tail_config(kernel=None)}
+                "groups": self.groups, **self._tail_config("kernel")}
 
 
 class Conv1D(Conv):
@@ -499,7 +499,7 @@ class ConvTranspose(BaseConv):
         config["output_padding"] = self.output_padding
         config["data_format"] = config.pop("data_format")
         config["dilation_rate"] = config.pop("dilation_rate")
-        return {**config, **self._tail_config(kernel=None)}
+        return {**config, **self._tail_config("kernel")}
 
 
 class Conv1DTranspose(ConvTranspose):
@@ -598,7 +598,7 @@ class DepthwiseConv(BaseConv):
 
     def get_config(self):
         return {**super().get_config(), "depth_multiplier": self.depth_multiplier,
-                **self._base_config(), **self._tail_config(depthwise=None)}
+                **self._base_config(), **self._tail_config("depthwise")}
 
 
 class DepthwiseConv1D(DepthwiseConv):
@@ -666,7 +666,7 @@ class SeparableConv(DepthwiseConv):
     def get_config(self):
         config = {**Layer.get_config(self), "depth_multiplier": self.depth_multiplier,
                   "filters": self.filters, **self._base_config()}
-        return {**config, **self._tail_config(depthwise=None, pointwise=None)}
+        return {**config, **self._tail_config("depthwise", "pointwise")}
 
 
 class SeparableConv1D(SeparableConv):

@@ -20,6 +20,8 @@ tensor([0.9000, 0.9000])
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
@@ -93,21 +95,43 @@ class Adam(Optimizer):
         self.epsilon = epsilon
         self.amsgrad = amsgrad
         self._slot_groups = (("momentum", "velocity"),) + ((("velocity_hat",),) if amsgrad else ())
+        self._fused_steps: torch.Tensor | None = None
 
     def _update(self, params, grads, slots, lr, step):
         m, v = slots["momentum"], slots["velocity"]
         f = _scalar_type(params)
         beta_1_power, beta_2_power = f(self.beta_1) ** f(step), f(self.beta_2) ** f(step)
         alpha = float(f(lr) * np.sqrt(1 - beta_2_power) / (1 - beta_1_power))
+        if self._fused_steps is not None:
+            # torch's fused kernel divides by its own bias corrections 1 - beta^step; with a step
+            # count of infinity they are exactly 1, and the kernel computes Keras's rule with the
+            # step size `alpha` computed here.
+            torch._fused_adam_(
+                params, grads, m, v, slots.get("velocity_hat", []),
+                [self._fused_steps] * len(params), amsgrad=self.amsgrad, lr=alpha,
+                beta1=self.beta_1, beta2=self.beta_2, weight_decay=0.0, eps=self.epsilon,
+                maximize=False,
+            )
+            return
         _moving_average_(m, grads, self.beta_1)
-        _moving_average_(v, torch._foreach_mul(grads, grads), self.beta_2)
+        _moving_average_of_squares_(v, grads, self.beta_2)
         if self.amsgrad:
             torch._foreach_maximum_(slots["velocity_hat"], v)
             v = slots["velocity_hat"]
         denominators = torch._foreach_sqrt(v)
         torch._foreach_add_(denominators, self.epsilon)
-        torch._foreach_add_(params, torch._foreach_div(torch._foreach_mul(m, alpha), denominators),
-                            alpha=-1)
+        torch._foreach_addcdiv_(params, m, denominators, value=-alpha)
+
+    def build(self, params) -> None:
+        if self.built:
+            return
+        super().build(params)
+        self._fused_steps = None
+        kinds = {(p.device, p.dtype) for p in self._params}
+        if len(kinds) == 1 and self.beta_2 < 1:
+            device, dtype = kinds.pop()
+            if device.type in ("cpu", "cuda") and dtype.is_floating_point:
+                self._fused_steps = torch.full((), math.inf, device=device)
 
     def get_config(self) -> dict:
         return {
@@ -176,20 +200,20 @@ class RMSprop(Optimizer):
 
     def _update(self, params, grads, slots, lr, step):
         v = slots["velocity"]
-        _moving_average_(v, torch._foreach_mul(grads, grads), self.rho)
+        _moving_average_of_squares_(v, grads, self.rho)
         denominators = torch._foreach_add(v, self.epsilon)
         if self.centered:
             average = slots["average_gradient"]
             _moving_average_(average, grads, self.rho)
-            torch._foreach_sub_(denominators, torch._foreach_mul(average, average))
+            torch._foreach_addcmul_(denominators, average, average, value=-1)
         torch._foreach_sqrt_(denominators)
-        increments = torch._foreach_div(torch._foreach_mul(grads, lr), denominators)
         if self.momentum > 0:
             momentum = slots["momentum"]
             torch._foreach_mul_(momentum, self.momentum)
-            torch._foreach_add_(momentum, increments)
-            increments = momentum
-        torch._foreach_sub_(params, increments)
+            torch._foreach_addcdiv_(momentum, grads, denominators, value=lr)
+            torch._foreach_sub_(params, momentum)
+        else:
+            torch._foreach_addcdiv_(params, grads, denominators, value=-lr)
 
     def get_config(self) -> dict:
         return {
@@ -229,10 +253,10 @@ class Adagrad(Optimizer):
 
     def _update(self, params, grads, slots, lr, step):
         accumulators = slots["accumulator"]
-        torch._foreach_add_(accumulators, torch._foreach_mul(grads, grads))
+        torch._foreach_addcmul_(accumulators, grads, grads)
         denominators = torch._foreach_add(accumulators, self.epsilon)
         torch._foreach_sqrt_(denominators)
-        torch._foreach_sub_(params, torch._foreach_div(torch._foreach_mul(grads, lr), denominators))
+        torch._foreach_addcdiv_(params, grads, denominators, value=-lr)
 
     def get_config(self) -> dict:
         return {
@@ -264,10 +288,10 @@ class Adadelta(Optimizer):
 
     def _update(self, params, grads, slots, lr, step):
         grad_average, delta_average = slots["accumulated_grad"], slots["accumulated_delta_var"]
-        _moving_average_(grad_average, torch._foreach_mul(grads, grads), self.rho)
+        _moving_average_of_squares_(grad_average, grads, self.rho)
         deltas = torch._foreach_mul(self._rms(delta_average), grads)
         torch._foreach_div_(deltas, self._rms(grad_average))
-        _moving_average_(delta_average, torch._foreach_mul(deltas, deltas), self.rho)
+        _moving_average_of_squares_(delta_average, deltas, self.rho)
         torch._foreach_sub_(params, deltas, alpha=lr)
 
     def _rms(self, averages):
@@ -314,8 +338,8 @@ class Adamax(Optimizer):
         torch._foreach_maximum_(u, torch._foreach_abs(grads))
         denominators = torch._foreach_add(u, self.epsilon)
         f = _scalar_type(params)
-        torch._foreach_mul_(denominators, float(1 - f(self.beta_1) ** f(step)))
-        torch._foreach_sub_(params, torch._foreach_div(torch._foreach_mul(m, lr), denominators))
+        step_size = float(f(lr) / (1 - f(self.beta_1) ** f(step)))
+        torch._foreach_addcdiv_(params, m, denominators, value=-step_size)
 
     def get_config(self) -> dict:
         return {
@@ -364,14 +388,13 @@ class Nadam(Optimizer):
         u_product = f(self._u_product) * u_t
         self._u_product = float(u_product)
         _moving_average_(m, grads, self.beta_1)
-        _moving_average_(v, torch._foreach_mul(grads, grads), self.beta_2)
+        _moving_average_of_squares_(v, grads, self.beta_2)
         m_hat = torch._foreach_mul(m, float(u_next / (1 - u_product * u_next)))
         torch._foreach_add_(m_hat, grads, alpha=float((1 - u_t) / (1 - u_product)))
         denominators = torch._foreach_div(v, float(1 - f(self.beta_2) ** f(step)))
         torch._foreach_sqrt_(denominators)
         torch._foreach_add_(denominators, self.epsilon)
-        torch._foreach_mul_(m_hat, lr)
-        torch._foreach_sub_(params, torch._foreach_div(m_hat, denominators))
+        torch._foreach_addcdiv_(params, m_hat, denominators, value=-lr)
 
     def _extra_state(self) -> dict:
         return {"u_product": self._u_product}
@@ -439,3 +462,9 @@ def _moving_average_(averages: list[torch.Tensor], values: list[torch.Tensor], d
     """`a = decay * a + (1 - decay) * x`, in place, in Keras's operation order."""
     torch._foreach_mul_(averages, decay)
     torch._foreach_add_(averages, values, alpha=1 - decay)
+
+
+def _moving_average_of_squares_(averages, values, decay: float):
+    """`a = decay * a + (1 - decay) * x^2`, in place."""
+    torch._foreach_mul_(averages, decay)
+    torch._foreach_addcmul_(averages, values, values, value=1 - decay)
