@@ -9,6 +9,7 @@ from . import constraints as constraints
 from . import initializers as initializers
 from . import layers as layers
 from . import models as models
+from . import optimizers as optimizers
 from . import regularizers as regularizers
 from .graph.errors import ShapeError as ShapeError
 from .graph.symbolic import SymbolicTensor as SymbolicTensor
@@ -23,5 +24,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Input", "Layer", "Model", "Sequential", "ShapeError", "SymbolicTensor", "activations",
-    "backend", "constraints", "initializers", "layers", "models", "regularizers", "utils",
+    "backend", "constraints", "initializers", "layers", "models", "optimizers", "regularizers",
+    "utils",
 ]

@@ -89,7 +89,8 @@ def test_a_crash_while_writing_arrays_keeps_the_previous_backup(new_model, tmp_p
     assert weights_equal(restored.get_weights(), saved_weights)
 
 
-def test_a_crash_before_the_record_is_renamed_keeps_the_previous_backup(new_model, tmp_path, monkeypatch):
+def test_a_crash_before_the_record_is_renamed_keeps_the_previous_backup(new_model, tmp_path,
+                                                                        monkeypatch):
     backup_dir = tmp_path / "backup"
     model = new_model()
     callback = BackupAndRestore(backup_dir)

@@ -1,7 +1,15 @@
 import pytest
 
-from netknit.callbacks import (BackupAndRestore, Callback, CallbackList, EarlyStopping, History,
-                               LambdaCallback, ModelCheckpoint, ProgbarLogger)
+from netknit.callbacks import (
+    BackupAndRestore,
+    Callback,
+    CallbackList,
+    EarlyStopping,
+    History,
+    LambdaCallback,
+    ModelCheckpoint,
+    ProgbarLogger,
+)
 
 
 class Recorder(Callback):

@@ -39,7 +39,8 @@ def test_stops_after_patience_and_restores_best_weights():
     epochs, callback, weight = run([0.9, 0.8, 0.85, 0.86, 0.87, 0.5], patience=2,
                                    restore_best_weights=True)
     assert (epochs, callback.stopped_epoch, callback.best_epoch, weight) == (4, 3, 1, 1.0)
-    assert callback.stop_reason == "`val_loss` did not improve for 2 epochs: best 0.80000 at epoch 2."
+    assert callback.stop_reason == (
+        "`val_loss` did not improve for 2 epochs: best 0.80000 at epoch 2.")
 
 
 def test_zero_patience_stops_at_the_first_worse_epoch():
@@ -85,11 +86,11 @@ def test_reusable_across_fits():
 
 
 def test_missing_monitor_warns_with_the_available_metrics():
+    callback = EarlyStopping()
+    callback.set_model(OneWeightModel())
+    callback.on_train_begin()
     with pytest.warns(UserWarning, match=r"`val_loss` which is not available\. "
                                          r"Available metrics are: loss, accuracy\."):
-        callback = EarlyStopping()
-        callback.set_model(OneWeightModel())
-        callback.on_train_begin()
         callback.on_epoch_end(0, {"loss": 1.0, "accuracy": 0.5})
 
 

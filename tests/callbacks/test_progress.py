@@ -1,5 +1,6 @@
 import contextlib
 import io
+import os
 import re
 
 import pytest
@@ -50,8 +51,7 @@ def test_terminal_redraws_one_line_in_place(terminal):
 
 
 def test_long_line_is_cut_to_the_terminal_width(terminal, monkeypatch):
-    monkeypatch.setattr(progress.shutil, "get_terminal_size", lambda: __import__("os")
-                        .terminal_size((40, 24)))
+    monkeypatch.setattr(progress.shutil, "get_terminal_size", lambda: os.terminal_size((40, 24)))
     with contextlib.redirect_stdout(terminal):
         Progbar(10, interval=0, stateless_metrics=()).update(1, {"loss": 0.5, "accuracy": 0.5})
     drawn = re.sub(r"\x1b\[\d+m", "", terminal.getvalue())

@@ -37,7 +37,8 @@ def test_changes_smaller_than_min_delta_are_no_improvement(model):
 
 def test_verbose_message(model, capsys):
     run(model, [1, 1], patience=1, verbose=1)
-    assert capsys.readouterr().out.startswith("Epoch 2: ReduceLROnPlateau reducing learning rate to")
+    assert capsys.readouterr().out == (
+        "Epoch 2: ReduceLROnPlateau reducing learning rate to 0.010000000000000002.\n")
 
 
 def test_missing_monitor_warns(model):

@@ -1,4 +1,5 @@
 import sys
+from typing import ClassVar
 
 import pytest
 
@@ -9,7 +10,7 @@ from netknit.callbacks import tensorboard as module
 class FakeWriter:
     """Records what would go to an event file."""
 
-    written = []
+    written: ClassVar[list] = []
 
     def __init__(self, log_dir):
         self.log_dir = log_dir

@@ -15,7 +15,7 @@ import torch
 os.environ.setdefault("KERAS_BACKEND", "torch")
 keras = pytest.importorskip("keras")
 
-from netknit import optimizers  # noqa: E402
+from netknit import optimizers
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:keras")
 

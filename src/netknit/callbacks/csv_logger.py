@@ -54,7 +54,9 @@ class CSVLogger(Callback):
                 self._write_header = not existing.readline()
         else:
             self._write_header = True
-        self.csv_file = open(self.filename, "a" if self.append else "w", newline="")
+        # Kept open from on_train_begin to on_train_end, one row written per epoch.
+        mode = "a" if self.append else "w"
+        self.csv_file = open(self.filename, mode, newline="")  # noqa: SIM115
         self.keys = None
 
     def on_epoch_end(self, epoch, logs=None):

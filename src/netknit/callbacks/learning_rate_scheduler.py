@@ -52,8 +52,9 @@ class LearningRateScheduler(Callback):
         else:
             learning_rate = self.schedule(epoch)
         if not isinstance(learning_rate, numbers.Real) or isinstance(learning_rate, bool):
-            raise ValueError("The output of the `schedule` function should be a float. "
-                             f"Got: {learning_rate!r}")
+            message = ("The output of the `schedule` function should be a float. "
+                       f"Got: {learning_rate!r}")
+            raise ValueError(message)  # noqa: TRY004 (Keras raises ValueError)
         optimizer.learning_rate = float(learning_rate)
         if self.verbose > 0:
             write_line(f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to "

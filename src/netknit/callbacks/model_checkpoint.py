@@ -13,8 +13,9 @@ class ModelCheckpoint(MonitorCallback):
     """Saves the model (`model.save`) or its weights (`model.save_weights`) as training goes.
 
     `filepath` may hold format fields filled with the epoch (counted from 1), the batch (from 1,
-    when saving every few batches) and the logged values: `"w.{epoch:02d}-{val_loss:.2f}.weights.h5"`
-    gives `w.03-0.41.weights.h5`. Without fields, each save overwrites the file.
+    when saving every few batches) and the logged values:
+    `"w.{epoch:02d}-{val_loss:.2f}.weights.h5"` gives `w.03-0.41.weights.h5`. Without fields,
+    each save overwrites the file.
 
     Args:
         filepath: where to save; it must end in `.keras` (or `.h5`) for the whole model and in

@@ -8,6 +8,7 @@ The trainer builds an optimizer once on the model's trainable parameters and cal
 `optimizer.apply(params)` after each backward pass.
 """
 
+from ..graph.errors import unknown_name_error
 from . import schedules as schedules
 from .algorithms import SGD as SGD
 from .algorithms import Adadelta as Adadelta
@@ -19,7 +20,6 @@ from .algorithms import Lion as Lion
 from .algorithms import Nadam as Nadam
 from .algorithms import RMSprop as RMSprop
 from .optimizer import Optimizer as Optimizer
-from ..graph.errors import unknown_name_error
 
 OPTIMIZERS = {
     cls.__name__.lower(): cls

@@ -1,7 +1,8 @@
 """The optimization algorithms, with Keras 3's arguments, defaults and update rules.
 
-Each `_update` states Keras's rule in its docstring and applies it to all parameters at once with
-`torch._foreach_*` operations. The rules are Keras's, which differ from `torch.optim`'s in places:
+Each class docstring states Keras's rule, and its `_update` applies it to all parameters at once
+with `torch._foreach_*` operations (Adam and AdamW with torch's fused Adam kernel where it exists,
+which computes the same rule). The rules are Keras's, which differ from `torch.optim`'s in places:
 Adam adds epsilon to `sqrt(v)` before its bias correction is folded into the step size, RMSprop
 and Adagrad add epsilon inside the square root, and SGD's momentum buffer holds the scaled step
 `momentum * m - lr * g`.

@@ -17,6 +17,7 @@ slot, with the parameter's shape, dtype and device.
 from __future__ import annotations
 
 import math
+import numbers
 import warnings
 from collections.abc import Sequence
 
@@ -219,9 +220,8 @@ class Optimizer:
     def apply(self, params: Sequence[torch.Tensor] | None = None) -> None:
         """One update of `params` (the built parameters by default) from their `.grad`."""
         # 1. Collect the parameters that have gradients.
-        if params is None:
-            params = self._params
-        elif not self.built:
+        params = self._params if params is None else list(params)
+        if not self.built:
             self.build(params)
         elif len(params) != len(self._params) or not all(map(_same, params, self._params)):
             raise ValueError(
@@ -322,7 +322,7 @@ class Optimizer:
         }
 
     @classmethod
-    def from_config(cls, config: dict) -> "Optimizer":
+    def from_config(cls, config: dict) -> Optimizer:
         config = dict(config)
         if isinstance(config.get("learning_rate"), dict):
             config["learning_rate"] = schedules_module.deserialize(config["learning_rate"])
@@ -339,8 +339,8 @@ def _same(a, b) -> bool:
 def _check_learning_rate(value):
     if isinstance(value, schedules_module.LearningRateSchedule) or callable(value):
         return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
             "Argument `learning_rate` should be a float, a LearningRateSchedule, or a callable "
             f"returning the learning rate. Received: learning_rate={value!r}"
         )
@@ -352,7 +352,7 @@ def check_range(
     arg: str, value, low: float = 0.0, high: float = math.inf, low_open=False, high_open=False
 ) -> None:
     """Raise a ValueError naming `arg` unless `value` is a number in the interval."""
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
     ok = ok and (low < value if low_open else low <= value)
     ok = ok and (value < high if high_open else value <= high)
     if not ok:

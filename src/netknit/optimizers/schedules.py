@@ -38,7 +38,7 @@ class LearningRateSchedule:
         )
 
     @classmethod
-    def from_config(cls, config: dict) -> "LearningRateSchedule":
+    def from_config(cls, config: dict) -> LearningRateSchedule:
         return cls(**config)
 
 

@@ -182,15 +182,16 @@ class Progbar:
         self.update(self._seen_so_far + n, values)
 
     def _record(self, current, values, finalize):
-        pairs = values.keys() if isinstance(values, Mapping) else [k for k, _ in values]
-        for name in pairs:
+        if not isinstance(values, Mapping):
+            values = dict(values)
+        for name in values:
             if name not in self._names:
                 self._names.append(name)
-        if isinstance(values, Mapping) and self._stateless == frozenset():
+        if self._stateless == frozenset():
             self._latest = values  # nothing to average: keep the mapping, read it when drawing
             return
         latest = {}
-        for name, value in (values.items() if isinstance(values, Mapping) else values):
+        for name, value in values.items():
             if not self._is_stateless(name):
                 latest[name] = value
             elif finalize:

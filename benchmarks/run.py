@@ -1,0 +1,213 @@
+"""netknit against plain PyTorch and Keras 3: training and inference throughput, one table.
+
+    python benchmarks/run.py                      # the full suite (a few minutes on 2 cores)
+    python benchmarks/run.py --quick              # a smoke run: few steps, one repeat
+    python benchmarks/run.py --scaling            # epoch time and memory as the data grows
+
+Every contender runs in its own worker process (`worker.py`), one per workload at a time; the
+rounds are interleaved (round r of every contender before round r + 1 of any) and rotated, so a
+noisy neighbour slows all of them alike. Reported: median samples/s of `fit` and `predict` over
+the rounds, their ratio to plain PyTorch, the time to the first training step (build + compile +
+first batch) and the worker's peak resident memory (its total, and above the interpreter with its
+libraries loaded). A contender whose interpreter or library is missing is skipped, with the reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from workloads import WORKLOADS  # noqa: E402
+
+CONTENDERS = ["netknit", "torch", "netknit-jit", "keras-torch", "keras-jax"]
+
+
+class Worker:
+    """A `worker.py` process for one contender and one workload."""
+
+    def __init__(self, python: str, contender: str, workload: str, samples: int, env: dict,
+                 extra: tuple = ()):
+        self.stderr = tempfile.TemporaryFile(mode="w+")
+        self.process = subprocess.Popen(
+            [python, str(HERE / "worker.py"), contender, workload, "--samples", str(samples),
+             *extra],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, text=True, env=env,
+        )
+
+    def read(self) -> dict:
+        for line in self.process.stdout:
+            if line.startswith("@@ "):
+                return json.loads(line[3:])
+        self.process.wait()
+        self.stderr.seek(0)
+        lines = [line for line in self.stderr.read().splitlines() if line.strip()]
+        raise RuntimeError(lines[-1] if lines else f"exit status {self.process.returncode}")
+
+    def ask(self, command: str) -> dict:
+        self.process.stdin.write(command + "\n")
+        self.process.stdin.flush()
+        return self.read()
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            try:
+                self.process.stdin.write("quit\n")
+                self.process.stdin.flush()
+            except BrokenPipeError:
+                pass
+            self.process.wait()
+        self.stderr.close()
+
+
+def interpreters(args) -> dict:
+    return {
+        "netknit": sys.executable,
+        "netknit-jit": sys.executable,
+        "torch": sys.executable,
+        "keras-torch": args.keras_torch_python,
+        "keras-jax": args.keras_jax_python,
+    }
+
+
+def environment(contender: str) -> dict:
+    env = dict(os.environ)
+    if contender.startswith("keras-"):
+        env["KERAS_BACKEND"] = contender.removeprefix("keras-")
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    return env
+
+
+def benchmark(args) -> list[dict]:
+    """Rows of results: one per workload and contender (skipped ones carry the reason)."""
+    rows = []
+    pythons = interpreters(args)
+    for key in args.workloads:
+        workload = WORKLOADS[key]
+        steps = 2 if args.quick else workload.steps_per_round
+        samples = steps * workload.batch_size
+        workers, results = {}, {}
+        # 1. Start the workers one after another, so each time to first step is measured alone.
+        for contender in args.contenders:
+            results[contender] = {"workload": key, "contender": contender, "fit": [],
+                                  "predict": []}
+            python = pythons[contender]
+            if not python or not Path(python).exists():
+                results[contender]["skipped"] = f"no interpreter ({python})"
+                continue
+            worker = Worker(python, contender, key, samples, environment(contender))
+            try:
+                results[contender]["first_step"] = worker.read()["first_step"]
+                workers[contender] = worker
+            except RuntimeError as error:
+                results[contender]["skipped"] = str(error)[:120]
+                worker.close()
+        # 2. Interleaved, rotated rounds.
+        order = list(workers)
+        for repeat in range(args.repeats):
+            shift = repeat % max(len(order), 1)
+            for contender in order[shift:] + order[:shift]:
+                answer = workers[contender].ask("round")
+                results[contender]["fit"].append(samples / answer["fit"])
+                results[contender]["predict"].append(samples / answer["predict"])
+        for contender, worker in workers.items():
+            results[contender].update(worker.ask("stats"))
+            worker.close()
+        rows.extend(results.values())
+        print(f"# {key} done", file=sys.stderr, flush=True)
+    return rows
+
+
+def format_table(rows: list[dict]) -> str:
+    header = ("| workload | contender | fit samples/s | × torch | predict samples/s | × torch | "
+              "first step s | peak MB (above import) |")
+    lines = [header, "|" + "---|" * 8]
+    for key in dict.fromkeys(r["workload"] for r in rows):
+        group = [r for r in rows if r["workload"] == key]
+        base = next((r for r in group if r["contender"] == "torch" and r["fit"]), None)
+        for row in group:
+            if "skipped" in row:
+                lines.append(f"| {key} | {row['contender']} | skipped: {row['skipped']} |"
+                             + " |" * 5)
+                continue
+            fit = statistics.median(row["fit"])
+            predict = statistics.median(row["predict"])
+            fit_ratio = predict_ratio = "–"
+            if base is not None:
+                fit_ratio = f"{fit / statistics.median(base['fit']):.2f}"
+                predict_ratio = f"{predict / statistics.median(base['predict']):.2f}"
+            lines.append(
+                f"| {key} | {row['contender']} | {fit:,.0f} | {fit_ratio} | {predict:,.0f} | "
+                f"{predict_ratio} | {row['first_step']:.2f} | {row['peak_mb']:,.0f} "
+                f"({row['peak_mb'] - row['baseline_mb']:,.0f}) |"
+            )
+    return "\n".join(lines)
+
+
+def scaling(args) -> str:
+    """netknit's epoch time and memory on W1 with 1x, 10x and 100x the data."""
+    workload = WORKLOADS["W1"]
+    base = 10 * workload.batch_size if args.quick else 100 * workload.batch_size
+    lines = ["| samples | data MB | epoch 1 s | epoch 2 s | µs / sample | RSS after epoch 1 / 2 MB "
+             "| peak above import MB |", "|" + "---|" * 7]
+    for factor in (1, 10, 100):
+        samples = base * factor
+        worker = Worker(sys.executable, "netknit", "W1", samples, environment("netknit"),
+                        extra=("--scaling", "2"))
+        answer = worker.read()
+        worker.close()
+        data_mb = samples * (784 + 10) * 4 / 2**20
+        first, second = answer["epochs"]
+        lines.append(
+            f"| {samples:,} | {data_mb:,.0f} | {first['seconds']:.2f} | {second['seconds']:.2f} | "
+            f"{second['seconds'] / samples * 1e6:.1f} | {first['rss_mb']:,.0f} / "
+            f"{second['rss_mb']:,.0f} | {answer['peak_mb'] - answer['baseline_mb']:,.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="few steps and one repeat")
+    parser.add_argument("--repeats", type=int, default=None, help="rounds per contender (5)")
+    parser.add_argument("--workloads", default=",".join(WORKLOADS),
+                        help="comma-separated, e.g. W1,W5")
+    parser.add_argument("--contenders", default=",".join(CONTENDERS),
+                        help=f"comma-separated, from {','.join(CONTENDERS)}")
+    parser.add_argument("--keras-torch-python", default=sys.executable,
+                        help="interpreter with Keras 3 and torch (default: this one)")
+    parser.add_argument("--keras-jax-python", default="/tmp/kjax/bin/python",
+                        help="interpreter with Keras 3 and JAX")
+    parser.add_argument("--scaling", action="store_true",
+                        help="also measure epoch time and memory with 10x and 100x the data")
+    args = parser.parse_args(argv)
+    args.workloads = [w.strip().upper() for w in args.workloads.split(",") if w.strip()]
+    args.contenders = [c.strip() for c in args.contenders.split(",") if c.strip()]
+    unknown = [w for w in args.workloads if w not in WORKLOADS] + [
+        c for c in args.contenders if c not in CONTENDERS
+    ]
+    if unknown:
+        parser.error(f"unknown workload(s) or contender(s): {unknown}")
+    if args.repeats is None:
+        args.repeats = 1 if args.quick else 5
+    return args
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    print(format_table(benchmark(args)), flush=True)
+    if args.scaling:
+        print()
+        print(scaling(args), flush=True)
+
+
+if __name__ == "__main__":
+    main()
