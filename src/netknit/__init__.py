@@ -5,9 +5,12 @@
 """
 
 from . import activations as activations
+from . import callbacks as callbacks
 from . import constraints as constraints
 from . import initializers as initializers
 from . import layers as layers
+from . import losses as losses
+from . import metrics as metrics
 from . import models as models
 from . import optimizers as optimizers
 from . import regularizers as regularizers
@@ -24,6 +27,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Input", "Layer", "Model", "Sequential", "ShapeError", "SymbolicTensor", "activations",
-    "backend", "constraints", "initializers", "layers", "models", "optimizers", "regularizers",
-    "utils",
+    "backend", "callbacks", "constraints", "initializers", "layers", "losses", "metrics", "models",
+    "optimizers", "regularizers", "utils",
 ]
