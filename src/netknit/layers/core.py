@@ -50,6 +50,8 @@ class Dense(Layer):
     torch.Size([2, 3])
     """
 
+    supports_masking = True
+
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
@@ -139,6 +141,8 @@ class Activation(Layer):
     tensor([[0., 2.]])
     """
 
+    supports_masking = True
+
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
@@ -168,6 +172,8 @@ class Dropout(Layer):
     >>> Dropout(0.5)(torch.ones(1, 4))  # inference: unchanged
     tensor([[1., 1., 1., 1.]])
     """
+
+    supports_masking = True
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -432,6 +438,8 @@ def _load_function(config: dict):
 
 class Identity(Layer):
     """Returns its input unchanged (a placeholder layer)."""
+
+    supports_masking = True
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)

@@ -50,8 +50,25 @@ def _flatten_fix(index: int, shape) -> str:
     )
 
 
+def _combined_mask(masks):
+    """Keras's merged mask: a step counts only where every masked input counts."""
+    present = [m for m in masks if m is not None] if isinstance(masks, list) else [masks]
+    if not present or present[0] is None:
+        return None
+    combined = present[0]
+    for mask in present[1:]:
+        combined = combined & mask
+    return combined
+
+
 class Merge(Layer):
     """Base of the element-wise merges: inputs of the same shape (or shapes that broadcast)."""
+
+    def produces_mask(self, input_has_mask: bool) -> bool:
+        return input_has_mask
+
+    def compute_mask(self, inputs, mask=None):
+        return _combined_mask(mask)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -192,6 +209,12 @@ class Concatenate(Layer):
 
     def forward(self, inputs):
         return torch.cat(inputs, dim=self.axis)
+
+    def produces_mask(self, input_has_mask: bool) -> bool:
+        return input_has_mask
+
+    def compute_mask(self, inputs, mask=None):
+        return _combined_mask(mask)
 
     def compute_output_shape(self, input_shape):
         _check_list(self, input_shape)

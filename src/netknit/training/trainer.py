@@ -41,10 +41,13 @@ class LazyLogs(Mapping):
     """Batch-level logs: each value is read from the device only when a callback asks for it."""
 
     def __init__(self, metrics: list):
-        self._metrics = {m.name: m for m in metrics}
+        self._metrics = {m.name: m for m in sorted(metrics, key=lambda m: m.name)}
 
     def __getitem__(self, key):
         return _to_float(self._metrics[key].result())
+
+    def __contains__(self, key) -> bool:
+        return key in self._metrics  # without reading the value from the device
 
     def __iter__(self):
         return iter(self._metrics)
@@ -311,7 +314,9 @@ class Trainer:
         step = self._step_function("train")
         self.stop_training = False
         callback_list.on_train_begin()
-        initial_epoch = max(initial_epoch, getattr(callback_list, "initial_epoch", 0) or 0)
+        # BackupAndRestore resumes after the last epoch it backed up.
+        resume = callback_list.initial_epoch_override
+        initial_epoch = initial_epoch if resume is None else max(initial_epoch, resume)
         logs = {}
         # 3. Epochs: train, then validate when due.
         for epoch in range(initial_epoch, epochs):
@@ -330,7 +335,7 @@ class Trainer:
             self.train(False)
             logs = self._epoch_logs()
             if valid_data is not None and _validation_due(epoch, validation_freq):
-                val_logs = self._run_evaluation(valid_data, callback_list=None)
+                val_logs = self._run_evaluation(valid_data, callback_list)
                 logs.update({f"val_{k}": v for k, v in val_logs.items()})
             callback_list.on_epoch_end(epoch, logs)
             if self.stop_training:

@@ -1,0 +1,147 @@
+"""Embedding (integer ids to dense vectors) and Masking (skip padded time steps).
+
+Both can start a *mask*: a `(batch, steps)` boolean tensor that travels with the data through a
+model and tells the layers that understand it (recurrent layers, `GlobalAveragePooling1D`,
+attention) which steps are padding. `Embedding(mask_zero=True)` masks the id 0; `Masking` masks
+the steps whose features all equal `mask_value`.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .. import constraints as constraints_module
+from .. import initializers as initializers_module
+from .. import regularizers as regularizers_module
+from ..graph.errors import ShapeError
+from ..graph.shapes import format_shape
+from .core import check_positive_int
+from .layer import Layer
+
+
+class Embedding(Layer):
+    """Turns integer ids into dense vectors of fixed size: row `i` of `embeddings` for id `i`.
+
+    Args:
+        input_dim: the vocabulary size: ids must lie in `[0, input_dim)`.
+        output_dim: the size of each vector.
+        embeddings_initializer: `"uniform"` (between -0.05 and 0.05) by default.
+        embeddings_regularizer, embeddings_constraint: as `kernel_regularizer` in `Dense`.
+        mask_zero: treat id 0 as padding: the layer starts a mask that later layers
+            (`LSTM`, `GlobalAveragePooling1D`, ...) use to skip those steps. Then id 0 cannot be a
+            word, so `input_dim` should be the vocabulary size plus one.
+        weights: an optional initial `(input_dim, output_dim)` array.
+
+    Input shape: `(batch, ...)` integer ids (floats are truncated to integers, as in Keras).
+    Output shape: `(batch, ..., output_dim)`.
+
+    >>> layer = Embedding(10, 4)
+    >>> layer(torch.tensor([[1, 2, 0]])).shape
+    torch.Size([1, 3, 4])
+    """
+
+    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
+                 embeddings_regularizer=None, embeddings_constraint=None, mask_zero=False,
+                 weights=None, lora_rank=None, lora_alpha=None, quantization_config=None,
+                 input_length=None, activity_regularizer=None, **kwargs):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        if lora_rank is not None or lora_alpha is not None or quantization_config is not None:
+            raise ValueError("Embedding does not support LoRA or quantization; leave them None.")
+        if input_length is not None:
+            warnings.warn("Argument input_length is deprecated in Keras 3; just remove it.",
+                          stacklevel=2)
+        self.input_dim = check_positive_int("input_dim", input_dim)
+        self.output_dim = check_positive_int("output_dim", output_dim)
+        self.embeddings_initializer = initializers_module.get(embeddings_initializer)
+        self.embeddings_regularizer = regularizers_module.get(embeddings_regularizer)
+        self.embeddings_constraint = constraints_module.get(embeddings_constraint)
+        self.mask_zero = bool(mask_zero)
+        self.supports_masking = self.mask_zero
+        if weights is not None:
+            self.build(None)
+            self.set_weights([weights] if np.ndim(weights) == 2 else weights)
+
+    def build(self, input_shape):
+        if "embeddings" not in self._weight_names:
+            self.add_weight("embeddings", (self.input_dim, self.output_dim),
+                            self.embeddings_initializer, self.embeddings_regularizer,
+                            self.embeddings_constraint)
+
+    def forward(self, inputs):
+        if inputs.is_floating_point():
+            inputs = inputs.long()
+        return F.embedding(inputs, self.embeddings)
+
+    def produces_mask(self, input_has_mask: bool) -> bool:
+        return self.mask_zero
+
+    def compute_mask(self, inputs, mask=None):
+        return inputs != 0 if self.mask_zero else None
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape) + (self.output_dim,)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "input_dim": self.input_dim,
+            "output_dim": self.output_dim,
+            "embeddings_initializer": initializers_module.serialize(self.embeddings_initializer),
+            "embeddings_regularizer": regularizers_module.serialize(self.embeddings_regularizer),
+            "activity_regularizer": regularizers_module.serialize(self.activity_regularizer),
+            "embeddings_constraint": constraints_module.serialize(self.embeddings_constraint),
+            "mask_zero": self.mask_zero,
+            "quantization_config": None,
+        }
+
+
+class Masking(Layer):
+    """Masks the time steps whose features all equal `mask_value`, and sets them to zero.
+
+    Later layers that understand masks (recurrent layers, `GlobalAveragePooling1D`, attention)
+    then skip those steps, e.g. the zero padding at the end of shorter sequences.
+
+    Args:
+        mask_value: the value that marks a padded step (0.0 by default).
+
+    Input shape: `(batch, steps, features)` (any rank of 2 or more; the last axis holds the
+    features). Output shape: the same; the mask has the input's shape without the last axis.
+
+    >>> Masking()(torch.tensor([[[1.0], [0.0]]])).shape
+    torch.Size([1, 2, 1])
+    """
+
+    supports_masking = True
+
+    def __init__(self, mask_value=0.0, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(mask_value, (int, float)) or isinstance(mask_value, bool):
+            raise ValueError(f"Expected a number for mask_value. Received: {mask_value!r}")
+        self.mask_value = mask_value
+        self.built = True
+
+    def forward(self, inputs):
+        padded = (inputs == self.mask_value).all(-1, keepdim=True)
+        return inputs.masked_fill(padded, 0)
+
+    def produces_mask(self, input_has_mask: bool) -> bool:
+        return True
+
+    def compute_mask(self, inputs, mask=None):
+        return (inputs != self.mask_value).any(-1)
+
+    def compute_output_shape(self, input_shape):
+        if len(input_shape) < 2:
+            raise ShapeError(
+                f"Masking reads the features on the last axis of each step, but received a "
+                f"{len(input_shape)}-D input {format_shape(input_shape)} with no feature axis.",
+                fix="give each step a feature axis, e.g. Reshape((steps, 1)) before Masking.",
+            )
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "mask_value": self.mask_value}

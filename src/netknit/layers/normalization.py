@@ -1,0 +1,397 @@
+"""Normalization layers: BatchNormalization, LayerNormalization, GroupNormalization, UnitNormalization.
+
+All of them normalize along the channels axis of `channels_last` data by default (`axis=-1`) and
+reach torch's fused kernels (`F.batch_norm`, `F.layer_norm`, `F.group_norm`) through permuted
+views where the math is the same. Statistics are the biased (population) moments, as in Keras.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import torch
+import torch.nn.functional as F
+
+from .. import constraints as constraints_module
+from .. import initializers as initializers_module
+from .. import regularizers as regularizers_module
+from ..graph.errors import ShapeError
+from ..graph.shapes import format_shape
+from .layer import Layer
+
+# Keras adds this to the count of unmasked values before dividing (backend.epsilon()).
+_MASK_EPSILON = 1e-7
+
+
+def _check_axes(layer: Layer, input_shape, axes) -> list[int]:
+    """The axes as non-negative indices; a ShapeError when one is outside the input's rank."""
+    rank = len(input_shape)
+    for axis in axes:
+        if not -rank <= axis < rank or (axis % rank) == 0:
+            raise ShapeError(
+                f"{type(layer).__name__} normalizes along axis {axis}, which a {rank}-D input "
+                f"{format_shape(input_shape)} does not have (axis 0 is the batch).",
+                fix=f"use an axis between 1 and {rank - 1} (or -1 for the last), or reshape "
+                "the input so that the features have their own axis.",
+            )
+    return [axis % rank for axis in axes]
+
+
+def _check_known(layer: Layer, input_shape, axes: list[int]) -> None:
+    unknown = [a for a in axes if input_shape[a] is None]
+    if unknown:
+        raise ShapeError(
+            f"{type(layer).__name__} needs the size of axis {unknown[0]} to create its weights; "
+            f"received {format_shape(input_shape)}.",
+            fix="give that axis a fixed size in the Input, e.g. Input(shape=(None, 16)).",
+        )
+
+
+class _AffineNormalization(Layer):
+    """What the normalizations with a learned scale `gamma` and offset `beta` share."""
+
+    supports_masking = True
+
+    def __init__(self, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
+                 gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None,
+                 beta_constraint=None, gamma_constraint=None, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(epsilon, (int, float)) or isinstance(epsilon, bool) or epsilon <= 0:
+            raise ValueError(f"Expected a positive epsilon. Received: epsilon={epsilon!r}")
+        self.epsilon = float(epsilon)
+        self.center = bool(center)
+        self.scale = bool(scale)
+        self.beta_initializer = initializers_module.get(beta_initializer)
+        self.gamma_initializer = initializers_module.get(gamma_initializer)
+        self.beta_regularizer = regularizers_module.get(beta_regularizer)
+        self.gamma_regularizer = regularizers_module.get(gamma_regularizer)
+        self.beta_constraint = constraints_module.get(beta_constraint)
+        self.gamma_constraint = constraints_module.get(gamma_constraint)
+
+    def _add_affine_weights(self, shape: tuple, with_gamma: bool, with_beta: bool) -> None:
+        self.gamma = self.beta = None
+        if with_gamma:
+            self.add_weight("gamma", shape, self.gamma_initializer, self.gamma_regularizer,
+                            self.gamma_constraint)
+        if with_beta:
+            self.add_weight("beta", shape, self.beta_initializer, self.beta_regularizer,
+                            self.beta_constraint)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "epsilon": self.epsilon,
+            "center": self.center,
+            "scale": self.scale,
+            "beta_initializer": initializers_module.serialize(self.beta_initializer),
+            "gamma_initializer": initializers_module.serialize(self.gamma_initializer),
+            "beta_regularizer": regularizers_module.serialize(self.beta_regularizer),
+            "gamma_regularizer": regularizers_module.serialize(self.gamma_regularizer),
+            "beta_constraint": constraints_module.serialize(self.beta_constraint),
+            "gamma_constraint": constraints_module.serialize(self.gamma_constraint),
+        }
+
+
+class BatchNormalization(_AffineNormalization):
+    """Normalizes each channel with the batch's statistics in training, moving ones in inference.
+
+    In training (inside `fit`, or called with `training=True`) the output is
+    `gamma * (x - mean) / sqrt(var + epsilon) + beta` with the mean and (biased) variance of the
+    batch, and the moving statistics are updated:
+    `moving = moving * momentum + batch_statistic * (1 - momentum)`. In inference the moving
+    statistics are used instead. A frozen layer (`trainable=False`) always runs in inference mode,
+    which is what fine-tuning a pretrained model needs.
+
+    Args:
+        axis: the channels axis (`-1` for `channels_last`, `1` for `channels_first`).
+        momentum: the weight of the old value in the moving averages.
+        epsilon: added to the variance to avoid dividing by zero.
+        center: whether to learn an offset `beta`.
+        scale: whether to learn a scale `gamma`.
+        beta_initializer, gamma_initializer, moving_mean_initializer,
+        moving_variance_initializer: initializers of the four vectors.
+        beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint: as in `Dense`.
+
+    Input shape: any, with a known size on `axis`. Output shape: the same.
+
+    Weights (as `get_weights()` lists them): `gamma`, `beta` (trainable), `moving_mean`,
+    `moving_variance` (non-trainable), each of shape `(channels,)`.
+
+    >>> layer = BatchNormalization()
+    >>> layer(torch.ones(2, 3)).shape
+    torch.Size([2, 3])
+    """
+
+    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
+                 beta_initializer="zeros", gamma_initializer="ones",
+                 moving_mean_initializer="zeros", moving_variance_initializer="ones",
+                 beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
+                 gamma_constraint=None, renorm=False, renorm_clipping=None, renorm_momentum=0.99,
+                 synchronized=False, **kwargs):
+        super().__init__(epsilon, center, scale, beta_initializer, gamma_initializer,
+                         beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint,
+                         **kwargs)
+        if not isinstance(axis, int) or isinstance(axis, bool):
+            raise ValueError(f"Expected an integer axis. Received: axis={axis!r}")
+        if not isinstance(momentum, (int, float)) or not 0 <= momentum <= 1:
+            raise ValueError(f"Expected a momentum between 0 and 1. Received: momentum={momentum!r}")
+        if renorm or synchronized:
+            raise ValueError(
+                "BatchNormalization supports neither renorm=True nor synchronized=True. Received: "
+                f"renorm={renorm!r}, synchronized={synchronized!r}. For batch statistics across "
+                "processes, wrap the model with torch.nn.SyncBatchNorm.convert_sync_batchnorm."
+            )
+        self.axis = axis
+        self.momentum = float(momentum)
+        self.moving_mean_initializer = initializers_module.get(moving_mean_initializer)
+        self.moving_variance_initializer = initializers_module.get(moving_variance_initializer)
+        self.renorm_clipping = renorm_clipping
+        self.renorm_momentum = float(renorm_momentum)
+
+    def build(self, input_shape):
+        (axis,) = _check_axes(self, input_shape, [self.axis])
+        _check_known(self, input_shape, [axis])
+        shape = (input_shape[axis],)
+        self._add_affine_weights(shape, self.scale, self.center)
+        self.add_weight("moving_mean", shape, self.moving_mean_initializer, trainable=False)
+        self.add_weight("moving_variance", shape, self.moving_variance_initializer,
+                        trainable=False)
+        self._channel_axis = axis
+        self._rank = len(input_shape)
+        self._reduce_dims = tuple(d for d in range(len(input_shape)) if d != axis)
+        # Per-channel vectors broadcast against the input along the channel axis.
+        self._broadcast = (-1,) + (1,) * (len(input_shape) - 1 - axis)
+
+    def forward(self, inputs, training=None, mask=None):
+        training = self.training if training is None else training
+        if not (training and self._trainable):
+            # torch's kernel wants channels on axis 1: a permuted view, no copy.
+            x = inputs.movedim(self._channel_axis, 1)
+            return F.batch_norm(x, self.moving_mean, self.moving_variance, self.gamma, self.beta,
+                                False, 0.0, self.epsilon).movedim(1, self._channel_axis)
+        mean, variance = self._moments(inputs, mask)
+        with torch.no_grad():
+            self.moving_mean.lerp_(mean.detach(), 1.0 - self.momentum)
+            self.moving_variance.lerp_(variance.detach(), 1.0 - self.momentum)
+        inv = torch.rsqrt(variance + self.epsilon)
+        if self.gamma is not None:
+            inv = inv * self.gamma
+        outputs = (inputs - mean.view(self._broadcast)) * inv.view(self._broadcast)
+        return outputs if self.beta is None else outputs + self.beta.view(self._broadcast)
+
+    def _moments(self, inputs, mask):
+        """The batch mean and biased variance per channel; masked positions do not count."""
+        if mask is None:
+            variance, mean = torch.var_mean(inputs, self._reduce_dims, correction=0)
+            return mean, variance
+        weights = mask.unsqueeze(-1).to(inputs.dtype).expand_as(inputs)
+        count = weights.sum(self._reduce_dims, keepdim=True) + _MASK_EPSILON
+        mean = (inputs * weights).sum(self._reduce_dims, keepdim=True) / count
+        variance = ((inputs - mean) * weights).square().sum(self._reduce_dims, keepdim=True) / count
+        return mean.flatten(), variance.flatten()
+
+    def compute_output_shape(self, input_shape):
+        (axis,) = _check_axes(self, input_shape, [self.axis])
+        if self.built and (len(input_shape) != self._rank
+                           or input_shape[axis] not in (None, self.moving_mean.shape[0])):
+            raise ShapeError(
+                f"It was built for {self._rank}-D inputs with {self.moving_mean.shape[0]} "
+                f"channels on axis {self.axis}, but received {format_shape(input_shape)}.",
+                fix="use a new BatchNormalization layer for this input.",
+            )
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "axis": self.axis,
+            "momentum": self.momentum,
+            "moving_mean_initializer": initializers_module.serialize(self.moving_mean_initializer),
+            "moving_variance_initializer": initializers_module.serialize(
+                self.moving_variance_initializer),
+            "synchronized": False,
+            "renorm": False,
+            "renorm_clipping": self.renorm_clipping,
+            "renorm_momentum": self.renorm_momentum,
+        }
+
+
+class LayerNormalization(_AffineNormalization):
+    """Normalizes each sample over `axis` (the features): mean 0 and variance 1, then scale/offset.
+
+    Unlike `BatchNormalization`, the statistics come from each sample alone, so training and
+    inference compute the same thing.
+
+    Args:
+        axis: an axis or a list of axes to normalize over (`-1`, the features, by default).
+        epsilon: added to the variance to avoid dividing by zero.
+        center: whether to learn an offset `beta`.
+        scale: whether to learn a scale `gamma`.
+        rms_scaling: deprecated in Keras: divide by the standard deviation without centering.
+        beta_initializer, gamma_initializer, beta_regularizer, gamma_regularizer,
+        beta_constraint, gamma_constraint: as in `BatchNormalization`.
+
+    Input shape: any. Output shape: the same. `gamma` and `beta` have the sizes of `axis`.
+
+    >>> LayerNormalization()(torch.ones(2, 5, 4)).shape
+    torch.Size([2, 5, 4])
+    """
+
+    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, rms_scaling=False,
+                 beta_initializer="zeros", gamma_initializer="ones", beta_regularizer=None,
+                 gamma_regularizer=None, beta_constraint=None, gamma_constraint=None, **kwargs):
+        super().__init__(epsilon, center, scale, beta_initializer, gamma_initializer,
+                         beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint,
+                         **kwargs)
+        if isinstance(axis, (list, tuple)) and axis and all(
+                isinstance(a, int) and not isinstance(a, bool) for a in axis):
+            axis = list(axis)
+        elif not isinstance(axis, int) or isinstance(axis, bool):
+            raise TypeError(f"Expected an int or a list of ints for axis. Received: axis={axis!r}")
+        if rms_scaling:
+            warnings.warn(
+                "rms_scaling=True is deprecated (as in Keras): it divides by the standard "
+                "deviation, not the root mean square.", stacklevel=2)
+        self.axis = axis
+        self.rms_scaling = bool(rms_scaling)
+
+    def build(self, input_shape):
+        axes = _check_axes(self, input_shape, self.axis if isinstance(self.axis, list)
+                           else [self.axis])
+        _check_known(self, input_shape, axes)
+        self.axis = sorted(self.axis) if isinstance(self.axis, list) else [self.axis]
+        self._axes = sorted(axes)
+        rank = len(input_shape)
+        self._trailing = self._axes == list(range(rank - len(axes), rank))
+        self._normalized_shape = tuple(input_shape[a] for a in self._axes)
+        self._broadcast = tuple(input_shape[d] if d in self._axes else 1 for d in range(1, rank))
+        self._add_affine_weights(self._normalized_shape, self.scale or self.rms_scaling,
+                                 self.center and not self.rms_scaling)
+
+    def forward(self, inputs):
+        if self.rms_scaling:
+            variance = torch.var(inputs, self._axes, correction=0, keepdim=True)
+            outputs = inputs * torch.rsqrt(variance + self.epsilon)
+            return outputs if self.gamma is None else outputs * self.gamma.view(self._broadcast)
+        if self._trailing:
+            return F.layer_norm(inputs, self._normalized_shape, self.gamma, self.beta,
+                                self.epsilon)
+        variance, mean = torch.var_mean(inputs, self._axes, correction=0, keepdim=True)
+        outputs = (inputs - mean) * torch.rsqrt(variance + self.epsilon)
+        if self.gamma is not None:
+            outputs = outputs * self.gamma.view(self._broadcast)
+        return outputs if self.beta is None else outputs + self.beta.view(self._broadcast)
+
+    def compute_output_shape(self, input_shape):
+        _check_axes(self, input_shape, self.axis if isinstance(self.axis, list) else [self.axis])
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis, "rms_scaling": self.rms_scaling}
+
+
+class GroupNormalization(_AffineNormalization):
+    """Normalizes each sample over groups of channels (and all other non-batch axes).
+
+    The channels are split into `groups` equal groups; each group of each sample is normalized
+    with its own mean and variance. `groups=1` is like `LayerNormalization` over all axes, and
+    `groups=-1` (one group per channel) is instance normalization.
+
+    Args:
+        groups: the number of groups; it must divide the number of channels. `-1`: one per channel.
+        axis: the channels axis (`-1` for `channels_last`).
+        epsilon, center, scale, and the initializers, regularizers and constraints of `beta`
+        and `gamma`: as in `LayerNormalization`.
+
+    Input shape: any, with a known number of channels. Output shape: the same.
+
+    >>> GroupNormalization(groups=2)(torch.ones(2, 5, 4)).shape
+    torch.Size([2, 5, 4])
+    """
+
+    def __init__(self, groups=32, axis=-1, epsilon=1e-3, center=True, scale=True,
+                 beta_initializer="zeros", gamma_initializer="ones", beta_regularizer=None,
+                 gamma_regularizer=None, beta_constraint=None, gamma_constraint=None, **kwargs):
+        super().__init__(epsilon, center, scale, beta_initializer, gamma_initializer,
+                         beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint,
+                         **kwargs)
+        if not isinstance(groups, int) or isinstance(groups, bool) or (groups <= 0
+                                                                       and groups != -1):
+            raise ValueError(
+                "Expected a positive integer for groups (or -1 for one group per channel). "
+                f"Received: groups={groups!r}")
+        if not isinstance(axis, int) or isinstance(axis, bool):
+            raise ValueError(f"Expected an integer axis. Received: axis={axis!r}")
+        self.groups = groups
+        self.axis = axis
+
+    def build(self, input_shape):
+        self._check_groups(input_shape)
+        (axis,) = _check_axes(self, input_shape, [self.axis])
+        if self.groups == -1:
+            self.groups = input_shape[axis]
+        self._channel_axis = axis
+        self._add_affine_weights((input_shape[axis],), self.scale, self.center)
+
+    def _check_groups(self, input_shape):
+        (axis,) = _check_axes(self, input_shape, [self.axis])
+        _check_known(self, input_shape, [axis])
+        channels = input_shape[axis]
+        if self.groups != -1 and channels % self.groups:
+            fits = [g for g in range(1, channels + 1) if channels % g == 0]
+            raise ShapeError(
+                f"It splits the channels into {self.groups} groups, but the input "
+                f"{format_shape(input_shape)} has {channels} channels on axis {self.axis}, "
+                f"which {self.groups} does not divide.",
+                fix=f"use a number of groups that divides {channels}: one of {fits}.",
+            )
+
+    def forward(self, inputs):
+        x = inputs.movedim(self._channel_axis, 1)
+        outputs = F.group_norm(x, self.groups, self.gamma, self.beta, self.epsilon)
+        return outputs.movedim(1, self._channel_axis)
+
+    def compute_output_shape(self, input_shape):
+        self._check_groups(input_shape)
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "groups": self.groups, "axis": self.axis}
+
+
+class UnitNormalization(Layer):
+    """Scales each sample to unit L2 norm along `axis`: `x / ||x||`.
+
+    Args:
+        axis: an axis or a list of axes along which the norm is taken (`-1` by default).
+
+    Input shape: any. Output shape: the same.
+
+    >>> UnitNormalization()(torch.tensor([[3.0, 4.0]]))
+    tensor([[0.6000, 0.8000]])
+    """
+
+    supports_masking = True
+
+    def __init__(self, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(axis, (list, tuple)) and all(
+                isinstance(a, int) and not isinstance(a, bool) for a in axis):
+            axis = list(axis)
+        elif not isinstance(axis, int) or isinstance(axis, bool):
+            raise TypeError(f"Expected an int or a list of ints for axis. Received: axis={axis!r}")
+        self.axis = axis
+        self._dims = tuple(axis) if isinstance(axis, list) else axis
+        self.built = True
+
+    def forward(self, inputs):
+        square_sum = inputs.square().sum(self._dims, keepdim=True)
+        # Keras caps the inverse norm at 1e12, so an all-zero vector stays zero.
+        return inputs * torch.rsqrt(square_sum).clamp(max=1e12)
+
+    def compute_output_shape(self, input_shape):
+        _check_axes(self, input_shape, self.axis if isinstance(self.axis, list) else [self.axis])
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis}

@@ -1,0 +1,151 @@
+"""Objects to and from Keras 3's config format.
+
+An object is saved as `{"module", "class_name", "config", "registered_name"}` (layers add a
+`build_config`, compiled models a `compile_config`), as Keras 3 writes it. Deserializing looks the
+class up in netknit's tables (`registry.py` for layers and models; each family's own module for
+optimizers, losses, metrics, initializers, regularizers, constraints and activations) and calls
+its `from_config`. Nothing named in a config is imported or evaluated.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from .. import activations, constraints, initializers, losses, metrics, optimizers, regularizers
+from ..layers.layer import Layer
+from .registry import SavingError, find_class, get_registered_name
+
+# Config `module` → the netknit module whose `get` rebuilds it (Keras writes long module paths
+# such as "keras.src.backend.torch.optimizers.torch_adam", so a family word is matched).
+_FAMILIES = {
+    "optimizers": optimizers,
+    "losses": losses,
+    "metrics": metrics,
+    "initializers": initializers,
+    "regularizers": regularizers,
+    "constraints": constraints,
+    "activations": activations,
+}
+_BASES = [
+    (optimizers.Optimizer, optimizers), (losses.Loss, losses), (metrics.Metric, metrics),
+    (initializers.Initializer, initializers), (regularizers.Regularizer, regularizers),
+    (constraints.Constraint, constraints),
+]
+
+
+def serialize_keras_object(obj):
+    """`obj` as Keras 3 writes it in a config: a dict, or a plain value passed through."""
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    if isinstance(obj, (list, tuple)):
+        return [serialize_keras_object(v) for v in obj]
+    if isinstance(obj, dict):
+        return {k: serialize_keras_object(v) for k, v in obj.items()}
+    if isinstance(obj, Layer):
+        return serialize_layer(obj)
+    for base, module in _BASES:
+        if isinstance(obj, base):
+            entry = module.serialize(obj)
+            entry["registered_name"] = get_registered_name(obj)
+            return entry
+    if callable(obj):
+        return activations.serialize(obj)
+    raise TypeError(f"Cannot serialize {obj!r}: it is not a netknit object or a plain value.")
+
+
+def serialize_layer(layer: Layer) -> dict:
+    """A layer or model as `{"module", "class_name", "config", "registered_name", ...}`."""
+    from ..models import Functional, Sequential
+
+    registered = get_registered_name(layer)
+    if registered is not None:
+        module = type(layer).__module__
+    elif isinstance(layer, Sequential):
+        module = "keras"
+    elif isinstance(layer, Functional):
+        module, registered = "keras.src.models.functional", "Functional"
+    else:
+        module = "keras.layers"
+    entry = {
+        "module": module,
+        "class_name": type(layer).__name__,
+        "config": layer.get_config(),
+        "registered_name": registered,
+    }
+    build_shape = _build_shape(layer)
+    if build_shape is not None:
+        entry["build_config"] = {"input_shape": build_shape}
+    return entry
+
+
+def _build_shape(layer: Layer):
+    from ..layers.input_layer import InputLayer
+
+    if isinstance(layer, InputLayer):
+        return None
+    nodes = [n for n in layer._inbound_nodes if n.inputs]
+    if not nodes:
+        return None
+    shapes = [list(t.shape) for t in nodes[0].inputs]
+    return shapes[0] if len(shapes) == 1 else shapes
+
+
+def deserialize_keras_object(config, custom_objects: dict | None = None, safe_mode: bool = True):
+    """Rebuild what `serialize_keras_object` wrote (or Keras 3 did).
+
+    Args:
+        config: a config dict (or a plain value, returned as is).
+        custom_objects: `{name: class}` for classes that are not registered.
+        safe_mode: when True, a `Lambda` layer's Python code is refused.
+
+    Raises:
+        SavingError: the config names an unknown class or does not fit its class.
+    """
+    if not isinstance(config, dict) or "class_name" not in config:
+        return config
+    module = str(config.get("module") or "")
+    family = next((m for word, m in _FAMILIES.items() if word in module.split(".")), None)
+    registered = config.get("registered_name")
+    custom = (custom_objects or {}).get(registered) or (custom_objects or {}).get(
+        config["class_name"])
+    try:
+        if family is not None and custom is None:
+            return family.get(config)
+        return deserialize_layer(config, custom_objects, safe_mode)
+    except SavingError:
+        raise
+    except (TypeError, ValueError, KeyError) as error:
+        raise SavingError(
+            f"Cannot rebuild {config.get('class_name')!r} from its saved config: {error}"
+        ) from error
+
+
+def deserialize_layer(entry: dict, custom_objects: dict | None = None, safe_mode: bool = True):
+    """A layer or model from its config entry, built when the entry records a `build_config`."""
+    if not isinstance(entry.get("config"), dict):
+        raise SavingError(f"The saved entry for {entry.get('class_name')!r} has no config dict.")
+    cls = find_class(entry["class_name"], entry.get("registered_name"), custom_objects)
+    config = entry["config"]
+    parameters = inspect.signature(cls.from_config).parameters
+    kwargs = {k: v for k, v in (("custom_objects", custom_objects), ("safe_mode", safe_mode))
+              if k in parameters}
+    try:
+        layer = cls.from_config(config, **kwargs)
+    except SavingError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError) as error:
+        raise SavingError(
+            f"Cannot rebuild layer '{config.get('name')}' ({entry['class_name']}) from its saved "
+            f"config: {error}"
+        ) from error
+    shape = (entry.get("build_config") or {}).get("input_shape")
+    if shape is not None and not layer.built:
+        from ..layers.layer import is_shape
+
+        try:
+            layer._build_once(tuple(shape) if is_shape(shape) else [tuple(s) for s in shape])
+        except (TypeError, ValueError) as error:
+            raise SavingError(
+                f"Cannot build layer '{layer.name}' for the saved input shape {shape}: {error}"
+            ) from error
+    return layer
