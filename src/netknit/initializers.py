@@ -244,7 +244,8 @@ _ALIASES = {
     "variance_scaling": VarianceScaling, "glorot_uniform": GlorotUniform,
     "glorot_normal": GlorotNormal, "he_uniform": HeUniform, "he_normal": HeNormal,
     "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal, "orthogonal": Orthogonal,
-    "identity": Identity,
+    "identity": Identity, "uniform": RandomUniform, "normal": RandomNormal, "one": Ones,
+    "zero": Zeros,
 }
 
 

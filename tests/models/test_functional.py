@@ -31,7 +31,7 @@ def test_dict_inputs_and_outputs():
     out = model({"img": torch.zeros(2, 8), "tab": torch.zeros(2, 2)})
     assert set(out) == {"logits", "feat"}
     assert out["logits"].shape == (2, 3) and out["feat"].shape == (2, 4)
-    assert model.output_shape == {"feat": (None, 4), "logits": (None, 3)}
+    assert model.output_shape == [(None, 4), (None, 3)]  # Keras lists dict outputs by key
     with pytest.raises(ValueError, match="no \\['tab'\\]"):
         model({"img": torch.zeros(2, 8), "tabb": torch.zeros(2, 2)})
 

@@ -1,5 +1,10 @@
 """Keras layers on PyTorch: every layer is a `torch.nn.Module`."""
 
+from .activation_layers import ELU as ELU
+from .activation_layers import LeakyReLU as LeakyReLU
+from .activation_layers import PReLU as PReLU
+from .activation_layers import ReLU as ReLU
+from .activation_layers import Softmax as Softmax
 from .convolutional import Conv1D as Conv1D
 from .convolutional import Conv1DTranspose as Conv1DTranspose
 from .convolutional import Conv2D as Conv2D
@@ -19,6 +24,8 @@ from .core import Lambda as Lambda
 from .core import Permute as Permute
 from .core import RepeatVector as RepeatVector
 from .core import Reshape as Reshape
+from .embedding import Embedding as Embedding
+from .embedding import Masking as Masking
 from .input_layer import Input as Input
 from .input_layer import InputLayer as InputLayer
 from .layer import Layer as Layer
@@ -38,6 +45,10 @@ from .merging import maximum as maximum
 from .merging import minimum as minimum
 from .merging import multiply as multiply
 from .merging import subtract as subtract
+from .normalization import BatchNormalization as BatchNormalization
+from .normalization import GroupNormalization as GroupNormalization
+from .normalization import LayerNormalization as LayerNormalization
+from .normalization import UnitNormalization as UnitNormalization
 from .pooling import AveragePooling1D as AveragePooling1D
 from .pooling import AveragePooling2D as AveragePooling2D
 from .pooling import AveragePooling3D as AveragePooling3D
@@ -62,6 +73,12 @@ from .pooling import MaxPool3D as MaxPool3D
 from .pooling import MaxPooling1D as MaxPooling1D
 from .pooling import MaxPooling2D as MaxPooling2D
 from .pooling import MaxPooling3D as MaxPooling3D
+from .regularization import ActivityRegularization as ActivityRegularization
+from .regularization import GaussianDropout as GaussianDropout
+from .regularization import GaussianNoise as GaussianNoise
+from .regularization import SpatialDropout1D as SpatialDropout1D
+from .regularization import SpatialDropout2D as SpatialDropout2D
+from .regularization import SpatialDropout3D as SpatialDropout3D
 from .reshaping import Cropping1D as Cropping1D
 from .reshaping import Cropping2D as Cropping2D
 from .reshaping import UpSampling1D as UpSampling1D

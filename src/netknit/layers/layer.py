@@ -196,6 +196,8 @@ class Layer(nn.Module):
             self.register_parameter(name, nn.Parameter(value, requires_grad=self._trainable))
         else:
             self.register_buffer(name, value)
+        # Keras variables carry their path ("dense/kernel"); so do ours.
+        getattr(self, name).path = f"{self.name}/{name}"
         self._weight_names.append(name)
         regularizer = regularizers_module.get(regularizer)
         if regularizer is not None:

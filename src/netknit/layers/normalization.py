@@ -69,13 +69,16 @@ class _AffineNormalization(Layer):
         self.gamma_constraint = constraints_module.get(gamma_constraint)
 
     def _add_affine_weights(self, shape: tuple, with_gamma: bool, with_beta: bool) -> None:
-        self.gamma = self.beta = None
         if with_gamma:
             self.add_weight("gamma", shape, self.gamma_initializer, self.gamma_regularizer,
                             self.gamma_constraint)
+        else:
+            self.gamma = None
         if with_beta:
             self.add_weight("beta", shape, self.beta_initializer, self.beta_regularizer,
                             self.beta_constraint)
+        else:
+            self.beta = None
 
     def get_config(self):
         return {

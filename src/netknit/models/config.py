@@ -1,4 +1,10 @@
-"""Model configs in Keras 3's format: the layers, and for functional models how they connect."""
+"""Model configs in Keras 3's format: the layers, and for functional models how they connect.
+
+A functional config lists each layer with the calls ("inbound nodes") that belong to the model;
+a call's inputs name the tensor they take as `[layer_name, node_index, tensor_index]`, where
+`node_index` counts only the calls kept in the config. Keras counts a nested functional model's
+calls from 1 (its node 0 links its own inputs to its outputs); a `Sequential` counts from 0.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +13,24 @@ from ..graph.symbolic import SymbolicTensor
 
 def serialize_layer(layer) -> dict:
     """`{"module", "class_name", "config", "registered_name", "build_config"}` as Keras writes it."""
+    from ..saving.registry import get_registered_name
+    from .functional import Functional
+    from .sequential import Sequential
+
+    registered = get_registered_name(layer)
+    if registered is not None:
+        module = type(layer).__module__
+    elif isinstance(layer, Sequential):
+        module = "keras"
+    elif isinstance(layer, Functional):
+        module, registered = "keras.src.models.functional", "Functional"
+    else:
+        module = "keras.layers"
     entry = {
-        "module": "keras.layers" if type(layer).__module__.startswith("netknit.layers")
-        else "keras" if type(layer).__module__.startswith("netknit.models") else type(layer).__module__,
+        "module": module,
         "class_name": type(layer).__name__,
         "config": layer.get_config(),
-        "registered_name": None,
+        "registered_name": registered,
     }
     nodes = [n for n in layer._inbound_nodes if n.inputs]
     if nodes and type(layer).__name__ != "InputLayer":
@@ -21,56 +39,67 @@ def serialize_layer(layer) -> dict:
     return entry
 
 
-def _history(tensor: SymbolicTensor) -> list:
-    node, index = tensor.history
-    return [node.layer.name, node.layer._inbound_nodes.index(node), index]
+def first_node_index(layer) -> int:
+    """Where Keras starts counting a layer's calls in a config (1 for functional models)."""
+    from .functional import Functional
+    from .sequential import Sequential
 
-
-def _tensor_config(value):
-    if isinstance(value, SymbolicTensor):
-        return {
-            "class_name": "__keras_tensor__",
-            "config": {
-                "shape": list(value.shape),
-                "dtype": str(value.dtype).replace("torch.", ""),
-                "keras_history": _history(value),
-            },
-        }
-    if isinstance(value, (list, tuple)):
-        return [_tensor_config(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _tensor_config(v) for k, v in value.items()}
-    return value
-
-
-def _structure_config(structure):
-    if isinstance(structure, SymbolicTensor):
-        return _history(structure)
-    if isinstance(structure, dict):
-        return {k: _structure_config(v) for k, v in structure.items()}
-    return [_structure_config(v) for v in structure]
+    return 1 if isinstance(layer, Functional) and not isinstance(layer, Sequential) else 0
 
 
 def functional_config(model) -> dict:
-    from ..layers.layer import Layer
-
+    # 1. Renumber each layer's calls, counting only those that belong to this model.
     members = {id(node) for nodes in model._nodes_by_depth.values() for node in nodes}
+    index_of = {}
+    for layer in model.layers:
+        kept = [n for n in layer._inbound_nodes if id(n) in members]
+        index_of.update({id(n): first_node_index(layer) + i for i, n in enumerate(kept)})
+
+    def history(tensor: SymbolicTensor) -> list:
+        node, index = tensor.history
+        return [node.layer.name, index_of[id(node)], index]
+
+    def tensor_config(value):
+        if isinstance(value, SymbolicTensor):
+            return {
+                "class_name": "__keras_tensor__",
+                "config": {
+                    "shape": list(value.shape),
+                    "dtype": str(value.dtype).replace("torch.", ""),
+                    "keras_history": history(value),
+                },
+            }
+        if isinstance(value, (list, tuple)):
+            return [tensor_config(v) for v in value]
+        if isinstance(value, dict):
+            return {k: tensor_config(v) for k, v in value.items()}
+        return value
+
+    def structure_config(structure):
+        if isinstance(structure, SymbolicTensor):
+            return history(structure)
+        if isinstance(structure, dict):
+            return {k: structure_config(v) for k, v in structure.items()}
+        return [structure_config(v) for v in structure]
+
+    # 2. One entry per layer, with its calls.
     layers = []
     for layer in model.layers:
         entry = serialize_layer(layer)
         entry["name"] = layer.name
         entry["inbound_nodes"] = [
-            {"args": _tensor_config(node._call_structure[0]),
-             "kwargs": _tensor_config(node._call_structure[1])}
+            {"args": tensor_config(list(node._call_structure[0])),
+             "kwargs": tensor_config(node._call_structure[1])}
             for node in layer._inbound_nodes
             if id(node) in members and node.inputs
         ]
         layers.append(entry)
     return {
-        **Layer.get_config(model),
+        "name": model.name,
+        "trainable": model.trainable,
         "layers": layers,
-        "input_layers": _structure_config(model._input_structure),
-        "output_layers": _structure_config(model._output_structure),
+        "input_layers": structure_config(model._input_structure),
+        "output_layers": structure_config(model._output_structure),
     }
 
 

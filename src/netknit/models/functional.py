@@ -230,16 +230,26 @@ class Functional(Model):
 
     @property
     def input_shape(self):
-        return _shapes_of(self._input_structure)
+        """One shape, or a list of shapes (dict inputs too, in sorted key order, as Keras)."""
+        shapes = [t.shape for t in self.inputs]
+        return shapes[0] if isinstance(self._input_structure, SymbolicTensor) else shapes
 
     @property
     def output_shape(self):
-        return _shapes_of(self._output_structure)
+        shapes = [t.shape for t in self.outputs]
+        return shapes[0] if isinstance(self._output_structure, SymbolicTensor) else shapes
 
     def get_config(self) -> dict:
         from .config import functional_config
 
         return functional_config(self)
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects=None, safe_mode=True):
+        """Rebuild the model from `get_config()`'s output (or Keras's); weights are fresh."""
+        from .from_config import functional_from_config
+
+        return functional_from_config(cls, config, custom_objects, safe_mode)
 
 
 def _shape_list(shape):

@@ -74,3 +74,20 @@ class Model(Trainer, Layer):
             f"No layer named '{name}' in model '{self.name}'.{did_you_mean(name, names)} "
             f"Its layers are: {', '.join(names)}."
         )
+
+    def export(self, filepath, format="onnx", verbose=None, input_signature=None, **kwargs):
+        """Export the model for inference: an ONNX file, or a `torch.export` program (`.pt2`).
+
+        Args:
+            filepath: where to write the artifact.
+            format: `"onnx"` (needs `pip install "netknit[export]"`) or `"torch"`.
+            verbose: print a line naming the file written (default).
+            input_signature: input shapes for a model never called on `Input()` tensors.
+            **kwargs: `opset_version` for ONNX, `strict` for torch.export.
+
+        The batch dimension of the artifact is dynamic. See `netknit.export.export`.
+        """
+        from ..export import export
+
+        return export(self, filepath, format=format, verbose=verbose,
+                      input_signature=input_signature, **kwargs)

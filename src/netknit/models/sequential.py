@@ -123,3 +123,10 @@ class Sequential(Functional):
         from .config import sequential_config
 
         return sequential_config(self)
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects=None, safe_mode=True):
+        """Rebuild the model from `get_config()`'s output (or Keras's); weights are fresh."""
+        from .from_config import sequential_from_config
+
+        return sequential_from_config(cls, config, custom_objects, safe_mode)

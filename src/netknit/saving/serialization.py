@@ -13,6 +13,7 @@ import inspect
 
 from .. import activations, constraints, initializers, losses, metrics, optimizers, regularizers
 from ..layers.layer import Layer
+from ..models.config import serialize_layer
 from .registry import SavingError, find_class, get_registered_name
 
 # Config `module` → the netknit module whose `get` rebuilds it (Keras writes long module paths
@@ -51,43 +52,6 @@ def serialize_keras_object(obj):
     if callable(obj):
         return activations.serialize(obj)
     raise TypeError(f"Cannot serialize {obj!r}: it is not a netknit object or a plain value.")
-
-
-def serialize_layer(layer: Layer) -> dict:
-    """A layer or model as `{"module", "class_name", "config", "registered_name", ...}`."""
-    from ..models import Functional, Sequential
-
-    registered = get_registered_name(layer)
-    if registered is not None:
-        module = type(layer).__module__
-    elif isinstance(layer, Sequential):
-        module = "keras"
-    elif isinstance(layer, Functional):
-        module, registered = "keras.src.models.functional", "Functional"
-    else:
-        module = "keras.layers"
-    entry = {
-        "module": module,
-        "class_name": type(layer).__name__,
-        "config": layer.get_config(),
-        "registered_name": registered,
-    }
-    build_shape = _build_shape(layer)
-    if build_shape is not None:
-        entry["build_config"] = {"input_shape": build_shape}
-    return entry
-
-
-def _build_shape(layer: Layer):
-    from ..layers.input_layer import InputLayer
-
-    if isinstance(layer, InputLayer):
-        return None
-    nodes = [n for n in layer._inbound_nodes if n.inputs]
-    if not nodes:
-        return None
-    shapes = [list(t.shape) for t in nodes[0].inputs]
-    return shapes[0] if len(shapes) == 1 else shapes
 
 
 def deserialize_keras_object(config, custom_objects: dict | None = None, safe_mode: bool = True):

@@ -193,10 +193,10 @@ class Trainer:
         if self._metrics_container.entries is None:
             self._metrics_container.build(y_true, y_pred)
         batch_size = y_pred[0].shape[0]
-        self._loss_tracker.update_state(loss.detach(), sample_weight=batch_size)
+        _track_loss(self._loss_tracker, loss, batch_size)
         if self._multi_output():
             for tracker, value in zip(self._per_output_loss_trackers, self._last_per_output_losses):
-                tracker.update_state(value.detach(), sample_weight=batch_size)
+                _track_loss(tracker, value, batch_size)
         y_pred = [p.detach() for p in y_pred]
         self._metrics_container.update(y_true, y_pred, sample_weight)
 
@@ -470,6 +470,14 @@ class Trainer:
             return logs
         values = self._ordered_values(logs)
         return values[0] if len(values) == 1 else values
+
+
+def _track_loss(tracker, value: torch.Tensor, batch_size: int) -> None:
+    """`tracker.update_state(value, sample_weight=batch_size)` for a scalar loss, in two in-place
+    operations: the general weighted update costs several small tensor ops per step."""
+    tracker._on_device_of(value)
+    tracker.total.add_(value.detach(), alpha=batch_size)
+    tracker.count.add_(batch_size)
 
 
 def _num_samples(x) -> int:

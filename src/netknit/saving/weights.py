@@ -1,0 +1,309 @@
+"""Weights files keyed as Keras keys them: by structural path, not by layer name.
+
+Keras walks a model and gives every layer a path made of class-derived names in order
+(`layers/dense`, `layers/dense_1`, a nested model's `layers/sequential/layers/dense`, a wrapped
+layer's `layers/bidirectional/forward_layer`, a recurrent layer's weights under its `cell`); a
+layer's own weights are `<path>/vars/0`, `1`, ... (trainable first), in Keras's layouts. The
+optimizer's are `optimizer/vars/0` (iterations), `1` (the learning rate, unless a schedule
+sets it), then its slots in Keras's order. Two files with the same structure load into each other
+whatever the layers are called.
+
+A file is read completely and checked (every expected array present, with the right shape and a
+numeric dtype) before any weight changes, so a bad file leaves the model as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..layers.layer import Layer, to_snake_case
+from ..layers.recurrent import RNNBase
+from .registry import SavingError
+
+
+@dataclass
+class Saveable:
+    """One entry of Keras's walk: a layer's path and the weights it owns there."""
+
+    path: str
+    name: str
+    weights: list = field(default_factory=list)  # (owner layer, attribute name)
+
+
+def _join(*parts: str) -> str:
+    return "/".join(p for p in parts if p)
+
+
+def _unique(name: str, used: dict) -> str:
+    if name in used:
+        used[name] += 1
+        return f"{name}_{used[name]}"
+    used[name] = 0
+    return name
+
+
+def saveables(model: Layer) -> list[Saveable]:
+    """Every layer's path in Keras's walk of `model`, with the weights stored under it."""
+    found, visited = [], set()
+
+    def visit(layer: Layer, path: str) -> None:
+        if id(layer) in visited:
+            return
+        visited.add(id(layer))
+        own = [(layer, n) for trainable in (True, False) for n in layer._weight_names
+               if (n in layer._parameters) == trainable]
+        if isinstance(layer, RNNBase):  # Keras keeps a recurrent layer's weights in its cell
+            found.append(Saveable(path, layer.name))
+            found.append(Saveable(_join(path, "cell"), f"{layer.name}_cell", own))
+        else:
+            found.append(Saveable(path, layer.name, own))
+        if hasattr(layer, "_layer_list"):  # a model: its layers, in order
+            visit_container(layer.layers, _join(path, "layers"))
+            return
+        for attribute, child in sorted(layer.named_children()):
+            if isinstance(child, Layer):
+                visit(child, _join(path, attribute))
+            elif isinstance(child, (nn.ModuleList, nn.ModuleDict)):
+                visit_container(list(child.children()), _join(path, attribute))
+
+    def visit_container(layers: list, path: str) -> None:
+        used: dict = {}
+        for child in layers:
+            if isinstance(child, Layer):
+                visit(child, _join(path, _unique(to_snake_case(type(child).__name__), used)))
+
+    visit(model, "")
+    return found
+
+
+def keras_value(owner: Layer, name: str) -> np.ndarray:
+    value = getattr(owner, name).detach()
+    layout = owner._weight_layouts.get(name)
+    if layout is not None:
+        value = layout.to_keras(value)
+    return value.cpu().numpy()
+
+
+def keras_shape(owner: Layer, name: str) -> tuple:
+    layout = owner._weight_layouts.get(name)
+    return tuple(layout.keras_shape) if layout else tuple(getattr(owner, name).shape)
+
+
+def assign(target: torch.Tensor, owner: Layer, name: str, array: np.ndarray) -> None:
+    tensor = torch.as_tensor(array, dtype=target.dtype)
+    layout = owner._weight_layouts.get(name)
+    if layout is not None:
+        tensor = layout.from_keras(tensor)
+    with torch.no_grad():
+        target.copy_(tensor)
+
+
+# ---------------------------------------------------------------- the arrays of a model
+
+
+def model_arrays(model: Layer, include_optimizer: bool = True) -> tuple[dict, dict]:
+    """`({path: array}, {group path: layer name})` for the model (and its optimizer)."""
+    arrays, groups = {}, {}
+    for entry in saveables(model):
+        groups[_join(entry.path, "vars")] = entry.name
+        for index, (owner, name) in enumerate(entry.weights):
+            arrays[_join(entry.path, "vars", str(index))] = keras_value(owner, name)
+    optimizer = getattr(model, "optimizer", None)
+    if include_optimizer and optimizer is not None:
+        groups["optimizer/vars"] = optimizer.name
+        for index, value in enumerate(optimizer_arrays(model, optimizer)):
+            arrays[f"optimizer/vars/{index}"] = value
+    return arrays, groups
+
+
+def _slot_order(model, optimizer) -> list[tuple[str, int, tuple]]:
+    """(slot name, parameter index in the optimizer, owner/name) in Keras's order."""
+    position = {id(p): i for i, p in enumerate(optimizer._params)}
+    owners = {id(getattr(o, n)): (o, n) for o, n in model._weight_entries()}
+    params = [p for p in model.trainable_weights if id(p) in position]
+    return [(slot, position[id(p)], owners[id(p)])
+            for group in optimizer._slot_groups for p in params for slot in group]
+
+
+def optimizer_arrays(model, optimizer) -> list[np.ndarray]:
+    """Keras's optimizer variables: iterations, learning rate (if a float), slots, extras."""
+    values = [np.array(optimizer.iterations, dtype="int32")]
+    if isinstance(optimizer._learning_rate, float):
+        values.append(np.array(optimizer._learning_rate, dtype="float32"))
+    if optimizer.built:
+        for slot, index, (owner, name) in _slot_order(model, optimizer):
+            tensor = optimizer._slots[slot][index].detach()
+            layout = owner._weight_layouts.get(name)
+            values.append((layout.to_keras(tensor) if layout else tensor).cpu().numpy())
+        for key, value in sorted(optimizer._extra_state().items()):
+            values.append(np.array(value, dtype="float32"))
+    return values
+
+
+def load_model_arrays(model: Layer, arrays: dict, source: str) -> None:
+    """Check every array against the model, then assign them all (or raise and change nothing)."""
+    # 1. Match each weight to its array.
+    plan = []
+    for entry in saveables(model):
+        for index, (owner, name) in enumerate(entry.weights):
+            key = _join(entry.path, "vars", str(index))
+            if key not in arrays:
+                raise SavingError(
+                    f"{source} has no weights for layer '{owner.name}' (expected '{key}'). The "
+                    "file was saved from a model with a different structure."
+                )
+            array = arrays[key]
+            if tuple(array.shape) != keras_shape(owner, name):
+                raise SavingError(
+                    f"{source}: '{key}' (layer '{owner.name}', {name}) has shape "
+                    f"{tuple(array.shape)}; the model expects {keras_shape(owner, name)}."
+                )
+            plan.append((getattr(owner, name), owner, name, array))
+    # 2. The optimizer's state, when both the file and the model have one.
+    optimizer = getattr(model, "optimizer", None)
+    saved = sorted((k for k in arrays if k.startswith("optimizer/vars/")),
+                   key=lambda k: int(k.rsplit("/", 1)[1]))
+    restore_optimizer = None
+    if optimizer is not None and saved:
+        restore_optimizer = _plan_optimizer(model, optimizer, [arrays[k] for k in saved], source)
+    # 3. Assign.
+    for target, owner, name, array in plan:
+        assign(target, owner, name, array)
+    if restore_optimizer is not None:
+        restore_optimizer()
+
+
+def _plan_optimizer(model, optimizer, values: list, source: str):
+    """A function restoring the optimizer from Keras's variable list, after checking it."""
+    has_lr = isinstance(optimizer._learning_rate, float)
+    head = 2 if has_lr else 1
+    if any(v.shape != () for v in values[:head]):
+        raise SavingError(f"{source}: the optimizer's iteration count or learning rate is bad.")
+    if len(values) == head:  # saved before the optimizer's first step
+        slots = None
+    else:
+        if not optimizer.built:
+            optimizer.build([p for p in model.parameters() if p.requires_grad])
+        order = _slot_order(model, optimizer)
+        extras = sorted(optimizer._extra_state())
+        if len(values) != head + len(order) + len(extras):
+            raise SavingError(
+                f"{source} has {len(values)} optimizer variables; optimizer '{optimizer.name}' of "
+                f"this model has {head + len(order) + len(extras)}. It was saved from a different "
+                "model or optimizer; recompile or load with compile=False."
+            )
+        slots = values[head:head + len(order)]
+        for (slot, index, (owner, name)), value in zip(order, slots):
+            if tuple(value.shape) != keras_shape(owner, name):
+                raise SavingError(f"{source}: optimizer slot '{slot}' of {owner.name}/{name} has "
+                                  f"shape {tuple(value.shape)}, expected {keras_shape(owner, name)}.")
+
+    def restore():
+        optimizer.iterations = int(values[0])
+        if has_lr:
+            optimizer._learning_rate = float(values[1])
+        if slots is None:
+            return
+        for (slot, index, (owner, name)), value in zip(order, slots):
+            assign(optimizer._slots[slot][index], owner, name, value)
+        extra = dict(zip(extras, (float(v) for v in values[head + len(order):])))
+        if extra:
+            optimizer._load_extra_state(extra)
+
+    return restore
+
+
+# ---------------------------------------------------------------- h5 files
+
+
+def write_h5(file, arrays: dict, groups: dict) -> None:
+    """Write Keras's h5 layout to a path or a binary file object."""
+    import h5py
+
+    with h5py.File(file, "w") as f:
+        for path, name in groups.items():
+            f.require_group(path).attrs["name"] = name
+        for key, value in arrays.items():
+            f.require_group(key.rsplit("/", 1)[0]).create_dataset(key.rsplit("/", 1)[1], data=value)
+
+
+def read_h5(file, source: str) -> dict:
+    """Every dataset of an h5 file as `{path: numeric array}`; anything odd is a SavingError."""
+    import h5py
+
+    arrays = {}
+    try:
+        with h5py.File(file, "r") as f:
+            def collect(path, item):
+                if isinstance(item, h5py.Dataset):
+                    if item.dtype.kind not in "fiub":
+                        raise SavingError(f"{source}: '{path}' holds {item.dtype} data, not numbers.")
+                    arrays[path] = np.asarray(item[()])
+
+            f.visititems(collect)
+    except SavingError:
+        raise
+    except Exception as error:  # noqa: BLE001 - h5py reports damage in many exception types
+        raise SavingError(f"{source} is not a readable weights file ({error}).") from error
+    return arrays
+
+
+# ---------------------------------------------------------------- safetensors files
+
+_SAFETENSORS_DTYPES = {"F16": "<f2", "F32": "<f4", "F64": "<f8", "I8": "i1", "I16": "<i2",
+                       "I32": "<i4", "I64": "<i8", "U8": "u1", "BOOL": "?"}
+
+
+def write_safetensors(file, arrays: dict) -> None:
+    """The safetensors layout: an 8-byte header length, a JSON header, then the raw arrays."""
+    codes = {np.dtype(v): k for k, v in _SAFETENSORS_DTYPES.items()}
+    header, chunks, offset = {}, [], 0
+    for key, value in arrays.items():
+        value = np.asarray(value)
+        if value.dtype.byteorder == ">":
+            value = value.astype(value.dtype.newbyteorder("<"))
+        if value.dtype not in codes:
+            raise SavingError(f"Cannot write '{key}' of dtype {value.dtype} to safetensors.")
+        data = np.ascontiguousarray(value).tobytes()
+        header[key] = {"dtype": codes[value.dtype], "shape": list(value.shape),
+                       "data_offsets": [offset, offset + len(data)]}
+        chunks.append(data)
+        offset += len(data)
+    encoded = json.dumps(header).encode()
+    encoded += b" " * (-len(encoded) % 8)
+    file.write(len(encoded).to_bytes(8, "little"))
+    file.write(encoded)
+    for chunk in chunks:
+        file.write(chunk)
+
+
+def read_safetensors(path: str | os.PathLike, source: str) -> dict:
+    """Parse a safetensors file by hand (JSON header, raw bytes): no code, no pickles."""
+    with open(path, "rb") as f:
+        blob = f.read()
+    try:
+        length = int.from_bytes(blob[:8], "little")
+        if len(blob) < 8 or length > len(blob) - 8:
+            raise ValueError("the header length runs past the end of the file")
+        header = json.loads(blob[8:8 + length])
+        body = memoryview(blob)[8 + length:]
+        arrays = {}
+        for key, spec in header.items():
+            if key == "__metadata__":
+                continue
+            dtype = np.dtype(_SAFETENSORS_DTYPES[spec["dtype"]])
+            start, end = (int(x) for x in spec["data_offsets"])
+            shape = tuple(int(d) for d in spec["shape"])
+            if not 0 <= start <= end <= len(body) or end - start != dtype.itemsize * int(
+                    np.prod(shape, dtype=np.int64)):
+                raise ValueError(f"the byte range of '{key}' does not fit its shape")
+            arrays[key] = np.frombuffer(body[start:end], dtype=dtype).reshape(shape).copy()
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise SavingError(f"{source} is not a valid safetensors file: {error}") from error
+    return arrays
