@@ -151,6 +151,9 @@ class Layer(nn.Module):
         self._constrained: list[tuple[str, Callable]] = []
         self.activity_regularizer = regularizers_module.get(activity_regularizer)
         self._activity_losses: list[torch.Tensor] = []
+        self._loss_hooks = None
+        if self.activity_regularizer is not None:
+            self._track_losses()
         if input_dim is not None:
             input_shape = (input_dim,)
         self._input_shape_arg = None if input_shape is None else tuple(input_shape)
@@ -343,19 +346,26 @@ class Layer(nn.Module):
 
     def add_loss(self, value: torch.Tensor) -> None:
         """Add a penalty computed in `forward` (kept until the next call of the layer)."""
+        self._track_losses()
         self._activity_losses.append(value)
+
+    def _track_losses(self) -> None:
+        """Hooks that reset this layer's penalties at each call and add its activity penalty.
+
+        Hooks run on every path into the layer (a direct call, a model's forward, DDP), and
+        layers without penalties have none, so their calls pay nothing.
+        """
+        if self._loss_hooks is None:
+            self._loss_hooks = (
+                self.register_forward_pre_hook(_clear_penalties),
+                self.register_forward_hook(_add_activity_penalty),
+            )
 
     # ------------------------------------------------------------------ calling
 
     def __call__(self, *args, **kwargs):
         # The hot path: a built layer called on a tensor is a plain torch module call.
-        if (
-            self.built
-            and not kwargs
-            and args
-            and isinstance(args[0], torch.Tensor)
-            and self.activity_regularizer is None
-        ):
+        if self.built and not kwargs and args and isinstance(args[0], torch.Tensor):
             return nn.Module.__call__(self, *args)
         return self._dispatch_call(args, kwargs)
 
@@ -386,12 +396,7 @@ class Layer(nn.Module):
             if device is not None:
                 self.to(device)
         # 5. Compute.
-        outputs = nn.Module.__call__(self, *args, **kwargs)
-        if self.activity_regularizer is not None:
-            self._activity_losses = [
-                self.activity_regularizer(t) / t.shape[0] for t in nest.flatten(outputs)
-            ]
-        return outputs
+        return nn.Module.__call__(self, *args, **kwargs)
 
     def _to_tensor(self, value):
         if isinstance(value, torch.Tensor):
@@ -519,6 +524,20 @@ class Layer(nn.Module):
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}"
+
+
+def _clear_penalties(layer: Layer, args) -> None:
+    layer._activity_losses = []
+
+
+def _add_activity_penalty(layer: Layer, args, outputs) -> None:
+    """Keras's activity penalty: the regularizer of each output, divided by the batch size."""
+    if layer.activity_regularizer is not None:
+        layer._activity_losses.extend(
+            layer.activity_regularizer(t) / t.shape[0]
+            for t in nest.flatten(outputs)
+            if isinstance(t, torch.Tensor) and t.dim() > 0
+        )
 
 
 def _marks_built(build):

@@ -1,0 +1,232 @@
+"""The `.keras` file: a zip of `config.json`, `metadata.json` and `model.weights.h5`.
+
+The layout is Keras 3's, so files move between netknit and Keras both ways. Writing is atomic:
+the file is written next to its destination under a temporary name and moved into place with
+`os.replace`, so a crash or `kill` during a save leaves the previous file whole. Reading never
+unpickles and never runs code from the file: JSON, numeric h5 datasets, and classes looked up in
+netknit's registry. A file that is truncated, corrupted or edited into nonsense raises
+`SavingError` naming what is wrong.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import io
+import json
+import os
+import tempfile
+import zipfile
+
+from .registry import SavingError
+from .serialization import deserialize_keras_object, serialize_keras_object
+from .weights import (
+    load_model_arrays,
+    model_arrays,
+    read_h5,
+    read_safetensors,
+    write_h5,
+    write_safetensors,
+)
+
+CONFIG, METADATA, WEIGHTS = "config.json", "metadata.json", "model.weights.h5"
+KERAS_VERSION = "3.15.1"  # the Keras release whose format netknit writes
+_MAX_MEMBER_BYTES = 1 << 32
+
+
+@contextlib.contextmanager
+def atomic_write(filepath: str | os.PathLike):
+    """Yield a binary file object; on success it replaces `filepath`, on failure it vanishes."""
+    filepath = os.fspath(filepath)
+    directory = os.path.dirname(os.path.abspath(filepath))
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            yield file
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, filepath)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(temporary)
+        raise
+
+
+# ---------------------------------------------------------------- whole models
+
+
+def save_model(model, filepath, overwrite: bool = True) -> None:
+    """Write `model` (config, weights, compiled state) to a `.keras` file."""
+    filepath = os.fspath(filepath)
+    if not filepath.endswith(".keras"):
+        raise ValueError(
+            "model.save() writes the Keras 3 format, whose file name ends in .keras. Received: "
+            f"filepath={filepath!r}. Use model.save_weights('...weights.h5') for weights alone."
+        )
+    if not overwrite and os.path.exists(filepath):
+        raise FileExistsError(f"{filepath} exists; pass overwrite=True to replace it.")
+    from .. import __version__
+
+    # 1. Everything is serialized before the file is opened, so errors leave no trace.
+    config = json.dumps(model_config(model))
+    metadata = json.dumps({
+        "keras_version": KERAS_VERSION,
+        "netknit_version": __version__,
+        "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
+    })
+    weights = io.BytesIO()
+    write_h5(weights, *model_arrays(model))
+    # 2. Then written in one go, atomically.
+    with atomic_write(filepath) as file, zipfile.ZipFile(file, "w") as archive:
+        archive.writestr(METADATA, metadata)
+        archive.writestr(CONFIG, config)
+        archive.writestr(WEIGHTS, weights.getvalue())
+
+
+def model_config(model) -> dict:
+    """The model's entry in `config.json`, with its compile arguments when compiled."""
+    entry = serialize_keras_object(model)
+    entry.setdefault("build_config", {"input_shape": None})
+    if getattr(model, "compiled", False) and model.optimizer is not None:
+        compile_args = model._compile_config
+        entry["compile_config"] = {
+            "optimizer": serialize_keras_object(model.optimizer),
+            **{k: serialize_keras_object(compile_args[k])
+               for k in ("loss", "loss_weights", "metrics", "weighted_metrics")},
+            "run_eagerly": False,
+            "steps_per_execution": 1,
+            "jit_compile": bool(getattr(model, "_jit_compile", False)),
+        }
+    return entry
+
+
+def load_model(filepath, custom_objects: dict | None = None, compile: bool = True,
+               safe_mode: bool = True):
+    """Load a model saved with `model.save` (by netknit or Keras 3) from a `.keras` file.
+
+    Args:
+        filepath: the `.keras` file.
+        custom_objects: `{name: class or function}` for your own layers, losses, ... that are
+            not registered with `register_serializable`.
+        compile: restore the compiled state (optimizer with its slots, loss, metrics).
+        safe_mode: refuse to load Python code stored in the file (`Lambda` layers).
+
+    Raises:
+        SavingError: the file is not a model file netknit can read, or it is damaged.
+    """
+    filepath = os.fspath(filepath)
+    if not filepath.endswith(".keras"):
+        raise ValueError(
+            f"load_model reads .keras files. Received: {filepath!r}. For a weights file use "
+            "model.load_weights()."
+        )
+    # 1. Read the three members.
+    config, weights = _read_archive(filepath)
+    # 2. Rebuild the model from its config.
+    model = deserialize_keras_object(config, custom_objects, safe_mode)
+    if not hasattr(model, "compile"):
+        raise SavingError(f"{filepath} holds a {config.get('class_name')}, not a model.")
+    # 3. Compile (which creates the optimizer), then restore weights and optimizer state.
+    compile_config = config.get("compile_config")
+    if compile and compile_config:
+        _compile_from_config(model, compile_config, custom_objects)
+    arrays = read_h5(io.BytesIO(weights), f"The weights in {filepath}")
+    load_model_arrays(model, arrays, f"The weights in {filepath}")
+    return model
+
+
+def _read_archive(filepath: str) -> tuple[dict, bytes]:
+    try:
+        with zipfile.ZipFile(filepath, "r") as archive:
+            names = set(archive.namelist())
+            missing = [n for n in (CONFIG, WEIGHTS) if n not in names]
+            if missing:
+                raise SavingError(f"{filepath} is not a complete .keras file: it has no {missing}.")
+            for name in (CONFIG, WEIGHTS):
+                if archive.getinfo(name).file_size > _MAX_MEMBER_BYTES:
+                    raise SavingError(f"{filepath}: the member {name} is implausibly large.")
+            config_text = archive.read(CONFIG)
+            weights = archive.read(WEIGHTS)
+    except SavingError:
+        raise
+    except FileNotFoundError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError,
+            NotImplementedError, RuntimeError) as error:
+        raise SavingError(f"{filepath} is not a readable .keras (zip) file: {error}") from error
+    try:
+        config = json.loads(config_text)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+        raise SavingError(f"{filepath}: {CONFIG} is not valid JSON ({error}).") from error
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise SavingError(f"{filepath}: {CONFIG} does not describe a model.")
+    return config, weights
+
+
+def _compile_from_config(model, compile_config: dict, custom_objects) -> None:
+    if not isinstance(compile_config, dict):
+        raise SavingError("The saved compile_config is not a dict.")
+
+    def restore(value):
+        if isinstance(value, str) and custom_objects and value in custom_objects:
+            return custom_objects[value]
+        if isinstance(value, dict) and "class_name" in value:
+            return deserialize_keras_object(value, custom_objects)
+        if isinstance(value, dict):
+            return {k: restore(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [restore(v) for v in value]
+        return value
+
+    known = ("optimizer", "loss", "loss_weights", "metrics", "weighted_metrics", "jit_compile")
+    arguments = {k: restore(compile_config[k]) for k in known if k in compile_config}
+    try:
+        model.compile(**arguments)
+    except (TypeError, ValueError) as error:
+        raise SavingError(
+            f"The saved compile settings cannot be restored ({error}). Pass custom_objects= for "
+            "your own losses or metrics, or load with compile=False."
+        ) from error
+
+
+# ---------------------------------------------------------------- weights alone
+
+
+def save_weights(model, filepath, overwrite: bool = True) -> None:
+    """Write the weights (and optimizer state) to `.weights.h5`, or to `.safetensors`."""
+    filepath = os.fspath(filepath)
+    if not filepath.endswith((".weights.h5", ".safetensors")):
+        raise ValueError(
+            "save_weights writes files ending in .weights.h5 (Keras's format) or .safetensors. "
+            f"Received: filepath={filepath!r}"
+        )
+    if not overwrite and os.path.exists(filepath):
+        raise FileExistsError(f"{filepath} exists; pass overwrite=True to replace it.")
+    if filepath.endswith(".safetensors"):
+        arrays, _ = model_arrays(model, include_optimizer=False)
+        buffer = io.BytesIO()
+        write_safetensors(buffer, arrays)
+    else:
+        buffer = io.BytesIO()
+        write_h5(buffer, *model_arrays(model))
+    with atomic_write(filepath) as file:
+        file.write(buffer.getvalue())
+
+
+def load_weights(model, filepath, skip_mismatch: bool = False) -> None:
+    """Load weights written by `save_weights` (netknit's or Keras's) into `model`."""
+    filepath = os.fspath(filepath)
+    if skip_mismatch:
+        raise ValueError("skip_mismatch=True is not supported: weights load all or nothing.")
+    if not os.path.exists(filepath):
+        raise FileNotFoundError(f"No weights file at {filepath}.")
+    source = f"The weights file {filepath}"
+    if filepath.endswith(".safetensors"):
+        arrays = read_safetensors(filepath, source)
+    elif filepath.endswith(".h5"):
+        arrays = read_h5(filepath, source)
+    else:
+        raise ValueError(
+            f"load_weights reads .weights.h5 and .safetensors files. Received: {filepath!r}"
+        )
+    load_model_arrays(model, arrays, source)
