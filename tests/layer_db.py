@@ -27,6 +27,8 @@ class LayerCase:
     errors: list = field(default_factory=list)
     id: str = ""
     from_config_kwargs: dict = field(default_factory=dict)
+    # Pass several inputs as separate arguments, layer(query, value), instead of one list.
+    separate_inputs: bool = False
 
     def __post_init__(self):
         self.id = self.id or self.cls.__name__
@@ -141,4 +143,55 @@ ROWS = [
     LayerCase(layers.UpSampling2D, {}, (3, 4, 2), (None, 6, 8, 2), 0),
     LayerCase(layers.UpSampling2D, {"size": (2, 3), "interpolation": "bilinear"}, (3, 4, 2),
               (None, 6, 12, 2), 0, id="UpSampling2D-bilinear"),
+    # normalization
+    LayerCase(layers.BatchNormalization, {}, (5, 3), (None, 5, 3), 12,
+              errors=[((5, None), r"size of axis 2")]),
+    LayerCase(layers.BatchNormalization, {"axis": 1, "center": False}, (3, 4, 4),
+              (None, 3, 4, 4), 9, id="BatchNormalization-axis1",
+              errors=[((), r"axis 1, which a 1-D input")]),
+    LayerCase(layers.LayerNormalization, {}, (5, 3), (None, 5, 3), 6),
+    LayerCase(layers.LayerNormalization, {"axis": [1, 2]}, (3, 4, 2), (None, 3, 4, 2), 24,
+              id="LayerNormalization-axes"),
+    LayerCase(layers.GroupNormalization, {"groups": 2}, (5, 4), (None, 5, 4), 8,
+              errors=[((5, 3), r"groups that divides 3: one of \[1, 3\]")]),
+    LayerCase(layers.UnitNormalization, {}, (5, 3), (None, 5, 3), 0),
+    # embedding and masking
+    LayerCase(layers.Embedding, {"input_dim": 10, "output_dim": 4}, (5,), (None, 5, 4), 40,
+              input_dtype="int64"),
+    LayerCase(layers.Embedding, {"input_dim": 10, "output_dim": 3, "mask_zero": True}, (2, 5),
+              (None, 2, 5, 3), 30, input_dtype="int64", id="Embedding-mask-zero"),
+    LayerCase(layers.Masking, {}, (5, 3), (None, 5, 3), 0, errors=[((), r"feature axis")]),
+    # activations
+    LayerCase(layers.Softmax, {"axis": [1, 2]}, (5, 3), (None, 5, 3), 0,
+              errors=[((3,), r"axis 2")]),
+    LayerCase(layers.ReLU, {"max_value": 6.0, "negative_slope": 0.1}, (4,), (None, 4), 0),
+    LayerCase(layers.LeakyReLU, {}, (4,), (None, 4), 0),
+    LayerCase(layers.PReLU, {}, (3, 4), (None, 3, 4), 12,
+              errors=[((None, 4), r"PReLU\(shared_axes=\[1\]\)")]),
+    LayerCase(layers.PReLU, {"shared_axes": [1]}, (3, 4), (None, 3, 4), 4,
+              id="PReLU-shared"),
+    LayerCase(layers.ELU, {"alpha": 0.5}, (4,), (None, 4), 0),
+    # regularization
+    LayerCase(layers.GaussianNoise, {"stddev": 0.1}, (4,), (None, 4), 0),
+    LayerCase(layers.GaussianDropout, {"rate": 0.2}, (4,), (None, 4), 0),
+    LayerCase(layers.SpatialDropout1D, {"rate": 0.5}, (5, 3), (None, 5, 3), 0,
+              errors=[((4, 4, 3), r"SpatialDropout2D")]),
+    LayerCase(layers.SpatialDropout2D, {"rate": 0.5}, (4, 4, 3), (None, 4, 4, 3), 0),
+    LayerCase(layers.SpatialDropout3D, {"rate": 0.5}, (2, 2, 2, 3), (None, 2, 2, 2, 3), 0),
+    LayerCase(layers.ActivityRegularization, {"l1": 0.01, "l2": 0.01}, (4,), (None, 4), 0),
+    # attention
+    LayerCase(layers.MultiHeadAttention, {"num_heads": 2, "key_dim": 3}, [(4, 6), (5, 3)],
+              (None, 4, 6), 132, separate_inputs=True,
+              errors=[([(6,), (6,)], r"Reshape\(\(1, features\)\)"),
+                      ([(4, 6), (5, 3, 2)], r"different ranks"),
+                      ([(4, 6), (5, 3), (2, 3)], r"one key per value")]),
+    LayerCase(layers.MultiHeadAttention, {"num_heads": 2, "key_dim": 2, "value_dim": 3,
+                                          "output_shape": 5, "attention_axes": -2,
+                                          "use_gate": True},
+              [(4, 6), (5, 3), (5, 2)], (None, 4, 5), 141, separate_inputs=True,
+              id="MultiHeadAttention-key-gate"),
+    LayerCase(layers.Attention, {"score_mode": "concat", "use_scale": True}, [(4, 6), (5, 6)],
+              (None, 4, 6), 2, errors=[([(4, 6), (5, 3)], r"same number of features"),
+                                       ((4, 6), r"Attention\(\)\(\[query, value\]\)")]),
+    LayerCase(layers.AdditiveAttention, {}, [(4, 6), (5, 3), (5, 6)], (None, 4, 3), 6),
 ]

@@ -29,10 +29,15 @@ def _one_or_list(items, case):
     return items if isinstance(case.input_shape, list) else items[0]
 
 
+def _call(layer, items, case):
+    """Call `layer` on the row's inputs: one tensor, a list, or separate arguments."""
+    return layer(*items) if case.separate_inputs else layer(_one_or_list(items, case))
+
+
 @pytest.mark.parametrize("case", ROWS, ids=lambda c: c.id)
 def test_symbolic_shape_and_params_match_keras(case):
     layer = case.cls(**case.kwargs)
-    output = layer(_one_or_list(_inputs(case), case))
+    output = _call(layer, _inputs(case), case)
     assert output.shape == case.output_shape
     assert layer.count_params() == case.params
 
@@ -40,22 +45,22 @@ def test_symbolic_shape_and_params_match_keras(case):
 @pytest.mark.parametrize("case", ROWS, ids=lambda c: c.id)
 def test_eager_shape_equals_inferred_shape(case):
     layer = case.cls(**case.kwargs)
-    symbolic = layer(_one_or_list(_inputs(case), case))
-    real = layer(_one_or_list(_data(case), case))
+    symbolic = _call(layer, _inputs(case), case)
+    real = _call(layer, _data(case), case)
     assert (None,) + tuple(real.shape[1:]) == symbolic.shape
 
 
 @pytest.mark.parametrize("case", ROWS, ids=lambda c: c.id)
 def test_config_round_trip(case):
     layer = case.cls(**case.kwargs)
-    layer(_one_or_list(_inputs(case), case))
+    _call(layer, _inputs(case), case)
     clone = case.cls.from_config(layer.get_config(), **case.from_config_kwargs)
     assert clone.get_config().keys() == layer.get_config().keys()
     # The clone computes the same function once it has the same weights.
-    clone(_one_or_list(_inputs(case), case))
+    _call(clone, _inputs(case), case)
     clone.set_weights(layer.get_weights())
-    data = _one_or_list(_data(case), case)
-    torch.testing.assert_close(clone(data), layer(data))
+    data = _data(case)
+    torch.testing.assert_close(_call(clone, data, case), _call(layer, data, case))
     # A config is a fixed point: saving the clone gives the same config again.
     again = case.cls.from_config(clone.get_config(), **case.from_config_kwargs)
     assert again.get_config() == clone.get_config()
@@ -64,7 +69,7 @@ def test_config_round_trip(case):
 @pytest.mark.parametrize("case", ROWS, ids=lambda c: c.id)
 def test_weights_round_trip_in_keras_layout(case):
     layer = case.cls(**case.kwargs)
-    layer(_one_or_list(_inputs(case), case))
+    _call(layer, _inputs(case), case)
     weights = [np.random.default_rng(1).standard_normal(w.shape).astype("float32")
                for w in layer.get_weights()]
     layer.set_weights(weights)
@@ -78,12 +83,12 @@ def test_weights_round_trip_in_keras_layout(case):
 @pytest.mark.parametrize("case", ROWS, ids=lambda c: c.id)
 def test_training_step_reaches_every_trainable_weight(case):
     layer = case.cls(**case.kwargs)
-    layer(_one_or_list(_inputs(case), case))
+    _call(layer, _inputs(case), case)
     layer.train()
     data = _data(case)
     for x in data:
         x.requires_grad_(x.is_floating_point())
-    out = layer(_one_or_list(data, case))
+    out = _call(layer, data, case)
     out.float().square().mean().backward()
     for weight in layer.trainable_weights:
         assert weight.grad is not None and torch.isfinite(weight.grad).all()
@@ -99,7 +104,11 @@ def test_bad_input_raises_teaching_shape_error(case, bad, pattern):
     shapes = bad if isinstance(bad, list) else [bad]
     inputs = [keras.Input(shape=s) for s in shapes]
     with pytest.raises(keras.ShapeError, match=pattern) as info:
-        case.cls(**case.kwargs)(inputs if isinstance(bad, list) else inputs[0])
+        layer = case.cls(**case.kwargs)
+        if case.separate_inputs:
+            layer(*inputs)
+        else:
+            layer(inputs if isinstance(bad, list) else inputs[0])
     message = str(info.value)
     assert "Fix:" in message
     assert re.search(r"\(None", message)

@@ -7,6 +7,7 @@
 from . import activations as activations
 from . import callbacks as callbacks
 from . import constraints as constraints
+from . import distributed as distributed
 from . import initializers as initializers
 from . import layers as layers
 from . import losses as losses
@@ -14,6 +15,7 @@ from . import metrics as metrics
 from . import models as models
 from . import optimizers as optimizers
 from . import regularizers as regularizers
+from . import saving as saving
 from .graph.errors import ShapeError as ShapeError
 from .graph.symbolic import SymbolicTensor as SymbolicTensor
 from .layers import Input as Input
@@ -27,6 +29,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Input", "Layer", "Model", "Sequential", "ShapeError", "SymbolicTensor", "activations",
-    "backend", "callbacks", "constraints", "initializers", "layers", "losses", "metrics", "models",
-    "optimizers", "regularizers", "utils",
+    "backend", "callbacks", "constraints", "distributed", "initializers", "layers", "losses",
+    "metrics", "models", "optimizers", "regularizers", "saving", "utils",
 ]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import itertools
 import os
 import shutil
 import tempfile
@@ -67,7 +68,7 @@ def export(model, filepath, format: str = "onnx", verbose: bool | None = None,
         raise ValueError(
             f"Unrecognized export format={format!r}. netknit exports to {list(FORMATS)}: "
             "'onnx' for ONNX Runtime and other ONNX tools, 'torch' for a torch.export program "
-            "(.pt2). Keras's TensorFlow, OpenVINO and LiteRT formats need TensorFlow."
+            "(.pt2). Keras's 'tf_saved_model', 'openvino' and 'litert' are not available."
         )
     allowed = {"onnx": {"opset_version"}, "torch": {"strict"}}[format]
     unknown = sorted(set(kwargs) - allowed)
@@ -90,7 +91,9 @@ def export(model, filepath, format: str = "onnx", verbose: bool | None = None,
 
     # 1. Example inputs and their dynamic dimensions.
     signature = _input_signature(model, input_signature)
-    examples, dynamic_shapes, input_names = _examples(signature)
+    weight = next(itertools.chain(model.parameters(), model.buffers()), None)
+    device = weight.device if weight is not None else torch.device("cpu")
+    examples, dynamic_shapes, input_names = _examples(signature, device)
     args = (examples[0],) if len(examples) == 1 else (examples,)
     dynamic = (dynamic_shapes[0],) if len(examples) == 1 else (dynamic_shapes,)
 
@@ -120,9 +123,9 @@ def export(model, filepath, format: str = "onnx", verbose: bool | None = None,
 
     # 3. Write next to the destination, then move into place.
     if format == "onnx":
-        _write_atomically(filepath, program.save)
+        write_atomically(filepath, program.save)
     else:
-        _write_atomically(filepath, lambda path: torch.export.save(program, path))
+        write_atomically(filepath, lambda path: torch.export.save(program, path))
     if verbose is None or verbose:
         print(f"Saved artifact at '{filepath}'.")
     return filepath
@@ -155,7 +158,7 @@ def _input_signature(model, input_signature) -> list:
     return signature
 
 
-def _examples(signature: list) -> tuple[list, list, list]:
+def _examples(signature: list, device: torch.device) -> tuple[list, list, list]:
     """Example tensors, `torch.export` dynamic-shape specs and names, one each per input."""
     batch = torch.export.Dim("batch")
     examples, dynamic_shapes, names = [], [], []
@@ -166,13 +169,15 @@ def _examples(signature: list) -> tuple[list, list, list]:
             dynamic_shapes.append({0: batch if spec.shape[0] > 1 else torch.export.Dim.AUTO})
             names.append(f"input_{index}")
             continue
-        shape = [2 if i == 0 else _UNKNOWN_DIM_EXAMPLE if d is None else d
+        # A batch size fixed by the model (Input(batch_size=...)) stays fixed.
+        shape = [(2 if i == 0 else _UNKNOWN_DIM_EXAMPLE) if d is None else d
                  for i, d in enumerate(spec.shape)]
         # Zeros are valid for every input kind, including indices into an Embedding.
-        examples.append(torch.zeros(shape, dtype=spec.dtype))
-        dims = {0: batch}
-        dims.update({i: torch.export.Dim.AUTO for i, d in enumerate(spec.shape) if i and d is None})
-        dynamic_shapes.append(dims)
+        examples.append(torch.zeros(shape, dtype=spec.dtype, device=device))
+        dims = {i: torch.export.Dim.AUTO for i, d in enumerate(spec.shape) if i and d is None}
+        if spec.shape[0] is None:
+            dims[0] = batch
+        dynamic_shapes.append(dims or None)
         producer = spec.producer
         names.append(producer.name if producer is not None else f"input_{index}")
     return examples, dynamic_shapes, names
@@ -198,7 +203,7 @@ def _quiet_torch_internals():
         yield
 
 
-def _write_atomically(filepath: str, write) -> None:
+def write_atomically(filepath: str, write) -> None:
     """Run `write(path)` in a temporary folder beside `filepath`, then move its files into place.
 
     Writers may add files beside the one they are given (ONNX puts weights over 2 GB in a `.data`
@@ -210,6 +215,9 @@ def _write_atomically(filepath: str, write) -> None:
     staging = tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
     try:
         write(os.path.join(staging, name))
+        for written in os.listdir(staging):  # on disk before they take the final names
+            with open(os.path.join(staging, written), "rb") as file:
+                os.fsync(file.fileno())
         for extra in sorted(os.listdir(staging)):
             if extra != name:
                 os.replace(os.path.join(staging, extra), os.path.join(directory, extra))

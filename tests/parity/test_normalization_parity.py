@@ -15,9 +15,9 @@ import pytest
 os.environ.setdefault("KERAS_BACKEND", "torch")
 keras = pytest.importorskip("keras")
 
-import torch  # noqa: E402
+import torch
 
-import netknit  # noqa: E402
+import netknit
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:keras")
 

@@ -10,6 +10,7 @@ import zipfile
 import numpy as np
 import torch
 
+from ..distributed import rank
 from .callback import BatchCounter, Callback
 
 _STATE_FILE = "training_state.json"
@@ -96,6 +97,9 @@ class BackupAndRestore(Callback):
     `training_state.json`. Each file is written to a temporary file and renamed into place, and
     the JSON file, renamed last, names the arrays it goes with: a crash while backing up leaves
     the previous backup whole.
+
+    In a data-parallel run every process restores the backup (so all resume alike; on several
+    machines `backup_dir` must be on a shared file system) and only rank 0 writes and deletes it.
 
     Args:
         backup_dir: a directory for this callback alone (not shared with another run or another
@@ -189,6 +193,8 @@ class BackupAndRestore(Callback):
             self._save(epoch=self._current_epoch, batch=batch)
 
     def _save(self, epoch, batch):
+        if rank() != 0:
+            return
         os.makedirs(self.backup_dir, exist_ok=True)
         generation = 1 if self._record is None else self._record["generation"] + 1
         weights = self.model.get_weights()
@@ -226,7 +232,7 @@ class BackupAndRestore(Callback):
                 os.remove(os.path.join(self.backup_dir, name))
 
     def on_train_end(self, logs=None):
-        if self.delete_checkpoint and os.path.isdir(self.backup_dir):
+        if self.delete_checkpoint and rank() == 0 and os.path.isdir(self.backup_dir):
             self._remove_files(keep=set())
             self._record = None
             if not os.listdir(self.backup_dir):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from ..distributed import rank
+
 
 class Callback:
     """Base class of callbacks: every hook is a documented no-op to override.
@@ -19,11 +21,15 @@ class Callback:
     Attributes:
         params: the training parameters, e.g. `{"verbose": 1, "epochs": 10, "steps": 32}`.
         model: the model being trained (the module inside when it is wrapped by DDP).
+        rank_zero_only: True for callbacks that print or write files: in a data-parallel run
+            only the process of rank 0 runs them (`CallbackList` leaves them out elsewhere).
 
     >>> class Remember(Callback):
     ...     def on_epoch_end(self, epoch, logs=None):
     ...         self.last = logs["loss"]
     """
+
+    rank_zero_only = False
 
     def __init__(self):
         self.params = None
@@ -178,6 +184,8 @@ class CallbackList(Callback):
                 raise TypeError("Expected callbacks to be keras Callback instances. Received: "
                                 f"{callback!r} of type {type(callback).__name__}")
         self._add_default_callbacks(add_history, add_progbar)
+        if rank() != 0:
+            self.callbacks = [c for c in self.callbacks if not c.rank_zero_only]
         self._batch_callbacks = {
             hook: [getattr(c, hook) for c in self.callbacks if uses_hook(c, hook)]
             for hook in _BATCH_HOOKS

@@ -35,6 +35,8 @@ class CSVLogger(Callback):
     >>> callback = CSVLogger("training.log")
     """
 
+    rank_zero_only = True
+
     def __init__(self, filename, separator: str = ",", append: bool = False):
         super().__init__()
         if not isinstance(separator, str) or len(separator) != 1:

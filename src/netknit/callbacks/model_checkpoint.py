@@ -33,6 +33,8 @@ class ModelCheckpoint(MonitorCallback):
     >>> callback = ModelCheckpoint("best.keras", monitor="val_accuracy", save_best_only=True)
     """
 
+    rank_zero_only = True
+
     def __init__(self, filepath, monitor: str = "val_loss", verbose: int = 0,
                  save_best_only: bool = False, save_weights_only: bool = False,
                  mode: str = "auto", save_freq="epoch", initial_value_threshold=None):

@@ -17,6 +17,8 @@ class ProgbarLogger(Callback):
     >>> callback = ProgbarLogger()
     """
 
+    rank_zero_only = True
+
     def __init__(self):
         super().__init__()
         self.progbar: Progbar | None = None

@@ -22,12 +22,12 @@ def _initialized() -> bool:
 
 def rank() -> int:
     """This process's index among all processes of the run (0 in a single-process run)."""
-    return dist.get_rank() if _initialized() else int(os.environ.get("RANK", 0))
+    return dist.get_rank() if _initialized() else int(os.environ.get("RANK", "0"))
 
 
 def world_size() -> int:
     """The number of processes in the run (1 in a single-process run)."""
-    return dist.get_world_size() if _initialized() else int(os.environ.get("WORLD_SIZE", 1))
+    return dist.get_world_size() if _initialized() else int(os.environ.get("WORLD_SIZE", "1"))
 
 
 def local_rank() -> int:

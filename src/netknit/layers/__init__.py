@@ -5,6 +5,9 @@ from .activation_layers import LeakyReLU as LeakyReLU
 from .activation_layers import PReLU as PReLU
 from .activation_layers import ReLU as ReLU
 from .activation_layers import Softmax as Softmax
+from .attention import AdditiveAttention as AdditiveAttention
+from .attention import Attention as Attention
+from .attention import MultiHeadAttention as MultiHeadAttention
 from .convolutional import Conv1D as Conv1D
 from .convolutional import Conv1DTranspose as Conv1DTranspose
 from .convolutional import Conv2D as Conv2D

@@ -163,7 +163,7 @@ class ELU(_ElementwiseActivation):
     def __init__(self, alpha=1.0, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(alpha, (int, float)) or isinstance(alpha, bool):
-            raise ValueError(f"Expected a number for alpha. Received: alpha={alpha!r}")
+            raise TypeError(f"Expected a number for alpha. Received: alpha={alpha!r}")
         self.alpha = alpha
 
     def forward(self, inputs):

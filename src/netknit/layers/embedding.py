@@ -11,7 +11,6 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-import torch
 import torch.nn.functional as F
 
 from .. import constraints as constraints_module
@@ -120,7 +119,7 @@ class Masking(Layer):
     def __init__(self, mask_value=0.0, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(mask_value, (int, float)) or isinstance(mask_value, bool):
-            raise ValueError(f"Expected a number for mask_value. Received: {mask_value!r}")
+            raise TypeError(f"Expected a number for mask_value. Received: {mask_value!r}")
         self.mask_value = mask_value
         self.built = True
 

@@ -418,11 +418,8 @@ class Layer(nn.Module):
     def _symbolic_call(self, args: tuple, kwargs: dict):
         inputs = args[0]
         symbolic = [t for t in nest.flatten((args, kwargs)) if isinstance(t, SymbolicTensor)]
-        input_shape = _shapes_of(inputs)
         try:
-            if not self.built:
-                self._build_once(input_shape)
-            output_shape = self.compute_output_shape(input_shape)
+            output_shape = self._symbolic_output_shape(args, kwargs)
         except ShapeError as error:
             raise error.attach(self, symbolic) from None
         dtype = self.compute_output_dtype(inputs)
@@ -440,6 +437,17 @@ class Layer(nn.Module):
             tensor.has_mask = has_mask
         Node(self, args, kwargs, outputs)
         return outputs
+
+    def _symbolic_output_shape(self, args: tuple, kwargs: dict):
+        """Build if needed, then infer the output shape(s) of a call on symbolic `args`/`kwargs`.
+
+        Layers whose shapes depend on more than the first argument (`MultiHeadAttention`'s
+        `value`, `return_attention_scores=True`) override this.
+        """
+        input_shape = _shapes_of(args[0])
+        if not self.built:
+            self._build_once(input_shape)
+        return self.compute_output_shape(input_shape)
 
     def compute_output_dtype(self, inputs) -> torch.dtype:
         return self.dtype

@@ -56,8 +56,8 @@ class _AffineNormalization(Layer):
                  gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None,
                  beta_constraint=None, gamma_constraint=None, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(epsilon, (int, float)) or isinstance(epsilon, bool) or epsilon <= 0:
-            raise ValueError(f"Expected a positive epsilon. Received: epsilon={epsilon!r}")
+        if not isinstance(epsilon, (int, float)) or isinstance(epsilon, bool) or epsilon < 0:
+            raise ValueError(f"Expected a non-negative epsilon. Received: epsilon={epsilon!r}")
         self.epsilon = float(epsilon)
         self.center = bool(center)
         self.scale = bool(scale)
@@ -135,7 +135,7 @@ class BatchNormalization(_AffineNormalization):
                          beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint,
                          **kwargs)
         if not isinstance(axis, int) or isinstance(axis, bool):
-            raise ValueError(f"Expected an integer axis. Received: axis={axis!r}")
+            raise TypeError(f"Expected an integer axis. Received: axis={axis!r}")
         if not isinstance(momentum, (int, float)) or not 0 <= momentum <= 1:
             raise ValueError(f"Expected a momentum between 0 and 1. Received: momentum={momentum!r}")
         if renorm or synchronized:
@@ -324,7 +324,7 @@ class GroupNormalization(_AffineNormalization):
                 "Expected a positive integer for groups (or -1 for one group per channel). "
                 f"Received: groups={groups!r}")
         if not isinstance(axis, int) or isinstance(axis, bool):
-            raise ValueError(f"Expected an integer axis. Received: axis={axis!r}")
+            raise TypeError(f"Expected an integer axis. Received: axis={axis!r}")
         self.groups = groups
         self.axis = axis
 

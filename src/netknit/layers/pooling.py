@@ -220,11 +220,22 @@ class GlobalMaxPooling(GlobalPooling):
 class GlobalAveragePooling1D(GlobalAveragePooling):
     """The mean over steps: `(batch, steps, channels)` becomes `(batch, channels)`.
 
+    With a mask (from `Embedding(mask_zero=True)` or `Masking`), the mean is over the unmasked
+    steps only, as in Keras.
+
     >>> GlobalAveragePooling1D()(torch.ones(2, 5, 3)).shape
     torch.Size([2, 3])
     """
 
     rank = 1
+
+    def forward(self, inputs, mask=None):
+        if mask is None:
+            return torch.mean(inputs, dim=self._axes, keepdim=self.keepdims)
+        weights = mask.unsqueeze(-1 if self.data_format == "channels_last" else 1)
+        weights = weights.to(inputs.dtype)
+        return (inputs * weights).sum(self._axes, keepdim=self.keepdims) / weights.sum(
+            self._axes, keepdim=self.keepdims)
 
 
 class GlobalAveragePooling2D(GlobalAveragePooling):

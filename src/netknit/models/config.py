@@ -2,12 +2,16 @@
 
 A functional config lists each layer with the calls ("inbound nodes") that belong to the model;
 a call's inputs name the tensor they take as `[layer_name, node_index, tensor_index]`, where
-`node_index` counts only the calls kept in the config. Keras counts a nested functional model's
-calls from 1 (its node 0 links its own inputs to its outputs); a `Sequential` counts from 0.
+`node_index` counts only the calls kept in the config. In `input_layers`/`output_layers` Keras
+counts a nested functional model's calls from 1 instead (a leftover of the node that once linked
+its inputs to its outputs); a `Sequential`'s still count from 0.
 """
 
 from __future__ import annotations
 
+import inspect
+
+from ..graph import nest
 from ..graph.symbolic import SymbolicTensor
 
 
@@ -32,15 +36,33 @@ def serialize_layer(layer) -> dict:
         "config": layer.get_config(),
         "registered_name": registered,
     }
-    nodes = [n for n in layer._inbound_nodes if n.inputs]
-    if nodes and type(layer).__name__ != "InputLayer":
-        shapes = [list(t.shape) for t in nodes[0].inputs]
-        entry["build_config"] = {"input_shape": shapes[0] if len(shapes) == 1 else shapes}
+    build_config = _build_config(layer)
+    if build_config is not None:
+        entry["build_config"] = build_config
     return entry
 
 
+def _build_config(layer) -> dict | None:
+    """The shapes of the layer's first call, by argument as Keras records them."""
+    from ..layers.layer import _shapes_of
+
+    nodes = [n for n in layer._inbound_nodes if n.inputs]
+    if not nodes or type(layer).__name__ == "InputLayer":
+        return None
+    args, kwargs = nodes[0]._call_structure
+    names = list(inspect.signature(layer.forward).parameters)
+    shapes = {
+        f"{name}_shape": _shapes_of(value)
+        for name, value in [*zip(names, args), *kwargs.items()]
+        if any(isinstance(t, SymbolicTensor) for t in nest.flatten(value))
+    }
+    if len(shapes) == 1:
+        return {"input_shape": next(iter(shapes.values()))}
+    return {"shapes_dict": shapes}
+
+
 def first_node_index(layer) -> int:
-    """Where Keras starts counting a layer's calls in a config (1 for functional models)."""
+    """Where Keras counts a layer's calls from in `input_layers`/`output_layers`."""
     from .functional import Functional
     from .sequential import Sequential
 
@@ -53,11 +75,11 @@ def functional_config(model) -> dict:
     index_of = {}
     for layer in model.layers:
         kept = [n for n in layer._inbound_nodes if id(n) in members]
-        index_of.update({id(n): first_node_index(layer) + i for i, n in enumerate(kept)})
+        index_of.update({id(n): i for i, n in enumerate(kept)})
 
-    def history(tensor: SymbolicTensor) -> list:
+    def history(tensor: SymbolicTensor, offset=lambda layer: 0) -> list:
         node, index = tensor.history
-        return [node.layer.name, index_of[id(node)], index]
+        return [node.layer.name, index_of[id(node)] + offset(node.layer), index]
 
     def tensor_config(value):
         if isinstance(value, SymbolicTensor):
@@ -77,7 +99,7 @@ def functional_config(model) -> dict:
 
     def structure_config(structure):
         if isinstance(structure, SymbolicTensor):
-            return history(structure)
+            return history(structure, first_node_index)
         if isinstance(structure, dict):
             return {k: structure_config(v) for k, v in structure.items()}
         return [structure_config(v) for v in structure]

@@ -19,9 +19,15 @@ def _saving():
     return registry.SavingError, serialization.deserialize_layer
 
 
-def functional_from_config(cls, config: dict, custom_objects=None, safe_mode=True):
-    """A functional model (of class `cls`) from `functional_config`'s output or Keras's."""
+def functional_from_config(cls, config: dict, custom_objects=None, safe_mode=True,
+                           make_layer=None):
+    """A functional model (of class `cls`) from `functional_config`'s output or Keras's.
+
+    `make_layer(entry)`, when given, creates each layer from its config entry instead of
+    deserializing it (`clone_model` passes its `clone_function` this way).
+    """
     SavingError, deserialize_layer = _saving()
+    make_layer = make_layer or (lambda entry: deserialize_layer(entry, custom_objects, safe_mode))
     entries = config.get("layers")
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         raise SavingError("A functional model config needs a list of layer entries in 'layers'.")
@@ -32,19 +38,19 @@ def functional_from_config(cls, config: dict, custom_objects=None, safe_mode=Tru
         name = entry.get("name", (entry.get("config") or {}).get("name"))
         if name in layers:
             raise SavingError(f"The model config has two layers named '{name}'.")
-        layer = deserialize_layer(entry, custom_objects, safe_mode)
+        layer = make_layer(entry)
         layers[name] = layer
         produced[name] = [n.outputs for n in layer._inbound_nodes] if isinstance(
             layer, InputLayer) else []
 
-    def tensor(history):
+    def tensor(history, offset=lambda layer: 0):
         if not (isinstance(history, (list, tuple)) and len(history) == 3):
             raise SavingError(f"A tensor reference must be [layer, node, index]; got {history!r}.")
         name, node_index, index = history
         if name not in layers:
             raise SavingError(f"The model config refers to a layer '{name}' it does not define.")
         calls = produced[name]
-        position = node_index - first_node_index(layers[name])
+        position = node_index - offset(layers[name])
         if not isinstance(position, int) or position < 0:
             raise SavingError(f"Bad call index {node_index!r} for layer '{name}'.")
         if position >= len(calls):
@@ -77,7 +83,7 @@ def functional_from_config(cls, config: dict, custom_objects=None, safe_mode=Tru
                     break
                 try:
                     outputs = layer(*args, **kwargs)
-                except Exception as error:  # noqa: BLE001 - any failure means a bad file
+                except Exception as error:
                     raise SavingError(
                         f"Replaying the saved call of layer '{layer.name}' failed: {error}"
                     ) from error
@@ -94,7 +100,7 @@ def functional_from_config(cls, config: dict, custom_objects=None, safe_mode=Tru
     # 3. The inputs and outputs, in the structure that was saved.
     def structure(value):
         if isinstance(value, (list, tuple)) and len(value) == 3 and isinstance(value[0], str):
-            return tensor(value)
+            return tensor(value, first_node_index)
         if isinstance(value, dict):
             return {k: structure(v) for k, v in value.items()}
         if isinstance(value, list):

@@ -49,6 +49,34 @@ class Model(Trainer, Layer):
                       expand_nested=expand_nested, show_trainable=show_trainable,
                       layer_range=layer_range)
 
+    # ------------------------------------------------------------------ saving
+
+    def save(self, filepath, overwrite: bool = True, zipped=None) -> None:
+        """Save config, weights and compiled state to a Keras 3 `.keras` file, atomically."""
+        from ..saving import save_model
+
+        save_model(self, filepath, overwrite=overwrite)
+
+    def save_weights(self, filepath, overwrite: bool = True) -> None:
+        """Save the weights (and optimizer state) to `.weights.h5`, or to `.safetensors`."""
+        from ..saving import save_weights
+
+        save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath, skip_mismatch: bool = False) -> None:
+        """Load weights saved by `save_weights` (netknit's or Keras's); all or nothing."""
+        from ..saving import load_weights
+
+        load_weights(self, filepath, skip_mismatch=skip_mismatch)
+
+    def to_json(self, **kwargs) -> str:
+        """The model's config as JSON (Keras 3's format); `models.model_from_json` reads it."""
+        import json
+
+        from ..saving import serialize_keras_object
+
+        return json.dumps(serialize_keras_object(self), **kwargs)
+
     @property
     def layers(self) -> list[Layer]:
         return self._sublayers()

@@ -122,16 +122,23 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
         )
     # 1. Read the three members.
     config, weights = _read_archive(filepath)
-    # 2. Rebuild the model from its config.
-    model = deserialize_keras_object(config, custom_objects, safe_mode)
-    if not hasattr(model, "compile"):
-        raise SavingError(f"{filepath} holds a {config.get('class_name')}, not a model.")
-    # 3. Compile (which creates the optimizer), then restore weights and optimizer state.
-    compile_config = config.get("compile_config")
-    if compile and compile_config:
-        _compile_from_config(model, compile_config, custom_objects)
-    arrays = read_h5(io.BytesIO(weights), f"The weights in {filepath}")
-    load_model_arrays(model, arrays, f"The weights in {filepath}")
+    try:
+        # 2. Rebuild the model from its config.
+        model = deserialize_keras_object(config, custom_objects, safe_mode)
+        if not hasattr(model, "compile"):
+            raise SavingError(f"{filepath} holds a {config.get('class_name')}, not a model.")
+        # 3. Compile (which creates the optimizer), then restore weights and optimizer state.
+        compile_config = config.get("compile_config")
+        if compile and compile_config:
+            _compile_from_config(model, compile_config, custom_objects)
+        arrays = read_h5(io.BytesIO(weights), f"The weights in {filepath}")
+        load_model_arrays(model, arrays, f"The weights in {filepath}")
+    except SavingError:
+        raise
+    except Exception as error:
+        raise SavingError(
+            f"{filepath}: the saved model cannot be rebuilt ({type(error).__name__}: {error})."
+        ) from error
     return model
 
 

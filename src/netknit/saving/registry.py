@@ -37,23 +37,11 @@ def register_serializable(package: str = "Custom", name: str | None = None):
         if not inspect.isclass(cls):
             raise TypeError(f"register_serializable decorates classes. Received: {cls!r}")
         key = f"{package}>{name or cls.__name__}"
-        if "get_config" not in cls.__dict__ and _needs_get_config(cls):
-            raise ValueError(
-                f"Cannot register {cls.__name__}: its __init__ takes arguments, so it must define "
-                "get_config() returning them, or it cannot be rebuilt from a saved config."
-            )
         _CUSTOM[key] = cls
         cls._registered_name = key
         return cls
 
     return decorator
-
-
-def _needs_get_config(cls) -> bool:
-    parameters = inspect.signature(cls.__init__).parameters
-    own = [p for n, p in parameters.items() if n != "self" and p.kind not in (p.VAR_KEYWORD,
-                                                                             p.VAR_POSITIONAL)]
-    return any(p.default is p.empty for p in own)
 
 
 def get_registered_name(obj_or_cls) -> str | None:

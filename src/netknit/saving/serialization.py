@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 
 from .. import activations, constraints, initializers, losses, metrics, optimizers, regularizers
-from ..layers.layer import Layer
+from ..layers.layer import Layer, is_shape
 from ..models.config import serialize_layer
 from .registry import SavingError, find_class, get_registered_name
 
@@ -93,23 +93,49 @@ def deserialize_layer(entry: dict, custom_objects: dict | None = None, safe_mode
     parameters = inspect.signature(cls.from_config).parameters
     kwargs = {k: v for k, v in (("custom_objects", custom_objects), ("safe_mode", safe_mode))
               if k in parameters}
+    # 1. Construct; a hand-edited config can make a constructor fail in any way.
     try:
         layer = cls.from_config(config, **kwargs)
     except SavingError:
         raise
-    except (TypeError, ValueError, KeyError, AttributeError) as error:
+    except Exception as error:
         raise SavingError(
             f"Cannot rebuild layer '{config.get('name')}' ({entry['class_name']}) from its saved "
             f"config: {error}"
         ) from error
-    shape = (entry.get("build_config") or {}).get("input_shape")
-    if shape is not None and not layer.built:
-        from ..layers.layer import is_shape
-
+    # 2. Build for the recorded input shape, so that the layer has its weights to load.
+    build_config = entry.get("build_config")
+    if isinstance(build_config, dict) and not layer.built:
         try:
-            layer._build_once(tuple(shape) if is_shape(shape) else [tuple(s) for s in shape])
-        except (TypeError, ValueError) as error:
+            if build_config.get("input_shape") is not None:
+                layer._build_once(_shape_structure(build_config["input_shape"]))
+            elif isinstance(build_config.get("shapes_dict"), dict):
+                layer.build(**{k: _shape_structure(v)
+                               for k, v in build_config["shapes_dict"].items()})
+        except Exception as error:
             raise SavingError(
-                f"Cannot build layer '{layer.name}' for the saved input shape {shape}: {error}"
+                f"Cannot build layer '{layer.name}' for its saved {build_config}: {error}"
             ) from error
     return layer
+
+
+def _shape_structure(value):
+    """A saved shape as a tuple, or a list/dict of saved shapes as a list/dict of tuples."""
+    if is_shape(value):
+        return tuple(value)
+    if isinstance(value, dict):
+        return {k: _shape_structure(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shape_structure(v) for v in value]
+    raise ValueError(f"not a shape: {value!r}")
+
+
+def model_from_json(json_string: str, custom_objects: dict | None = None):
+    """A model (with fresh weights) from `model.to_json()`'s output or Keras's."""
+    import json
+
+    try:
+        config = json.loads(json_string)
+    except (TypeError, json.JSONDecodeError) as error:
+        raise SavingError(f"model_from_json received text that is not JSON: {error}") from error
+    return deserialize_keras_object(config, custom_objects)

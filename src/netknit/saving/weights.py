@@ -58,11 +58,8 @@ def saveables(model: Layer) -> list[Saveable]:
         visited.add(id(layer))
         own = [(layer, n) for trainable in (True, False) for n in layer._weight_names
                if (n in layer._parameters) == trainable]
-        if isinstance(layer, RNNBase):  # Keras keeps a recurrent layer's weights in its cell
-            found.append(Saveable(path, layer.name))
-            found.append(Saveable(_join(path, "cell"), f"{layer.name}_cell", own))
-        else:
-            found.append(Saveable(path, layer.name, own))
+        for sub_path, sub_name, weights in _keras_sublayers(layer, own):
+            found.append(Saveable(_join(path, sub_path), sub_name, weights))
         if hasattr(layer, "_layer_list"):  # a model: its layers, in order
             visit_container(layer.layers, _join(path, "layers"))
             return
@@ -80,6 +77,29 @@ def saveables(model: Layer) -> list[Saveable]:
 
     visit(model, "")
     return found
+
+
+# Layers that keep in one place weights Keras spreads over sublayers: weight-name prefix -> the
+# attribute of Keras's sublayer that holds them (kernel first, then bias).
+_KERAS_SUBLAYERS_BY_PREFIX = {
+    "MultiHeadAttention": {"query": "query_dense", "key": "key_dense", "value": "value_dense",
+                           "output": "output_dense", "gate": "_gate_dense"},
+}
+
+
+def _keras_sublayers(layer: Layer, own: list) -> list[tuple[str, str, list]]:
+    """(path under the layer, name, weights) for the layer and the sublayers Keras gives it."""
+    if isinstance(layer, RNNBase):  # Keras keeps a recurrent layer's weights in its cell
+        return [("", layer.name, []), ("cell", f"{layer.name}_cell", own)]
+    prefixes = _KERAS_SUBLAYERS_BY_PREFIX.get(type(layer).__name__)
+    if prefixes is None:
+        return [("", layer.name, own)]
+    groups = [("", layer.name, [])]
+    for prefix, attribute in prefixes.items():
+        weights = [(o, n) for o, n in own if n.rsplit("_", 1)[0] == prefix]
+        if weights:
+            groups.append((attribute, attribute.lstrip("_"), weights))
+    return groups
 
 
 def keras_value(owner: Layer, name: str) -> np.ndarray:
@@ -135,7 +155,8 @@ def optimizer_arrays(model, optimizer) -> list[np.ndarray]:
     """Keras's optimizer variables: iterations, learning rate (if a float), slots, extras."""
     values = [np.array(optimizer.iterations, dtype="int32")]
     if isinstance(optimizer._learning_rate, float):
-        values.append(np.array(optimizer._learning_rate, dtype="float32"))
+        # float64, not Keras's float32, so that a resumed run continues with the exact rate.
+        values.append(np.array(optimizer._learning_rate, dtype="float64"))
     if optimizer.built:
         for slot, index, (owner, name) in _slot_order(model, optimizer):
             tensor = optimizer._slots[slot][index].detach()
@@ -149,8 +170,8 @@ def optimizer_arrays(model, optimizer) -> list[np.ndarray]:
 def load_model_arrays(model: Layer, arrays: dict, source: str) -> None:
     """Check every array against the model, then assign them all (or raise and change nothing)."""
     # 1. Match each weight to its array.
-    plan = []
-    for entry in saveables(model):
+    plan, entries = [], saveables(model)
+    for entry in entries:
         for index, (owner, name) in enumerate(entry.weights):
             key = _join(entry.path, "vars", str(index))
             if key not in arrays:
@@ -165,6 +186,13 @@ def load_model_arrays(model: Layer, arrays: dict, source: str) -> None:
                     f"{tuple(array.shape)}; the model expects {keras_shape(owner, name)}."
                 )
             plan.append((getattr(owner, name), owner, name, array))
+    expected = {_join(e.path, "vars", str(i)) for e in entries for i in range(len(e.weights))}
+    extra = sorted(k for k in arrays if k not in expected and not k.startswith("optimizer/"))
+    if extra:
+        raise SavingError(
+            f"{source} has weights this model has no place for, e.g. '{extra[0]}'. The file was "
+            "saved from a model with a different structure."
+        )
     # 2. The optimizer's state, when both the file and the model have one.
     optimizer = getattr(model, "optimizer", None)
     saved = sorted((k for k in arrays if k.startswith("optimizer/vars/")),
@@ -249,7 +277,7 @@ def read_h5(file, source: str) -> dict:
             f.visititems(collect)
     except SavingError:
         raise
-    except Exception as error:  # noqa: BLE001 - h5py reports damage in many exception types
+    except Exception as error:
         raise SavingError(f"{source} is not a readable weights file ({error}).") from error
     return arrays
 

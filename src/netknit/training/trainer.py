@@ -9,6 +9,7 @@ host only when the progress bar refreshes and at the end of an epoch.
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
 from collections.abc import Mapping
@@ -20,6 +21,7 @@ from torch import nn
 from .. import callbacks as callbacks_module
 from .. import metrics as metrics_module
 from .. import optimizers as optimizers_module
+from ..distributed.data_parallel import start_data_parallel
 from ..graph import nest
 from ..graph.shapes import format_shape
 from .compile_utils import LossContainer, MetricsContainer, flatten_outputs, flatten_targets
@@ -68,6 +70,8 @@ class Trainer:
     compiled = False
     optimizer = None
     stop_training = False
+    _parallel = None  # a DataParallel during fit/evaluate/predict in several processes
+    _ddp = None  # the DistributedDataParallel wrapper the training step runs through
 
     # ------------------------------------------------------------------ compile
 
@@ -149,10 +153,8 @@ class Trainer:
     def train_step(self, data):
         """One optimization step on `data = (x, y, sample_weight)`; returns the loss tensor."""
         x, y, sample_weight = data
-        y_pred = nn.Module.__call__(self, x)
-        loss, y_true, y_pred, sample_weight = self._compute_loss(x, y, y_pred, sample_weight)
+        loss, y_true, y_pred, sample_weight = self._loss_and_gradients(x, y, sample_weight)
         if self._trainable_params:
-            loss.backward()
             self.optimizer.apply(self._trainable_params)
             for param in self._trainable_params:
                 param.grad = None
@@ -172,22 +174,84 @@ class Trainer:
         self._update_metrics(loss, y_true, y_pred, sample_weight)
         return loss
 
+    def _loss_and_gradients(self, x, y, sample_weight):
+        """Forward, loss and backward: afterwards each trainable parameter's `.grad` is set.
+
+        Returns the loss, and the targets, outputs and sample weights flattened per output.
+        """
+        compiled = self._compiled_steps
+        if "gradients" in compiled:
+            # The gradients come out of the compiled graph (torch.func), not from autograd.
+            try:
+                with torch.no_grad():
+                    grads, loss, (y_true, y_pred, weights, per_output) = compiled["gradients"](
+                        self._trainable_params, x, y, sample_weight
+                    )
+            except Exception:
+                # Some kernels' derivatives cannot be traced this way (torch.lstm's fails on
+                # fake tensors): compile forward and loss alone, and let autograd run backward.
+                # An error of the model itself is raised again by the eager step at the end.
+                del compiled["gradients"]
+                compiled["forward_and_loss"] = torch.compile(self._forward_and_loss)
+                return self._loss_and_gradients(x, y, sample_weight)
+            for param, grad in zip(self._trainable_params, grads):
+                param.grad = grad
+            self._last_per_output_losses = per_output
+            return loss, y_true, y_pred, weights
+        forward_and_loss = compiled.get("forward_and_loss", self._forward_and_loss)
+        try:
+            loss, y_true, y_pred, weights = forward_and_loss(x, y, sample_weight)
+        except Exception:
+            if forward_and_loss == self._forward_and_loss:
+                raise
+            # Inductor fails on some kernels (torch.lstm's mkldnn layer): run this region eagerly.
+            compiled["forward_and_loss"] = self._forward_and_loss
+            return self._loss_and_gradients(x, y, sample_weight)
+        if self._trainable_params:
+            loss.backward()
+        return loss, y_true, y_pred, weights
+
+    def _forward_and_loss(self, x, y, sample_weight):
+        y_pred = nn.Module.__call__(self._ddp or self, x)
+        return self._compute_loss(x, y, y_pred, sample_weight)
+
+    def _functional_gradients(self, names, params, x, y, sample_weight):
+        """The gradients of the loss as a pure function of the parameters (`torch.func`), which
+        torch.compile captures with the forward pass and the loss in one graph."""
+
+        y_true, weights = self._flatten_targets(y, sample_weight)
+
+        def loss_of(values):
+            y_pred = torch.func.functional_call(self, dict(zip(names, values)), (x,))
+            y_pred = flatten_outputs(y_pred, self._loss_container.output_names)
+            loss, per_output = self._loss_container(y_true, y_pred, weights)
+            return loss, (y_pred, per_output)
+
+        grads, (loss, (y_pred, per_output)) = torch.func.grad_and_value(loss_of, has_aux=True)(
+            params
+        )
+        return grads, loss, (y_true, y_pred, weights, per_output)
+
     def predict_step(self, data):
         """The model's outputs for the inputs of `data`."""
         return nn.Module.__call__(self, data[0])
 
     def _compute_loss(self, x, y, y_pred, sample_weight):
-        names = self._loss_container.output_names
-        y_true = flatten_targets(y, names, "target")
-        y_pred = flatten_outputs(y_pred, names)
-        weights = flatten_targets(sample_weight, names, "sample_weight") if (
-            isinstance(sample_weight, (list, dict))
-        ) else [sample_weight] * len(names)
+        y_true, weights = self._flatten_targets(y, sample_weight)
+        y_pred = flatten_outputs(y_pred, self._loss_container.output_names)
         loss, per_output = self._loss_container(y_true, y_pred, weights)
         if self._has_penalties:
             loss = loss + sum(self.losses)
         self._last_per_output_losses = per_output
         return loss, y_true, y_pred, weights
+
+    def _flatten_targets(self, y, sample_weight) -> tuple[list, list]:
+        """Targets and sample weights as one entry per output."""
+        names = self._loss_container.output_names
+        weights = flatten_targets(sample_weight, names, "sample_weight") if (
+            isinstance(sample_weight, (list, dict))
+        ) else [sample_weight] * len(names)
+        return flatten_targets(y, names, "target"), weights
 
     def _update_metrics(self, loss, y_true, y_pred, sample_weight) -> None:
         if self._metrics_container.entries is None:
@@ -205,8 +269,13 @@ class Trainer:
             metric.reset_state()
 
     def _epoch_logs(self) -> dict:
-        """Metric values as floats, keys sorted as Keras's callbacks see them."""
-        return dict(sorted((m.name, _to_float(m.result())) for m in self.metrics))
+        """Metric values as floats, keys sorted as Keras's callbacks see them; over the data of all
+        processes in a data-parallel run."""
+        metrics = self.metrics
+        if self._parallel is None:
+            return dict(sorted((m.name, _to_float(m.result())) for m in metrics))
+        results = self._parallel.global_results(metrics)
+        return dict(sorted((m.name, _to_float(r)) for m, r in zip(metrics, results)))
 
     def _ordered_values(self, logs: dict) -> list:
         """Keras's order for evaluate() lists: loss, single-output metrics in compile order,
@@ -292,6 +361,7 @@ class Trainer:
         `x` as a `Dataset`/`DataLoader`/generator yielding `(x, y[, sample_weight])`.
         """
         self._require_compiled("fit")
+        self._parallel = start_data_parallel(self)
         # 1. Split off validation data (the tail, before shuffling) and build adapters.
         if validation_split and validation_data is None:
             (x, y, sample_weight), validation_data = split_validation(
@@ -305,6 +375,11 @@ class Trainer:
             valid_data = self._validation_adapter(
                 validation_data, validation_batch_size or batch_size, validation_steps
             )
+        if self._parallel is not None:
+            train_data = self._parallel.shard(train_data, training=True)
+            if valid_data is not None:
+                valid_data = self._parallel.shard(valid_data, training=False)
+            self._parallel.wrap_for_training()
         # 2. Callbacks, progress bar and History.
         verbose = resolve_verbose(verbose)
         callback_list = callbacks_module.CallbackList(
@@ -341,6 +416,8 @@ class Trainer:
             if self.stop_training:
                 break
         callback_list.on_train_end(logs)
+        if self._parallel is not None:
+            self._parallel.close()
         return self.history
 
     def _validation_adapter(self, validation_data, batch_size, steps):
@@ -356,11 +433,36 @@ class Trainer:
                                 device=self._device())
 
     def _step_function(self, kind: str):
-        step = self.train_step if kind == "train" else self.test_step
+        """The per-batch step of `kind` ("train", "test" or "predict"), compiled under
+        `jit_compile=True`.
+
+        Training compiles forward, loss and backward into one graph: the gradients are taken
+        with `torch.func.grad_and_value`, so no autograd graph is recorded at run time. Under
+        DDP (whose gradient hooks need autograd) or with weight or activity penalties (which
+        layers record as they run), forward and loss are compiled instead, and torch.compile
+        compiles their backward. The optimizer update and the metric updates stay eager: they
+        are one fused (Adam) or multi-tensor (`_foreach`) kernel plus a few in-place ops, and
+        tracing them would recompile every step on the optimizer's Python step counter and
+        learning rate. A `train_step` overridden by the user is compiled whole, as written.
+        """
+        steps = {"train": self.train_step, "test": self.test_step, "predict": self.predict_step}
         if not self._jit_compile:
-            return step
+            return steps[kind]
+        if kind == "train" and type(self).train_step is Trainer.train_step:
+            # `train_step` finds the compiled region in `_compiled_steps` (`_loss_and_gradients`);
+            # "forward_and_loss" also stays once the functional region has failed to compile.
+            compiled = self._compiled_steps
+            if self._ddp is not None or self._has_penalties:
+                compiled.pop("gradients", None)
+                compiled.setdefault("forward_and_loss", torch.compile(self._forward_and_loss))
+            elif "gradients" not in compiled and "forward_and_loss" not in compiled:
+                names = [n for n, p in self.named_parameters() if p.requires_grad]
+                compiled["gradients"] = torch.compile(
+                    functools.partial(self._functional_gradients, names)
+                )
+            return self.train_step
         if kind not in self._compiled_steps:
-            self._compiled_steps[kind] = torch.compile(step)
+            self._compiled_steps[kind] = torch.compile(steps[kind])
         return self._compiled_steps[kind]
 
     # ------------------------------------------------------------------ evaluate
@@ -369,14 +471,19 @@ class Trainer:
                  steps=None, callbacks=None, return_dict=False):
         """The loss and metrics on the given data: a scalar, a list (Keras's order) or a dict."""
         self._require_compiled("evaluate")
+        self._parallel = start_data_parallel(self)
         self._prepare(x)
         data = self._adapter(x, y, sample_weight, batch_size, False, steps)
+        if self._parallel is not None:
+            data = self._parallel.shard(data, training=False)
         verbose = resolve_verbose(verbose)
         callback_list = callbacks_module.CallbackList(
             callbacks, add_history=False, add_progbar=verbose != 0, model=self, verbose=verbose,
             epochs=1, steps=data.num_batches,
         )
         logs = self._run_evaluation(data, callback_list)
+        if self._parallel is not None:
+            self._parallel.close()
         return self._result(logs, return_dict)
 
     def _run_evaluation(self, data, callback_list) -> dict:
@@ -410,7 +517,10 @@ class Trainer:
             sample = next(iter(data_adapter_for(x, batch_size=2)))[0]
             with torch.no_grad():
                 self(sample)
+        self._parallel = start_data_parallel(self)
         data = self._adapter(x, None, None, batch_size, False, steps)
+        if self._parallel is not None:
+            data = self._parallel.shard(data, training=False)
         verbose = resolve_verbose(verbose)
         callback_list = callbacks_module.CallbackList(
             callbacks, add_history=False, add_progbar=verbose != 0, model=self, verbose=verbose,
@@ -420,13 +530,17 @@ class Trainer:
         self.train(False)
         callback_list.on_predict_begin()
         outputs = []
+        predict_step = self._step_function("predict") if self.compiled else self.predict_step
         with torch.inference_mode():
             for index, batch in enumerate(data):
                 callback_list.on_predict_batch_begin(index)
-                outputs.append(self.predict_step(batch))
+                outputs.append(predict_step(batch))
                 callback_list.on_predict_batch_end(index, {})
         self.train(was_training)
         callback_list.on_predict_end()
+        if self._parallel is not None:
+            outputs = self._parallel.gather_predictions(outputs, data)
+            self._parallel.close()
         return _concatenate(outputs)
 
     # ------------------------------------------------------------------ single batches

@@ -1,0 +1,24 @@
+"""A tiny run of the benchmark script, so that it cannot rot. It checks the table, never a time."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+RUN = Path(__file__).resolve().parents[2] / "benchmarks" / "run.py"
+
+
+def test_quick_run_prints_every_row():
+    result = subprocess.run(
+        [sys.executable, str(RUN), "--quick", "--contenders", "netknit,torch,keras-jax",
+         "--keras-jax-python", "/nonexistent/python"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| W")]
+    for workload in ("W1", "W2", "W3", "W4", "W5"):
+        for contender in ("netknit", "torch"):
+            row = next(r for r in rows if r.startswith(f"| {workload} | {contender} |"))
+            assert "skipped" not in row
+            assert row.count("|") == 9
+        skipped = next(r for r in rows if r.startswith(f"| {workload} | keras-jax |"))
+        assert "skipped: no interpreter" in skipped

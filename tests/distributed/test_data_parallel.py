@@ -1,0 +1,124 @@
+"""Data-parallel fit/evaluate/predict on 2 CPU processes (gloo) match a single-process run."""
+
+import os
+
+import numpy as np
+import pytest
+import torch
+
+import netknit as keras
+from netknit import distributed, layers
+
+SAMPLES, PER_RANK_BATCH, WORLD = 32, 4, 2
+
+
+def _data(samples=SAMPLES):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((samples, 3)).astype("float32")
+    y = (x @ np.array([[0.5], [-1.0], [2.0]], dtype="float32") + 0.1).astype("float32")
+    return x, y
+
+
+def _model():
+    inputs = keras.Input((3,))
+    outputs = layers.Dense(1)(layers.Dense(4, activation="tanh")(inputs))
+    model = keras.Model(inputs, outputs)
+    rng = np.random.default_rng(1)
+    model.set_weights([0.5 * rng.standard_normal(w.shape).astype("float32")
+                       for w in model.get_weights()])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse", metrics=["mae"])
+    return model
+
+
+class _WritesRankFile(keras.callbacks.Callback):
+    rank_zero_only = True
+
+    def __init__(self, directory):
+        super().__init__()
+        self.directory = directory
+
+    def on_epoch_end(self, epoch, logs=None):
+        with open(os.path.join(self.directory, f"rank{distributed.rank()}.txt"), "w") as file:
+            file.write(str(logs))
+
+
+def _loader(x, y, batch_size, shuffle=False):
+    dataset = torch.utils.data.TensorDataset(torch.from_numpy(x), torch.from_numpy(y))
+    return torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=shuffle)
+
+
+def _run(directory, batch_size):
+    """One epoch of fit on arrays (with validation) and on a DataLoader, two shuffled epochs,
+    evaluate and predict: what each process saw. Runs in every process, and alone (with the
+    summed batch) as the single-process reference."""
+    x, y = _data()
+    model = _model()
+    callbacks = [_WritesRankFile(directory),
+                 keras.callbacks.CSVLogger(os.path.join(directory, f"log{distributed.rank()}.csv"))]
+    history = model.fit(x, y, batch_size=batch_size, epochs=1, shuffle=False, verbose=0,
+                        validation_split=0.25, callbacks=callbacks)
+    loader_model = _model()
+    loader_model.fit(_loader(x[:24], y[:24], batch_size), epochs=1, verbose=0)
+    shuffled_model = _model()
+    shuffled_model.fit(x, y, batch_size=batch_size, epochs=2, shuffle=True, verbose=0)
+    x_odd, y_odd = _data(13)
+    return {
+        "weights": model.get_weights(),
+        "loader_weights": loader_model.get_weights(),
+        "shuffled_weights": shuffled_model.get_weights(),
+        "history": history.history,
+        "evaluate": model.evaluate(x_odd, y_odd, batch_size=2, verbose=0, return_dict=True),
+        "predict": model.predict(x_odd, batch_size=2, verbose=0),
+        "loader_predict": model.predict(_loader(x_odd, y_odd, 2), verbose=0),
+        "files": sorted(os.listdir(directory)),
+    }
+
+
+def _parallel_run(directory):
+    return _run(directory, PER_RANK_BATCH)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    parallel_dir = tmp_path_factory.mktemp("parallel")
+    single_dir = tmp_path_factory.mktemp("single")
+    parallel = distributed.launch(_parallel_run, WORLD, str(parallel_dir))
+    single = _run(str(single_dir), PER_RANK_BATCH * WORLD)
+    return parallel, single
+
+
+def test_weights_are_identical_on_all_ranks_and_match_one_process_with_the_summed_batch(runs):
+    parallel, single = runs
+    for key in ("weights", "loader_weights"):
+        for rank_0, rank_1, alone in zip(parallel[0][key], parallel[1][key], single[key]):
+            np.testing.assert_array_equal(rank_0, rank_1)
+            np.testing.assert_allclose(rank_0, alone, rtol=1e-5, atol=1e-6)
+
+
+def test_shuffled_training_keeps_the_replicas_identical(runs):
+    parallel, _ = runs
+    for rank_0, rank_1 in zip(parallel[0]["shuffled_weights"], parallel[1]["shuffled_weights"]):
+        np.testing.assert_array_equal(rank_0, rank_1)
+
+
+def test_metrics_are_global_and_match_one_process(runs):
+    parallel, single = runs
+    for rank_result in parallel:
+        assert list(rank_result["history"]) == ["loss", "mae", "val_loss", "val_mae"]
+        for key, values in single["history"].items():
+            np.testing.assert_allclose(rank_result["history"][key], values, rtol=1e-5)
+        for key, value in single["evaluate"].items():
+            np.testing.assert_allclose(rank_result["evaluate"][key], value, rtol=1e-5)
+
+
+def test_predict_returns_all_samples_in_order_on_every_rank(runs):
+    parallel, single = runs
+    for rank_result in parallel:
+        assert rank_result["predict"].shape == (13, 1)
+        np.testing.assert_allclose(rank_result["predict"], single["predict"], rtol=1e-5)
+        np.testing.assert_allclose(rank_result["loader_predict"], single["predict"], rtol=1e-5)
+
+
+def test_only_rank_zero_runs_callbacks_that_write_files(runs):
+    parallel, _ = runs
+    assert parallel[0]["files"] == ["log0.csv", "rank0.txt"]

@@ -1,0 +1,100 @@
+"""Attention layers: reference math, masks, causal masking, weight layouts and errors."""
+
+import numpy as np
+import pytest
+import torch
+
+import netknit as keras
+from netknit import layers
+
+
+def _x(*shape, seed=0):
+    return torch.as_tensor(np.random.default_rng(seed).standard_normal(shape).astype("float32"))
+
+
+def _reference_mha(layer, q, v, mask=None):
+    """Keras's math written out with einsum on Keras-layout weights."""
+    wq, bq, wk, bk, wv, bv, wo, bo = [torch.as_tensor(w) for w in layer.get_weights()]
+    query = torch.einsum("btd,dhk->bthk", q, wq) + bq
+    key = torch.einsum("bsd,dhk->bshk", v, wk) + bk
+    value = torch.einsum("bsd,dhk->bshk", v, wv) + bv
+    scores = torch.einsum("bshk,bthk->bhts", key, query / np.sqrt(wq.shape[-1]))
+    if mask is not None:
+        scores = scores.masked_fill(~mask[:, None], -1e9)
+    probs = torch.softmax(scores, -1)
+    return torch.einsum("hvo,bthv->bto", wo, torch.einsum("bhts,bshv->bthv", probs, value)) + bo
+
+
+def test_multi_head_attention_matches_the_written_out_math():
+    layer = layers.MultiHeadAttention(num_heads=2, key_dim=3)
+    q, v = _x(2, 4, 5), _x(2, 6, 5, seed=1)
+    layer(q, v)
+    rng = np.random.default_rng(2)
+    layer.set_weights([rng.standard_normal(w.shape).astype("float32")
+                       for w in layer.get_weights()])
+    mask = torch.as_tensor(rng.random((2, 4, 6)) > 0.3)
+    mask[..., 0] = True
+    torch.testing.assert_close(layer(q, v), _reference_mha(layer, q, v), rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(layer(q, v, attention_mask=mask),
+                               _reference_mha(layer, q, v, mask), rtol=1e-4, atol=1e-5)
+
+
+def test_causal_mask_hides_future_steps():
+    layer = layers.MultiHeadAttention(num_heads=1, key_dim=2)
+    x = _x(1, 4, 3)
+    _, scores = layer(x, x, use_causal_mask=True, return_attention_scores=True)
+    assert scores.shape == (1, 1, 4, 4)
+    assert torch.all(scores[0, 0].triu(1) == 0)
+    changed = x.clone()
+    changed[:, -1] += 5
+    torch.testing.assert_close(layer(changed, changed, use_causal_mask=True)[:, :3],
+                               layer(x, x, use_causal_mask=True)[:, :3])
+
+
+def test_weights_are_stored_for_torch_but_listed_in_keras_layout():
+    layer = layers.MultiHeadAttention(num_heads=2, key_dim=3, value_dim=4, output_shape=7)
+    layer(keras.Input((5, 6)), keras.Input((8, 2)))
+    assert [w.shape for w in layer.get_weights()] == [
+        (6, 2, 3), (2, 3), (2, 2, 3), (2, 3), (2, 2, 4), (2, 4), (2, 4, 7), (7,)]
+    assert tuple(layer.query_kernel.shape) == (6, 6)
+
+
+def test_query_padding_mask_flows_through_a_model():
+    inputs = keras.Input((5,), dtype="int64")
+    x = layers.Embedding(10, 4, mask_zero=True)(inputs)
+    attended = layers.MultiHeadAttention(2, 2)(x, x)
+    assert attended.has_mask
+    model = keras.Model(inputs, attended)
+    ids = torch.tensor([[3, 4, 0, 0, 0]])
+    direct = model.layers[2](model.layers[1](ids), model.layers[1](ids),
+                             query_mask=ids != 0, value_mask=ids != 0)
+    torch.testing.assert_close(model(ids), direct)
+
+
+def test_attention_and_additive_attention_scores():
+    q, v = _x(2, 3, 4), _x(2, 5, 4, seed=1)
+    out, weights = layers.Attention()([q, v], return_attention_scores=True)
+    torch.testing.assert_close(weights, torch.softmax(q @ v.transpose(1, 2), -1))
+    torch.testing.assert_close(out, weights @ v)
+    additive = layers.AdditiveAttention(use_scale=False)
+    expected = torch.softmax(torch.tanh(q[:, :, None] + v[:, None]).sum(-1), -1) @ v
+    torch.testing.assert_close(additive([q, v]), expected)
+
+
+def test_attention_value_mask_and_query_mask():
+    q, v = _x(1, 2, 3), _x(1, 4, 3, seed=1)
+    mask = [torch.tensor([[True, False]]), torch.tensor([[True, True, False, False]])]
+    out, weights = layers.Attention()([q, v], mask=mask, return_attention_scores=True)
+    assert torch.all(weights[..., 2:] == 0)
+    assert torch.all(out[:, 1] == 0)
+
+
+def test_errors_teach_the_fix():
+    with pytest.raises(ValueError, match="num_heads=0"):
+        layers.MultiHeadAttention(0, 2)
+    layer = layers.MultiHeadAttention(2, 2)
+    layer(keras.Input((3, 4)), keras.Input((3, 4)))
+    with pytest.raises(keras.ShapeError, match="built for query, value and key features"):
+        layer(keras.Input((3, 8)), keras.Input((3, 4)))
+    with pytest.raises(ValueError, match="score_mode='sum'"):
+        layers.Attention(score_mode="sum")
