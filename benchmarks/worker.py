@@ -115,21 +115,32 @@ class TorchRunner:
         return torch.cat(outputs).numpy()
 
 
-def make_runner(contender: str, workload):
+def load_library(contender: str):
+    """The contender's library, imported (before the memory baseline is taken)."""
     if contender == "torch":
-        return TorchRunner(workload)
+        import torch
+
+        return torch
     if contender in ("netknit", "netknit-jit"):
         import netknit
 
-        return KerasRunner(workload, netknit, jit_compile=contender == "netknit-jit")
+        return netknit
     if contender.startswith("keras-"):
         import keras
 
         expected = contender.removeprefix("keras-")
         if keras.backend.backend() != expected:
             raise RuntimeError(f"Keras runs on {keras.backend.backend()}, expected {expected}")
-        return KerasRunner(workload, keras)
+        return keras
     raise ValueError(f"Unknown contender {contender!r}")
+
+
+def make_runner(contender: str, workload):
+    library = load_library(contender)
+    if contender == "torch":
+        return TorchRunner(workload)
+    return KerasRunner(workload, library, jit_compile=True if contender == "netknit-jit" else (
+        False if contender == "netknit" else None))
 
 
 def say(**message) -> None:
@@ -145,6 +156,7 @@ def main() -> None:
     args = parser.parse_args()
     workload = WORKLOADS[args.workload]
 
+    load_library(args.contender)
     baseline = rss_mb()
     x, y = workload.data(args.samples)
     # 1. Time to first step: build, compile, one batch of training.

@@ -177,3 +177,19 @@ def test_serialize_and_deserialize_the_other_families():
         assert type(again) is type(obj)
         assert again.get_config() == obj.get_config()
     assert serialize_keras_object(keras.activations.relu) == "relu"
+
+
+def test_registered_custom_loss_is_restored_with_the_compiled_model(tmp_path):
+    from netknit import losses
+
+    @register_serializable(package="tests")
+    class DoubledMSE(losses.Loss):
+        def call(self, y_true, y_pred):
+            return 2 * ((y_true - y_pred) ** 2).mean(dim=-1)
+
+    model = keras.Sequential([keras.Input((3,)), layers.Dense(1)])
+    model.compile("sgd", DoubledMSE())
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    assert isinstance(loaded._compile_config["loss"], DoubledMSE)
+    loaded.fit(np.ones((4, 3)), np.ones((4, 1)), verbose=0)

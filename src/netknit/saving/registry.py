@@ -50,6 +50,11 @@ def get_registered_name(obj_or_cls) -> str | None:
     return cls.__dict__.get("_registered_name")
 
 
+def registered_class(registered_name: str | None) -> type | None:
+    """The class registered under `"package>Name"`, or None."""
+    return _CUSTOM.get(registered_name) if isinstance(registered_name, str) else None
+
+
 def builtin_layer_classes() -> dict[str, type]:
     """Every public layer and model class by its Keras class name."""
     from .. import layers, models

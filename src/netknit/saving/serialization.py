@@ -14,7 +14,7 @@ import inspect
 from .. import activations, constraints, initializers, losses, metrics, optimizers, regularizers
 from ..layers.layer import Layer, is_shape
 from ..models.config import serialize_layer
-from .registry import SavingError, find_class, get_registered_name
+from .registry import SavingError, find_class, get_registered_name, registered_class
 
 # Config `module` → the netknit module whose `get` rebuilds it (Keras writes long module paths
 # such as "keras.src.backend.torch.optimizers.torch_adam", so a family word is matched).
@@ -70,8 +70,9 @@ def deserialize_keras_object(config, custom_objects: dict | None = None, safe_mo
     module = str(config.get("module") or "")
     family = next((m for word, m in _FAMILIES.items() if word in module.split(".")), None)
     registered = config.get("registered_name")
-    custom = (custom_objects or {}).get(registered) or (custom_objects or {}).get(
-        config["class_name"])
+    custom_objects = custom_objects or {}
+    custom = (custom_objects.get(registered) or custom_objects.get(config["class_name"])
+              or registered_class(registered))
     try:
         if family is not None and custom is None:
             return family.get(config)
