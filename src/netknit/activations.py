@@ -17,7 +17,7 @@ def linear(x):
 def relu(x, negative_slope: float = 0.0, max_value: float | None = None, threshold: float = 0.0):
     if negative_slope == 0.0 and max_value is None and threshold == 0.0:
         return torch.relu(x)
-    out = torch.where(x >= threshold, x, negative_slope * (x - threshold))
+    out = torch.where(x > threshold, x, negative_slope * (x - threshold))
     return out if max_value is None else torch.clamp(out, max=max_value)
 
 

@@ -10,7 +10,7 @@ from netknit import layers
 def test_relu_options():
     x = torch.tensor([-2.0, 0.5, 1.0, 8.0])
     out = layers.ReLU(max_value=6.0, negative_slope=0.5, threshold=1.0)(x)
-    torch.testing.assert_close(out, torch.tensor([-1.5, -0.25, 1.0, 6.0]))
+    torch.testing.assert_close(out, torch.tensor([-1.5, -0.25, 0.0, 6.0]))  # Keras: 0 at threshold
 
 
 def test_leaky_relu_default_slope_is_keras_0_3():

@@ -215,8 +215,6 @@ class ActivityRegularization(Layer):
         self.built = True
 
     def forward(self, inputs):
-        # Computed here too, so that the penalty exists when a model runs this layer directly.
-        self._activity_losses = [self.activity_regularizer(inputs) / inputs.shape[0]]
         return inputs
 
     def compute_output_shape(self, input_shape):
