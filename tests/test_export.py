@@ -8,7 +8,6 @@ import pytest
 import torch
 
 import netknit as keras
-from netknit import export as export_module
 from netknit import layers
 
 needs_onnx = pytest.mark.skipif(
@@ -151,17 +150,6 @@ def test_interrupted_export_keeps_the_previous_file(tmp_path, monkeypatch):
         cnn().export(path, format="torch")
     assert path.read_bytes() == b"previous"
     assert os.listdir(tmp_path) == ["m.pt2"]
-
-
-def test_write_atomically_moves_companion_files_too(tmp_path):
-    def write(target):
-        with open(target + ".data", "w") as file:
-            file.write("weights")
-        with open(target, "w") as file:
-            file.write("graph")
-
-    export_module.write_atomically(str(tmp_path / "big.onnx"), write)
-    assert sorted(os.listdir(tmp_path)) == ["big.onnx", "big.onnx.data"]
 
 
 @needs_onnx

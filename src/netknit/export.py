@@ -17,12 +17,11 @@ import contextlib
 import importlib.util
 import itertools
 import os
-import shutil
-import tempfile
 import warnings
 
 import torch
 
+from .file_io import write_atomically
 from .graph.symbolic import SymbolicTensor
 from .layers.layer import is_shape
 
@@ -203,24 +202,3 @@ def _quiet_torch_internals():
         yield
 
 
-def write_atomically(filepath: str, write) -> None:
-    """Run `write(path)` in a temporary folder beside `filepath`, then move its files into place.
-
-    Writers may add files beside the one they are given (ONNX puts weights over 2 GB in a `.data`
-    file named after it), so each is written under its final name in the temporary folder and the
-    main file is moved last.
-    """
-    directory = os.path.dirname(os.path.abspath(filepath))
-    name = os.path.basename(filepath)
-    staging = tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
-    try:
-        write(os.path.join(staging, name))
-        for written in os.listdir(staging):  # on disk before they take the final names
-            with open(os.path.join(staging, written), "rb") as file:
-                os.fsync(file.fileno())
-        for extra in sorted(os.listdir(staging)):
-            if extra != name:
-                os.replace(os.path.join(staging, extra), os.path.join(directory, extra))
-        os.replace(os.path.join(staging, name), filepath)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)

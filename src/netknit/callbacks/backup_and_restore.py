@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 
 import numpy as np
 import torch
 
 from ..distributed import rank
+from ..file_io import atomic_write
 from .callback import BatchCounter, Callback
 
 _STATE_FILE = "training_state.json"
@@ -52,36 +52,6 @@ def _decode(value, arrays, device):
     if "__tuple__" in value:
         return tuple(_decode(v, arrays, device) for v in value["__tuple__"])
     return {_decode(k, arrays, device): _decode(v, arrays, device) for k, v in value["__dict__"]}
-
-
-def _fsync_directory(directory):
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # directories cannot be opened on some platforms (Windows)
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_atomically(path, write):
-    """Calls `write(file)` on a temporary file beside `path`, then renames it to `path`.
-
-    A crash at any moment leaves either the old `path` or the new one, never a partial file.
-    """
-    directory = os.path.dirname(path)
-    fd, temporary = tempfile.mkstemp(prefix=".tmp-", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            write(file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
-    _fsync_directory(directory)
 
 
 class BackupAndRestore(Callback):
@@ -209,11 +179,12 @@ class BackupAndRestore(Callback):
         if self.double_checkpoint and self._record is not None:
             record["previous"] = {k: v for k, v in self._record.items() if k != "previous"}
         # 1. The arrays, under a new name: the current backup still points to the old file.
-        _write_atomically(os.path.join(self.backup_dir, record["arrays"]),
-                          lambda file: np.savez(file, **arrays))
+        with atomic_write(os.path.join(self.backup_dir, record["arrays"])) as file:
+            np.savez(file, **arrays)
         # 2. The record, which switches to the new arrays in one rename.
         text = json.dumps(record, indent=1).encode()
-        _write_atomically(self._state_path, lambda file: file.write(text))
+        with atomic_write(self._state_path) as file:
+            file.write(text)
         self._record = record
         # 3. Arrays no backup refers to any more.
         self._remove_files(keep=self._referenced_files())

@@ -10,14 +10,13 @@ netknit's registry. A file that is truncated, corrupted or edited into nonsense 
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import io
 import json
 import os
-import tempfile
 import zipfile
 
+from ..file_io import atomic_write
 from .registry import SavingError
 from .serialization import deserialize_keras_object, serialize_keras_object
 from .weights import (
@@ -32,24 +31,6 @@ from .weights import (
 CONFIG, METADATA, WEIGHTS = "config.json", "metadata.json", "model.weights.h5"
 KERAS_VERSION = "3.15.1"  # the Keras release whose format netknit writes
 _MAX_MEMBER_BYTES = 1 << 32
-
-
-@contextlib.contextmanager
-def atomic_write(filepath: str | os.PathLike):
-    """Yield a binary file object; on success it replaces `filepath`, on failure it vanishes."""
-    filepath = os.fspath(filepath)
-    directory = os.path.dirname(os.path.abspath(filepath))
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            yield file
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, filepath)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(temporary)
-        raise
 
 
 # ---------------------------------------------------------------- whole models

@@ -20,7 +20,7 @@ import os
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
-from ..export import write_atomically
+from ..file_io import write_atomically
 from ..graph.shapes import format_shape
 from ..layers.input_layer import InputLayer
 from ..models.functional import Functional
