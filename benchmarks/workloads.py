@@ -155,7 +155,7 @@ def _w3_torch():
     return SequenceAndFeatures(), sparse_categorical_crossentropy
 
 
-# ---------------------------------------------------------------------------------- W4 image + tabular
+# ------------------------------------------------------------------ W4 image + tabular
 
 def _w4_data(samples):
     rng = _rng()
