@@ -64,7 +64,7 @@ def build_image_tabular() -> keras.Model:
     return model
 
 
-def main(epochs: int = 20, verbose="auto", seed: int = 0) -> dict:
+def main(epochs: int = 40, verbose="auto", seed: int = 0) -> dict:
     keras.utils.set_random_seed(seed)
     img_train, img_test, tab_train, tab_test, y_train, y_test = load_data(seed)
     results = {}
