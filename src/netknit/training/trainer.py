@@ -10,11 +10,8 @@ host only when the progress bar refreshes and at the end of an epoch.
 from __future__ import annotations
 
 import functools
-import sys
-import time
 from collections.abc import Mapping
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -26,13 +23,13 @@ from ..graph import nest
 from ..graph.shapes import format_shape
 from .compile_utils import LossContainer, MetricsContainer, flatten_outputs, flatten_targets
 from .data import (
-    TensorAdapter,
     class_weights_to_sample_weights,
     data_adapter_for,
     is_in_memory,
     split_validation,
     to_tensors,
 )
+from .progress import resolve_verbose
 
 
 def default_device() -> torch.device:
@@ -605,15 +602,6 @@ def _validation_due(epoch: int, freq) -> bool:
     return (epoch + 1) in freq
 
 
-def resolve_verbose(verbose) -> int:
-    """Keras's "auto": a live bar (1) on a terminal, one line per epoch (2) otherwise."""
-    if verbose == "auto":
-        return 1 if sys.stdout.isatty() else 2
-    if verbose not in (0, 1, 2):
-        raise ValueError(f"verbose must be 0, 1, 2 or 'auto'. Received: verbose={verbose!r}")
-    return verbose
-
-
 def _concatenate(batches: list):
     """Per-batch outputs (tensors, lists or dicts of tensors) → NumPy arrays, joined once."""
     if not batches:
@@ -625,5 +613,3 @@ def _concatenate(batches: list):
         return type(first)(_concatenate([b[i] for b in batches]) for i in range(len(first)))
     return torch.cat(batches).cpu().numpy()
 
-
-del time, np, TensorAdapter
