@@ -72,7 +72,8 @@ def main(epochs: int = 40, verbose="auto", seed: int = 0) -> dict:
     print("\n== 1. Sequential MLP on flattened pixels (seed 002) ==")
     mlp = build_mlp()
     mlp.summary()
-    flat_train, flat_test = img_train.reshape(len(img_train), -1), img_test.reshape(len(img_test), -1)
+    flat_train = img_train.reshape(len(img_train), -1)
+    flat_test = img_test.reshape(len(img_test), -1)
     one_hot = np.eye(10, dtype="float32")
     start = time.perf_counter()
     mlp.fit(flat_train, one_hot[y_train], epochs=epochs, batch_size=32, validation_split=0.1,

@@ -118,7 +118,9 @@ def test_subclassed_model_needs_an_input_signature(tmp_path):
 
 def test_argument_errors(tmp_path):
     model = cnn()
-    with pytest.raises(ValueError, match="Unrecognized export format='tf_saved_model'.*not available"):
+    with pytest.raises(
+        ValueError, match="Unrecognized export format='tf_saved_model'.*not available"
+    ):
         model.export(tmp_path / "m", format="tf_saved_model")
     with pytest.raises(ValueError, match="ending in '.pt2'"):
         model.export(tmp_path / "m.onnx", format="torch")
@@ -157,11 +159,16 @@ def test_onnx_dict_inputs_integer_tokens_and_two_outputs(tmp_path):
     tokens = keras.Input((6,), dtype="int64", name="tokens")
     numbers = keras.Input((3,), name="numbers")
     hidden = layers.Concatenate()([layers.Flatten()(layers.Embedding(20, 4)(tokens)), numbers])
-    model = keras.Model({"tokens": tokens, "numbers": numbers},
-                        [layers.Dense(2, name="score")(hidden), layers.Dense(1, name="gate")(hidden)])
+    model = keras.Model(
+        {"tokens": tokens, "numbers": numbers},
+        [layers.Dense(2, name="score")(hidden), layers.Dense(1, name="gate")(hidden)],
+    )
     path = tmp_path / "two.onnx"
     model.export(path, verbose=False)
-    x = {"tokens": np.random.randint(0, 20, (3, 6)), "numbers": np.random.rand(3, 3).astype("float32")}
+    x = {
+        "tokens": np.random.randint(0, 20, (3, 6)),
+        "numbers": np.random.rand(3, 3).astype("float32"),
+    }
     onnxruntime = pytest.importorskip("onnxruntime")
     session = onnxruntime.InferenceSession(str(path))
     assert [o.name for o in session.get_outputs()] == ["score", "gate"]

@@ -5,9 +5,9 @@ import re
 import numpy as np
 import pytest
 import torch
+from layer_db import ROWS, LayerCase
 
 import netknit as keras
-from layer_db import ROWS, LayerCase
 
 
 def _inputs(case: LayerCase):

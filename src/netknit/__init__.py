@@ -5,6 +5,7 @@
 """
 
 from . import activations as activations
+from . import backend as backend
 from . import callbacks as callbacks
 from . import constraints as constraints
 from . import distributed as distributed
@@ -16,14 +17,13 @@ from . import models as models
 from . import optimizers as optimizers
 from . import regularizers as regularizers
 from . import saving as saving
+from . import utils as utils
 from .graph.errors import ShapeError as ShapeError
 from .graph.symbolic import SymbolicTensor as SymbolicTensor
 from .layers import Input as Input
 from .layers import Layer as Layer
 from .models import Model as Model
 from .models import Sequential as Sequential
-from . import backend as backend
-from . import utils as utils
 
 __version__ = "0.1.0"
 

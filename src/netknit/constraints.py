@@ -90,7 +90,9 @@ def get(identifier) -> Constraint | None:
         return _lookup(identifier)()
     if callable(identifier):
         return identifier
-    raise TypeError(f"Expected a constraint name, a Constraint, or a callable. Received: {identifier!r}")
+    raise TypeError(
+        f"Expected a constraint name, a Constraint, or a callable. Received: {identifier!r}"
+    )
 
 
 def _lookup(name: str) -> type:

@@ -84,8 +84,8 @@ def export(model, filepath, format: str = "onnx", verbose: bool | None = None,
         missing = [p for p in ("onnx", "onnxscript") if importlib.util.find_spec(p) is None]
         if missing:
             raise ImportError(
-                f"ONNX export needs the package(s) {missing}, which are not installed. Install them "
-                'with `pip install "netknit[export]"` (or `pip install onnx onnxscript`).'
+                f"ONNX export needs the package(s) {missing}, which are not installed. Install "
+                'them with `pip install "netknit[export]"` (or `pip install onnx onnxscript`).'
             )
 
     # 1. Example inputs and their dynamic dimensions.

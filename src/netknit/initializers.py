@@ -179,7 +179,9 @@ def _variance_scaling_preset(name, scale, mode, distribution):
             return {"seed": self.seed, "input_axes": None, "output_axes": None}
 
     Preset.__name__ = Preset.__qualname__ = name
-    Preset.__doc__ = f"`VarianceScaling(scale={scale}, mode={mode!r}, distribution={distribution!r})`."
+    Preset.__doc__ = (
+        f"`VarianceScaling(scale={scale}, mode={mode!r}, distribution={distribution!r})`."
+    )
     return Preset
 
 
@@ -251,7 +253,9 @@ _ALIASES = {
 
 def get(identifier) -> Initializer:
     """A Keras name (`"glorot_uniform"`), class name, config dict, instance or callable."""
-    if isinstance(identifier, Initializer) or (callable(identifier) and not isinstance(identifier, type)):
+    if isinstance(identifier, Initializer) or (
+        callable(identifier) and not isinstance(identifier, type)
+    ):
         return identifier
     if isinstance(identifier, dict):
         cls = _lookup(identifier.get("class_name"))

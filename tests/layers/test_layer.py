@@ -66,7 +66,7 @@ def test_input_output_and_shapes_from_first_call():
     assert dense.input is x and dense.output is y
     assert dense.input_shape == (None, 5) and dense.output_shape == (None, 3)
     with pytest.raises(ValueError, match="has not been called on a symbolic input"):
-        layers.Dense(1).output
+        _ = layers.Dense(1).output
 
 
 def test_symbolic_call_computes_nothing_and_eager_call_computes():

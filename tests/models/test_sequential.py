@@ -37,7 +37,7 @@ def test_deferred_build_on_first_call_keeps_the_batch_size_like_keras():
     model = keras.Sequential([layers.Dense(2)])
     assert not model.built
     with pytest.raises(ValueError, match="input shape is unknown"):
-        model.input
+        _ = model.input
     out = model(np.zeros((3, 5)))
     assert out.shape == (3, 2) and model.built
     assert model.input_shape == (3, 5) and model.count_params() == 12

@@ -41,7 +41,7 @@ def test_every_layer_round_trips_through_a_keras_file(case, tmp_path):
     model, data = _wrapped(case)
     model.save(tmp_path / "m.keras")
     loaded = keras.models.load_model(tmp_path / "m.keras", **case.from_config_kwargs)
-    assert [type(l) for l in loaded.layers] == [type(l) for l in model.layers]
+    assert [type(layer) for layer in loaded.layers] == [type(layer) for layer in model.layers]
     if case.cls is not layers.Lambda:  # a Lambda's bytecode need not re-marshal identically
         assert loaded.get_config() == model.get_config()
     with torch.no_grad():
@@ -63,7 +63,7 @@ def test_sequential_round_trips_and_stays_sequential(tmp_path):
     model.save(tmp_path / "s.keras")
     loaded = keras.models.load_model(tmp_path / "s.keras")
     assert isinstance(loaded, keras.Sequential)
-    assert [l.name for l in loaded.layers] == [l.name for l in model.layers]
+    assert [layer.name for layer in loaded.layers] == [layer.name for layer in model.layers]
     assert_same_predictions(model, loaded, np.ones((2, 4), "float32"))
 
 
@@ -122,7 +122,7 @@ def test_clone_function_makes_each_layer():
         return type(layer).from_config(layer.get_config())
 
     keras.models.clone_model(model, clone_function=clone_function)
-    assert seen == [l.name for l in model.layers]
+    assert seen == [layer.name for layer in model.layers]
 
 
 def test_registered_custom_layer_round_trips(tmp_path):

@@ -164,7 +164,8 @@ _mutation = st.one_of(
 )
 
 
-@settings(max_examples=50, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=50, deadline=None, suppress_health_check=list(HealthCheck),
+          derandomize=True)
 @given(mutation=_mutation)
 def test_a_mutated_file_loads_identically_or_raises_saving_error(mutation, tmp_path_factory):
     data, prediction = _saved_file()

@@ -17,7 +17,8 @@ def _binary_data(n=64, features=4, seed=0):
 
 def _binary_model(features=4):
     x = keras.Input((features,))
-    return keras.Model(x, layers.Dense(1, activation="sigmoid")(layers.Dense(8, activation="relu")(x)))
+    hidden = layers.Dense(8, activation="relu")(x)
+    return keras.Model(x, layers.Dense(1, activation="sigmoid")(hidden))
 
 
 def test_history_keys_are_sorted_like_keras_and_loss_decreases():
@@ -48,8 +49,12 @@ def test_multi_output_names_and_evaluate_order():
     out_a = layers.Dense(1, name="out_a")(hidden)
     out_b = layers.Dense(3, activation="softmax", name="out_b")(hidden)
     model = keras.Model(inputs, [out_a, out_b])
-    model.compile(optimizer="adam", loss={"out_a": "mse", "out_b": "sparse_categorical_crossentropy"},
-                  metrics={"out_a": "mae", "out_b": ["accuracy"]}, loss_weights=[1.0, 0.5])
+    model.compile(
+        optimizer="adam",
+        loss={"out_a": "mse", "out_b": "sparse_categorical_crossentropy"},
+        metrics={"out_a": "mae", "out_b": ["accuracy"]},
+        loss_weights=[1.0, 0.5],
+    )
     rng = np.random.default_rng(0)
     x = rng.standard_normal((32, 4)).astype("float32")
     ya, yb = rng.standard_normal((32, 1)).astype("float32"), rng.integers(0, 3, 32)

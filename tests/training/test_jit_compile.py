@@ -1,7 +1,6 @@
 """`compile(jit_compile=True)` trains and predicts like the eager model."""
 
 import numpy as np
-import pytest
 
 import netknit as keras
 
@@ -15,8 +14,6 @@ def _model(jit_compile):
     return model
 
 
-# torch.compile itself touches deprecated torch.jit APIs while it compiles.
-@pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_jit_compile_matches_eager_training_and_prediction():
     rng = np.random.default_rng(0)
     x, y = rng.random((24, 4), dtype="float32"), rng.random((24, 1), dtype="float32")

@@ -40,7 +40,9 @@ class ShapeError(ValueError):
     def _compose(self) -> str:
         lines = []
         if self.layer is not None:
-            lines.append(f"Layer {describe_layer(self.layer)} cannot accept its inputs. {self.problem}")
+            lines.append(
+                f"Layer {describe_layer(self.layer)} cannot accept its inputs. {self.problem}"
+            )
         else:
             lines.append(self.problem)
         for i, tensor in enumerate(self.inputs):

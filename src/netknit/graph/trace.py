@@ -64,7 +64,9 @@ def trace(inputs: list[SymbolicTensor], outputs: list[SymbolicTensor]) -> Trace:
             if node in finished:
                 continue
             if node in in_progress:
-                raise ValueError(f"The graph has a cycle through layer {describe_layer(node.layer)}.")
+                raise ValueError(
+                    f"The graph has a cycle through layer {describe_layer(node.layer)}."
+                )
             seen_order.setdefault(node.layer, len(seen_order))
             in_progress.add(node)
             stack.append((tensor, True))

@@ -76,6 +76,9 @@ from .pooling import MaxPool3D as MaxPool3D
 from .pooling import MaxPooling1D as MaxPooling1D
 from .pooling import MaxPooling2D as MaxPooling2D
 from .pooling import MaxPooling3D as MaxPooling3D
+from .recurrent import GRU as GRU
+from .recurrent import LSTM as LSTM
+from .recurrent import SimpleRNN as SimpleRNN
 from .regularization import ActivityRegularization as ActivityRegularization
 from .regularization import GaussianDropout as GaussianDropout
 from .regularization import GaussianNoise as GaussianNoise
@@ -88,8 +91,5 @@ from .reshaping import UpSampling1D as UpSampling1D
 from .reshaping import UpSampling2D as UpSampling2D
 from .reshaping import ZeroPadding1D as ZeroPadding1D
 from .reshaping import ZeroPadding2D as ZeroPadding2D
-from .recurrent import GRU as GRU
-from .recurrent import LSTM as LSTM
-from .recurrent import SimpleRNN as SimpleRNN
 from .rnn_wrappers import Bidirectional as Bidirectional
 from .rnn_wrappers import TimeDistributed as TimeDistributed

@@ -1,4 +1,4 @@
-"""Attention layers: MultiHeadAttention (Transformers), Attention (Luong) and AdditiveAttention (Bahdanau).
+"""Attention layers: MultiHeadAttention, Attention (Luong) and AdditiveAttention (Bahdanau).
 
 `MultiHeadAttention` projects query, key and value per head, attends, and projects back; it runs
 torch's fused `F.scaled_dot_product_attention` whenever Keras computes the same thing (no dropout,
@@ -354,7 +354,10 @@ class MultiHeadAttention(Layer):
         return merged
 
     def _heads(self, x: torch.Tensor, dim: int) -> torch.Tensor:
-        """`(batch, ..., heads * dim)` -> `(batch', heads, steps, dim)`; other axes join the batch."""
+        """`(batch, ..., heads * dim)` -> `(batch', heads, steps, dim)`.
+
+        Other axes join the batch.
+        """
         if self._perm is None and x.dim() == 3:
             return x.unflatten(-1, (self.num_heads, dim)).transpose(1, 2)
         x = x if self._perm is None else x.permute(self._perm)

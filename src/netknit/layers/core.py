@@ -1,4 +1,7 @@
-"""Core layers: Dense, Activation, Dropout, Flatten, Reshape, Permute, RepeatVector, Lambda, Identity."""
+"""Core layers.
+
+Dense, Activation, Dropout, Flatten, Reshape, Permute, RepeatVector, Lambda, Identity.
+"""
 
 from __future__ import annotations
 
@@ -191,7 +194,8 @@ class Dropout(Layer):
         if self.noise_shape is None:
             return F.dropout(inputs, self.rate, True)
         shape = [s if d is None else d for d, s in zip(self.noise_shape, inputs.shape)]
-        keep = torch.empty(shape, dtype=inputs.dtype, device=inputs.device).bernoulli_(1 - self.rate)
+        keep = torch.empty(shape, dtype=inputs.dtype, device=inputs.device)
+        keep.bernoulli_(1 - self.rate)
         return inputs * keep / (1 - self.rate)
 
     def compute_output_shape(self, input_shape):
@@ -283,8 +287,8 @@ class Reshape(Layer):
             raise ShapeError(
                 f"Reshape cannot turn {size} values per sample ({format_shape(input_shape)}) into "
                 f"{format_shape(self.target_shape)}, which holds {known}.",
-                fix=f"choose a target shape whose sizes multiply to {size}, e.g. Reshape(({size},)) "
-                "or Flatten().",
+                fix=f"choose a target shape whose sizes multiply to {size}, e.g. "
+                f"Reshape(({size},)) or Flatten().",
             )
         return (input_shape[0],) + self.target_shape
 

@@ -20,6 +20,7 @@ import inspect
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+
 import numpy as np
 import torch
 from torch import nn
@@ -309,12 +310,12 @@ class Layer(nn.Module):
                 f"Layer '{self.name}' expects {len(entries)} weight arrays ({listing}); "
                 f"received {len(weights)}."
             )
-        for (owner, n), (label, shape), value in zip(entries, expected, weights):
+        for (label, shape), value in zip(expected, weights):
             value = np.asarray(value)
             if tuple(value.shape) != shape:
                 raise ValueError(
-                    f"Weight {label} has shape {format_shape(shape)} in Keras's layout; received an "
-                    f"array of shape {format_shape(value.shape)}."
+                    f"Weight {label} has shape {format_shape(shape)} in Keras's layout; received "
+                    f"an array of shape {format_shape(value.shape)}."
                 )
         with torch.no_grad():
             for (owner, n), value in zip(entries, weights):

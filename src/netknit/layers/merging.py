@@ -85,7 +85,9 @@ class Merge(Layer):
     def forward(self, inputs):
         if self._expand:
             rank = max(x.dim() for x in inputs)
-            inputs = [x.reshape(x.shape[:1] + (1,) * (rank - x.dim()) + x.shape[1:]) for x in inputs]
+            inputs = [
+                x.reshape(x.shape[:1] + (1,) * (rank - x.dim()) + x.shape[1:]) for x in inputs
+            ]
         return self.combine(list(inputs))
 
     def compute_output_shape(self, input_shape):
@@ -297,7 +299,9 @@ class Dot(Layer):
         a = a.movedim(axis_a, -1)
         b = b.movedim(axis_b, 1)
         rest_a, rest_b = a.shape[1:-1], b.shape[2:]
-        out = torch.bmm(a.reshape(a.shape[0], -1, a.shape[-1]), b.reshape(b.shape[0], b.shape[1], -1))
+        out = torch.bmm(
+            a.reshape(a.shape[0], -1, a.shape[-1]), b.reshape(b.shape[0], b.shape[1], -1)
+        )
         shape = (a.shape[0],) + tuple(rest_a) + tuple(rest_b)
         return out.reshape(shape if len(shape) > 1 else (a.shape[0], 1))
 

@@ -1,4 +1,6 @@
-"""Normalization layers: BatchNormalization, LayerNormalization, GroupNormalization, UnitNormalization.
+"""Normalization layers: batch, layer, group and unit normalization.
+
+The layers: BatchNormalization, LayerNormalization, GroupNormalization, UnitNormalization.
 
 All of them normalize along the channels axis of `channels_last` data by default (`axis=-1`) and
 reach torch's fused kernels (`F.batch_norm`, `F.layer_norm`, `F.group_norm`) through permuted
@@ -137,7 +139,9 @@ class BatchNormalization(_AffineNormalization):
         if not isinstance(axis, int) or isinstance(axis, bool):
             raise TypeError(f"Expected an integer axis. Received: axis={axis!r}")
         if not isinstance(momentum, (int, float)) or not 0 <= momentum <= 1:
-            raise ValueError(f"Expected a momentum between 0 and 1. Received: momentum={momentum!r}")
+            raise ValueError(
+                f"Expected a momentum between 0 and 1. Received: momentum={momentum!r}"
+            )
         if renorm or synchronized:
             raise ValueError(
                 "BatchNormalization supports neither renorm=True nor synchronized=True. Received: "

@@ -146,6 +146,10 @@ class RNNBase(Layer):
             self.add_weight("bias", self._bias_shape(), self._bias_initializer(),
                             self.bias_regularizer, self.bias_constraint,
                             layout=self._bias_layout())
+            # Torch's fused kernels take a recurrent bias too, which Keras's LSTM and SimpleRNN
+            # do not have: a zero one, made once (not a weight, not saved).
+            self.register_buffer("_zero_recurrent_bias", torch.zeros(width, dtype=self.dtype),
+                                 persistent=False)
         else:
             self.bias = None
 
@@ -359,7 +363,7 @@ class LSTM(RNNBase):
         # Keras's single bias is torch's input bias; the recurrent bias is zero.
         params = [self.kernel, self.recurrent_kernel]
         if self.use_bias:
-            params += [self.bias, torch.zeros_like(self.bias)]
+            params += [self.bias, self._zero_recurrent_bias]
         h0, c0 = (s.unsqueeze(0) for s in states)
         outputs, h, c = torch.lstm(inputs, (h0, c0), params, self.use_bias, 1, 0.0, False,
                                    False, True)
@@ -503,7 +507,7 @@ class SimpleRNN(RNNBase):
             return None
         params = [self.kernel, self.recurrent_kernel]
         if self.use_bias:
-            params += [self.bias, torch.zeros_like(self.bias)]
+            params += [self.bias, self._zero_recurrent_bias]
         outputs, h = kernel_op(inputs, states[0].unsqueeze(0), params, self.use_bias, 1, 0.0,
                                False, False, True)
         return outputs, [h[0]]

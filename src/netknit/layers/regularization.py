@@ -1,4 +1,6 @@
-"""Regularization layers: GaussianNoise, GaussianDropout, SpatialDropout1D/2D/3D, ActivityRegularization.
+"""Regularization layers: noise, spatial dropout and activity regularization.
+
+The layers: GaussianNoise, GaussianDropout, SpatialDropout1D/2D/3D, ActivityRegularization.
 
 The noise layers act only in training (inside `fit`, or called with `training=True`); in inference
 they return their input unchanged. `ActivityRegularization` never changes its input: it adds a

@@ -16,7 +16,10 @@ from ..graph.symbolic import SymbolicTensor
 
 
 def serialize_layer(layer) -> dict:
-    """`{"module", "class_name", "config", "registered_name", "build_config"}` as Keras writes it."""
+    """A layer's config dict as Keras writes it.
+
+    Its keys: `{"module", "class_name", "config", "registered_name", "build_config"}`.
+    """
     from ..saving.registry import get_registered_name
     from .functional import Functional
     from .sequential import Sequential

@@ -110,8 +110,10 @@ def functional_from_config(cls, config: dict, custom_objects=None, safe_mode=Tru
     try:
         inputs = structure(config.get("input_layers"))
         outputs = structure(config.get("output_layers"))
-    except LookupError:
-        raise SavingError("The model config's outputs refer to calls that were never made.")
+    except LookupError as err:
+        raise SavingError(
+            "The model config's outputs refer to calls that were never made."
+        ) from err
     from .functional import Functional
 
     model_cls = Functional if cls.__name__ == "Model" else cls

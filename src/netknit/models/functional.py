@@ -184,7 +184,12 @@ class Functional(Model):
         )
 
     def __call__(self, *args, **kwargs):
-        if self.built and args and not kwargs and isinstance(args[0], (torch.Tensor, list, tuple, dict)):
+        if (
+            self.built
+            and args
+            and not kwargs
+            and isinstance(args[0], (torch.Tensor, list, tuple, dict))
+        ):
             leaves = nest.flatten(args[0])
             if leaves and all(isinstance(t, torch.Tensor) for t in leaves):
                 self._check_real_inputs(args[0])

@@ -85,8 +85,9 @@ class Sequential(Functional):
             x = layer(x)
             if not isinstance(x, SymbolicTensor):
                 raise ValueError(
-                    f"Layer '{layer.name}' returns several tensors, which a Sequential model cannot "
-                    "pass on to the next layer. Use the functional API (Model(inputs, outputs))."
+                    f"Layer '{layer.name}' returns several tensors, which a Sequential model "
+                    "cannot pass on to the next layer. Use the functional API "
+                    "(Model(inputs, outputs))."
                 )
         self._init_graph(inputs, x)
 

@@ -3,7 +3,8 @@
 One call of `apply` is one training step, in Keras's order:
 
 1. take each parameter's `.grad` (parameters without one are skipped, with Keras's warning);
-2. undo the loss scale, then clip (`clipnorm` per tensor, `global_clipnorm` over all, or `clipvalue`);
+2. undo the loss scale, then clip (`clipnorm` per tensor, `global_clipnorm` over all, or
+   `clipvalue`);
 3. decay the weights (`p -= p * weight_decay * learning_rate`, decoupled from the gradient);
 4. run the algorithm's update (`_update`) with the learning rate at the current iteration;
 5. count the step.
@@ -79,7 +80,9 @@ class Optimizer:
                 f"gradient_accumulation_steps={gradient_accumulation_steps}. Pass None, or use a "
                 "larger batch size."
             )
-        clip_args = {"clipnorm": clipnorm, "clipvalue": clipvalue, "global_clipnorm": global_clipnorm}
+        clip_args = {
+            "clipnorm": clipnorm, "clipvalue": clipvalue, "global_clipnorm": global_clipnorm
+        }
         if sum(v is not None for v in clip_args.values()) > 1:
             raise ValueError(
                 "Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. Received: "
@@ -151,7 +154,10 @@ class Optimizer:
 
     @property
     def variables(self) -> list[torch.Tensor]:
-        """The slot tensors in Keras's order (Keras's list without `iteration` and `learning_rate`)."""
+        """The slot tensors in Keras's order.
+
+        This is Keras's list without `iteration` and `learning_rate`.
+        """
         return [
             self._slots[slot][i]
             for group in self._slot_groups

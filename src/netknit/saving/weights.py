@@ -162,7 +162,7 @@ def optimizer_arrays(model, optimizer) -> list[np.ndarray]:
             tensor = optimizer._slots[slot][index].detach()
             layout = owner._weight_layouts.get(name)
             values.append((layout.to_keras(tensor) if layout else tensor).cpu().numpy())
-        for key, value in sorted(optimizer._extra_state().items()):
+        for _, value in sorted(optimizer._extra_state().items()):
             values.append(np.array(value, dtype="float32"))
     return values
 
@@ -227,10 +227,12 @@ def _plan_optimizer(model, optimizer, values: list, source: str):
                 "model or optimizer; recompile or load with compile=False."
             )
         slots = values[head:head + len(order)]
-        for (slot, index, (owner, name)), value in zip(order, slots):
+        for (slot, _, (owner, name)), value in zip(order, slots):
             if tuple(value.shape) != keras_shape(owner, name):
-                raise SavingError(f"{source}: optimizer slot '{slot}' of {owner.name}/{name} has "
-                                  f"shape {tuple(value.shape)}, expected {keras_shape(owner, name)}.")
+                raise SavingError(
+                    f"{source}: optimizer slot '{slot}' of {owner.name}/{name} has "
+                    f"shape {tuple(value.shape)}, expected {keras_shape(owner, name)}."
+                )
 
     def restore():
         optimizer.iterations = int(values[0])
@@ -271,7 +273,9 @@ def read_h5(file, source: str) -> dict:
             def collect(path, item):
                 if isinstance(item, h5py.Dataset):
                     if item.dtype.kind not in "fiub":
-                        raise SavingError(f"{source}: '{path}' holds {item.dtype} data, not numbers.")
+                        raise SavingError(
+                            f"{source}: '{path}' holds {item.dtype} data, not numbers."
+                        )
                     arrays[path] = np.asarray(item[()])
 
             f.visititems(collect)

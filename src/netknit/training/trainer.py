@@ -302,9 +302,14 @@ class Trainer:
         self._trainable_params = [p for p in self.parameters() if p.requires_grad]
         self.optimizer.build(self._trainable_params)
         layers = [m for m in self.modules() if hasattr(m, "_regularized")]
-        self._has_penalties = any(l._regularized or l.activity_regularizer for l in layers)
+        self._has_penalties = any(
+            layer._regularized or layer.activity_regularizer for layer in layers
+        )
         self._constraints = [
-            (getattr(l, n), c) for l in layers if l.trainable for n, c in l._constrained
+            (getattr(layer, n), c)
+            for layer in layers
+            if layer.trainable
+            for n, c in layer._constrained
         ]
 
     def _device(self) -> torch.device:
@@ -338,7 +343,10 @@ class Trainer:
             if not is_in_memory(y) or isinstance(y, (list, dict)):
                 raise ValueError("class_weight needs a single in-memory target array y.")
             weights = class_weights_to_sample_weights(to_tensors(y), class_weight)
-            sample_weight = weights if sample_weight is None else to_tensors(sample_weight) * weights
+            if sample_weight is None:
+                sample_weight = weights
+            else:
+                sample_weight = to_tensors(sample_weight) * weights
         if is_in_memory(x):
             x = to_tensors(x, device)
             self._check_data(x, y)

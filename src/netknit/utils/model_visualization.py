@@ -129,8 +129,9 @@ def model_to_drawing(model, show_shapes=False, show_dtype=False, show_layer_name
         raise ValueError(f"Expected splines to be one of {list(SPLINES)}. Received: {splines!r}")
     if not getattr(model, "built", False):
         raise ValueError(
-            f"Model '{model.name}' has not been built yet, so its graph is unknown. Build it first: "
-            "start it with Input(shape=...), call build(input_shape), or call it on data once."
+            f"Model '{model.name}' has not been built yet, so its graph is unknown. Build it "
+            "first: start it with Input(shape=...), call build(input_shape), or call it on data "
+            "once."
         )
     collector = _Collector(
         measure or _estimated_width, show_shapes=show_shapes, show_dtype=show_dtype,
