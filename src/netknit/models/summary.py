@@ -82,6 +82,13 @@ def print_summary(model, line_length=None, positions=None, print_fn=None, expand
     size = lambda weights: sum(w.numel() * w.element_size() for w in weights)  # noqa: E731
     total = count(trainable) + count(non_trainable)
     total_size = size(trainable) + size(non_trainable)
+    optimizer = getattr(model, "optimizer", None)
+    optimizer_params = None
+    if getattr(model, "compiled", False) and getattr(optimizer, "built", False):
+        # As Keras, once training has built the optimizer its variables count in the total.
+        optimizer_params = optimizer.variables_size()
+        total += optimizer_params[0]
+        total_size += optimizer_params[1]
 
     # 4. Print: to the terminal, or captured as plain text for print_fn.
     if print_fn is not None:
@@ -99,6 +106,11 @@ def print_summary(model, line_length=None, positions=None, print_fn=None, expand
         f"[bold] Non-trainable params: [/]{count(non_trainable):,} "
         f"({_readable(size(non_trainable))})"
     )
+    if optimizer_params is not None:
+        console.print(
+            f"[bold] Optimizer params: [/]{optimizer_params[0]:,} "
+            f"({_readable(optimizer_params[1])})"
+        )
     if print_fn is not None:
         print_fn(console.end_capture())
 

@@ -365,6 +365,8 @@ class Nadam(Optimizer):
         epsilon: a small constant for numerical stability.
     """
 
+    _extra_scalar_variables = 1  # the momentum product P_t
+
     def __init__(
         self,
         learning_rate=0.001,

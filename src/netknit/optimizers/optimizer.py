@@ -152,6 +152,21 @@ class Optimizer:
             state, self._pending_state = self._pending_state, None
             self.load_state_dict(state)
 
+    # Scalars Keras keeps as variables besides the slots (Nadam's momentum product, ...).
+    _extra_scalar_variables = 0
+
+    def variables_size(self) -> tuple[int, int]:
+        """(count, bytes) of Keras's optimizer variables: its int32 iteration, its float32
+        learning rate (unless a schedule computes it), the slots and any extra scalars."""
+        scalars = 1 + self._extra_scalar_variables
+        if not isinstance(self._learning_rate, schedules_module.LearningRateSchedule):
+            scalars += 1
+        slots = self.variables
+        return (
+            scalars + sum(v.numel() for v in slots),
+            4 * scalars + sum(v.numel() * v.element_size() for v in slots),
+        )
+
     @property
     def variables(self) -> list[torch.Tensor]:
         """The slot tensors in Keras's order.

@@ -1,6 +1,8 @@
 """The progress bar: draws Keras's bar on a terminal and plain lines anywhere else.
 
-On a terminal (verbose=1) one line is redrawn in place with `"\\r"`:
+On a terminal or in Jupyter (verbose=1), `rich` redraws one line in place, at most once per
+`interval` seconds, cut to the terminal's width while it moves; the line that ends an epoch is
+written whole:
 
     12/100 ━━━━━━━━━━━━━━━━━━━━ 1s 10ms/step - accuracy: 0.9000 - loss: 0.3000
 
@@ -16,7 +18,6 @@ Metric values are read only when a line is drawn, so values that cost a device s
 from __future__ import annotations
 
 import math
-import shutil
 import sys
 import time
 from collections.abc import Iterable, Mapping
@@ -24,19 +25,15 @@ from collections.abc import Iterable, Mapping
 # Seconds between two plain progress lines within one epoch when the output is not a terminal.
 LOG_INTERVAL = 30.0
 
-_BOLD, _GREEN, _GREY, _RESET = "\x1b[1m", "\x1b[32m", "\x1b[37m", "\x1b[0m"
-
-# The bar currently drawn in place on a terminal and that terminal's stream, if any:
-# `write_line` clears that line first.
+# The bar being drawn in place, if any: `write_line` prints above it through its console.
 _live_bar: Progbar | None = None
-_live_stream = None
 
 
 def _is_terminal(stream) -> bool:
     isatty = getattr(stream, "isatty", None)
     if isatty is not None and isatty():
         return True
-    # Jupyter's stream is not a tty but renders "\r" and colors.
+    # Jupyter's stream is not a tty, but rich draws a live bar there.
     return type(stream).__module__.startswith("ipykernel")
 
 
@@ -56,14 +53,13 @@ def resolve_verbose(verbose, stream=None) -> int:
 
 def write_line(text: str) -> None:
     """Prints one line to stdout without garbling a progress bar that is being drawn in place."""
-    global _live_bar
-    stream = sys.stdout
-    if _live_bar is not None and stream is _live_stream:
-        stream.write("\r" + " " * _live_bar._drawn_width + "\r")
-        _live_bar._last_draw = -math.inf  # redraw at the next update
-    _live_bar = None
-    stream.write(text + "\n")
-    stream.flush()
+    if _live_bar is not None and _live_bar._live.console.file is sys.stdout:
+        # The live display prints the line above the bar and redraws the bar below it.
+        _live_bar._live.console.print(text, markup=False, highlight=False, emoji=False,
+                                      soft_wrap=True)
+        return
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
 
 
 def format_value(value: float) -> str:
@@ -138,7 +134,7 @@ class Progbar:
         self._time_after_first_step: float | None = None
         self._last_draw = -math.inf
         self._last_log_line = self._start
-        self._drawn_width = 0
+        self._live = None  # the `rich.live.Live` display of the bar on a terminal
 
     def _is_stateless(self, name: str) -> bool:
         if self._stateful is not None:
@@ -174,8 +170,7 @@ class Progbar:
             self._draw_live(stream, current, now, time_per_unit, finalize)
         elif finalize or now - self._last_log_line >= LOG_INTERVAL:
             self._last_log_line = now
-            line = self._bar_line(current, now, time_per_unit, finalize, self._metrics_text())
-            self._write_line(stream, line)
+            self._write_line(stream, self._bar_line(current, now, time_per_unit, finalize))
 
     def add(self, n: int, values=None) -> None:
         """Moves the bar `n` steps forward."""
@@ -234,26 +229,23 @@ class Progbar:
         digits = len(str(self.target))
         return f"{current:{digits}d}/{self.target}"
 
-    def _bar_parts(self, current, now, time_per_unit, finalize):
-        """The count, the bar and the timing, as separate pieces (so a terminal can color them)."""
+    def _bar_pieces(self, current, now, time_per_unit, finalize):
+        """The bar line as `(text, style)` pieces: a terminal shows the styles, Keras's colors."""
         if self.target:
             filled = min(int(self.width * current / self.target), self.width)
-            count, done, todo = self._count(current), "━" * filled, "━" * (self.width - filled)
+            pieces = [(self._count(current), "bold"), (" ", ""), ("━" * filled, "green"),
+                      ("━" * (self.width - filled), "white")]
         else:
-            count, done, todo = f"{current:7d}/Unknown", "", ""
+            pieces = [(f"{current:7d}/Unknown", "bold")]
         if self.target and not finalize:
             clock = _format_duration(time_per_unit * (self.target - current))
         else:
             clock = f"{now - self._start:.0f}s"
-        return count, done, todo, clock, _format_time_per_unit(time_per_unit, self.unit_name)
+        rate = _format_time_per_unit(time_per_unit, self.unit_name)
+        return [*pieces, (" ", ""), (clock, "bold"), (f" {rate}{self._metrics_text()}", "")]
 
-    def _bar_line(self, current, now, time_per_unit, finalize, metrics, color=False):
-        count, done, todo, clock, rate = self._bar_parts(current, now, time_per_unit, finalize)
-        bar = f" {done}{todo}" if done or todo else ""
-        if color:
-            bar = f" {_GREEN}{done}{_RESET}{_GREY}{todo}{_RESET}" if bar else ""
-            count, clock = f"{_BOLD}{count}{_RESET}", f"{_BOLD}{clock}{_RESET}"
-        return f"{count}{bar} {clock} {rate}{metrics}"
+    def _bar_line(self, current, now, time_per_unit, finalize):
+        return "".join(text for text, _ in self._bar_pieces(current, now, time_per_unit, finalize))
 
     def _summary_line(self, current, now, time_per_unit):
         count = self._count(current) if self.target else f"{current}/Unknown"
@@ -261,23 +253,40 @@ class Progbar:
         return f"{count} - {now - self._start:.0f}s - {rate}{self._metrics_text()}"
 
     def _draw_live(self, stream, current, now, time_per_unit, finalize):
-        global _live_bar, _live_stream
-        metrics = self._metrics_text()
-        plain = self._bar_line(current, now, time_per_unit, finalize, metrics)
-        text = self._bar_line(current, now, time_per_unit, finalize, metrics, color=True)
-        overflow = len(plain) - (shutil.get_terminal_size().columns - 1)
-        if not finalize and overflow > 0:
-            # A line wider than the terminal would wrap, and "\r" would then redraw only its tail.
-            # The metrics come last and carry no color codes, so they can be cut safely.
-            plain = plain[:-overflow]
-            text = text[:-overflow] if overflow <= len(metrics) else plain
-        padding = " " * max(self._drawn_width - len(plain), 0)
-        stream.write(f"\r{text}{padding}" + ("\n" if finalize else ""))
-        stream.flush()
-        self._drawn_width = 0 if finalize else len(plain)
-        _live_bar, _live_stream = (None, None) if finalize else (self, stream)
+        global _live_bar
+        # rich is imported on the first live bar: most imports of netknit never draw one.
+        from rich.live import Live
+        from rich.text import Text
+
+        pieces = self._bar_pieces(current, now, time_per_unit, finalize)
+        if self._live is None or self._live.console.file is not stream:
+            # No auto-refresh thread: the bar reads the (lazy) metric values only here, on the
+            # training thread. stdout is left in place, so `write_line` finds the stream.
+            self._live = Live(console=_console(stream), auto_refresh=False, transient=True,
+                              redirect_stdout=False, redirect_stderr=False)
+            self._live.start()
+            # Keras keeps the cursor visible; a fit stopped by Ctrl-C must not leave it hidden.
+            self._live.console.show_cursor(True)
+        if not finalize:
+            # Cut to the terminal's width: a wrapped line could not be redrawn in place.
+            self._live.update(Text.assemble(*pieces, no_wrap=True, overflow="ellipsis"),
+                              refresh=True)
+            _live_bar = self
+            return
+        # The live line is erased and the last one printed whole, left to the terminal to wrap.
+        self._live.stop()
+        self._live.console.print(Text.assemble(*pieces), soft_wrap=True)
+        self._live = None
+        if _live_bar is self:
+            _live_bar = None
 
     @staticmethod
     def _write_line(stream, text):
         stream.write(text + "\n")
         stream.flush()
+
+
+def _console(stream):
+    from rich.console import Console
+
+    return Console(file=stream, highlight=False, markup=False, emoji=False)

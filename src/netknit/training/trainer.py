@@ -287,8 +287,12 @@ class Trainer:
 
     # ------------------------------------------------------------------ preparation
 
-    def _prepare(self, x) -> None:
-        """Build (deferred models) and resolve everything the step needs, once per call."""
+    def _prepare(self, x, training: bool = True) -> None:
+        """Build (deferred models) and resolve everything the step needs, once per call.
+
+        The optimizer is built (its slots made) only for training, as in Keras, where `summary()`
+        counts its variables once it is built.
+        """
         if not getattr(self, "built", False):
             sample = next(iter(data_adapter_for(x, batch_size=2)))[0]
             with torch.no_grad():
@@ -300,7 +304,8 @@ class Trainer:
                 metrics_module.Mean(name=n) for n in self._loss_container.names
             ]
         self._trainable_params = [p for p in self.parameters() if p.requires_grad]
-        self.optimizer.build(self._trainable_params)
+        if training:
+            self.optimizer.build(self._trainable_params)
         layers = [m for m in self.modules() if hasattr(m, "_regularized")]
         self._has_penalties = any(
             layer._regularized or layer.activity_regularizer for layer in layers
@@ -477,7 +482,7 @@ class Trainer:
         """The loss and metrics on the given data: a scalar, a list (Keras's order) or a dict."""
         self._require_compiled("evaluate")
         self._parallel = start_data_parallel(self)
-        self._prepare(x)
+        self._prepare(x, training=False)
         data = self._adapter(x, y, sample_weight, batch_size, False, steps)
         if self._parallel is not None:
             data = self._parallel.shard(data, training=False)
@@ -565,7 +570,7 @@ class Trainer:
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """The loss (and metrics) on one batch, without training."""
         self._require_compiled("test_on_batch")
-        self._prepare(x)
+        self._prepare(x, training=False)
         batch = next(iter(self._adapter(x, y, sample_weight, _num_samples(x), False, None)))
         self._reset_metrics()
         with torch.no_grad():
