@@ -1,6 +1,7 @@
 """Fakes for driving callbacks without a trainer: a model, its optimizer, lazy batch logs."""
 
 import io
+import re
 from collections.abc import Mapping
 
 import numpy as np
@@ -111,9 +112,39 @@ def counting_logs():
     return CountingLogs
 
 
+def screen(output):
+    """The lines a terminal shows after `output`, for the codes rich's live display writes."""
+    lines, row, col = [""], 0, 0
+    for token in re.findall(r"\x1b\[[0-9;?]*[A-Za-z]|\r|\n|[^\x1b\r\n]+", output):
+        if token == "\n":
+            row, col = row + 1, 0
+            lines += [""] * (row + 1 - len(lines))
+        elif token == "\r":
+            col = 0
+        elif token == "\x1b[2K":
+            lines[row] = ""
+        elif up := re.fullmatch(r"\x1b\[(\d*)A", token):
+            row -= int(up[1] or 1)
+        elif not token.startswith("\x1b"):  # colors and cursor visibility change no text
+            line = lines[row].ljust(col)
+            lines[row] = line[:col] + token + line[col + len(token):]
+            col += len(token)
+    return lines
+
+
 @pytest.fixture
-def terminal():
+def terminal(monkeypatch):
+    """A terminal 120 columns wide, whatever terminal the tests run in."""
+    for name in ("NO_COLOR", "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    monkeypatch.setenv("COLUMNS", "120")
     return FakeTerminal()
+
+
+@pytest.fixture(name="screen")
+def screen_fixture():
+    return screen
 
 
 @pytest.fixture

@@ -259,7 +259,14 @@ class Progbar:
         from rich.text import Text
 
         pieces = self._bar_pieces(current, now, time_per_unit, finalize)
+        if finalize:
+            # The live line is erased and the last one printed whole, left to the terminal to wrap.
+            console = _console(stream) if self._live is None else self._live.console
+            self._stop_live()
+            console.print(Text.assemble(*pieces), soft_wrap=True)
+            return
         if self._live is None or self._live.console.file is not stream:
+            self._stop_live()
             # No auto-refresh thread: the bar reads the (lazy) metric values only here, on the
             # training thread. stdout is left in place, so `write_line` finds the stream.
             self._live = Live(console=_console(stream), auto_refresh=False, transient=True,
@@ -267,16 +274,15 @@ class Progbar:
             self._live.start()
             # Keras keeps the cursor visible; a fit stopped by Ctrl-C must not leave it hidden.
             self._live.console.show_cursor(True)
-        if not finalize:
-            # Cut to the terminal's width: a wrapped line could not be redrawn in place.
-            self._live.update(Text.assemble(*pieces, no_wrap=True, overflow="ellipsis"),
-                              refresh=True)
-            _live_bar = self
-            return
-        # The live line is erased and the last one printed whole, left to the terminal to wrap.
-        self._live.stop()
-        self._live.console.print(Text.assemble(*pieces), soft_wrap=True)
-        self._live = None
+        # Cut to the terminal's width: a wrapped line could not be redrawn in place.
+        self._live.update(Text.assemble(*pieces, no_wrap=True, overflow="ellipsis"), refresh=True)
+        _live_bar = self
+
+    def _stop_live(self):
+        global _live_bar
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
         if _live_bar is self:
             _live_bar = None
 
