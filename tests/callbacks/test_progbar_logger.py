@@ -3,6 +3,7 @@ import io
 import re
 
 from netknit.callbacks import CallbackList
+from netknit.training import progress
 
 BAR = "━" * 20
 
@@ -43,12 +44,29 @@ def test_verbose_2(model):
                         r"- val_accuracy: 0\.7500 - val_loss: 0\.5000", lines[3])
 
 
-def test_verbose_1_on_a_terminal(model, terminal):
+def test_verbose_1_on_a_terminal(model, terminal, screen):
     text = fit(model, terminal, verbose=1)
     assert "\b" not in text
-    plain = re.sub(r"\x1b\[\d+m", "", text)
-    assert re.search(rf"\r3/3 {BAR} 0s \d+(us|ms)/step - accuracy: 0\.5312 .* "
-                     r"val_loss: 0\.5000\n$", plain)
+    lines = screen(text)
+    assert lines[0] == "Epoch 1/2" and lines[2] == "Epoch 2/2" and len(lines) == 5
+    for line in (lines[1], lines[3]):
+        assert re.fullmatch(rf"3/3 {BAR} 0s \d+(us|ms)/step - accuracy: 0\.5312 - loss: 0\.6931 "
+                            r"- val_accuracy: 0\.7500 - val_loss: 0\.5000", line)
+
+
+def test_terminal_reads_batch_logs_at_most_10_times_a_second(model, terminal, counting_logs,
+                                                             monkeypatch):
+    ticks = iter(range(10_000))
+    monkeypatch.setattr(progress.time, "monotonic", lambda: next(ticks) * 0.002)
+    made = []
+
+    def factory(values):
+        made.append(counting_logs(values))
+        return made[-1]
+
+    # 500 steps of 2 ms: about 1 s of training, so about 10 refreshes, 2 values each.
+    fit(model, terminal, verbose=1, epochs=1, steps=500, logs_factory=factory)
+    assert 16 <= made[0].reads <= 22
 
 
 def test_one_epoch_has_no_header(model):

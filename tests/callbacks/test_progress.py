@@ -1,6 +1,5 @@
 import contextlib
 import io
-import os
 import re
 
 import pytest
@@ -40,22 +39,41 @@ def test_verbose_2_on_terminal_has_no_control_characters(terminal):
     assert not any(c in text for c in ("\r", "\b", "\x1b"))
 
 
-def test_terminal_redraws_one_line_in_place(terminal):
-    text = run_bar(terminal)
-    assert text.count("\r") == 4 and text.endswith("\n") and text.count("\n") == 1
+def test_terminal_draws_with_rich_and_ends_with_keras_line(terminal, screen):
+    text = run_bar(terminal, final_logs={"accuracy": 0.53125, "loss": 0.6931,
+                                         "val_accuracy": 0.5, "val_loss": 0.0})
     assert "\b" not in text
-    plain = re.sub(r"\x1b\[\d+m", "", text)
-    assert "\r2/4 ━━━━━━━━━━━━━━━━━━━━ 0s" in plain
-    assert re.search(rf"\r4/4 {BAR} 0s \d+(us|ms)/step - accuracy: 0\.5312 - loss: 0\.6931\n$",
-                     plain)
+    assert "\x1b[1m2/4\x1b[0m \x1b[32m━━━━━━━━━━\x1b[0m\x1b[37m━━━━━━━━━━\x1b[0m" in text
+    lines = screen(text)
+    assert len(lines) == 2 and lines[1] == ""
+    assert re.fullmatch(
+        rf"4/4 {BAR} 0s \d+(us|ms)/step - accuracy: 0\.5312 - loss: 0\.6931 "
+        r"- val_accuracy: 0\.5000 - val_loss: 0\.0000e\+00", lines[0])
 
 
-def test_long_line_is_cut_to_the_terminal_width(terminal, monkeypatch):
-    monkeypatch.setattr(progress.shutil, "get_terminal_size", lambda: os.terminal_size((40, 24)))
+def test_live_line_is_cut_to_the_terminal_width_and_last_line_is_whole(terminal, screen,
+                                                                      monkeypatch):
+    monkeypatch.setenv("COLUMNS", "40")
+    logs = {"loss": 0.5, "accuracy": 0.5}
     with contextlib.redirect_stdout(terminal):
-        Progbar(10, interval=0, stateless_metrics=()).update(1, {"loss": 0.5, "accuracy": 0.5})
-    drawn = re.sub(r"\x1b\[\d+m", "", terminal.getvalue())
-    assert len(drawn.lstrip("\r")) <= 39
+        bar = Progbar(10, interval=0, stateless_metrics=())
+        bar.update(1, logs)
+        assert [len(line) for line in screen(terminal.getvalue())] == [40]
+        bar.update(10, logs)
+    assert screen(terminal.getvalue())[0].endswith(" - loss: 0.5000 - accuracy: 0.5000")
+
+
+def test_terminal_refreshes_at_most_once_per_interval(terminal, counting_logs, monkeypatch):
+    ticks = iter(range(10_000))
+    monkeypatch.setattr(progress.time, "monotonic", lambda: next(ticks) * 0.001)  # 1 ms a step
+    logs = counting_logs({"loss": 0.5})
+    with contextlib.redirect_stdout(terminal):
+        bar = Progbar(2000, interval=0.1, stateless_metrics=())
+        for step in range(1, 2000):
+            bar.update(step, logs)
+        bar.update(2000, logs)
+    # About 2 s of steps: at most 10 refreshes a second, plus the line that ends the epoch.
+    assert 15 <= logs.reads <= 22
 
 
 def test_values_are_read_only_when_drawing(counting_logs):
@@ -96,20 +114,25 @@ def test_long_epochs_log_a_plain_line_now_and_then(monkeypatch):
         bar.update(1, {"loss": 1.0})
         bar.update(2, {"loss": 1.0})
         bar.update(3, {"loss": 1.0})
-    lines = out.getvalue().splitlines()
+    text = out.getvalue()
+    assert not any(c in text for c in ("\r", "\b", "\x1b"))
+    lines = text.splitlines()
     assert len(lines) == 2 and lines[0].startswith("2/3 ━") and lines[1].startswith("3/3 ━")
 
 
-def test_write_line_clears_the_live_bar(terminal):
+def test_write_line_prints_above_the_live_bar(terminal, screen):
     with contextlib.redirect_stdout(terminal):
         bar = Progbar(4, interval=0, stateless_metrics=())
         bar.update(1, {"loss": 1.0})
-        write_line("Epoch 1: saving model")
+        write_line("Epoch 1: saving model to [best].keras")
+        assert screen(terminal.getvalue())[0] == "Epoch 1: saving model to [best].keras"
+        assert screen(terminal.getvalue())[1].startswith("1/4 ━")
         bar.update(2, {"loss": 1.0})
-    first, rest = terminal.getvalue().split("Epoch 1: saving model\n")
-    # The bar line was blanked out ("\r", spaces, "\r") before the message, and redrawn after.
-    assert re.search(r"\r {20,}\r$", first)
-    assert rest.startswith("\r")
+        bar.update(4, {"loss": 1.0})
+        write_line("after the bar")
+    lines = screen(terminal.getvalue())
+    assert lines[0] == "Epoch 1: saving model to [best].keras" and lines[1].startswith("4/4 ━")
+    assert lines[2:] == ["after the bar", ""]
 
 
 def test_resolve_verbose(terminal):

@@ -9,9 +9,9 @@ from .callback import Callback
 class ProgbarLogger(Callback):
     """Prints progress and metrics; `fit()` adds one unless `verbose=0`.
 
-    With verbose=1 the bar is redrawn in place on a terminal (at most 10 times a second, reading
-    the batch metrics only then) and reduced to one plain line per epoch elsewhere; verbose=2
-    prints one line per epoch. Validation inside `fit()` is silent: its results end the epoch
+    With verbose=1 rich draws the bar in place on a terminal (at most 10 times a second, reading
+    the batch metrics only then); elsewhere the bar is one plain line per epoch. verbose=2 prints
+    one line per epoch. Validation inside `fit()` is silent: its results end the epoch
     line. `"Epoch 3/10"` heads each epoch when there is more than one.
 
     >>> callback = ProgbarLogger()

@@ -483,6 +483,16 @@ class Trainer:
         self._require_compiled("evaluate")
         self._parallel = start_data_parallel(self)
         self._prepare(x, training=False)
+        data, callback_list = self._inference_data(x, y, sample_weight, batch_size, steps, verbose,
+                                                   callbacks)
+        logs = self._run_evaluation(data, callback_list)
+        if self._parallel is not None:
+            self._parallel.close()
+        return self._result(logs, return_dict)
+
+    def _inference_data(self, x, y, sample_weight, batch_size, steps, verbose, callbacks):
+        """The batches (this process's shard when data-parallel) and the callbacks of evaluate
+        and predict."""
         data = self._adapter(x, y, sample_weight, batch_size, False, steps)
         if self._parallel is not None:
             data = self._parallel.shard(data, training=False)
@@ -491,10 +501,7 @@ class Trainer:
             callbacks, add_history=False, add_progbar=verbose != 0, model=self, verbose=verbose,
             epochs=1, steps=data.num_batches,
         )
-        logs = self._run_evaluation(data, callback_list)
-        if self._parallel is not None:
-            self._parallel.close()
-        return self._result(logs, return_dict)
+        return data, callback_list
 
     def _run_evaluation(self, data, callback_list) -> dict:
         self._reset_metrics()
@@ -528,14 +535,8 @@ class Trainer:
             with torch.no_grad():
                 self(sample)
         self._parallel = start_data_parallel(self)
-        data = self._adapter(x, None, None, batch_size, False, steps)
-        if self._parallel is not None:
-            data = self._parallel.shard(data, training=False)
-        verbose = resolve_verbose(verbose)
-        callback_list = callbacks_module.CallbackList(
-            callbacks, add_history=False, add_progbar=verbose != 0, model=self, verbose=verbose,
-            epochs=1, steps=data.num_batches,
-        )
+        data, callback_list = self._inference_data(x, None, None, batch_size, steps, verbose,
+                                                   callbacks)
         was_training = self.training
         self.train(False)
         callback_list.on_predict_begin()
