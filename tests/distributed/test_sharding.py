@@ -105,3 +105,11 @@ def test_backup_and_restore_writes_on_rank_zero_only(monkeypatch, tmp_path):
 def test_launch_checks_its_arguments():
     with pytest.raises(ValueError, match="nprocs=0"):
         distributed.launch(print, 0)
+
+
+def test_launch_refuses_a_function_new_processes_cannot_import():
+    def local_function():
+        return 1
+
+    with pytest.raises(ValueError, match="Define the function at the top level of a module"):
+        distributed.launch(local_function, 2, start_method="spawn")

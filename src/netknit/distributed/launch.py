@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pickle
 import socket
+import threading
 from collections.abc import Callable
 
 import torch
@@ -26,9 +27,11 @@ def launch(fn: Callable, nprocs: int = 2, *args, start_method: str | None = None
         fn: the function to run in every process.
         nprocs: how many processes, e.g. one per GPU.
         *args: arguments passed to `fn`.
-        start_method: `"fork"` or `"spawn"`. By default `"fork"` where the platform has it and
-            CUDA is not initialized in this process (it then runs functions defined in a
-            notebook), else `"spawn"` (`fn` must then be importable from a module).
+        start_method: `"fork"` or `"spawn"`. By default `"fork"` where the platform has it,
+            CUDA is not initialized and no other Python thread runs in this process (it then
+            runs functions defined in a notebook), else `"spawn"` (`fn` must then be importable
+            from a module). Forking while other threads hold locks (torch.compile's compile
+            workers, for one) can deadlock the children.
 
     >>> def train(epochs):
     ...     model = build_model()
@@ -44,8 +47,24 @@ def launch(fn: Callable, nprocs: int = 2, *args, start_method: str | None = None
             "part of a process group (e.g. not under torchrun)."
         )
     if start_method is None:
-        can_fork = "fork" in mp.get_all_start_methods() and not torch.cuda.is_initialized()
+        can_fork = (
+            "fork" in mp.get_all_start_methods()
+            and not torch.cuda.is_initialized()
+            and threading.active_count() == 1
+        )
         start_method = "fork" if can_fork else "spawn"
+    if start_method == "spawn":
+        # Checked before any process starts: a process already waiting for its peers would
+        # otherwise be left behind when a later one cannot be started.
+        try:
+            pickle.dumps((fn, args))
+        except Exception as error:
+            raise ValueError(
+                f"launch() starts new Python processes here ('spawn'), which must import `fn` "
+                f"({getattr(fn, '__qualname__', fn)!r}) and its arguments by name, and cannot: "
+                f"{error}. Define the function at the top level of a module, or pass "
+                "start_method='fork' (where the platform has it)."
+            ) from error
     results_queue = mp.get_context(start_method).SimpleQueue()
     processes = mp.start_processes(
         _run_in_process, (fn, nprocs, _free_port(), results_queue, args), nprocs=nprocs,
