@@ -3,17 +3,9 @@
 import numpy as np
 import pytest
 import torch
+from keras_cases import LOGITS, P_BIN, P_CAT, P_REG, WEIGHTS, Y_BIN, Y_CAT, Y_REG
 
 from netknit import losses
-
-Y_BIN = torch.tensor([[0.0, 1.0, 1.0], [1.0, 0.0, 0.0]])
-P_BIN = torch.tensor([[0.1, 0.8, 0.6], [0.7, 0.2, 1.0]])
-LOGITS = torch.tensor([[-2.0, 1.5, 0.3], [0.8, -0.4, 4.0]])
-WEIGHTS = torch.tensor([0.5, 2.0])
-Y_CAT = torch.tensor([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
-P_CAT = torch.tensor([[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]])
-Y_REG = torch.tensor([[1.0, 2.0], [3.0, -1.0]])
-P_REG = torch.tensor([[1.5, 1.0], [2.0, 0.5]])
 
 
 def close(value, expected):
