@@ -1,0 +1,21 @@
+"""to_categorical and normalize give what Keras 3 gives (values recorded from Keras 3.15)."""
+
+import numpy as np
+import pytest
+
+import netknit as keras
+
+
+def test_to_categorical_like_keras():
+    out = keras.utils.to_categorical([0, 2, 1])
+    np.testing.assert_array_equal(out, [[1, 0, 0], [0, 0, 1], [0, 1, 0]])
+    assert out.dtype == np.float64
+    column = keras.utils.to_categorical(np.array([[1], [0]]), num_classes=3)
+    assert column.shape == (2, 3)  # the trailing axis of size 1 is dropped
+    with pytest.raises(ValueError, match="labels in \\[0, 2\\)"):
+        keras.utils.to_categorical([0, 2], num_classes=2)
+
+
+def test_normalize_like_keras():
+    np.testing.assert_allclose(keras.utils.normalize(np.array([[3.0, 4.0]])), [[0.6, 0.8]])
+    np.testing.assert_array_equal(keras.utils.normalize(np.zeros((1, 2))), [[0.0, 0.0]])
