@@ -204,3 +204,19 @@ def test_deferred_sequential_trains():
     x, y = _binary_data()
     model.fit(x, y, epochs=1, verbose=0)
     assert model.built and model.count_params() == 4 * 8 + 8 + 9
+
+
+def test_steps_per_epoch_with_arrays_continues_where_the_last_epoch_stopped():
+    """Keras: 4 batches of data and steps_per_epoch=2 train on (0, 1), then (2, 3), then (0, 1)."""
+    x = np.arange(8, dtype="float32").reshape(8, 1)
+    inputs = keras.Input((1,))
+    model = keras.Model(inputs, layers.Lambda(lambda t: t, output_shape=(1,))(inputs))
+    batches = []  # the samples each step sees, recorded by the loss
+
+    def loss(y_true, y_pred):
+        batches.append(y_pred[:, 0].tolist())
+        return (y_pred - y_true).mean()
+
+    model.compile(optimizer="sgd", loss=loss)
+    model.fit(x, x, batch_size=2, steps_per_epoch=2, epochs=3, shuffle=False, verbose=0)
+    assert batches == [[0, 1], [2, 3], [4, 5], [6, 7], [0, 1], [2, 3]]

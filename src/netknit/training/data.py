@@ -11,6 +11,7 @@ tensor, a list, or a dict); `y` and `sample_weight` may be None.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable, Iterator
 
@@ -127,21 +128,27 @@ class TensorAdapter:
         self.full_steps = math.ceil(self.size / batch_size) if self.size else 0
         self.num_batches = steps or self.full_steps
         self.device = next(t.device for t in nest.flatten(x) if t is not None)
+        self._stream = None
 
     def __iter__(self) -> Iterator[tuple]:
-        yielded = 0
-        while yielded < self.num_batches:
+        if self.num_batches == self.full_steps:
+            return itertools.islice(self._passes(), self.num_batches)
+        # With steps_per_epoch, an epoch goes on where the last one stopped, as in Keras.
+        if self._stream is None:
+            self._stream = self._passes()
+        return itertools.islice(self._stream, self.num_batches)
+
+    def _passes(self) -> Iterator[tuple]:
+        """Batches of pass after pass over the data, in a new order each pass when shuffling."""
+        while self.size:
             order = self._order()
             for start in range(0, self.size, self.batch_size):
-                if yielded == self.num_batches:
-                    return
                 index = (
                     order[start:start + self.batch_size]
                     if order is not None
                     else slice(start, start + self.batch_size)
                 )
                 yield (take(self.x, index), take(self.y, index), take(self.sample_weight, index))
-                yielded += 1
 
     def _order(self):
         if not self.shuffle:
