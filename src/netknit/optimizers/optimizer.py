@@ -141,6 +141,9 @@ class Optimizer:
         """Create the slot tensors for `params`; a no-op when already built."""
         if self.built:
             return
+        # The list as given, too: `fit` passes the same list every step, which then needs no
+        # element-by-element check.
+        self._given_params = params
         self._params = list(params)
         self._slots = {
             slot: [torch.full_like(p, self._slot_initial_value) for p in self._params]
@@ -241,15 +244,24 @@ class Optimizer:
     def apply(self, params: Sequence[torch.Tensor] | None = None) -> None:
         """One update of `params` (the built parameters by default) from their `.grad`."""
         # 1. Collect the parameters that have gradients.
-        params = self._params if params is None else list(params)
+        given = params
+        if params is None or (self.built and params is self._given_params):
+            params = self._params
+        else:
+            params = list(params)
         if not self.built:
             self.build(params)
-        elif len(params) != len(self._params) or not all(map(_same, params, self._params)):
+            self._given_params = given
+        elif params is not self._params and (
+            len(params) != len(self._params) or not all(map(_same, params, self._params))
+        ):
             raise ValueError(
                 f"Optimizer '{self.name}' was built for {len(self._params)} parameters and is "
                 f"asked to update a different list of {len(params)}. Build a new optimizer for a "
                 "new set of parameters."
             )
+        elif given is not None:
+            self._given_params = given  # checked once; the same list next step is not
         grads = [p.grad for p in params]
         if any(g is None for g in grads):
             keep = [i for i, g in enumerate(grads) if g is not None]
