@@ -15,16 +15,21 @@ from .. import metrics as metrics_module
 from ..graph import nest
 
 
+def _by_output_name(mapping: dict, names: list[str], what: str) -> list:
+    """The values of a dict keyed by output name, in output order (None where absent)."""
+    unknown = [k for k in mapping if k not in names]
+    if unknown:
+        raise ValueError(
+            f"The {what} dict has key(s) {unknown} that are not model outputs. The outputs "
+            f"are: {names}."
+        )
+    return [mapping.get(name) for name in names]
+
+
 def _per_output(spec, names: list[str], what: str, flat_list_means_each: bool) -> list:
     """`spec` (single, list or dict) as one entry per output, in output order."""
     if isinstance(spec, dict):
-        unknown = [k for k in spec if k not in names]
-        if unknown:
-            raise ValueError(
-                f"The {what} dict has key(s) {unknown} that are not model outputs. The outputs "
-                f"are: {names}."
-            )
-        return [spec.get(name) for name in names]
+        return _by_output_name(spec, names, what)
     if isinstance(spec, (list, tuple)) and not flat_list_means_each:
         if len(spec) != len(names):
             raise ValueError(
@@ -142,13 +147,7 @@ def flatten_targets(structure, output_names: list[str], what: str) -> list:
     if structure is None:
         return [None] * count
     if isinstance(structure, dict):
-        extra = [k for k in structure if k not in output_names]
-        if extra:
-            raise ValueError(
-                f"The {what} dict has key(s) {extra} that are not model outputs. The outputs "
-                f"are: {output_names}."
-            )
-        return [structure.get(n) for n in output_names]
+        return _by_output_name(structure, output_names, what)
     if isinstance(structure, (list, tuple)):
         if count == 1 and len(structure) == 1:
             return list(structure)

@@ -354,9 +354,7 @@ class Trainer:
                 sample_weight = to_tensors(sample_weight) * weights
         if is_in_memory(x):
             x = to_tensors(x, device)
-            self._check_data(x, y)
-            if getattr(self, "inputs", None) and hasattr(self, "_flatten_inputs"):
-                self._flatten_inputs(x)  # wrong input count or dict keys fail here, not mid-epoch
+            self._check_data(x, y)  # wrong input counts, dict keys or shapes fail here
         return data_adapter_for(x, y, sample_weight, batch_size, shuffle, steps, device)
 
     # ------------------------------------------------------------------ fit
