@@ -21,6 +21,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -115,6 +116,7 @@ def benchmark(args) -> list[dict]:
         for repeat in range(args.repeats):
             shift = repeat % max(len(order), 1)
             for contender in order[shift:] + order[:shift]:
+                time.sleep(args.pause)
                 answer = workers[contender].ask("round")
                 results[contender]["fit"].append(samples / answer["fit"])
                 results[contender]["predict"].append(samples / answer["predict"])
@@ -186,6 +188,10 @@ def parse_args(argv=None):
                         help="interpreter with Keras 3 and torch (default: this one)")
     parser.add_argument("--keras-jax-python", default="/tmp/kjax/bin/python",
                         help="interpreter with Keras 3 and JAX")
+    parser.add_argument("--pause", type=float, default=0.5,
+                        help="idle seconds before each round (default 0.5), so that the worker "
+                             "threads of the previous contender, which spin for a while after "
+                             "their work, do not take the cores from the next one")
     parser.add_argument("--scaling", action="store_true",
                         help="also measure epoch time and memory with 10x and 100x the data")
     args = parser.parse_args(argv)

@@ -29,6 +29,7 @@ from .data import (
     split_validation,
     to_tensors,
 )
+from .jit import CompiledStep, CompiledSteps
 from .progress import resolve_verbose
 
 
@@ -99,7 +100,7 @@ class Trainer:
         self._metrics_container = None
         self._loss_tracker = metrics_module.Mean(name="loss")
         self._jit_compile = jit_compile is True
-        self._compiled_steps = {}
+        self._compiled_steps = CompiledSteps()
         self.to(torch.device(device) if device is not None else default_device())
         self.compiled = True
         if getattr(self, "built", False):
@@ -150,7 +151,7 @@ class Trainer:
     def train_step(self, data):
         """One optimization step on `data = (x, y, sample_weight)`; returns the loss tensor."""
         x, y, sample_weight = data
-        loss, y_true, y_pred, sample_weight = self._loss_and_gradients(x, y, sample_weight)
+        result = self._loss_and_gradients(x, y, sample_weight)
         if self._trainable_params:
             self.optimizer.apply(self._trainable_params)
             for param in self._trainable_params:
@@ -160,30 +161,28 @@ class Trainer:
                 for param, constraint in self._constraints:
                     param.copy_(constraint(param))
         with torch.no_grad():
-            self._update_metrics(loss, y_true, y_pred, sample_weight)
-        return loss
+            self._update_metrics(*result)
+        return result[0]
 
     def test_step(self, data):
         """One evaluation step on `data = (x, y, sample_weight)`; returns the loss tensor."""
         x, y, sample_weight = data
-        y_pred = nn.Module.__call__(self, x)
-        loss, y_true, y_pred, sample_weight = self._compute_loss(x, y, y_pred, sample_weight)
-        self._update_metrics(loss, y_true, y_pred, sample_weight)
-        return loss
+        result = self._compiled_steps.get("test_loss", self._test_loss)(x, y, sample_weight)
+        self._update_metrics(*result)
+        return result[0]
 
     def _loss_and_gradients(self, x, y, sample_weight):
         """Forward, loss and backward: afterwards each trainable parameter's `.grad` is set.
 
-        Returns the loss, and the targets, outputs and sample weights flattened per output.
+        Returns `_compute_loss`'s tuple: the loss, the per-output losses, and the targets, outputs
+        and sample weights flattened per output.
         """
         compiled = self._compiled_steps
         if "gradients" in compiled:
             # The gradients come out of the compiled graph (torch.func), not from autograd.
             try:
                 with torch.no_grad():
-                    grads, loss, (y_true, y_pred, weights, per_output) = compiled["gradients"](
-                        self._trainable_params, x, y, sample_weight
-                    )
+                    grads, result = compiled["gradients"](x, y, sample_weight)
             except Exception:
                 # Some kernels' derivatives cannot be traced this way (torch.lstm's fails on
                 # fake tensors): compile forward and loss alone, and let autograd run backward.
@@ -193,11 +192,10 @@ class Trainer:
                 return self._loss_and_gradients(x, y, sample_weight)
             for param, grad in zip(self._trainable_params, grads):
                 param.grad = grad
-            self._last_per_output_losses = per_output
-            return loss, y_true, y_pred, weights
+            return result
         forward_and_loss = compiled.get("forward_and_loss", self._forward_and_loss)
         try:
-            loss, y_true, y_pred, weights = forward_and_loss(x, y, sample_weight)
+            result = forward_and_loss(x, y, sample_weight)
         except Exception:
             if forward_and_loss == self._forward_and_loss:
                 raise
@@ -205,11 +203,15 @@ class Trainer:
             compiled["forward_and_loss"] = self._forward_and_loss
             return self._loss_and_gradients(x, y, sample_weight)
         if self._trainable_params:
-            loss.backward()
-        return loss, y_true, y_pred, weights
+            result[0].backward()
+        return result
 
     def _forward_and_loss(self, x, y, sample_weight):
         y_pred = nn.Module.__call__(self._ddp or self, x)
+        return self._compute_loss(x, y, y_pred, sample_weight)
+
+    def _test_loss(self, x, y, sample_weight):
+        y_pred = nn.Module.__call__(self, x)
         return self._compute_loss(x, y, y_pred, sample_weight)
 
     def _functional_gradients(self, names, params, x, y, sample_weight):
@@ -222,25 +224,26 @@ class Trainer:
             y_pred = torch.func.functional_call(self, dict(zip(names, values)), (x,))
             y_pred = flatten_outputs(y_pred, self._loss_container.output_names)
             loss, per_output = self._loss_container(y_true, y_pred, weights)
-            return loss, (y_pred, per_output)
+            return loss, (per_output, y_pred)
 
-        grads, (loss, (y_pred, per_output)) = torch.func.grad_and_value(loss_of, has_aux=True)(
+        grads, (loss, (per_output, y_pred)) = torch.func.grad_and_value(loss_of, has_aux=True)(
             params
         )
-        return grads, loss, (y_true, y_pred, weights, per_output)
+        return grads, (loss, per_output, y_true, y_pred, weights)
 
     def predict_step(self, data):
         """The model's outputs for the inputs of `data`."""
         return nn.Module.__call__(self, data[0])
 
     def _compute_loss(self, x, y, y_pred, sample_weight):
+        """(loss, per-output losses, targets, outputs, sample weights), the last three as one
+        entry per output. Pure: the compiled steps run it."""
         y_true, weights = self._flatten_targets(y, sample_weight)
         y_pred = flatten_outputs(y_pred, self._loss_container.output_names)
         loss, per_output = self._loss_container(y_true, y_pred, weights)
         if self._has_penalties:
             loss = loss + sum(self.losses)
-        self._last_per_output_losses = per_output
-        return loss, y_true, y_pred, weights
+        return loss, per_output, y_true, y_pred, weights
 
     def _flatten_targets(self, y, sample_weight) -> tuple[list, list]:
         """Targets and sample weights as one entry per output."""
@@ -250,13 +253,13 @@ class Trainer:
         ) else [sample_weight] * len(names)
         return flatten_targets(y, names, "target"), weights
 
-    def _update_metrics(self, loss, y_true, y_pred, sample_weight) -> None:
+    def _update_metrics(self, loss, per_output, y_true, y_pred, sample_weight) -> None:
         if self._metrics_container.entries is None:
             self._metrics_container.build(y_true, y_pred)
         batch_size = y_pred[0].shape[0]
         _track_loss(self._loss_tracker, loss, batch_size)
         if self._multi_output():
-            for tracker, value in zip(self._per_output_loss_trackers, self._last_per_output_losses):
+            for tracker, value in zip(self._per_output_loss_trackers, per_output):
                 _track_loss(tracker, value, batch_size)
         y_pred = [p.detach() for p in y_pred]
         self._metrics_container.update(y_true, y_pred, sample_weight)
@@ -444,34 +447,43 @@ class Trainer:
         """The per-batch step of `kind` ("train", "test" or "predict"), compiled under
         `jit_compile=True`.
 
-        Training compiles forward, loss and backward into one graph: the gradients are taken
-        with `torch.func.grad_and_value`, so no autograd graph is recorded at run time. Under
-        DDP (whose gradient hooks need autograd) or with weight or activity penalties (which
-        layers record as they run), forward and loss are compiled instead, and torch.compile
-        compiles their backward. The optimizer update and the metric updates stay eager: they
-        are one fused (Adam) or multi-tensor (`_foreach`) kernel plus a few in-place ops, and
-        tracing them would recompile every step on the optimizer's Python step counter and
-        learning rate. A `train_step` overridden by the user is compiled whole, as written.
+        The compiled regions are pure functions, each a `CompiledStep` (compiled once per input
+        signature, as Keras does). Training compiles forward, loss and backward into one graph:
+        the gradients are taken with `torch.func.grad_and_value`, so no autograd graph is
+        recorded at run time. Evaluation compiles forward and loss, prediction the forward pass.
+        Under DDP (whose gradient hooks need autograd) or with weight or activity penalties
+        (which layers record as they run), forward and loss are compiled by plain torch.compile
+        instead, which also compiles their backward. The optimizer update and the metric updates
+        stay eager: one fused (Adam) or multi-tensor (`_foreach`) kernel plus a few in-place ops.
+        A step overridden by the user is compiled whole, as written, by torch.compile.
         """
         steps = {"train": self.train_step, "test": self.test_step, "predict": self.predict_step}
         if not self._jit_compile:
             return steps[kind]
-        if kind == "train" and type(self).train_step is Trainer.train_step:
-            # `train_step` finds the compiled region in `_compiled_steps` (`_loss_and_gradients`);
-            # "forward_and_loss" also stays once the functional region has failed to compile.
-            compiled = self._compiled_steps
+        compiled = self._compiled_steps
+        if getattr(type(self), f"{kind}_step") is not getattr(Trainer, f"{kind}_step"):
+            if kind not in compiled:
+                compiled[kind] = torch.compile(steps[kind])
+            return compiled[kind]
+        # The default steps find their compiled regions in `_compiled_steps`; "forward_and_loss"
+        # also stays once the functional region has failed to compile.
+        if kind == "train":
             if self._ddp is not None or self._has_penalties:
                 compiled.pop("gradients", None)
                 compiled.setdefault("forward_and_loss", torch.compile(self._forward_and_loss))
             elif "gradients" not in compiled and "forward_and_loss" not in compiled:
                 names = [n for n, p in self.named_parameters() if p.requires_grad]
-                compiled["gradients"] = torch.compile(
-                    functools.partial(self._functional_gradients, names)
+                compiled["gradients"] = CompiledStep(
+                    functools.partial(self._functional_gradients, names), self._trainable_params
                 )
-            return self.train_step
-        if kind not in self._compiled_steps:
-            self._compiled_steps[kind] = torch.compile(steps[kind])
-        return self._compiled_steps[kind]
+        elif kind == "test" and "test_loss" not in compiled:
+            compiled["test_loss"] = (
+                torch.compile(self._test_loss) if self._has_penalties
+                else CompiledStep(self._test_loss)
+            )
+        elif kind == "predict":
+            return compiled.setdefault("predict", CompiledStep(self.predict_step))
+        return steps[kind]
 
     # ------------------------------------------------------------------ evaluate
 
