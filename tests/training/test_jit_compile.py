@@ -48,7 +48,8 @@ def test_jit_compile_with_sample_weights_a_smaller_last_batch_and_two_outputs():
                    "b": keras.layers.Dense(3, activation="softmax", name="b")(hidden)}
         built = keras.Model(inputs, outputs)
         built.compile(optimizer="rmsprop",
-                      loss={"a": "mse", "b": "sparse_categorical_crossentropy"}, metrics={"b": ["accuracy"]}, jit_compile=jit_compile)
+                      loss={"a": "mse", "b": "sparse_categorical_crossentropy"},
+                      metrics={"b": ["accuracy"]}, jit_compile=jit_compile)
         return built
 
     eager, compiled = model(False), model(True)
