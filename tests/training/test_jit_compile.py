@@ -1,6 +1,7 @@
 """`compile(jit_compile=True)` trains and predicts like the eager model."""
 
 import numpy as np
+import pytest
 
 import netknit as keras
 
@@ -28,8 +29,8 @@ def test_jit_compile_matches_eager_training_and_prediction():
     np.testing.assert_allclose(compiled.predict(x, verbose=0), eager.predict(x, verbose=0),
                                rtol=1e-5, atol=1e-6)
     steps = compiled._compiled_steps
-    assert "gradients" in steps  # the whole forward + backward, one graph
-    assert all(type(f).__name__ == "AOTCompiledFunction" for name in ("gradients", "predict")
+    assert "train" in steps  # forward, loss, backward and the update: one graph
+    assert all(type(f).__name__ == "AOTCompiledFunction" for name in ("train", "predict")
                for f in steps[name]._by_signature.values())
     assert all(p.grad is None for p in compiled.parameters())
 
@@ -59,7 +60,7 @@ def test_jit_compile_with_sample_weights_a_smaller_last_batch_and_two_outputs():
     for key, values in histories[0].items():
         np.testing.assert_allclose(histories[1][key], values, rtol=1e-4, atol=1e-6, err_msg=key)
     # Batches of 8 and a last one of 2, without and with sample weights: one graph for each.
-    assert len(compiled._compiled_steps["gradients"]._by_signature) == 2
+    assert len(compiled._compiled_steps["train"]._by_signature) == 2
     unweighted = [m.evaluate(x, y, batch_size=8, return_dict=True, verbose=0)
                   for m in (eager, compiled)]
     for key, value in unweighted[0].items():
@@ -67,5 +68,40 @@ def test_jit_compile_with_sample_weights_a_smaller_last_batch_and_two_outputs():
     steps = compiled._compiled_steps
     assert len(steps["test_loss"]._by_signature) == 2
     # Each compiled ahead of time (no guards checked per call), none fell back.
-    assert all(type(f).__name__ == "AOTCompiledFunction" for name in ("gradients", "test_loss")
+    assert all(type(f).__name__ == "AOTCompiledFunction" for name in ("train", "test_loss")
                for f in steps[name]._by_signature.values())
+
+
+OPTIMIZERS = [
+    keras.optimizers.SGD(0.1, momentum=0.9, nesterov=True),
+    keras.optimizers.Adam(0.01, amsgrad=True),
+    keras.optimizers.AdamW(0.01, clipnorm=0.5),
+    keras.optimizers.RMSprop(0.01, momentum=0.5, centered=True),
+    keras.optimizers.Adagrad(0.1), keras.optimizers.Adadelta(1.0), keras.optimizers.Adamax(0.01),
+    keras.optimizers.Nadam(0.01, global_clipnorm=1.0), keras.optimizers.Lion(0.001),
+    keras.optimizers.SGD(keras.optimizers.schedules.ExponentialDecay(0.1, 2, 0.5)),
+]
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=lambda o: type(o).__name__)
+def test_every_optimizer_updates_inside_the_compiled_step_as_it_does_eagerly(optimizer):
+    rng = np.random.default_rng(3)
+    x, y = rng.random((32, 4), dtype="float32"), rng.random((32, 2), dtype="float32")
+    models = []
+    for jit_compile in (False, True):
+        keras.utils.set_random_seed(4)
+        model = keras.Sequential([
+            keras.Input((4,)),
+            keras.layers.Dense(8, activation="tanh", kernel_constraint="max_norm"),
+            keras.layers.Dense(2),
+        ])
+        model.compile(optimizer=type(optimizer).from_config(optimizer.get_config()), loss="mse",
+                      jit_compile=jit_compile)
+        model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+        models.append(model)
+    eager, compiled = models
+    assert "train" in compiled._compiled_steps  # the update ran inside the compiled graph
+    assert compiled.optimizer.iterations == eager.optimizer.iterations == 8
+    for a, b in zip(compiled.get_weights() + compiled.optimizer.variables,
+                    eager.get_weights() + eager.optimizer.variables):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=2e-5, atol=2e-6)

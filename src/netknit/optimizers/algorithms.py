@@ -26,7 +26,7 @@ import math
 import numpy as np
 import torch
 
-from .optimizer import Optimizer, check_range
+from .optimizer import Optimizer, add_scaled_, addcdiv_scaled_, check_range
 
 
 class SGD(Optimizer):
@@ -48,15 +48,15 @@ class SGD(Optimizer):
         self.nesterov = nesterov
         self._slot_groups = (("momentum",),) if momentum != 0 else ()
 
-    def _update(self, params, grads, slots, lr, step):
+    def _update(self, params, grads, slots, lr):
         if self.momentum == 0:
-            torch._foreach_add_(params, grads, alpha=-lr)
+            add_scaled_(params, grads, -lr)
             return
         m = slots["momentum"]
         torch._foreach_mul_(m, self.momentum)
-        torch._foreach_add_(m, grads, alpha=-lr)
+        add_scaled_(m, grads, -lr)
         if self.nesterov:
-            torch._foreach_add_(params, grads, alpha=-lr)
+            add_scaled_(params, grads, -lr)
             torch._foreach_add_(params, m, alpha=self.momentum)
         else:
             torch._foreach_add_(params, m)
@@ -98,12 +98,14 @@ class Adam(Optimizer):
         self._slot_groups = (("momentum", "velocity"),) + ((("velocity_hat",),) if amsgrad else ())
         self._fused_steps: torch.Tensor | None = None
 
-    def _update(self, params, grads, slots, lr, step):
-        m, v = slots["momentum"], slots["velocity"]
-        f = _scalar_type(params)
+    def _step_scalars(self, lr, step):
+        f = _scalar_type(self._params)
         beta_1_power, beta_2_power = f(self.beta_1) ** f(step), f(self.beta_2) ** f(step)
-        alpha = float(f(lr) * np.sqrt(1 - beta_2_power) / (1 - beta_1_power))
-        if self._fused_steps is not None:
+        return (float(f(lr) * np.sqrt(1 - beta_2_power) / (1 - beta_1_power)),)
+
+    def _update(self, params, grads, slots, alpha):
+        m, v = slots["momentum"], slots["velocity"]
+        if self._fused_steps is not None and not isinstance(alpha, torch.Tensor):
             # torch's fused kernel divides by its own bias corrections 1 - beta^step; with a step
             # count of infinity they are exactly 1, and the kernel computes Keras's rule with the
             # step size `alpha` computed here.
@@ -121,7 +123,7 @@ class Adam(Optimizer):
             v = slots["velocity_hat"]
         denominators = torch._foreach_sqrt(v)
         torch._foreach_add_(denominators, self.epsilon)
-        torch._foreach_addcdiv_(params, m, denominators, value=-alpha)
+        addcdiv_scaled_(params, m, denominators, -alpha)
 
     def build(self, params) -> None:
         if self.built:
@@ -199,7 +201,7 @@ class RMSprop(Optimizer):
             + ((("average_gradient",),) if centered else ())
         )
 
-    def _update(self, params, grads, slots, lr, step):
+    def _update(self, params, grads, slots, lr):
         v = slots["velocity"]
         _moving_average_of_squares_(v, grads, self.rho)
         denominators = torch._foreach_add(v, self.epsilon)
@@ -211,10 +213,10 @@ class RMSprop(Optimizer):
         if self.momentum > 0:
             momentum = slots["momentum"]
             torch._foreach_mul_(momentum, self.momentum)
-            torch._foreach_addcdiv_(momentum, grads, denominators, value=lr)
+            addcdiv_scaled_(momentum, grads, denominators, lr)
             torch._foreach_sub_(params, momentum)
         else:
-            torch._foreach_addcdiv_(params, grads, denominators, value=-lr)
+            addcdiv_scaled_(params, grads, denominators, -lr)
 
     def get_config(self) -> dict:
         return {
@@ -252,12 +254,12 @@ class Adagrad(Optimizer):
         self._slot_groups = (("accumulator",),)
         self._slot_initial_value = float(initial_accumulator_value)
 
-    def _update(self, params, grads, slots, lr, step):
+    def _update(self, params, grads, slots, lr):
         accumulators = slots["accumulator"]
         torch._foreach_addcmul_(accumulators, grads, grads)
         denominators = torch._foreach_add(accumulators, self.epsilon)
         torch._foreach_sqrt_(denominators)
-        torch._foreach_addcdiv_(params, grads, denominators, value=-lr)
+        addcdiv_scaled_(params, grads, denominators, -lr)
 
     def get_config(self) -> dict:
         return {
@@ -287,13 +289,13 @@ class Adadelta(Optimizer):
         self.epsilon = epsilon
         self._slot_groups = (("accumulated_grad", "accumulated_delta_var"),)
 
-    def _update(self, params, grads, slots, lr, step):
+    def _update(self, params, grads, slots, lr):
         grad_average, delta_average = slots["accumulated_grad"], slots["accumulated_delta_var"]
         _moving_average_of_squares_(grad_average, grads, self.rho)
         deltas = torch._foreach_mul(self._rms(delta_average), grads)
         torch._foreach_div_(deltas, self._rms(grad_average))
         _moving_average_of_squares_(delta_average, deltas, self.rho)
-        torch._foreach_sub_(params, deltas, alpha=lr)
+        add_scaled_(params, deltas, -lr)
 
     def _rms(self, averages):
         roots = torch._foreach_add(averages, self.epsilon)
@@ -332,15 +334,17 @@ class Adamax(Optimizer):
         self.epsilon = epsilon
         self._slot_groups = (("momentum", "norm"),)
 
-    def _update(self, params, grads, slots, lr, step):
+    def _step_scalars(self, lr, step):
+        f = _scalar_type(self._params)
+        return (float(f(lr) / (1 - f(self.beta_1) ** f(step))),)
+
+    def _update(self, params, grads, slots, step_size):
         m, u = slots["momentum"], slots["norm"]
         _moving_average_(m, grads, self.beta_1)
         torch._foreach_mul_(u, self.beta_2)
         torch._foreach_maximum_(u, torch._foreach_abs(grads))
         denominators = torch._foreach_add(u, self.epsilon)
-        f = _scalar_type(params)
-        step_size = float(f(lr) / (1 - f(self.beta_1) ** f(step)))
-        torch._foreach_addcdiv_(params, m, denominators, value=-step_size)
+        addcdiv_scaled_(params, m, denominators, -step_size)
 
     def get_config(self) -> dict:
         return {
@@ -383,21 +387,36 @@ class Nadam(Optimizer):
         self._slot_groups = (("momentum", "velocity"),)
         self._u_product = 1.0
 
-    def _update(self, params, grads, slots, lr, step):
-        m, v = slots["momentum"], slots["velocity"]
-        f = _scalar_type(params)
-        u_t = f(self.beta_1) * (1 - 0.5 * f(0.96) ** f(step))
-        u_next = f(self.beta_1) * (1 - 0.5 * f(0.96) ** f(step + 1))
+    def _momentum_at(self, step):
+        f = _scalar_type(self._params)
+        return f(self.beta_1) * (1 - 0.5 * f(0.96) ** f(step))
+
+    def _step_scalars(self, lr, step):
+        f = _scalar_type(self._params)
+        u_t, u_next = self._momentum_at(step), self._momentum_at(step + 1)
         u_product = f(self._u_product) * u_t
-        self._u_product = float(u_product)
+        return (
+            lr,
+            float(u_next / (1 - u_product * u_next)),  # the momentum's factor in m_hat
+            float((1 - u_t) / (1 - u_product)),  # the gradient's factor in m_hat
+            float(1 - f(self.beta_2) ** f(step)),  # v's bias correction
+        )
+
+    def _count_step(self):
+        f = _scalar_type(self._params)
+        self._u_product = float(f(self._u_product) * self._momentum_at(self.iterations + 1))
+        super()._count_step()
+
+    def _update(self, params, grads, slots, lr, momentum_factor, gradient_factor, correction):
+        m, v = slots["momentum"], slots["velocity"]
         _moving_average_(m, grads, self.beta_1)
         _moving_average_of_squares_(v, grads, self.beta_2)
-        m_hat = torch._foreach_mul(m, float(u_next / (1 - u_product * u_next)))
-        torch._foreach_add_(m_hat, grads, alpha=float((1 - u_t) / (1 - u_product)))
-        denominators = torch._foreach_div(v, float(1 - f(self.beta_2) ** f(step)))
+        m_hat = torch._foreach_mul(m, momentum_factor)
+        add_scaled_(m_hat, grads, gradient_factor)
+        denominators = torch._foreach_div(v, correction)
         torch._foreach_sqrt_(denominators)
         torch._foreach_add_(denominators, self.epsilon)
-        torch._foreach_addcdiv_(params, m_hat, denominators, value=-lr)
+        addcdiv_scaled_(params, m_hat, denominators, -lr)
 
     def _extra_state(self) -> dict:
         return {"u_product": self._u_product}
@@ -433,12 +452,12 @@ class Lion(Optimizer):
         self.beta_2 = beta_2
         self._slot_groups = (("momentum",),)
 
-    def _update(self, params, grads, slots, lr, step):
+    def _update(self, params, grads, slots, lr):
         m = slots["momentum"]
         directions = torch._foreach_mul(m, self.beta_1)
         torch._foreach_add_(directions, grads, alpha=1 - self.beta_1)
         torch._foreach_sign_(directions)
-        torch._foreach_sub_(params, directions, alpha=lr)
+        add_scaled_(params, directions, -lr)
         _moving_average_(m, grads, self.beta_2)
 
     def get_config(self) -> dict:

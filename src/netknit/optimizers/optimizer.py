@@ -11,7 +11,9 @@ One call of `apply` is one training step, in Keras's order:
 
 Every tensor operation works on all parameters at once (`torch._foreach_*`), and the host never
 waits for the device: the learning rate, the step count and the bias corrections are Python
-numbers. Slot tensors ("momentum", "velocity", ...) are created by `build`, one per parameter per
+numbers (`_host_scalars`). Steps 2 to 4 (`_apply_update`) are tensor work only, so that
+`jit_compile=True` compiles them into the training step, with those numbers passed in as a
+tensor. Slot tensors ("momentum", "velocity", ...) are created by `build`, one per parameter per
 slot, with the parameter's shape, dtype and device.
 """
 
@@ -276,21 +278,38 @@ class Optimizer:
         else:
             keep = None
         params, grads, slots = self._select(params, grads, keep)
+        self._apply_update(params, grads, slots, self._host_scalars())
+        self._count_step()
 
+    def _host_scalars(self) -> tuple[float, ...]:
+        """The numbers of the next step, computed on the host; changes nothing.
+
+        The weight-decay factor `1 - weight_decay * learning_rate`, then the algorithm's own
+        (`_step_scalars`), with the learning rate of this step.
+        """
+        lr = self.learning_rate
+        decay = 1.0 - self.weight_decay * lr if self.weight_decay else 1.0
+        return (decay, *self._step_scalars(lr, self.iterations + 1))
+
+    def _count_step(self) -> None:
+        """Count a step, after its update."""
+        self.iterations += 1
+
+    def _apply_update(self, params, grads, slots, scalars) -> None:
+        """Steps 2 to 4 on tensors only, so that a compiled training step can include them:
+        `scalars` are `_host_scalars()`'s numbers, as floats, or as 0-d tensors in a compiled
+        step (a float there would be compiled in as a constant)."""
+        decay, *scalars = scalars
         # 2. Unscale and clip the gradients.
         if self.loss_scale_factor is not None:
             grads = torch._foreach_div(grads, self.loss_scale_factor)
         grads = self._clip(grads)
-
         # 3. Decoupled weight decay, with the learning rate of this step.
-        lr = self.learning_rate
         if self.weight_decay:
             decayed = [p for p in params if id(p) not in self._excluded_from_decay]
-            torch._foreach_mul_(decayed, 1.0 - self.weight_decay * lr)
-
-        # 4. The algorithm's update, then 5. count the step.
-        self._update(params, grads, slots, lr, self.iterations + 1)
-        self.iterations += 1
+            torch._foreach_mul_(decayed, decay)
+        # 4. The algorithm's update.
+        self._update(params, grads, slots, *scalars)
 
     def _select(self, params, grads, keep):
         slots = self._slots
@@ -318,15 +337,20 @@ class Optimizer:
             return clipped
         return grads
 
+    def _step_scalars(self, lr: float, step: int) -> tuple[float, ...]:
+        """The numbers the algorithm's update needs at `step` (counted from 1, Keras's
+        `iterations + 1`), computed on the host in Keras's arithmetic: by default the learning
+        rate."""
+        return (lr,)
+
     def _update(
         self,
         params: list[torch.Tensor],
         grads: list[torch.Tensor],
         slots: dict[str, list[torch.Tensor]],
-        lr: float,
-        step: int,
+        *scalars,
     ) -> None:
-        """Update `params` in place; `step` counts from 1 (Keras's `iterations + 1`)."""
+        """Update `params` in place with `_step_scalars`'s numbers (floats or 0-d tensors)."""
         raise NotImplementedError(f"{type(self).__name__} must implement `_update`.")
 
     # ------------------------------------------------------------------ config
@@ -363,6 +387,25 @@ class Optimizer:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name='{self.name}' learning_rate={self._learning_rate!r}>"
+
+
+def add_scaled_(targets: list[torch.Tensor], tensors: list[torch.Tensor], scale) -> None:
+    """`targets += scale * tensors`, in place; `scale` a float or a 0-d tensor."""
+    if isinstance(scale, torch.Tensor):
+        torch._foreach_add_(targets, torch._foreach_mul(tensors, scale))
+    else:
+        torch._foreach_add_(targets, tensors, alpha=scale)
+
+
+def addcdiv_scaled_(targets, numerators, denominators, scale) -> None:
+    """`targets += scale * numerators / denominators`, in place; `scale` a float or a 0-d
+    tensor."""
+    if isinstance(scale, torch.Tensor):
+        quotients = torch._foreach_div(numerators, denominators)
+        torch._foreach_mul_(quotients, scale)
+        torch._foreach_add_(targets, quotients)
+    else:
+        torch._foreach_addcdiv_(targets, numerators, denominators, value=scale)
 
 
 def _same(a, b) -> bool:

@@ -151,15 +151,19 @@ class Trainer:
     def train_step(self, data):
         """One optimization step on `data = (x, y, sample_weight)`; returns the loss tensor."""
         x, y, sample_weight = data
-        result = self._loss_and_gradients(x, y, sample_weight)
-        if self._trainable_params:
-            self.optimizer.apply(self._trainable_params)
-            for param in self._trainable_params:
-                param.grad = None
-        if self._constraints:
-            with torch.no_grad():
-                for param, constraint in self._constraints:
-                    param.copy_(constraint(param))
+        result = None
+        if "train" in self._compiled_steps:
+            result = self._compiled_train_step(x, y, sample_weight)
+        if result is None:
+            result = self._loss_and_gradients(x, y, sample_weight)
+            if self._trainable_params:
+                self.optimizer.apply(self._trainable_params)
+                for param in self._trainable_params:
+                    param.grad = None
+            if self._constraints:
+                with torch.no_grad():
+                    for param, constraint in self._constraints:
+                        param.copy_(constraint(param))
         with torch.no_grad():
             self._update_metrics(*result)
         return result[0]
@@ -171,6 +175,25 @@ class Trainer:
         self._update_metrics(*result)
         return result[0]
 
+    def _compiled_train_step(self, x, y, sample_weight):
+        """The whole step as one compiled graph (`_functional_train_step`); returns
+        `_compute_loss`'s tuple, or None if the graph cannot be compiled, after which the step
+        compiles forward and loss alone (and autograd runs backward)."""
+        optimizer = self.optimizer
+        scalars = torch.tensor(optimizer._host_scalars(), dtype=self._trainable_params[0].dtype,
+                               device=self._trainable_params[0].device)
+        try:
+            with torch.no_grad():
+                result = self._compiled_steps["train"](x, y, sample_weight, scalars)
+        except Exception:
+            # Some kernels' derivatives cannot be traced this way (torch.lstm's fails on fake
+            # tensors). An error of the model itself is raised again by the eager step at the end.
+            del self._compiled_steps["train"]
+            self._compiled_steps["forward_and_loss"] = torch.compile(self._forward_and_loss)
+            return None
+        optimizer._count_step()
+        return result
+
     def _loss_and_gradients(self, x, y, sample_weight):
         """Forward, loss and backward: afterwards each trainable parameter's `.grad` is set.
 
@@ -178,21 +201,6 @@ class Trainer:
         and sample weights flattened per output.
         """
         compiled = self._compiled_steps
-        if "gradients" in compiled:
-            # The gradients come out of the compiled graph (torch.func), not from autograd.
-            try:
-                with torch.no_grad():
-                    grads, result = compiled["gradients"](x, y, sample_weight)
-            except Exception:
-                # Some kernels' derivatives cannot be traced this way (torch.lstm's fails on
-                # fake tensors): compile forward and loss alone, and let autograd run backward.
-                # An error of the model itself is raised again by the eager step at the end.
-                del compiled["gradients"]
-                compiled["forward_and_loss"] = torch.compile(self._forward_and_loss)
-                return self._loss_and_gradients(x, y, sample_weight)
-            for param, grad in zip(self._trainable_params, grads):
-                param.grad = grad
-            return result
         forward_and_loss = compiled.get("forward_and_loss", self._forward_and_loss)
         try:
             result = forward_and_loss(x, y, sample_weight)
@@ -214,10 +222,11 @@ class Trainer:
         y_pred = nn.Module.__call__(self, x)
         return self._compute_loss(x, y, y_pred, sample_weight)
 
-    def _functional_gradients(self, names, params, x, y, sample_weight):
-        """The gradients of the loss as a pure function of the parameters (`torch.func`), which
-        torch.compile captures with the forward pass and the loss in one graph."""
-
+    def _functional_train_step(self, names, params, x, y, sample_weight, scalars):
+        """Forward, loss, backward, the optimizer's update and the constraints as one pure
+        function of the parameters, which torch.compile captures as one graph: the gradients
+        come from `torch.func.grad_and_value`, the update's step numbers (`scalars`, from the
+        optimizer's `_host_scalars`) are a tensor input."""
         y_true, weights = self._flatten_targets(y, sample_weight)
 
         def loss_of(values):
@@ -229,7 +238,10 @@ class Trainer:
         grads, (loss, (per_output, y_pred)) = torch.func.grad_and_value(loss_of, has_aux=True)(
             params
         )
-        return grads, (loss, per_output, y_true, y_pred, weights)
+        self.optimizer._apply_update(params, grads, self.optimizer._slots, scalars.unbind())
+        for param, constraint in self._constraints:
+            param.copy_(constraint(param))
+        return loss, per_output, y_true, y_pred, weights
 
     def predict_step(self, data):
         """The model's outputs for the inputs of `data`."""
@@ -448,14 +460,16 @@ class Trainer:
         `jit_compile=True`.
 
         The compiled regions are pure functions, each a `CompiledStep` (compiled once per input
-        signature, as Keras does). Training compiles forward, loss and backward into one graph:
-        the gradients are taken with `torch.func.grad_and_value`, so no autograd graph is
-        recorded at run time. Evaluation compiles forward and loss, prediction the forward pass.
-        Under DDP (whose gradient hooks need autograd) or with weight or activity penalties
-        (which layers record as they run), forward and loss are compiled by plain torch.compile
-        instead, which also compiles their backward. The optimizer update and the metric updates
-        stay eager: one fused (Adam) or multi-tensor (`_foreach`) kernel plus a few in-place ops.
-        A step overridden by the user is compiled whole, as written, by torch.compile.
+        signature, as Keras does). Training compiles forward, loss, backward, the optimizer's
+        update and the constraints into one graph: the gradients are taken with
+        `torch.func.grad_and_value`, so no autograd graph is recorded at run time, and the
+        optimizer's step numbers (learning rate, bias corrections) enter as a tensor, computed
+        on the host each step. Evaluation compiles forward and loss, prediction the forward
+        pass. The metric updates stay eager (a few in-place ops). Under DDP (whose gradient
+        hooks need autograd) or with weight or activity penalties (which layers record as they
+        run), forward and loss are compiled by plain torch.compile instead, which also compiles
+        their backward, and the update runs eagerly. A step overridden by the user is compiled
+        whole, as written, by torch.compile.
         """
         steps = {"train": self.train_step, "test": self.test_step, "predict": self.predict_step}
         if not self._jit_compile:
@@ -466,15 +480,15 @@ class Trainer:
                 compiled[kind] = torch.compile(steps[kind])
             return compiled[kind]
         # The default steps find their compiled regions in `_compiled_steps`; "forward_and_loss"
-        # also stays once the functional region has failed to compile.
+        # also stays once the whole training step has failed to compile.
         if kind == "train":
-            if self._ddp is not None or self._has_penalties:
-                compiled.pop("gradients", None)
+            if self._ddp is not None or self._has_penalties or not self._trainable_params:
+                compiled.pop("train", None)
                 compiled.setdefault("forward_and_loss", torch.compile(self._forward_and_loss))
-            elif "gradients" not in compiled and "forward_and_loss" not in compiled:
+            elif "train" not in compiled and "forward_and_loss" not in compiled:
                 names = [n for n, p in self.named_parameters() if p.requires_grad]
-                compiled["gradients"] = CompiledStep(
-                    functools.partial(self._functional_gradients, names), self._trainable_params
+                compiled["train"] = CompiledStep(
+                    functools.partial(self._functional_train_step, names), self._trainable_params
                 )
         elif kind == "test" and "test_loss" not in compiled:
             compiled["test_loss"] = (
