@@ -6,10 +6,14 @@
 
 Every contender runs in its own worker process (`worker.py`), one per workload at a time; the
 rounds are interleaved (round r of every contender before round r + 1 of any) and rotated, so a
-noisy neighbour slows all of them alike. Reported: median samples/s of `fit` and `predict` over
-the rounds, their ratio to plain PyTorch, the time to the first training step (build + compile +
-first batch) and the worker's peak resident memory (its total, and above the interpreter with its
-libraries loaded). A contender whose interpreter or library is missing is skipped, with the reason.
+noisy neighbour slows all of them alike, and each round starts after a short pause. The whole is
+done with several sets of fresh processes (`--processes`), because a process's speed on these
+machines depends on its own luck too (the same worker, restarted, can run a convolution 2x
+faster or slower). Reported: median samples/s of `fit` and `predict` over all rounds, their
+ratio to plain PyTorch, the time to the first training step (build + compile + first batch) and
+the worker's peak resident memory (its total, and above the interpreter with its libraries
+loaded), medians over the sets. A contender whose interpreter or library is missing is skipped,
+with the reason.
 """
 
 from __future__ import annotations
@@ -95,37 +99,54 @@ def benchmark(args) -> list[dict]:
         workload = WORKLOADS[key]
         steps = 2 if args.quick else workload.steps_per_round
         samples = steps * workload.batch_size
-        workers, results = {}, {}
-        # 1. Start the workers one after another, so each time to first step is measured alone.
-        for contender in args.contenders:
-            results[contender] = {"workload": key, "contender": contender, "fit": [],
-                                  "predict": []}
-            python = pythons[contender]
-            if not python or not Path(python).exists():
-                results[contender]["skipped"] = f"no interpreter ({python})"
-                continue
-            worker = Worker(python, contender, key, samples, environment(contender))
-            try:
-                results[contender]["first_step"] = worker.read()["first_step"]
-                workers[contender] = worker
-            except RuntimeError as error:
-                results[contender]["skipped"] = str(error)[:120]
-                worker.close()
-        # 2. Interleaved, rotated rounds.
-        order = list(workers)
-        for repeat in range(args.repeats):
-            shift = repeat % max(len(order), 1)
-            for contender in order[shift:] + order[:shift]:
-                time.sleep(args.pause)
-                answer = workers[contender].ask("round")
-                results[contender]["fit"].append(samples / answer["fit"])
-                results[contender]["predict"].append(samples / answer["predict"])
-        for contender, worker in workers.items():
-            results[contender].update(worker.ask("stats"))
-            worker.close()
+        results = {c: {"workload": key, "contender": c, "fit": [], "predict": [],
+                       "first_step": [], "peak_mb": [], "baseline_mb": []}
+                   for c in args.contenders}
+        for _ in range(args.processes):
+            _one_set_of_workers(args, pythons, key, samples, results)
+        for result in results.values():
+            for name in ("first_step", "peak_mb", "baseline_mb"):
+                if result[name]:
+                    result[name] = statistics.median(result[name])
         rows.extend(results.values())
         print(f"# {key} done", file=sys.stderr, flush=True)
     return rows
+
+
+def _one_set_of_workers(args, pythons, key, samples, results) -> None:
+    """Fresh workers for every contender, then `args.repeats` interleaved rounds: a process's
+    own luck (which cores its threads land on, how its memory is laid out) changes between
+    processes, so the medians pool the rounds of several sets."""
+    workers = {}
+    # 1. Start the workers one after another, so each time to first step is measured alone.
+    for contender in args.contenders:
+        python = pythons[contender]
+        if not python or not Path(python).exists():
+            results[contender]["skipped"] = f"no interpreter ({python})"
+            continue
+        if "skipped" in results[contender]:
+            continue
+        worker = Worker(python, contender, key, samples, environment(contender))
+        try:
+            results[contender]["first_step"].append(worker.read()["first_step"])
+            workers[contender] = worker
+        except RuntimeError as error:
+            results[contender]["skipped"] = str(error)[:120]
+            worker.close()
+    # 2. Interleaved, rotated rounds.
+    order = list(workers)
+    for repeat in range(args.repeats):
+        shift = repeat % max(len(order), 1)
+        for contender in order[shift:] + order[:shift]:
+            time.sleep(args.pause)
+            answer = workers[contender].ask("round")
+            results[contender]["fit"].append(samples / answer["fit"])
+            results[contender]["predict"].append(samples / answer["predict"])
+    for contender, worker in workers.items():
+        answer = worker.ask("stats")
+        results[contender]["peak_mb"].append(answer["peak_mb"])
+        results[contender]["baseline_mb"].append(answer["baseline_mb"])
+        worker.close()
 
 
 def format_table(rows: list[dict]) -> str:
@@ -179,7 +200,10 @@ def scaling(args) -> str:
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="few steps and one repeat")
-    parser.add_argument("--repeats", type=int, default=None, help="rounds per contender (5)")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="rounds per contender in each set of processes (3)")
+    parser.add_argument("--processes", type=int, default=None,
+                        help="sets of fresh worker processes per workload (3)")
     parser.add_argument("--workloads", default=",".join(WORKLOADS),
                         help="comma-separated, e.g. W1,W5")
     parser.add_argument("--contenders", default=",".join(CONTENDERS),
@@ -203,7 +227,9 @@ def parse_args(argv=None):
     if unknown:
         parser.error(f"unknown workload(s) or contender(s): {unknown}")
     if args.repeats is None:
-        args.repeats = 1 if args.quick else 5
+        args.repeats = 1 if args.quick else 3
+    if args.processes is None:
+        args.processes = 1 if args.quick else 3
     return args
 
 

@@ -83,6 +83,15 @@ CASES = [
     ("UpSampling2D", {"size": (2, 3), "interpolation": "bilinear"}, (3, 4, 2)),
     ("UpSampling2D", {"size": 3, "interpolation": "bilinear", "data_format": "channels_first"},
      (2, 3, 3)),
+    ("ZeroPadding3D", {}, (2, 3, 4, 2)),
+    ("ZeroPadding3D", {"padding": (1, 2, 0)}, (2, 3, 4, 2)),
+    ("ZeroPadding3D", {"padding": ((1, 0), (0, 2), (3, 1)), "data_format": "channels_first"},
+     (2, 3, 4, 2)),
+    ("Cropping3D", {}, (4, 5, 6, 2)),
+    ("Cropping3D", {"cropping": ((1, 0), (0, 2), (1, 1))}, (4, 5, 6, 2)),
+    ("Cropping3D", {"cropping": 1, "data_format": "channels_first"}, (2, 4, 5, 6)),
+    ("UpSampling3D", {}, (2, 3, 4, 2)),
+    ("UpSampling3D", {"size": (1, 2, 3), "data_format": "channels_first"}, (2, 3, 4, 2)),
 ]
 
 # Keras's initializer configs carry keys of its own (input_axes, ...); those are compared elsewhere.

@@ -88,6 +88,23 @@ def test_weights_file_of_another_architecture_is_refused_and_changes_nothing(tmp
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("name", ["w.weights.h5", "w.safetensors"])
+def test_skip_mismatch_loads_the_layers_that_match_and_warns_about_the_others(tmp_path, name):
+    keras.utils.set_random_seed(0)
+    source = keras.Sequential([keras.Input((3,)), layers.Dense(4, name="a"),
+                               layers.Dense(2, name="b")])
+    source.save_weights(tmp_path / name)
+    target = keras.Sequential([keras.Input((3,)), layers.Dense(4, name="a"),
+                               layers.Dense(5, name="b")])
+    kept = target.layers[1].get_weights()
+    with pytest.warns(UserWarning, match=r"Skipping weight loading for .*shape \(4, 2\)"):
+        target.load_weights(tmp_path / name, skip_mismatch=True)
+    for a, b in zip(target.layers[0].get_weights(), source.layers[0].get_weights()):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(target.layers[1].get_weights(), kept):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_to_json_and_model_from_json():
     model = mixed_model()
     text = model.to_json()

@@ -70,6 +70,20 @@ def test_multi_output_names_and_evaluate_order():
     assert isinstance(preds, list) and preds[0].shape == (32, 1) and preds[1].dtype == np.float32
 
 
+@pytest.mark.parametrize("loss_weights", [[1.0, 0.5], {"out_a": 1.0, "out_b": 0.5}])
+def test_one_loss_with_a_weight_per_output_is_refused_at_fit_as_keras_does(loss_weights):
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, [layers.Dense(1, name="out_a")(inputs),
+                                 layers.Dense(1, name="out_b")(inputs)])
+    model.compile(optimizer="sgd", loss="mse", loss_weights=loss_weights)  # Keras accepts this
+    x, y = np.zeros((4, 4), "float32"), np.zeros((4, 1), "float32")
+    message = "`loss_weights` must match the number of losses, got 1 losses and 2 weights"
+    with pytest.raises(ValueError, match=message):
+        model.fit(x, [y, y], verbose=0)
+    with pytest.raises(ValueError, match=r"loss=\['mse', 'mse'\]"):
+        model.evaluate(x, [y, y], verbose=0)
+
+
 def test_class_weight_changes_the_loss_as_keras_does():
     """Reported loss = sum(w * l) / N (Keras divides by the sample count, not by sum(w))."""
     x, y = _binary_data()

@@ -87,9 +87,12 @@ from .regularization import SpatialDropout2D as SpatialDropout2D
 from .regularization import SpatialDropout3D as SpatialDropout3D
 from .reshaping import Cropping1D as Cropping1D
 from .reshaping import Cropping2D as Cropping2D
+from .reshaping import Cropping3D as Cropping3D
 from .reshaping import UpSampling1D as UpSampling1D
 from .reshaping import UpSampling2D as UpSampling2D
+from .reshaping import UpSampling3D as UpSampling3D
 from .reshaping import ZeroPadding1D as ZeroPadding1D
 from .reshaping import ZeroPadding2D as ZeroPadding2D
+from .reshaping import ZeroPadding3D as ZeroPadding3D
 from .rnn_wrappers import Bidirectional as Bidirectional
 from .rnn_wrappers import TimeDistributed as TimeDistributed

@@ -125,6 +125,27 @@ class ZeroPadding2D(ZeroPadding):
         super().__init__(padding, data_format, **kwargs)
 
 
+class ZeroPadding3D(ZeroPadding):
+    """Adds zeros around a volume, along depth, height and width.
+
+    Args:
+        padding: an int (all sides), three ints (symmetric per axis), or three pairs
+            `((front, back), (top, bottom), (left, right))`. Default `((1, 1), (1, 1), (1, 1))`.
+        data_format: `"channels_last"` (default) or `"channels_first"`.
+
+    Input shape: `(batch, depth, height, width, channels)`.
+    Output shape: `(batch, padded_depth, padded_height, padded_width, channels)`.
+
+    >>> ZeroPadding3D((1, 2, 0))(torch.ones(1, 2, 2, 2, 1)).shape
+    torch.Size([1, 4, 6, 2, 1])
+    """
+
+    rank = 3
+
+    def __init__(self, padding=((1, 1), (1, 1), (1, 1)), data_format=None, **kwargs):
+        super().__init__(padding, data_format, **kwargs)
+
+
 class Cropping(_EdgeLayer):
     _grows = False
 
@@ -177,6 +198,31 @@ class Cropping2D(Cropping):
     rank = 2
 
     def __init__(self, cropping=((0, 0), (0, 0)), data_format=None, **kwargs):
+        super().__init__(cropping, data_format, **kwargs)
+
+    def get_config(self):
+        return {**Layer.get_config(self), "cropping": self._pairs,
+                "data_format": self.data_format}
+
+
+class Cropping3D(Cropping):
+    """Removes positions at the edges of a volume, along depth, height and width.
+
+    Args:
+        cropping: an int (all sides), three ints (symmetric per axis), or three pairs
+            `((front, back), (top, bottom), (left, right))`. Default `((1, 1), (1, 1), (1, 1))`.
+        data_format: `"channels_last"` (default) or `"channels_first"`.
+
+    Input shape: `(batch, depth, height, width, channels)`.
+    Output shape: `(batch, cropped_depth, cropped_height, cropped_width, channels)`.
+
+    >>> Cropping3D(((1, 0), (0, 1), (1, 1)))(torch.ones(1, 4, 4, 4, 2)).shape
+    torch.Size([1, 3, 3, 2, 2])
+    """
+
+    rank = 3
+
+    def __init__(self, cropping=((1, 1), (1, 1), (1, 1)), data_format=None, **kwargs):
         super().__init__(cropping, data_format, **kwargs)
 
     def get_config(self):
@@ -258,3 +304,41 @@ class UpSampling2D(Layer):
     def get_config(self):
         return {**super().get_config(), "size": self.size, "data_format": self.data_format,
                 "interpolation": self.interpolation}
+
+
+class UpSampling3D(Layer):
+    """Enlarges a volume by integer factors, repeating each voxel.
+
+    Args:
+        size: an int or `(depth, height, width)` factors. Default `(2, 2, 2)`.
+        data_format: `"channels_last"` (default) or `"channels_first"`.
+
+    Input shape: `(batch, depth, height, width, channels)`.
+    Output shape: `(batch, depth * size[0], height * size[1], width * size[2], channels)`.
+
+    >>> UpSampling3D((1, 2, 3))(torch.ones(1, 2, 2, 2, 4)).shape
+    torch.Size([1, 2, 4, 6, 4])
+    """
+
+    def __init__(self, size=(2, 2, 2), data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.size = normalize_tuple(size, 3, "size")
+        self.data_format = normalize_data_format(data_format)
+        first = 1 if self.data_format == "channels_last" else 2
+        self._axes = tuple(zip(range(first, first + 3), self.size))
+        self.built = True
+
+    def forward(self, inputs):
+        for axis, repeats in self._axes:
+            if repeats != 1:
+                inputs = inputs.repeat_interleave(repeats, dim=axis)
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        check_spatial_input(self, input_shape, 3, self.data_format)
+        spatial, channels = split_spatial(input_shape, self.data_format)
+        out = tuple(None if n is None else n * s for n, s in zip(spatial, self.size))
+        return join_spatial(input_shape[0], out, channels, self.data_format)
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size, "data_format": self.data_format}

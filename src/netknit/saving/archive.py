@@ -204,8 +204,6 @@ def save_weights(model, filepath, overwrite: bool = True) -> None:
 def load_weights(model, filepath, skip_mismatch: bool = False) -> None:
     """Load weights written by `save_weights` (netknit's or Keras's) into `model`."""
     filepath = os.fspath(filepath)
-    if skip_mismatch:
-        raise ValueError("skip_mismatch=True is not supported: weights load all or nothing.")
     if not os.path.exists(filepath):
         raise FileNotFoundError(f"No weights file at {filepath}.")
     source = f"The weights file {filepath}"
@@ -217,4 +215,4 @@ def load_weights(model, filepath, skip_mismatch: bool = False) -> None:
         raise ValueError(
             f"load_weights reads .weights.h5 and .safetensors files. Received: {filepath!r}"
         )
-    load_model_arrays(model, arrays, source)
+    load_model_arrays(model, arrays, source, skip_mismatch=skip_mismatch)

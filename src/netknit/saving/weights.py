@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -167,31 +168,29 @@ def optimizer_arrays(model, optimizer) -> list[np.ndarray]:
     return values
 
 
-def load_model_arrays(model: Layer, arrays: dict, source: str) -> None:
-    """Check every array against the model, then assign them all (or raise and change nothing)."""
-    # 1. Match each weight to its array.
+def load_model_arrays(model: Layer, arrays: dict, source: str,
+                      skip_mismatch: bool = False) -> None:
+    """Check every array against the model, then assign them all (or raise and change nothing).
+
+    With `skip_mismatch`, a layer whose weights are missing from the file or have other shapes
+    keeps its own, with a warning, and the rest load; arrays the model has no place for are left.
+    """
+    # 1. Match each weight to its array, layer by layer.
     plan, entries = [], saveables(model)
     for entry in entries:
-        for index, (owner, name) in enumerate(entry.weights):
-            key = _join(entry.path, "vars", str(index))
-            if key not in arrays:
-                raise SavingError(
-                    f"{source} has no weights for layer '{owner.name}' (expected '{key}'). The "
-                    "file was saved from a model with a different structure."
-                )
-            array = arrays[key]
-            if tuple(array.shape) != keras_shape(owner, name):
-                raise SavingError(
-                    f"{source}: '{key}' (layer '{owner.name}', {name}) has shape "
-                    f"{tuple(array.shape)}; the model expects {keras_shape(owner, name)}."
-                )
-            plan.append((getattr(owner, name), owner, name, array))
+        try:
+            plan.extend(_plan_entry(entry, arrays, source))
+        except SavingError as error:
+            if not skip_mismatch:
+                raise
+            warnings.warn(f"Skipping weight loading for '{entry.path}': {error}", stacklevel=3)
     expected = {_join(e.path, "vars", str(i)) for e in entries for i in range(len(e.weights))}
     extra = sorted(k for k in arrays if k not in expected and not k.startswith("optimizer/"))
-    if extra:
+    if extra and not skip_mismatch:
         raise SavingError(
             f"{source} has weights this model has no place for, e.g. '{extra[0]}'. The file was "
-            "saved from a model with a different structure."
+            "saved from a model with a different structure. Pass skip_mismatch=True to load "
+            "the layers that match."
         )
     # 2. The optimizer's state, when both the file and the model have one.
     optimizer = getattr(model, "optimizer", None)
@@ -199,12 +198,39 @@ def load_model_arrays(model: Layer, arrays: dict, source: str) -> None:
                    key=lambda k: int(k.rsplit("/", 1)[1]))
     restore_optimizer = None
     if optimizer is not None and saved:
-        restore_optimizer = _plan_optimizer(model, optimizer, [arrays[k] for k in saved], source)
+        try:
+            restore_optimizer = _plan_optimizer(model, optimizer, [arrays[k] for k in saved],
+                                                source)
+        except SavingError as error:
+            if not skip_mismatch:
+                raise
+            warnings.warn(f"Skipping the optimizer's state: {error}", stacklevel=3)
     # 3. Assign.
     for target, owner, name, array in plan:
         assign(target, owner, name, array)
     if restore_optimizer is not None:
         restore_optimizer()
+
+
+def _plan_entry(entry, arrays: dict, source: str) -> list:
+    """(target, owner, name, array) for each weight of one saveable entry; SavingError if the
+    file lacks one or has it in another shape."""
+    plan = []
+    for index, (owner, name) in enumerate(entry.weights):
+        key = _join(entry.path, "vars", str(index))
+        if key not in arrays:
+            raise SavingError(
+                f"{source} has no weights for layer '{owner.name}' (expected '{key}'). The "
+                "file was saved from a model with a different structure."
+            )
+        array = arrays[key]
+        if tuple(array.shape) != keras_shape(owner, name):
+            raise SavingError(
+                f"{source}: '{key}' (layer '{owner.name}', {name}) has shape "
+                f"{tuple(array.shape)}; the model expects {keras_shape(owner, name)}."
+            )
+        plan.append((getattr(owner, name), owner, name, array))
+    return plan
 
 
 def _plan_optimizer(model, optimizer, values: list, source: str):

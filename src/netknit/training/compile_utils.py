@@ -51,6 +51,15 @@ class LossContainer:
             if loss_weights is None
             else _per_output(loss_weights, output_names, "loss weights", False)
         )
+        # Keras compiles this and refuses it when the loss is first computed (in fit/evaluate).
+        self.weights_error = None
+        one_loss = not isinstance(loss, (list, tuple, dict))
+        if one_loss and isinstance(loss_weights, (list, tuple, dict)) and len(loss_weights) != 1:
+            self.weights_error = (
+                f"`loss_weights` must match the number of losses, got 1 losses and "
+                f"{len(loss_weights)} weights. Give one loss per output, as a list or a dict by "
+                f"output name, e.g. loss={[loss] * len(loss_weights)!r}."
+            )
         self.losses = [losses_module.get(e) if e is not None else None for e in entries]
         self.weights = [1.0 if w is None else float(w) for w in weights]
         if all(loss is None for loss in self.losses):

@@ -314,6 +314,8 @@ class Trainer:
                 self(sample)
         if self._loss_container is None:
             self._resolve_compile()
+        if self._loss_container.weights_error:
+            raise ValueError(self._loss_container.weights_error)
         if self._multi_output() and not getattr(self, "_per_output_loss_trackers", None):
             self._per_output_loss_trackers = [
                 metrics_module.Mean(name=n) for n in self._loss_container.names
