@@ -6,14 +6,13 @@
 
 Every contender runs in its own worker process (`worker.py`), one per workload at a time; the
 rounds are interleaved (round r of every contender before round r + 1 of any) and rotated, so a
-noisy neighbour slows all of them alike, and each round starts after a short pause. The whole is
-done with several sets of fresh processes (`--processes`), because a process's speed on these
-machines depends on its own luck too (the same worker, restarted, can run a convolution 2x
-faster or slower). Reported: median samples/s of `fit` and `predict` over all rounds, their
-ratio to plain PyTorch, the time to the first training step (build + compile + first batch) and
-the worker's peak resident memory (its total, and above the interpreter with its libraries
-loaded), medians over the sets. A contender whose interpreter or library is missing is skipped,
-with the reason.
+noisy neighbour slows all of them alike. The whole is done with several sets of fresh processes
+(`--processes`), because a process's speed on these machines depends on its own luck too (the
+same worker, restarted, can run a convolution 2x faster or slower). Reported: median samples/s
+of `fit` and `predict` over all rounds, their ratio to plain PyTorch, the time to the first
+training step (build + compile + first batch) and the worker's peak resident memory (its total,
+and above the interpreter with its libraries loaded), medians over the sets. A contender whose
+interpreter or library is missing is skipped, with the reason.
 """
 
 from __future__ import annotations
@@ -25,7 +24,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -138,7 +136,6 @@ def _one_set_of_workers(args, pythons, key, samples, results) -> None:
     for repeat in range(args.repeats):
         shift = repeat % max(len(order), 1)
         for contender in order[shift:] + order[:shift]:
-            time.sleep(args.pause)
             answer = workers[contender].ask("round")
             results[contender]["fit"].append(samples / answer["fit"])
             results[contender]["predict"].append(samples / answer["predict"])
@@ -212,10 +209,6 @@ def parse_args(argv=None):
                         help="interpreter with Keras 3 and torch (default: this one)")
     parser.add_argument("--keras-jax-python", default="/tmp/kjax/bin/python",
                         help="interpreter with Keras 3 and JAX")
-    parser.add_argument("--pause", type=float, default=0.5,
-                        help="idle seconds before each round (default 0.5), so that the worker "
-                             "threads of the previous contender, which spin for a while after "
-                             "their work, do not take the cores from the next one")
     parser.add_argument("--scaling", action="store_true",
                         help="also measure epoch time and memory with 10x and 100x the data")
     args = parser.parse_args(argv)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..graph import nest
 from ..layers.input_layer import InputLayer
 from ..layers.layer import Layer
 from .config import serialize_layer
@@ -23,41 +24,89 @@ def clone_model(model, input_tensors=None, clone_function=None, call_function=No
 
     Args:
         model: a `Sequential` or functional `Model`.
-        input_tensors: not supported; the clone gets new inputs like the original's.
+        input_tensors: symbolic tensors from `Input` to build the clone on, in the structure of
+            `model.inputs` (one tensor for a Sequential model); new inputs like the original's
+            by default.
         clone_function: `fn(layer) -> layer` making each layer of the clone; by default a new
-            layer from the original's config (same name, fresh weights).
-        call_function: not supported; layers are called as in the original.
+            layer from the original's config (same name, fresh weights). A layer used several
+            times (shared) is cloned once.
+        call_function: `fn(layer, *args, **kwargs) -> outputs` making each call of a layer in a
+            functional clone, e.g. to add a layer after some of them; by default
+            `layer(*args, **kwargs)`.
         recursive: also apply `clone_function` to the layers of nested models.
+
+    If `model` is compiled, the clone is compiled with the same arguments, as in Keras.
 
     >>> clone = clone_model(model)
     >>> clone.get_config() == model.get_config()
     True
     """
-    if input_tensors is not None or call_function is not None:
-        raise ValueError("clone_model does not support input_tensors= or call_function=.")
     if not isinstance(model, Functional):
         raise TypeError(
             f"clone_model clones Sequential and functional models. Received a "
             f"{type(model).__name__}; for a subclassed model, create a new instance instead."
         )
+    if clone_function is not None and not callable(clone_function):
+        raise ValueError(
+            "Expected `clone_function` argument to be a callable. "
+            f"Received: clone_function={clone_function!r}"
+        )
     given = clone_function or _clone_layer
+    clones = {}  # a shared layer is cloned once
 
     def clone(layer: Layer) -> Layer:
-        if recursive and isinstance(layer, Functional):
-            return clone_model(layer, clone_function=clone_function, recursive=True)
-        return given(layer)
+        if id(layer) not in clones:
+            if recursive and isinstance(layer, Functional):
+                # A nested Sequential model's layers are not called: no call_function there.
+                calls = None if isinstance(layer, Sequential) else call_function
+                clones[id(layer)] = clone_model(layer, clone_function=clone_function,
+                                                call_function=calls, recursive=True)
+            else:
+                clones[id(layer)] = given(layer)
+        return clones[id(layer)]
 
     if isinstance(model, Sequential):
+        if call_function is not None:
+            raise ValueError(
+                "`call_function` is not supported with Sequential models: their layers are "
+                "listed, not called, when the model is made. Use it with functional models."
+            )
         layers = [clone(layer) for layer in model.layers]
-        if model._input_layer is not None:
+        if input_tensors is not None:
+            layers.insert(0, _input_layers_of(input_tensors, 1)[0])
+        elif model._input_layer is not None:
             layers.insert(0, InputLayer.from_config(model._input_layer.get_config()))
-        return Sequential(layers, name=model.name, trainable=model.trainable)
-    originals = {layer.name: layer for layer in model.layers}
+        cloned = Sequential(layers, name=model.name, trainable=model.trainable)
+    else:
+        originals = {layer.name: layer for layer in model.layers}
+        new_inputs = {}
+        if input_tensors is not None:
+            own = [t.history.node.layer.name for t in model.inputs]
+            new_inputs = dict(zip(own, _input_layers_of(input_tensors, len(own))))
 
-    def make_layer(entry: dict) -> Layer:
-        original = originals[entry["name"]]
-        if isinstance(original, InputLayer):
-            return InputLayer.from_config(original.get_config())
-        return clone(original)
+        def make_layer(entry: dict) -> Layer:
+            original = originals[entry["name"]]
+            if isinstance(original, InputLayer):
+                return new_inputs.get(original.name) or InputLayer.from_config(
+                    original.get_config())
+            return clone(original)
 
-    return functional_from_config(type(model), model.get_config(), make_layer=make_layer)
+        cloned = functional_from_config(type(model), model.get_config(), make_layer=make_layer,
+                                        call_layer=call_function)
+    compile_config = model.get_compile_config()
+    if compile_config is not None:
+        cloned.compile_from_config(compile_config)
+    return cloned
+
+
+def _input_layers_of(input_tensors, count: int) -> list[InputLayer]:
+    """The `InputLayer` behind each of `input_tensors` (checked: `count` tensors from `Input`)."""
+    tensors = nest.flatten(input_tensors)
+    layers = [getattr(getattr(getattr(t, "history", None), "node", None), "layer", None)
+              for t in tensors]
+    if len(tensors) != count or not all(isinstance(layer, InputLayer) for layer in layers):
+        raise ValueError(
+            f"`input_tensors` must be {count} tensor(s) made by `keras.Input`, one per input of "
+            f"the model. Received: input_tensors={input_tensors!r}"
+        )
+    return layers

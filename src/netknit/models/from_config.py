@@ -20,11 +20,13 @@ def _saving():
 
 
 def functional_from_config(cls, config: dict, custom_objects=None, safe_mode=True,
-                           make_layer=None):
+                           make_layer=None, call_layer=None):
     """A functional model (of class `cls`) from `functional_config`'s output or Keras's.
 
     `make_layer(entry)`, when given, creates each layer from its config entry instead of
-    deserializing it (`clone_model` passes its `clone_function` this way).
+    deserializing it, and `call_layer(layer, *args, **kwargs)` makes each recorded call instead
+    of `layer(*args, **kwargs)` (`clone_model` passes its `clone_function` and `call_function`
+    this way).
     """
     SavingError, deserialize_layer = _saving()
     make_layer = make_layer or (lambda entry: deserialize_layer(entry, custom_objects, safe_mode))
@@ -82,7 +84,8 @@ def functional_from_config(cls, config: dict, custom_objects=None, safe_mode=Tru
                 except LookupError:
                     break
                 try:
-                    outputs = layer(*args, **kwargs)
+                    outputs = (call_layer(layer, *args, **kwargs) if call_layer
+                               else layer(*args, **kwargs))
                 except Exception as error:
                     raise SavingError(
                         f"Replaying the saved call of layer '{layer.name}' failed: {error}"

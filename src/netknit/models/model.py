@@ -64,10 +64,23 @@ class Model(Trainer, Layer):
         save_weights(self, filepath, overwrite=overwrite)
 
     def load_weights(self, filepath, skip_mismatch: bool = False) -> None:
-        """Load weights saved by `save_weights` (netknit's or Keras's); all or nothing."""
+        """Load weights saved by `save_weights` (netknit's or Keras's); all or nothing, unless
+        `skip_mismatch` (then layers that do not match keep their weights, with a warning)."""
         from ..saving import load_weights
 
         load_weights(self, filepath, skip_mismatch=skip_mismatch)
+
+    def get_compile_config(self) -> dict | None:
+        """`compile`'s arguments, serialized as Keras 3 stores them; None if not compiled."""
+        from ..saving.archive import compile_config_of
+
+        return compile_config_of(self)
+
+    def compile_from_config(self, config: dict) -> None:
+        """Compile with `get_compile_config()`'s output (or Keras's)."""
+        from ..saving.archive import compile_from_config
+
+        compile_from_config(self, config)
 
     def to_json(self, **kwargs) -> str:
         """The model's config as JSON (Keras 3's format); `models.model_from_json` reads it."""

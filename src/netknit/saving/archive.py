@@ -68,17 +68,25 @@ def model_config(model) -> dict:
     """The model's entry in `config.json`, with its compile arguments when compiled."""
     entry = serialize_keras_object(model)
     entry.setdefault("build_config", {"input_shape": None})
-    if getattr(model, "compiled", False) and model.optimizer is not None:
-        compile_args = model._compile_config
-        entry["compile_config"] = {
-            "optimizer": serialize_keras_object(model.optimizer),
-            **{k: serialize_keras_object(compile_args[k])
-               for k in ("loss", "loss_weights", "metrics", "weighted_metrics")},
-            "run_eagerly": False,
-            "steps_per_execution": 1,
-            "jit_compile": bool(getattr(model, "_jit_compile", False)),
-        }
+    compile_config = compile_config_of(model)
+    if compile_config is not None:
+        entry["compile_config"] = compile_config
     return entry
+
+
+def compile_config_of(model) -> dict | None:
+    """`compile`'s arguments in Keras 3's `compile_config` form; None if not compiled."""
+    if not getattr(model, "compiled", False) or model.optimizer is None:
+        return None
+    compile_args = model._compile_config
+    return {
+        "optimizer": serialize_keras_object(model.optimizer),
+        **{k: serialize_keras_object(compile_args[k])
+           for k in ("loss", "loss_weights", "metrics", "weighted_metrics")},
+        "run_eagerly": False,
+        "steps_per_execution": 1,
+        "jit_compile": bool(getattr(model, "_jit_compile", False)),
+    }
 
 
 def load_model(filepath, custom_objects: dict | None = None, compile: bool = True,
@@ -111,7 +119,7 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
         # 3. Compile (which creates the optimizer), then restore weights and optimizer state.
         compile_config = config.get("compile_config")
         if compile and compile_config:
-            _compile_from_config(model, compile_config, custom_objects)
+            compile_from_config(model, compile_config, custom_objects)
         arrays = read_h5(io.BytesIO(weights), f"The weights in {filepath}")
         load_model_arrays(model, arrays, f"The weights in {filepath}")
     except SavingError:
@@ -151,7 +159,8 @@ def _read_archive(filepath: str) -> tuple[dict, bytes]:
     return config, weights
 
 
-def _compile_from_config(model, compile_config: dict, custom_objects) -> None:
+def compile_from_config(model, compile_config: dict, custom_objects=None) -> None:
+    """`model.compile(...)` with the arguments of a `compile_config`."""
     if not isinstance(compile_config, dict):
         raise SavingError("The saved compile_config is not a dict.")
 
