@@ -22,3 +22,13 @@ def test_quick_run_prints_every_row():
             assert row.count("|") == 9
         skipped = next(r for r in rows if r.startswith(f"| {workload} | keras-jax |"))
         assert "skipped: no interpreter" in skipped
+
+
+def test_in_process_comparison_prints_the_three_contenders():
+    script = RUN.parent / "in_process.py"
+    result = subprocess.run([sys.executable, str(script), "W5", "--steps", "3", "--rounds", "1"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| ")][1:]
+    assert [row.split(" | ")[0] for row in rows] == ["| netknit", "| netknit-jit", "| torch"]
+    assert rows[2].endswith("| 1.00 |") and rows[2].count("1.00") == 2

@@ -37,14 +37,13 @@ def test_max_pooling_same_never_picks_padding():
     assert out.ravel().tolist() == [-1.0, -3.0, -5.0]
 
 
-def test_average_pooling_same_leaves_padding_out_of_the_mean():
+def test_average_pooling_same_pads_as_keras_on_torch():
     x = torch.arange(1.0, 7.0).reshape(1, 6, 1)
-    # Windows [1, 2, 3], [3, 4, 5], [5, 6] + one padded position, which is not counted: the last
-    # mean is 5.5, as Keras computes with TensorFlow and JAX. (Keras's torch backend pads that
-    # uneven case by repeating the edge value and gives 5.667.)
+    # Windows [1, 2, 3], [3, 4, 5], [5, 6] + one padded position: uneven padding, which Keras on
+    # torch fills by repeating the edge value, (5 + 6 + 6) / 3. (TensorFlow and JAX give 5.5.)
     out = layers.AveragePooling1D(3, 2, padding="same")(x)
-    torch.testing.assert_close(out.ravel(), torch.tensor([2.0, 4.0, 5.5]))
-    even = layers.AveragePooling1D(3, 1, padding="same")(x)  # pads (1, 1), torch's own padding
+    torch.testing.assert_close(out.ravel(), torch.tensor([2.0, 4.0, 17 / 3]))
+    even = layers.AveragePooling1D(3, 1, padding="same")(x)  # pads (1, 1): padding left out
     torch.testing.assert_close(even.ravel(), torch.tensor([1.5, 2.0, 3.0, 4.0, 5.0, 5.5]))
 
 

@@ -63,6 +63,8 @@ CASES = [
     ("AveragePooling2D", {"pool_size": 2, "strides": 2, "padding": "same"}, (5, 5, 2)),
     ("AveragePooling2D", {"pool_size": 3, "strides": 1, "padding": "same"}, (4, 5, 2)),
     ("AveragePooling2D", {"pool_size": 2, "strides": 1, "padding": "same"}, (4, 4, 2)),
+    ("AveragePooling2D", {"pool_size": 4, "strides": 1, "padding": "same"}, (5, 6, 2)),
+    ("AveragePooling1D", {"pool_size": 3, "strides": 2, "padding": "same"}, (6, 2)),
     ("AveragePooling3D", {"pool_size": 2}, (4, 4, 4, 1)),
     ("GlobalAveragePooling1D", {}, (5, 3)),
     ("GlobalAveragePooling2D", {"keepdims": True}, (4, 5, 3)),

@@ -2,8 +2,10 @@
 
 Inputs are `channels_last` by default and reach torch's pooling kernels as permuted views.
 `padding="same"` follows Keras: `ceil(size / strides)` outputs, the extra padding at the end; max
-pooling never picks a padded value, and average pooling averages only the real values under each
-window (padding is excluded from the count, as in Keras).
+pooling never picks a padded value. Average pooling, as Keras on torch computes it: where the
+padding is the same on both sides, the padded positions are left out of each mean; where it is not
+(one more position at the end), the input's edge values are repeated into the padding and count
+in the mean. (Keras on TensorFlow and JAX leave the padding out in both cases.)
 """
 
 from __future__ import annotations
@@ -128,12 +130,9 @@ class AveragePooling(BasePooling):
         if all(start == end for start, end in pads):
             return self._pool_fn(x, self.pool_size, self.strides, [p for p, _ in pads],
                                  count_include_pad=False)
-        # Uneven padding cannot be given to torch: pad with zeros, and divide the windows' sums by
-        # the number of real values under each window.
+        # Uneven padding cannot be given to torch's kernel: Keras on torch repeats the edges.
         flat = [p for pair in reversed(pads) for p in pair]
-        ones = x.new_ones((1, 1) + tuple(x.shape[2:]))
-        means = self._pool_fn(F.pad(x, flat), self.pool_size, self.strides)
-        return means / self._pool_fn(F.pad(ones, flat), self.pool_size, self.strides)
+        return self._pool_fn(F.pad(x, flat, mode="replicate"), self.pool_size, self.strides)
 
 
 class AveragePooling1D(AveragePooling):
@@ -153,7 +152,8 @@ class AveragePooling2D(AveragePooling):
         pool_size: an int or a tuple `(ph, pw)`; the window (required, as in Keras 3).
         strides: an int, a tuple, or None (default) for `pool_size`.
         padding: `"valid"` or `"same"`; with `"same"`, the padded positions are left out of
-            each mean.
+            each mean, except where there is one more at the end than at the start: there the
+            edge values are repeated into them (as Keras on torch computes).
         data_format: `"channels_last"` (default) or `"channels_first"`.
 
     Input shape: `(batch, height, width, channels)`.

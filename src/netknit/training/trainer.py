@@ -56,6 +56,15 @@ class LazyLogs(Mapping):
         return len(self._metrics)
 
 
+def _step_numbers(values: tuple, like: torch.Tensor) -> torch.Tensor:
+    """The optimizer's step numbers as a tensor on `like`'s device, without making the host wait
+    for the device: on a GPU they go through pinned memory with an asynchronous copy."""
+    if like.device.type == "cpu":
+        return torch.tensor(values, dtype=like.dtype)
+    pinned = torch.tensor(values, dtype=like.dtype, pin_memory=like.device.type == "cuda")
+    return pinned.to(like.device, non_blocking=True)
+
+
 def _to_float(value):
     if isinstance(value, torch.Tensor):
         return float(value.detach().cpu()) if value.numel() == 1 else value.detach().cpu().numpy()
@@ -180,8 +189,7 @@ class Trainer:
         `_compute_loss`'s tuple, or None if the graph cannot be compiled, after which the step
         compiles forward and loss alone (and autograd runs backward)."""
         optimizer = self.optimizer
-        scalars = torch.tensor(optimizer._host_scalars(), dtype=self._trainable_params[0].dtype,
-                               device=self._trainable_params[0].device)
+        scalars = _step_numbers(optimizer._host_scalars(), self._trainable_params[0])
         try:
             with torch.no_grad():
                 result = self._compiled_steps["train"](x, y, sample_weight, scalars)
