@@ -53,7 +53,7 @@ def test_trainable_freezes_parameters_and_moves_weights():
     frozen.trainable = False
     assert not any(p.requires_grad for p in frozen.parameters())
     assert len(model.trainable_weights) == 2 and len(model.non_trainable_weights) == 2
-    assert [tuple(w.shape) for w in model.weights] == [(2, 3), (2,), (1, 2), (1,)]
+    assert [tuple(w.shape) for w in model.weights] == [(3, 2), (2,), (2, 1), (1,)]  # Keras
     printed = []
     model.summary(print_fn=printed.append)
     assert " Non-trainable params: 8 (32.00 B)" in printed[0]

@@ -19,11 +19,7 @@ from .. import initializers as initializers_module
 from .. import regularizers as regularizers_module
 from ..graph.errors import ShapeError
 from ..graph.shapes import format_shape, num_elements
-from .layer import Layer, WeightLayout
-
-
-def _transpose(t: torch.Tensor) -> torch.Tensor:
-    return t.T
+from .layer import Layer
 
 
 def check_positive_int(name: str, value) -> int:
@@ -76,10 +72,9 @@ class Dense(Layer):
     def build(self, input_shape):
         self._check_input(input_shape)
         in_features = input_shape[-1]
-        # Stored as (units, in) for F.linear; Keras's layout is (in, units).
+        # Keras's layout, (in, units): `layer.kernel` is what Keras code expects.
         self.add_weight("kernel", (in_features, self.units), self.kernel_initializer,
-                        self.kernel_regularizer, self.kernel_constraint,
-                        layout=WeightLayout((in_features, self.units), _transpose, _transpose))
+                        self.kernel_regularizer, self.kernel_constraint)
         if self.use_bias:
             self.add_weight("bias", (self.units,), self.bias_initializer, self.bias_regularizer,
                             self.bias_constraint)
@@ -87,7 +82,11 @@ class Dense(Layer):
             self.bias = None
 
     def forward(self, inputs):
-        outputs = F.linear(inputs, self.kernel, self.bias)
+        if inputs.dim() == 2 and self.bias is not None:
+            outputs = torch.addmm(self.bias, inputs, self.kernel)  # one kernel, as F.linear's
+        else:
+            # A transposed view: F.linear's matrix product then reads the kernel as stored.
+            outputs = F.linear(inputs, self.kernel.T, self.bias)
         return outputs if self._linear else self.activation(outputs)
 
     def _check_input(self, input_shape):
@@ -106,8 +105,8 @@ class Dense(Layer):
 
     def compute_output_shape(self, input_shape):
         self._check_input(input_shape)
-        if self.built and input_shape[-1] != self.kernel.shape[1]:
-            expected = self.kernel.shape[1]
+        if self.built and input_shape[-1] != self.kernel.shape[0]:
+            expected = self.kernel.shape[0]
             raise ShapeError(
                 f"It was built for inputs with {expected} features on the last axis, but received "
                 f"{format_shape(input_shape)} with {input_shape[-1]}.",
