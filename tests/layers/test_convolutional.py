@@ -63,8 +63,9 @@ def test_conv2d_param_count_and_kernel_layout_are_keras():
     assert layer(keras.Input(shape=(28, 28, 1))).shape == (None, 26, 26, 32)
     assert layer.count_params() == 320
     assert [w.shape for w in layer.get_weights()] == [(3, 3, 1, 32), (32,)]
-    # Stored in torch's layout for F.conv2d.
-    assert tuple(layer.kernel.shape) == (32, 1, 3, 3)
+    # Stored in Keras's layout too, as are the weights Keras code reads; F.conv2d gets a view.
+    assert tuple(layer.kernel.shape) == (3, 3, 1, 32)
+    assert [tuple(w.shape) for w in layer.weights] == [(3, 3, 1, 32), (32,)]
 
 
 @pytest.mark.parametrize("make,input_shape,keras_shapes", [

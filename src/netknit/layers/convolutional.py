@@ -162,18 +162,12 @@ def check_window_fits(layer: Layer, input_shape, spatial, windows, what: str) ->
     )
 
 
-def _permutation(rank: int, to_keras: bool):
-    # Torch (out, in, *k) <-> Keras (*k, in, out); the transposed kernel (in, out, *k) <-> (*k, out,
-    # in) is the same permutation.
-    if to_keras:
-        order = tuple(range(2, rank + 2)) + (1, 0)
-    else:
-        order = (rank + 1, rank) + tuple(range(rank))
-    return lambda t: t.permute(order)
-
-
-def kernel_layout(keras_shape: tuple, rank: int) -> WeightLayout:
-    return WeightLayout(tuple(keras_shape), _permutation(rank, True), _permutation(rank, False))
+def torch_kernel_order(rank: int) -> tuple:
+    """The permutation from Keras's kernel layout to torch's: (*k, in, out) -> (out, in, *k) for a
+    convolution, and (*k, out, in) -> (in, out, *k) for a transposed one (the same permutation).
+    Kernels are stored in Keras's layout (`layer.kernel.shape` is Keras's) and reach torch's
+    kernels as this permuted view."""
+    return (rank + 1, rank) + tuple(range(rank))
 
 
 # ---------------------------------------------------------------------- the N-d base
@@ -340,13 +334,14 @@ class Conv(BaseConv):
             )
         shape = self.kernel_size + (channels // self.groups, self.filters)
         self.add_weight("kernel", shape, self.kernel_initializer, self.kernel_regularizer,
-                        self.kernel_constraint, layout=kernel_layout(shape, self.rank))
+                        self.kernel_constraint)
+        self._kernel_order = torch_kernel_order(self.rank)
         self._add_bias(self.filters)
         self._built_channels = channels
 
     def _convolve(self, x, padding):
-        return self._convolve_fn(x, self.kernel, self.bias, self.strides, padding,
-                                 self.dilation_rate, self.groups)
+        return self._convolve_fn(x, self.kernel.permute(self._kernel_order), self.bias,
+                                 self.strides, padding, self.dilation_rate, self.groups)
 
     def _output_channels(self, input_channels):
         return self.filters
@@ -468,7 +463,8 @@ class ConvTranspose(BaseConv):
         channels = self._input_channels(input_shape)
         shape = self.kernel_size + (self.filters, channels)
         self.add_weight("kernel", shape, self.kernel_initializer, self.kernel_regularizer,
-                        self.kernel_constraint, layout=kernel_layout(shape, self.rank))
+                        self.kernel_constraint)
+        self._kernel_order = torch_kernel_order(self.rank)
         self._add_bias(self.filters)
         self._built_channels = channels
 
@@ -476,11 +472,12 @@ class ConvTranspose(BaseConv):
         return x, 0
 
     def _convolve(self, x, padding):
+        kernel = self.kernel.permute(self._kernel_order)
         if self._zero_pads is None:
-            return self._convolve_fn(x, self.kernel, self.bias, self.strides, 0, 0, 1,
+            return self._convolve_fn(x, kernel, self.bias, self.strides, 0, 0, 1,
                                      self.dilation_rate)[self._slices]
         # The added positions hold the bias alone, so it is added after padding.
-        outputs = self._convolve_fn(x, self.kernel, None, self.strides, 0, 0, 1,
+        outputs = self._convolve_fn(x, kernel, None, self.strides, 0, 0, 1,
                                     self.dilation_rate)[self._slices]
         outputs = F.pad(outputs, self._zero_pads)
         return outputs if self.bias is None else outputs + self.bias.view(-1, *(1,) * self.rank)
@@ -652,13 +649,13 @@ class SeparableConv(DepthwiseConv):
         self._add_depthwise_kernel(channels)
         shape = (1,) * self.rank + (channels * self.depth_multiplier, self.filters)
         self.add_weight("pointwise_kernel", shape, self.pointwise_initializer,
-                        self.pointwise_regularizer, self.pointwise_constraint,
-                        layout=kernel_layout(shape, self.rank))
+                        self.pointwise_regularizer, self.pointwise_constraint)
+        self._kernel_order = torch_kernel_order(self.rank)
         self._add_bias(self.filters)
 
     def _convolve(self, x, padding):
-        return self._convolve_fn(self._depthwise(x, padding, None), self.pointwise_kernel,
-                                 self.bias)
+        pointwise = self.pointwise_kernel.permute(self._kernel_order)
+        return self._convolve_fn(self._depthwise(x, padding, None), pointwise, self.bias)
 
     def _output_channels(self, input_channels):
         return self.filters

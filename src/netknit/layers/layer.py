@@ -9,9 +9,10 @@ A layer is called in one of two ways, through the same `__call__`:
   PyTorch. Once built, a call on a tensor goes straight to `torch.nn.Module.__call__`.
 
 Weights are `nn.Parameter`s (trainable) and buffers (non-trainable, e.g. moving statistics), kept
-in Keras's layout where the torch kernel takes it as it is (a Dense kernel), else in the layout
-the torch kernel wants. `get_weights`/`set_weights` speak Keras's layouts: a layer whose storage
-differs (a convolution kernel, a fused LSTM) gives `add_weight` a `WeightLayout`.
+in Keras's layout where the torch kernel can take it as it is or as a view (Dense, convolution
+kernels), else in the layout the torch kernel wants. `get_weights`/`set_weights` speak Keras's
+layouts: a layer whose storage differs (a depthwise kernel, a fused LSTM) gives `add_weight` a
+`WeightLayout`.
 """
 
 from __future__ import annotations
