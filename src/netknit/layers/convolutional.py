@@ -1,8 +1,9 @@
 """Convolution layers: one N-d base serving Conv1D/2D/3D, transposed, depthwise and separable.
 
 Inputs are `channels_last` by default, as in Keras. They reach torch's kernels as permuted views
-(no copy), and kernels are stored in torch's layout `(out, in / groups, *kernel_size)`;
-`get_weights`/`set_weights` speak Keras's layout `(*kernel_size, in / groups, out)`.
+(no copy). Kernels are stored in Keras's layout `(*kernel_size, in / groups, out)` and reach
+torch's as permuted views too, `(out, in / groups, *kernel_size)`; a depthwise kernel, which needs
+a reshape, is stored in torch's layout and converted by `get_weights`/`set_weights`.
 
 `padding="same"` follows Keras: the output has `ceil(size / stride)` positions, and when the total
 padding is odd the extra zero goes at the end. `padding="causal"` (Conv1D) pads only the start.
