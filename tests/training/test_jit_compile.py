@@ -105,3 +105,42 @@ def test_every_optimizer_updates_inside_the_compiled_step_as_it_does_eagerly(opt
     for a, b in zip(compiled.get_weights() + compiled.optimizer.variables,
                     eager.get_weights() + eager.optimizer.variables):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=2e-5, atol=2e-6)
+
+
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_freezing_a_layer_without_compiling_again_is_refused(jit_compile):
+    model = _model(jit_compile)
+    x, y = np.ones((8, 4), "float32"), np.ones((8, 1), "float32")
+    model.fit(x, y, verbose=0)
+    model.layers[0].trainable = False
+    with pytest.raises(ValueError, match="compile the model again after changing `trainable`"):
+        model.fit(x, y, verbose=0)
+    model.compile(optimizer="adam", loss="mse", jit_compile=jit_compile)
+    frozen = model.layers[0].get_weights()
+    model.fit(x, y, verbose=0)
+    for a, b in zip(model.layers[0].get_weights(), frozen):
+        np.testing.assert_array_equal(a, b)
+
+
+# torch.compile, tracing the default step's metric update after its graph break at backward(),
+# warns about reading `.grad` of the outputs; the step still runs.
+@pytest.mark.filterwarnings("ignore:The .grad attribute of a Tensor that is not a leaf")
+def test_a_train_step_that_calls_the_default_one_compiles_under_jit():
+    class Counting(keras.Sequential):
+        calls = 0
+
+        def train_step(self, data):
+            Counting.calls += 1  # runs while torch.compile traces, and eagerly where it breaks
+            return super().train_step(data)
+
+    keras.utils.set_random_seed(5)
+    model = Counting([keras.Input((4,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse", jit_compile=True)
+    x, y = np.ones((8, 4), "float32"), np.zeros((8, 1), "float32")
+    history = model.fit(x, y, batch_size=4, epochs=3, verbose=0).history
+    assert Counting.calls >= 1 and history["loss"][-1] < history["loss"][0]
+    assert model.optimizer.iterations == 6
+    # The user's compiled step is kept apart from the default step's own compiled regions (which
+    # it would otherwise be mistaken for, and fall back from).
+    assert "train_step" in model._compiled_steps
+    assert "forward_and_loss" not in model._compiled_steps

@@ -254,16 +254,10 @@ class Optimizer:
         if not self.built:
             self.build(params)
             self._given_params = given
-        elif params is not self._params and (
-            len(params) != len(self._params) or not all(map(_same, params, self._params))
-        ):
-            raise ValueError(
-                f"Optimizer '{self.name}' was built for {len(self._params)} parameters and is "
-                f"asked to update a different list of {len(params)}. Build a new optimizer for a "
-                "new set of parameters."
-            )
-        elif given is not None:
-            self._given_params = given  # checked once; the same list next step is not
+        else:
+            self.check_params(params)
+            if given is not None:
+                self._given_params = given  # checked once; the same list next step is not
         grads = [p.grad for p in params]
         if any(g is None for g in grads):
             keep = [i for i, g in enumerate(grads) if g is not None]
@@ -280,6 +274,17 @@ class Optimizer:
         params, grads, slots = self._select(params, grads, keep)
         self._apply_update(params, grads, slots, self._host_scalars())
         self._count_step()
+
+    def check_params(self, params: Sequence[torch.Tensor]) -> None:
+        """Raise a ValueError unless `params` are the parameters this optimizer was built for."""
+        if params is not self._params and (
+            len(params) != len(self._params) or not all(map(_same, params, self._params))
+        ):
+            raise ValueError(
+                f"Optimizer '{self.name}' was built for {len(self._params)} parameters and is "
+                f"asked to update a different list of {len(params)}. Build a new optimizer for a "
+                "new set of parameters (compile the model again after changing `trainable`)."
+            )
 
     def _host_scalars(self) -> tuple[float, ...]:
         """The numbers of the next step, computed on the host; changes nothing.

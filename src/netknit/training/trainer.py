@@ -486,16 +486,17 @@ class Trainer:
             return steps[kind]
         compiled = self._compiled_steps
         if getattr(type(self), f"{kind}_step") is not getattr(Trainer, f"{kind}_step"):
-            if kind not in compiled:
-                compiled[kind] = torch.compile(steps[kind])
-            return compiled[kind]
+            return compiled.setdefault(f"{kind}_step", torch.compile(steps[kind]))
         # The default steps find their compiled regions in `_compiled_steps`; "forward_and_loss"
         # also stays once the whole training step has failed to compile.
         if kind == "train":
             if self._ddp is not None or self._has_penalties or not self._trainable_params:
                 compiled.pop("train", None)
                 compiled.setdefault("forward_and_loss", torch.compile(self._forward_and_loss))
-            elif "train" not in compiled and "forward_and_loss" not in compiled:
+            elif "train" in compiled:
+                # The graph updates the parameters it was compiled for, as the optimizer's slots.
+                self.optimizer.check_params(self._trainable_params)
+            elif "forward_and_loss" not in compiled:
                 names = [n for n, p in self.named_parameters() if p.requires_grad]
                 compiled["train"] = CompiledStep(
                     functools.partial(self._functional_train_step, names), self._trainable_params
