@@ -144,3 +144,25 @@ def test_a_train_step_that_calls_the_default_one_compiles_under_jit():
     # it would otherwise be mistaken for, and fall back from).
     assert "train_step" in model._compiled_steps
     assert "forward_and_loss" not in model._compiled_steps
+
+
+def test_batch_normalization_updates_its_moving_statistics_inside_the_compiled_step():
+    rng = np.random.default_rng(6)
+    x, y = rng.random((40, 5), dtype="float32") * 3, rng.random((40, 1), dtype="float32")
+    models = []
+    for jit_compile in (False, True):
+        keras.utils.set_random_seed(7)
+        model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(6),
+                                  keras.layers.BatchNormalization(momentum=0.8),
+                                  keras.layers.Dense(1)])
+        # SGD: the Dense bias before the normalization has a gradient of zero up to rounding,
+        # which Adam would scale up to full steps and so amplify float differences.
+        model.compile(optimizer="sgd", loss="mse", jit_compile=jit_compile)
+        model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+        models.append(model)
+    eager, compiled = models
+    assert "train" in compiled._compiled_steps  # not the forward + loss fallback
+    moving = [w for w in compiled.layers[1].get_weights()[2:]]
+    assert not np.allclose(moving[0], 0.0)  # the moving mean moved
+    for a, b in zip(compiled.get_weights(), eager.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)

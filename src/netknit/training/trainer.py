@@ -237,14 +237,17 @@ class Trainer:
         optimizer's `_host_scalars`) are a tensor input."""
         y_true, weights = self._flatten_targets(y, sample_weight)
 
-        def loss_of(values):
-            y_pred = torch.func.functional_call(self, dict(zip(names, values)), (x,))
+        def loss_of(values, buffers):
+            # The buffers are inputs, not captured: layers may update them in place (the moving
+            # statistics of BatchNormalization), which torch.func allows only for inputs.
+            tensors = {**dict(zip(names, values)), **buffers}
+            y_pred = torch.func.functional_call(self, tensors, (x,))
             y_pred = flatten_outputs(y_pred, self._loss_container.output_names)
             loss, per_output = self._loss_container(y_true, y_pred, weights)
             return loss, (per_output, y_pred)
 
         grads, (loss, (per_output, y_pred)) = torch.func.grad_and_value(loss_of, has_aux=True)(
-            params
+            params, dict(self.named_buffers())
         )
         self.optimizer._apply_update(params, grads, self.optimizer._slots, scalars.unbind())
         for param, constraint in self._constraints:
