@@ -158,6 +158,12 @@ class Cropping(_EdgeLayer):
     def forward(self, inputs):
         return inputs[self._slices]
 
+    def get_config(self):
+        # Keras's Cropping1D has no data_format argument.
+        if self.rank == 1:
+            return {**super().get_config(), "cropping": self._pairs[0]}
+        return {**super().get_config(), "cropping": self._pairs, "data_format": self.data_format}
+
 
 class Cropping1D(Cropping):
     """Removes steps at the start and end of a sequence.
@@ -175,9 +181,6 @@ class Cropping1D(Cropping):
 
     def __init__(self, cropping=(1, 1), **kwargs):
         super().__init__(cropping, **kwargs)
-
-    def get_config(self):
-        return {**Layer.get_config(self), "cropping": self._pairs[0]}
 
 
 class Cropping2D(Cropping):
@@ -200,10 +203,6 @@ class Cropping2D(Cropping):
     def __init__(self, cropping=((0, 0), (0, 0)), data_format=None, **kwargs):
         super().__init__(cropping, data_format, **kwargs)
 
-    def get_config(self):
-        return {**Layer.get_config(self), "cropping": self._pairs,
-                "data_format": self.data_format}
-
 
 class Cropping3D(Cropping):
     """Removes positions at the edges of a volume, along depth, height and width.
@@ -224,10 +223,6 @@ class Cropping3D(Cropping):
 
     def __init__(self, cropping=((1, 1), (1, 1), (1, 1)), data_format=None, **kwargs):
         super().__init__(cropping, data_format, **kwargs)
-
-    def get_config(self):
-        return {**Layer.get_config(self), "cropping": self._pairs,
-                "data_format": self.data_format}
 
 
 class UpSampling1D(Layer):
@@ -257,7 +252,28 @@ class UpSampling1D(Layer):
         return {**super().get_config(), "size": self.size}
 
 
-class UpSampling2D(Layer):
+class _SpatialUpSampling(Layer):
+    """Image and volume upsampling: `size` factors per spatial axis and a data format."""
+
+    rank: int
+
+    def __init__(self, size, data_format, **kwargs):
+        super().__init__(**kwargs)
+        self.size = normalize_tuple(size, self.rank, "size")
+        self.data_format = normalize_data_format(data_format)
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        check_spatial_input(self, input_shape, self.rank, self.data_format)
+        spatial, channels = split_spatial(input_shape, self.data_format)
+        out = tuple(None if n is None else n * s for n, s in zip(spatial, self.size))
+        return join_spatial(input_shape[0], out, channels, self.data_format)
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size, "data_format": self.data_format}
+
+
+class UpSampling2D(_SpatialUpSampling):
     """Enlarges an image by integer factors, repeating pixels or interpolating between them.
 
     Args:
@@ -273,12 +289,11 @@ class UpSampling2D(Layer):
     torch.Size([1, 6, 12, 2])
     """
 
+    rank = 2
     _interpolations = ("nearest", "bilinear")
 
     def __init__(self, size=(2, 2), data_format=None, interpolation="nearest", **kwargs):
-        super().__init__(**kwargs)
-        self.size = normalize_tuple(size, 2, "size")
-        self.data_format = normalize_data_format(data_format)
+        super().__init__(size, data_format, **kwargs)
         if not isinstance(interpolation, str) or interpolation.lower() not in self._interpolations:
             raise ValueError(
                 f"Expected interpolation to be one of {', '.join(self._interpolations)}. "
@@ -287,7 +302,6 @@ class UpSampling2D(Layer):
         self.interpolation = interpolation.lower()
         self._channels_last = self.data_format == "channels_last"
         self._align = None if self.interpolation == "nearest" else False
-        self.built = True
 
     def forward(self, inputs):
         x = inputs.movedim(-1, 1) if self._channels_last else inputs
@@ -295,18 +309,11 @@ class UpSampling2D(Layer):
                                 align_corners=self._align)
         return outputs.movedim(1, -1) if self._channels_last else outputs
 
-    def compute_output_shape(self, input_shape):
-        check_spatial_input(self, input_shape, 2, self.data_format)
-        spatial, channels = split_spatial(input_shape, self.data_format)
-        out = tuple(None if n is None else n * s for n, s in zip(spatial, self.size))
-        return join_spatial(input_shape[0], out, channels, self.data_format)
-
     def get_config(self):
-        return {**super().get_config(), "size": self.size, "data_format": self.data_format,
-                "interpolation": self.interpolation}
+        return {**super().get_config(), "interpolation": self.interpolation}
 
 
-class UpSampling3D(Layer):
+class UpSampling3D(_SpatialUpSampling):
     """Enlarges a volume by integer factors, repeating each voxel.
 
     Args:
@@ -320,25 +327,15 @@ class UpSampling3D(Layer):
     torch.Size([1, 2, 4, 6, 4])
     """
 
+    rank = 3
+
     def __init__(self, size=(2, 2, 2), data_format=None, **kwargs):
-        super().__init__(**kwargs)
-        self.size = normalize_tuple(size, 3, "size")
-        self.data_format = normalize_data_format(data_format)
+        super().__init__(size, data_format, **kwargs)
         first = 1 if self.data_format == "channels_last" else 2
         self._axes = tuple(zip(range(first, first + 3), self.size))
-        self.built = True
 
     def forward(self, inputs):
         for axis, repeats in self._axes:
             if repeats != 1:
                 inputs = inputs.repeat_interleave(repeats, dim=axis)
         return inputs
-
-    def compute_output_shape(self, input_shape):
-        check_spatial_input(self, input_shape, 3, self.data_format)
-        spatial, channels = split_spatial(input_shape, self.data_format)
-        out = tuple(None if n is None else n * s for n, s in zip(spatial, self.size))
-        return join_spatial(input_shape[0], out, channels, self.data_format)
-
-    def get_config(self):
-        return {**super().get_config(), "size": self.size, "data_format": self.data_format}
