@@ -6,8 +6,13 @@ import pytest
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
-# Parity tests compare with real Keras when it is installed, always on its torch backend.
+# Parity tests compare with real Keras when it is installed, always on its torch backend and on
+# the CPU: the reference values come back as NumPy arrays, and a GPU's kernels round differently.
 os.environ.setdefault("KERAS_BACKEND", "torch")
+os.environ.setdefault("KERAS_TORCH_DEVICE", "cpu")
+# On a GPU, float32 convolutions in exact float32 (torch's default lets cuDNN use TF32), so that
+# tolerances written for the CPU hold there too.
+torch.backends.cudnn.allow_tf32 = False
 
 import netknit  # noqa: E402
 

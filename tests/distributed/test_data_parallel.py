@@ -26,7 +26,8 @@ def _model():
     rng = np.random.default_rng(1)
     model.set_weights([0.5 * rng.standard_normal(w.shape).astype("float32")
                        for w in model.get_weights()])
-    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse", metrics=["mae"])
+    # On the CPU (gloo) also where a GPU is visible: one GPU cannot hold two NCCL ranks.
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse", metrics=["mae"], device="cpu")
     return model
 
 

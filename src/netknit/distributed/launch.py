@@ -28,10 +28,11 @@ def launch(fn: Callable, nprocs: int = 2, *args, start_method: str | None = None
         nprocs: how many processes, e.g. one per GPU.
         *args: arguments passed to `fn`.
         start_method: `"fork"` or `"spawn"`. By default `"fork"` where the platform has it,
-            CUDA is not initialized and no other Python thread runs in this process (it then
-            runs functions defined in a notebook), else `"spawn"` (`fn` must then be importable
-            from a module). Forking while other threads hold locks (torch.compile's compile
-            workers, for one) can deadlock the children.
+            no GPU is visible and no other Python thread runs in this process (it then runs
+            functions defined in a notebook), else `"spawn"` (`fn` must then be importable from
+            a module). A forked child cannot use CUDA once its parent has asked for the GPUs,
+            and forking while other threads hold locks (torch.compile's compile workers, for
+            one) can deadlock the children.
 
     >>> def train(epochs):
     ...     model = build_model()
@@ -49,7 +50,7 @@ def launch(fn: Callable, nprocs: int = 2, *args, start_method: str | None = None
     if start_method is None:
         can_fork = (
             "fork" in mp.get_all_start_methods()
-            and not torch.cuda.is_initialized()
+            and not torch.cuda.is_available()
             and threading.active_count() == 1
         )
         start_method = "fork" if can_fork else "spawn"

@@ -68,12 +68,18 @@ def ensure_process_group() -> None:
             "before fit()."
         )
     if torch.cuda.is_available():
-        torch.cuda.set_device(local_rank())
+        torch.cuda.set_device(_local_gpu())
         backend = "cpu:gloo,cuda:nccl"
     else:
         backend = "gloo"
     dist.init_process_group(backend)
     atexit.register(_destroy_process_group)
+
+
+def _local_gpu() -> int:
+    """This process's GPU. More processes than GPUs share them round-robin, which suits a model
+    compiled with `device="cpu"` (NCCL itself takes one GPU per process)."""
+    return local_rank() % torch.cuda.device_count()
 
 
 def _destroy_process_group() -> None:
@@ -84,7 +90,7 @@ def _destroy_process_group() -> None:
 def local_device(current: torch.device) -> torch.device:
     """This process's device: its own GPU when the model is on CUDA, else the CPU."""
     if current.type == "cuda":
-        device = torch.device("cuda", local_rank())
+        device = torch.device("cuda", _local_gpu())
         torch.cuda.set_device(device)
         return device
     return torch.device("cpu")

@@ -171,15 +171,18 @@ class BatchNormalization(_AffineNormalization):
 
     def forward(self, inputs, training=None, mask=None):
         training = self.training if training is None else training
-        if not (training and self._trainable):
+        if training and self._trainable:
+            mean, variance = self._moments(inputs, mask)
+            with torch.no_grad():
+                self.moving_mean.lerp_(mean.detach(), 1.0 - self.momentum)
+                self.moving_variance.lerp_(variance.detach(), 1.0 - self.momentum)
+        elif self.epsilon > 0:  # cuDNN's kernel refuses epsilon=0
             # torch's kernel wants channels on axis 1: a permuted view, no copy.
             x = inputs.movedim(self._channel_axis, 1)
             return F.batch_norm(x, self.moving_mean, self.moving_variance, self.gamma, self.beta,
                                 False, 0.0, self.epsilon).movedim(1, self._channel_axis)
-        mean, variance = self._moments(inputs, mask)
-        with torch.no_grad():
-            self.moving_mean.lerp_(mean.detach(), 1.0 - self.momentum)
-            self.moving_variance.lerp_(variance.detach(), 1.0 - self.momentum)
+        else:
+            mean, variance = self.moving_mean, self.moving_variance
         inv = torch.rsqrt(variance + self.epsilon)
         if self.gamma is not None:
             inv = inv * self.gamma

@@ -82,6 +82,7 @@ class RNNBase(Layer):
 
     _gates = 1
     _state_names: tuple[str, ...] = ("h",)
+    _one_buffer_at = None  # where the weights were laid out for cuDNN (`_share_one_buffer`)
 
     def __init__(self, units, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform",
                  recurrent_initializer="orthogonal", bias_initializer="zeros",
@@ -364,9 +365,10 @@ class LSTM(RNNBase):
         params = [self.kernel, self.recurrent_kernel]
         if self.use_bias:
             params += [self.bias, self._zero_recurrent_bias]
+        _share_one_buffer(self, params, inputs, "LSTM")
         h0, c0 = (s.unsqueeze(0) for s in states)
-        outputs, h, c = torch.lstm(inputs, (h0, c0), params, self.use_bias, 1, 0.0, False,
-                                   False, True)
+        outputs, h, c = torch.lstm(inputs, (h0, c0), params, self.use_bias, 1, 0.0,
+                                   _keeps_for_backward(), False, True)
         return outputs, [h[0], c[0]]
 
     def _step(self, projected_input, states, recurrent_mask):
@@ -452,7 +454,7 @@ class GRU(RNNBase):
         if self.use_bias:
             params += [self.bias[0], self.bias[1]]
         outputs, h = torch.gru(inputs, states[0].unsqueeze(0), params, self.use_bias, 1, 0.0,
-                               False, False, True)
+                               _keeps_for_backward(), False, True)
         return outputs, [h[0]]
 
     def _step(self, projected_input, states, recurrent_mask):
@@ -480,7 +482,30 @@ class GRU(RNNBase):
         return {**super().get_config(), "reset_after": self.reset_after, "seed": self.seed}
 
 
+def _share_one_buffer(layer, params: list, inputs: torch.Tensor, mode: str) -> None:
+    """On a GPU, makes the fused kernel's weights views of one buffer, as `nn.LSTM` keeps them:
+    cuDNN otherwise copies them into one at every call (and warns). Done again after the weights
+    move (`model.to(...)`, new tensors). GRU's two biases are views of one weight and stay apart.
+    """
+    if (torch.compiler.is_compiling() or not inputs.is_cuda
+            or layer._one_buffer_at == params[0].data_ptr()
+            or not torch._use_cudnn_rnn_flatten_weight()):
+        return
+    with torch.no_grad():
+        torch._cudnn_rnn_flatten_weight(params, len(params), inputs.shape[-1],
+                                        torch.backends.cudnn.rnn.get_cudnn_mode(mode),
+                                        layer.units, 0, 1, True, False)
+    layer._one_buffer_at = params[0].data_ptr()
+
+
+def _keeps_for_backward() -> bool:
+    """The fused kernels' `train` flag: cuDNN keeps what its backward pass needs only when set
+    (dropout is always 0 here, so the flag changes nothing else)."""
+    return torch.is_grad_enabled()
+
+
 _FUSED_SIMPLE_RNN = {activations.tanh: torch.rnn_tanh, activations.relu: torch.rnn_relu}
+_CUDNN_MODES = {torch.rnn_tanh: "RNN_TANH", torch.rnn_relu: "RNN_RELU"}
 
 
 class SimpleRNN(RNNBase):
@@ -508,8 +533,9 @@ class SimpleRNN(RNNBase):
         params = [self.kernel, self.recurrent_kernel]
         if self.use_bias:
             params += [self.bias, self._zero_recurrent_bias]
+        _share_one_buffer(self, params, inputs, _CUDNN_MODES[kernel_op])
         outputs, h = kernel_op(inputs, states[0].unsqueeze(0), params, self.use_bias, 1, 0.0,
-                               False, False, True)
+                               _keeps_for_backward(), False, True)
         return outputs, [h[0]]
 
     def _step(self, projected_input, states, recurrent_mask):
