@@ -1,14 +1,15 @@
-"""Data-parallel scaling: `fit` samples/s of W1 and W4 with 1 and 2 processes on this machine.
+"""Data-parallel scaling: `fit` samples/s of W1 and W4 with 1 and 2 processes on this machine's
+CPU cores (gloo; the models are compiled with `device="cpu"` also where a GPU is visible).
 
     python benchmarks/distributed_scaling.py            # W1 and W4, 3 repeats (about 2 minutes)
     python benchmarks/distributed_scaling.py --quick    # a smoke run: few steps, one repeat
 
 Weak scaling, as data-parallel training is used: every process trains on the workload's batch
 size, so N processes step through N times the samples per step. Each configuration runs in fresh
-processes started by `netknit.distributed.launch` (gloo on CPU, NCCL on GPU); the repeats are
-interleaved so that a noisy neighbour slows every configuration alike. Throughput is the median
-over repeats of the samples of all processes per second of a training epoch (the first epoch,
-with its warm-up, is not timed).
+processes started by `netknit.distributed.launch`; the repeats are interleaved so that a noisy
+neighbour slows every configuration alike. Throughput is the median over repeats of the samples
+of all processes per second of a training epoch (the first epoch, with its warm-up, is not
+timed).
 
 Configurations: one process on all cores; one process on one core; one process per core (two
 processes with one thread each). Reported: the speed-up of two processes over one process on all
@@ -55,7 +56,7 @@ def measure(key: str, steps: int, threads: int, epochs: int) -> float:
     samples = workload.batch_size * steps * distributed.world_size()
     x, y = workload.data(samples)
     model = workload.build(keras)
-    model.compile(optimizer=workload.optimizer, loss=workload.loss)
+    model.compile(optimizer=workload.optimizer, loss=workload.loss, device="cpu")
     timer = _EpochTimer()
     model.fit(x, y, batch_size=workload.batch_size, epochs=epochs, shuffle=True, verbose=0,
               callbacks=[timer])

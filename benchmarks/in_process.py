@@ -1,6 +1,6 @@
 """netknit (eager and `jit_compile=True`) against the hand-written PyTorch loop, in one process.
 
-    python benchmarks/in_process.py W5 --rounds 7
+    python benchmarks/in_process.py W5 --rounds 7 [--device cuda]
 
 The three contenders of `run.py` that run on torch share one process here, rounds interleaved
 (a `fit` epoch, then `predict`, for each in turn; medians), so the per-process luck that moves
@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from worker import KerasRunner, TorchRunner, head  # noqa: E402
+from worker import head, make_runner  # noqa: E402
 from workloads import WORKLOADS  # noqa: E402
 
 
@@ -29,18 +29,14 @@ def main(argv=None) -> None:
     parser.add_argument("--steps", type=int, default=None,
                         help="training steps per round (default: the workload's, as in run.py)")
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--device", default="cpu")
     args = parser.parse_args(argv)
-    import netknit
-
     workload = WORKLOADS[args.workload]
     steps = args.steps or workload.steps_per_round
     samples = steps * workload.batch_size
     x, y = workload.data(samples)
-    runners = {
-        "netknit": KerasRunner(workload, netknit),
-        "netknit-jit": KerasRunner(workload, netknit, jit_compile=True),
-        "torch": TorchRunner(workload),
-    }
+    runners = {name: make_runner(name, workload, args.device)
+               for name in ("netknit", "netknit-jit", "torch")}
     for runner in runners.values():  # build, compile and warm up, as run.py's workers do
         runner.fit(head(x, workload.batch_size), y[:workload.batch_size])
         runner.fit(x, y)

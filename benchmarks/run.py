@@ -3,6 +3,7 @@
     python benchmarks/run.py                      # the full suite (a few minutes on 2 cores)
     python benchmarks/run.py --quick              # a smoke run: few steps, one repeat
     python benchmarks/run.py --scaling            # epoch time and memory as the data grows
+    python benchmarks/run.py --device cuda        # on a GPU, with larger batches of W2 and W4
 
 Every contender runs in its own worker process (`worker.py`), one per workload at a time; the
 rounds are interleaved (round r of every contender before round r + 1 of any) and rotated, so a
@@ -11,8 +12,9 @@ noisy neighbour slows all of them alike. The whole is done with several sets of 
 same worker, restarted, can run a convolution 2x faster or slower). Reported: median samples/s
 of `fit` and `predict` over all rounds, their ratio to plain PyTorch, the time to the first
 training step (build + compile + first batch) and the worker's peak resident memory (its total,
-and above the interpreter with its libraries loaded), medians over the sets. A contender whose
-interpreter or library is missing is skipped, with the reason.
+and above the interpreter with its libraries loaded; on a GPU also the peak GPU memory that torch
+allocated), medians over the sets. A contender whose interpreter or library is missing is
+skipped, with the reason.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from workloads import WORKLOADS  # noqa: E402
+from workloads import LARGE_BATCH, WORKLOADS  # noqa: E402
 
 CONTENDERS = ["netknit", "torch", "netknit-jit", "keras-torch", "keras-jax"]
 
@@ -38,11 +40,11 @@ class Worker:
     """A `worker.py` process for one contender and one workload."""
 
     def __init__(self, python: str, contender: str, workload: str, samples: int, env: dict,
-                 extra: tuple = ()):
+                 extra: tuple = (), device: str = "cpu"):
         self.stderr = tempfile.TemporaryFile(mode="w+")
         self.process = subprocess.Popen(
             [python, str(HERE / "worker.py"), contender, workload, "--samples", str(samples),
-             *extra],
+             "--device", device, *extra],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, text=True, env=env,
         )
 
@@ -98,14 +100,14 @@ def benchmark(args) -> list[dict]:
         steps = 2 if args.quick else workload.steps_per_round
         samples = steps * workload.batch_size
         results = {c: {"workload": key, "contender": c, "fit": [], "predict": [],
-                       "first_step": [], "peak_mb": [], "baseline_mb": []}
+                       "first_step": [], "peak_mb": [], "baseline_mb": [], "gpu_peak_mb": []}
                    for c in args.contenders}
         for _ in range(args.processes):
             _one_set_of_workers(args, pythons, key, samples, results)
         for result in results.values():
-            for name in ("first_step", "peak_mb", "baseline_mb"):
-                if result[name]:
-                    result[name] = statistics.median(result[name])
+            for name in ("first_step", "peak_mb", "baseline_mb", "gpu_peak_mb"):
+                values = [v for v in result[name] if v is not None]
+                result[name] = statistics.median(values) if values else None
         rows.extend(results.values())
         print(f"# {key} done", file=sys.stderr, flush=True)
     return rows
@@ -124,7 +126,8 @@ def _one_set_of_workers(args, pythons, key, samples, results) -> None:
             continue
         if "skipped" in results[contender]:
             continue
-        worker = Worker(python, contender, key, samples, environment(contender))
+        worker = Worker(python, contender, key, samples, environment(contender),
+                        device=args.device)
         try:
             results[contender]["first_step"].append(worker.read()["first_step"])
             workers[contender] = worker
@@ -143,20 +146,23 @@ def _one_set_of_workers(args, pythons, key, samples, results) -> None:
         answer = worker.ask("stats")
         results[contender]["peak_mb"].append(answer["peak_mb"])
         results[contender]["baseline_mb"].append(answer["baseline_mb"])
+        results[contender]["gpu_peak_mb"].append(answer.get("gpu_peak_mb"))
         worker.close()
 
 
 def format_table(rows: list[dict]) -> str:
+    gpu = any(r.get("gpu_peak_mb") is not None for r in rows)
     header = ("| workload | contender | fit samples/s | × torch | predict samples/s | × torch | "
-              "first step s | peak MB (above import) |")
-    lines = [header, "|" + "---|" * 8]
+              "first step s | peak MB (above import) |" + (" GPU peak MB |" if gpu else ""))
+    columns = 9 if gpu else 8
+    lines = [header, "|" + "---|" * columns]
     for key in dict.fromkeys(r["workload"] for r in rows):
         group = [r for r in rows if r["workload"] == key]
         base = next((r for r in group if r["contender"] == "torch" and r["fit"]), None)
         for row in group:
             if "skipped" in row:
                 lines.append(f"| {key} | {row['contender']} | skipped: {row['skipped']} |"
-                             + " |" * 5)
+                             + " |" * (columns - 3))
                 continue
             fit = statistics.median(row["fit"])
             predict = statistics.median(row["predict"])
@@ -164,11 +170,15 @@ def format_table(rows: list[dict]) -> str:
             if base is not None:
                 fit_ratio = f"{fit / statistics.median(base['fit']):.2f}"
                 predict_ratio = f"{predict / statistics.median(base['predict']):.2f}"
-            lines.append(
+            line = (
                 f"| {key} | {row['contender']} | {fit:,.0f} | {fit_ratio} | {predict:,.0f} | "
                 f"{predict_ratio} | {row['first_step']:.2f} | {row['peak_mb']:,.0f} "
                 f"({row['peak_mb'] - row['baseline_mb']:,.0f}) |"
             )
+            if gpu:
+                gpu_peak = row["gpu_peak_mb"]
+                line += " – |" if gpu_peak is None else f" {gpu_peak:,.0f} |"
+            lines.append(line)
     return "\n".join(lines)
 
 
@@ -181,7 +191,7 @@ def scaling(args) -> str:
     for factor in (1, 10, 100):
         samples = base * factor
         worker = Worker(sys.executable, "netknit", "W1", samples, environment("netknit"),
-                        extra=("--scaling", "2"))
+                        extra=("--scaling", "2"), device=args.device)
         answer = worker.read()
         worker.close()
         data_mb = samples * (784 + 10) * 4 / 2**20
@@ -201,8 +211,11 @@ def parse_args(argv=None):
                         help="rounds per contender in each set of processes (3)")
     parser.add_argument("--processes", type=int, default=None,
                         help="sets of fresh worker processes per workload (3)")
-    parser.add_argument("--workloads", default=",".join(WORKLOADS),
-                        help="comma-separated, e.g. W1,W5")
+    parser.add_argument("--workloads", default=None,
+                        help="comma-separated, e.g. W1,W5 (default: W1-W5, and on a GPU also "
+                             f"{' and '.join(LARGE_BATCH)}, the CNNs with larger batches)")
+    parser.add_argument("--device", default="cpu",
+                        help="where netknit and the hand-written module run, e.g. cuda")
     parser.add_argument("--contenders", default=",".join(CONTENDERS),
                         help=f"comma-separated, from {','.join(CONTENDERS)}")
     parser.add_argument("--keras-torch-python", default=sys.executable,
@@ -212,6 +225,9 @@ def parse_args(argv=None):
     parser.add_argument("--scaling", action="store_true",
                         help="also measure epoch time and memory with 10x and 100x the data")
     args = parser.parse_args(argv)
+    if args.workloads is None:
+        args.workloads = ",".join(k for k in WORKLOADS
+                                  if args.device != "cpu" or k not in LARGE_BATCH)
     args.workloads = [w.strip().upper() for w in args.workloads.split(",") if w.strip()]
     args.contenders = [c.strip() for c in args.contenders.split(",") if c.strip()]
     unknown = [w for w in args.workloads if w not in WORKLOADS] + [

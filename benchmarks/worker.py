@@ -1,6 +1,6 @@
 """One contender on one workload, in its own process; `run.py` drives it over stdin/stdout.
 
-    python benchmarks/worker.py CONTENDER WORKLOAD --samples N
+    python benchmarks/worker.py CONTENDER WORKLOAD --samples N [--device cuda]
 
 Contenders: `netknit`, `netknit-jit` (`compile(jit_compile=True)`), `torch` (hand-written module
 and loop), `keras-torch` and `keras-jax` (Keras 3 with that backend; the backend is fixed per
@@ -8,7 +8,8 @@ process, so each runs in its own). On start the worker builds the model, times t
 step (build + compile + one batch), warms up and answers `@@ {"ready": ...}`. Each `round` line
 on stdin then times one `fit` epoch and one `predict` pass over the same data; `stats` reports
 peak memory; `quit` ends it. With `--scaling EPOCHS` it instead trains that many epochs on
-`--samples` samples and reports the time and memory of each.
+`--samples` samples and reports the time and memory of each. `--device` is where netknit and
+the hand-written module run (Keras picks the GPU itself when its backend sees one).
 
 Protocol lines start with `@@ ` so that anything a library prints on stdout is ignored.
 """
@@ -43,11 +44,10 @@ def head(x, n):
 class KerasRunner:
     """netknit or Keras 3: the workload's Keras code, `fit` and `predict` as a user calls them."""
 
-    def __init__(self, workload, keras, jit_compile=None):
+    def __init__(self, workload, keras, **compile_kwargs):
         self.workload = workload
         self.model = workload.build(keras)
-        kwargs = {} if jit_compile is None else {"jit_compile": jit_compile}
-        self.model.compile(optimizer=workload.optimizer, loss=workload.loss, **kwargs)
+        self.model.compile(optimizer=workload.optimizer, loss=workload.loss, **compile_kwargs)
 
     def fit(self, x, y, epochs=1):
         self.model.fit(x, y, batch_size=self.workload.batch_size, epochs=epochs, verbose=0,
@@ -60,16 +60,19 @@ class KerasRunner:
 class TorchRunner:
     """The hand-written PyTorch version: an `nn.Module`, `torch.optim` and a plain loop.
 
-    The loop does what a careful PyTorch user writes: data as tensors once, a new permutation per
-    epoch, batches by index, the running loss summed on the device (as Keras's loss tracker does).
+    The loop does what a careful PyTorch user writes: data as tensors on the device once per
+    `fit` (as netknit moves in-memory arrays), a new permutation per epoch, batches by index, the
+    running loss summed on the device (as Keras's loss tracker does).
     """
 
-    def __init__(self, workload):
+    def __init__(self, workload, device):
         import torch
 
         self.torch = torch
         self.workload = workload
+        self.device = torch.device(device)
         self.module, self.loss_fn = workload.torch_module()
+        self.module.to(self.device)
         params = self.module.parameters()
         if workload.optimizer == "adam":
             self.optimizer = torch.optim.Adam(params, lr=1e-3, eps=1e-7)
@@ -78,8 +81,8 @@ class TorchRunner:
 
     def _tensors(self, x):
         if isinstance(x, list):
-            return [self.torch.from_numpy(a) for a in x]
-        return self.torch.from_numpy(x)
+            return [self.torch.from_numpy(a).to(self.device) for a in x]
+        return self.torch.from_numpy(x).to(self.device)
 
     @staticmethod
     def _take(x, index):
@@ -91,8 +94,8 @@ class TorchRunner:
         size, batch = len(y), self.workload.batch_size
         self.module.train()
         for _ in range(epochs):
-            running_loss = torch.zeros(())
-            order = torch.randperm(size)
+            running_loss = torch.zeros((), device=self.device)
+            order = torch.randperm(size, device=self.device)
             for start in range(0, size, batch):
                 index = order[start:start + batch]
                 loss = self.loss_fn(self.module(self._take(x, index)), y[index])
@@ -112,7 +115,7 @@ class TorchRunner:
                 self.module(self._take(x, slice(start, start + self.workload.batch_size)))
                 for start in range(0, size, self.workload.batch_size)
             ]
-        return torch.cat(outputs).numpy()
+        return torch.cat(outputs).cpu().numpy()
 
 
 def load_library(contender: str):
@@ -135,12 +138,25 @@ def load_library(contender: str):
     raise ValueError(f"Unknown contender {contender!r}")
 
 
-def make_runner(contender: str, workload):
+def make_runner(contender: str, workload, device: str):
     library = load_library(contender)
     if contender == "torch":
-        return TorchRunner(workload)
-    return KerasRunner(workload, library, jit_compile=True if contender == "netknit-jit" else (
-        False if contender == "netknit" else None))
+        return TorchRunner(workload, device)
+    if contender.startswith("netknit"):
+        return KerasRunner(workload, library, jit_compile=contender == "netknit-jit",
+                           device=device)
+    return KerasRunner(workload, library)
+
+
+def gpu_peak_mb(contender: str):
+    """Peak GPU memory of a torch-based contender (None on the CPU or under JAX)."""
+    if contender == "keras-jax":
+        return None
+    import torch
+
+    if not torch.cuda.is_initialized():
+        return None
+    return torch.cuda.max_memory_allocated() / 2**20
 
 
 def say(**message) -> None:
@@ -153,6 +169,7 @@ def main() -> None:
     parser.add_argument("workload", choices=sorted(WORKLOADS))
     parser.add_argument("--samples", type=int, required=True)
     parser.add_argument("--scaling", type=int, default=0, metavar="EPOCHS")
+    parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
     workload = WORKLOADS[args.workload]
 
@@ -161,7 +178,7 @@ def main() -> None:
     x, y = workload.data(args.samples)
     # 1. Time to first step: build, compile, one batch of training.
     start = time.perf_counter()
-    runner = make_runner(args.contender, workload)
+    runner = make_runner(args.contender, workload, args.device)
     runner.fit(head(x, workload.batch_size), y[:workload.batch_size])
     first_step = time.perf_counter() - start
     if args.scaling:
@@ -185,7 +202,8 @@ def main() -> None:
             runner.predict(x)
             say(fit=middle - start, predict=time.perf_counter() - middle)
         elif command == "stats":
-            say(baseline_mb=baseline, peak_mb=peak_rss_mb())
+            say(baseline_mb=baseline, peak_mb=peak_rss_mb(),
+                gpu_peak_mb=gpu_peak_mb(args.contender))
         elif command == "quit":
             return
 

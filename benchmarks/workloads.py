@@ -12,7 +12,7 @@ environment without torch or netknit) can import it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -272,3 +272,9 @@ WORKLOADS = {
                  "mse", _w5_data, _w5_build, _w5_torch),
     ]
 }
+# Larger batches of the two CNNs, for a GPU (too slow to be worth running on a 2-core CPU).
+LARGE_BATCH = {
+    "W2L": replace(WORKLOADS["W2"], key="W2L", title="W2 with batch 1024", batch_size=1024),
+    "W4L": replace(WORKLOADS["W4"], key="W4L", title="W4 with batch 256", batch_size=256),
+}
+WORKLOADS.update(LARGE_BATCH)

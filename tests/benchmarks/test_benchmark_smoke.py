@@ -32,3 +32,18 @@ def test_in_process_comparison_prints_the_three_contenders():
     rows = [line for line in result.stdout.splitlines() if line.startswith("| ")][1:]
     assert [row.split(" | ")[0] for row in rows] == ["| netknit", "| netknit-jit", "| torch"]
     assert rows[2].endswith("| 1.00 |") and rows[2].count("1.00") == 2
+
+
+def test_the_gpu_run_adds_the_large_batches_and_a_gpu_memory_column():
+    sys.path.insert(0, str(RUN.parent))
+    import run
+
+    assert run.parse_args([]).workloads == ["W1", "W2", "W3", "W4", "W5"]
+    assert run.parse_args(["--device", "cuda"]).workloads[-2:] == ["W2L", "W4L"]
+    rows = [{"workload": "W2L", "contender": c, "fit": [10.0], "predict": [20.0],
+             "first_step": 1.0, "peak_mb": 300.0, "baseline_mb": 100.0, "gpu_peak_mb": gpu}
+            for c, gpu in (("torch", 50.0), ("keras-jax", None))]
+    lines = run.format_table(rows).splitlines()
+    assert lines[0].endswith("| GPU peak MB |")
+    assert lines[2] == "| W2L | torch | 10 | 1.00 | 20 | 1.00 | 1.00 | 300 (200) | 50 |"
+    assert lines[3].endswith("| 300 (200) | – |")

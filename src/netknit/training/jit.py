@@ -49,7 +49,7 @@ class CompiledStep:
 
     def _compile(self, args):
         whole_graph = torch.compile(self._fn, fullgraph=True)
-        if not hasattr(whole_graph, "aot_compile"):  # torch before 2.9
+        if not hasattr(whole_graph, "aot_compile"):  # an older torch (2.11 has none)
             return torch.compile(self._fn)
         try:
             compiled = whole_graph.aot_compile(((*self._fixed, *args), {}))
