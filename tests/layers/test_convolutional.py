@@ -80,6 +80,8 @@ def test_weights_are_listed_in_keras_layouts(make, input_shape, keras_shapes):
     layer = make()
     layer(keras.Input(shape=input_shape))
     assert [w.shape for w in layer.get_weights()] == keras_shapes
+    # Stored in Keras's layout as well (Keras 3.15.1 lists these shapes for `layer.weights`).
+    assert [tuple(w.shape) for w in layer.weights] == keras_shapes
 
 
 def test_strided_same_padding_puts_the_extra_zero_at_the_end():

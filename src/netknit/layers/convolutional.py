@@ -2,8 +2,8 @@
 
 Inputs are `channels_last` by default, as in Keras. They reach torch's kernels as permuted views
 (no copy). Kernels are stored in Keras's layout `(*kernel_size, in / groups, out)` and reach
-torch's as permuted views too, `(out, in / groups, *kernel_size)`; a depthwise kernel, which needs
-a reshape, is stored in torch's layout and converted by `get_weights`/`set_weights`.
+torch's as permuted views too, `(out, in / groups, *kernel_size)`; a depthwise kernel
+`(*kernel_size, in, multiplier)` as the view `(in * multiplier, 1, *kernel_size)`.
 
 `padding="same"` follows Keras: the output has `ceil(size / stride)` positions, and when the total
 padding is odd the extra zero goes at the end. `padding="causal"` (Conv1D) pads only the start.
@@ -27,7 +27,7 @@ from ..graph.errors import ShapeError
 from ..graph.shapes import format_shape, num_elements
 from .core import _normalize_data_format as normalize_data_format
 from .core import check_positive_int
-from .layer import Layer, WeightLayout
+from .layer import Layer
 
 SPATIAL_AXES = {1: ("steps",), 2: ("height", "width"), 3: ("depth", "height", "width")}
 
@@ -541,20 +541,6 @@ class Conv3DTranspose(ConvTranspose):
 # ---------------------------------------------------------------------- depthwise and separable
 
 
-def _depthwise_layout(keras_shape: tuple, rank: int) -> WeightLayout:
-    # Keras (*k, in, multiplier) <-> torch (in * multiplier, 1, *k), grouped by input channel.
-    *kernel, channels, multiplier = keras_shape
-    spatial = tuple(range(rank))
-
-    def to_keras(t):
-        return t.reshape(channels, multiplier, *kernel).permute(tuple(range(2, rank + 2)) + (0, 1))
-
-    def from_keras(t):
-        return t.permute((rank, rank + 1) + spatial).reshape(channels * multiplier, 1, *kernel)
-
-    return WeightLayout(tuple(keras_shape), to_keras, from_keras)
-
-
 class DepthwiseConv(BaseConv):
     """N-d depthwise convolution (the base of DepthwiseConv1D and DepthwiseConv2D)."""
 
@@ -575,8 +561,9 @@ class DepthwiseConv(BaseConv):
     def _add_depthwise_kernel(self, channels: int) -> None:
         shape = self.kernel_size + (channels, self.depth_multiplier)
         self.add_weight("depthwise_kernel", shape, self.depthwise_initializer,
-                        self.depthwise_regularizer, self.depthwise_constraint,
-                        layout=_depthwise_layout(shape, self.rank))
+                        self.depthwise_regularizer, self.depthwise_constraint)
+        # (*k, in, multiplier) -> (in, multiplier, *k): merging the first two is still a view.
+        self._depthwise_order = (self.rank, self.rank + 1) + tuple(range(self.rank))
         self._built_channels = channels
 
     def build(self, input_shape):
@@ -585,8 +572,11 @@ class DepthwiseConv(BaseConv):
         self._add_bias(channels * self.depth_multiplier)
 
     def _depthwise(self, x, padding, bias):
-        return self._convolve_fn(x, self.depthwise_kernel, bias, self.strides, padding,
-                                 self.dilation_rate, self._built_channels)
+        # torch's grouped kernel, one group per input channel: output channel c * multiplier + j
+        # reads input channel c, as in Keras.
+        kernel = self.depthwise_kernel.permute(self._depthwise_order).flatten(0, 1).unsqueeze(1)
+        return self._convolve_fn(x, kernel, bias, self.strides, padding, self.dilation_rate,
+                                 self._built_channels)
 
     def _convolve(self, x, padding):
         return self._depthwise(x, padding, self.bias)
