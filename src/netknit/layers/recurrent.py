@@ -487,7 +487,7 @@ def _share_one_buffer(layer, params: list, inputs: torch.Tensor, mode: str) -> N
     cuDNN otherwise copies them into one at every call (and warns). Done again after the weights
     move (`model.to(...)`, new tensors). GRU's two biases are views of one weight and stay apart.
     """
-    if (torch.compiler.is_compiling() or not inputs.is_cuda
+    if (not inputs.is_cuda or torch.compiler.is_compiling()
             or layer._one_buffer_at == params[0].data_ptr()
             or not torch._use_cudnn_rnn_flatten_weight()):
         return
