@@ -38,8 +38,11 @@ class Node:
             i for i, leaf in enumerate(leaves) if isinstance(leaf, SymbolicTensor)
         ]
         self._constants = leaves
-        # The common call, one tensor as the only argument, is replayed without any tree walk.
+        # The common calls, one tensor or one list of tensors (a merge) as the only argument, are
+        # replayed without any tree walk.
         self.single_input = len(args) == 1 and not kwargs and isinstance(args[0], SymbolicTensor)
+        self.list_input = len(args) == 1 and not kwargs and isinstance(args[0], list) and all(
+            isinstance(t, SymbolicTensor) for t in args[0])
         for index, tensor in enumerate(self.outputs):
             tensor.history = History(self, index)
         layer._inbound_nodes.append(self)

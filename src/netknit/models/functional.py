@@ -24,8 +24,9 @@ from .model import Model
 class Step:
     """One node, ready to run: `layer` on the values at `input_keys`, results to `output_keys`."""
 
-    __slots__ = ("layer", "node", "input_keys", "output_keys", "single_input", "single_output",
-                 "pass_training", "free_after", "masked", "pass_mask", "output_has_mask")
+    __slots__ = ("layer", "node", "input_keys", "output_keys", "single_input", "list_input",
+                 "single_output", "pass_training", "free_after", "masked", "pass_mask",
+                 "output_has_mask")
 
     def __init__(self, node, input_keys, output_keys, pass_training):
         self.layer = node.layer
@@ -33,6 +34,7 @@ class Step:
         self.input_keys = input_keys
         self.output_keys = output_keys
         self.single_input = node.single_input
+        self.list_input = node.list_input
         self.single_output = len(output_keys) == 1 and isinstance(node.outputs_structure,
                                                                   SymbolicTensor)
         self.pass_training = pass_training
@@ -45,7 +47,7 @@ class Step:
         )
         self.masked = self.pass_mask or self.output_has_mask
         if self.masked:
-            self.single_input = False
+            self.single_input = self.list_input = False
 
 
 class Functional(Model):
@@ -121,6 +123,8 @@ class Functional(Model):
             try:
                 if step.single_input and training is None:
                     outputs = call(layer, values[step.input_keys[0]])
+                elif step.list_input and training is None:
+                    outputs = call(layer, [values[k] for k in step.input_keys])
                 else:
                     args, kwargs = step.node.arguments([values[k] for k in step.input_keys])
                     if training is not None and step.pass_training:
