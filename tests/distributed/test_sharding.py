@@ -1,5 +1,8 @@
 """Shards, rank detection and rank-0-only callbacks, checked in one process (no process group)."""
 
+import importlib
+import threading
+
 import pytest
 import torch
 
@@ -113,3 +116,36 @@ def test_launch_refuses_a_function_new_processes_cannot_import():
 
     with pytest.raises(ValueError, match="Define the function at the top level of a module"):
         distributed.launch(local_function, 2, start_method="spawn")
+
+
+def test_launch_spawns_where_a_gpu_is_visible(monkeypatch):
+    """A forked child cannot use CUDA once the parent has asked for the GPUs, so launch forks
+    only where none is visible (checked here without a GPU, by pretending one is there)."""
+    launch_module = importlib.import_module("netknit.distributed.launch")
+    chosen = []
+
+    def start_processes(fn, args, nprocs, join, start_method):
+        chosen.append(start_method)
+        raise RuntimeError("stop before starting anything")
+
+    monkeypatch.setattr(launch_module.mp, "start_processes", start_processes)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    with pytest.raises(RuntimeError, match="stop before"):
+        distributed.launch(max, 2, [1], [2])
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(RuntimeError, match="stop before"):
+        distributed.launch(max, 2, [1], [2])
+    can_fork = ("fork" in torch.multiprocessing.get_all_start_methods()
+                and threading.active_count() == 1)
+    assert chosen == ["spawn", "fork" if can_fork else "spawn"]
+
+
+def test_more_local_processes_than_gpus_share_them(monkeypatch):
+    from netknit.distributed import process_group
+
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    gpus = []
+    for local_rank in range(5):
+        monkeypatch.setenv("LOCAL_RANK", str(local_rank))
+        gpus.append(process_group._local_gpu())
+    assert gpus == [0, 1, 0, 1, 0]

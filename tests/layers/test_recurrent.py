@@ -477,3 +477,33 @@ REFERENCE = {'x': [[[0.55, -0.12], [0.72, 0.39], [-0.81, 0.95]],
  'td': {'weights': [[[-0.01, -0.07], [-0.99, 0.57]], [-0.34, 0.76]],
         'y': [[[[-0.2267, 0.6531], [-0.7333, 0.9319], [-1.2724, 1.3582]],
                [[-0.9095, 1.0485], [-0.2336, 0.7548], [-1.1789, 1.2627]]]]}}
+
+
+@pytest.mark.parametrize("make,kernel", [
+    (lambda: layers.LSTM(4), "lstm"), (lambda: layers.GRU(4), "gru"),
+    (lambda: layers.SimpleRNN(4), "rnn_tanh"),
+])
+def test_the_fused_kernel_keeps_what_backward_needs_only_when_gradients_are_on(
+        monkeypatch, make, kernel):
+    """cuDNN keeps what its backward pass needs only with the kernels' `train` flag set (on a
+    GPU, training fails without it; checked here on the flag itself)."""
+    flags = []
+    original = getattr(torch, kernel)
+
+    def spy(*args):
+        flags.append(args[6])  # (input, hx, params, has_biases, layers, dropout, train, ...)
+        return original(*args)
+
+    monkeypatch.setattr(torch, kernel, spy)
+    if kernel == "rnn_tanh":  # SimpleRNN holds its kernels in a table by activation
+        from netknit.layers import recurrent
+        monkeypatch.setitem(recurrent._FUSED_SIMPLE_RNN, keras.activations.tanh, spy)
+        monkeypatch.setitem(recurrent._CUDNN_MODES, spy, "RNN_TANH")
+    layer = make()
+    x = torch.randn(2, 5, 3)
+    layer(x).sum().backward()
+    with torch.no_grad():
+        layer(x)
+    with torch.inference_mode():
+        layer(x)
+    assert flags == [True, False, False]
