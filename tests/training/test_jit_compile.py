@@ -1,5 +1,7 @@
 """`compile(jit_compile=True)` trains and predicts like the eager model."""
 
+import random
+
 import numpy as np
 import pytest
 
@@ -166,3 +168,69 @@ def test_batch_normalization_updates_its_moving_statistics_inside_the_compiled_s
     assert not np.allclose(moving[0], 0.0)  # the moving mean moved
     for a, b in zip(compiled.get_weights(), eager.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("options", [
+    {},
+    {"use_bias": False, "go_backwards": True},
+    {"return_sequences": True, "return_state": True},
+])
+def test_an_lstm_trains_inside_the_compiled_step_as_it_does_eagerly(options):
+    # torch cannot compile torch.lstm's derivative in a whole step; on the CPU the layer then
+    # calls oneDNN's kernels as opaque graph nodes (layers/onednn_lstm.py).
+    rng = np.random.default_rng(8)
+    x = rng.random((40, 7, 3), dtype="float32")
+    state = rng.random((40, 5), dtype="float32")
+    y = rng.random((40, 1), dtype="float32")
+    models = []
+    for jit_compile in (False, True):
+        keras.utils.set_random_seed(9)
+        sequence, state_input = keras.Input((7, 3)), keras.Input((5,))
+        # Layers before the LSTM's input and states: their gradients pass through the kernel.
+        h0, c0 = keras.layers.Dense(5)(state_input), keras.layers.Dense(5)(state_input)
+        out = keras.layers.LSTM(5, **options)(keras.layers.Dense(3)(sequence),
+                                              initial_state=[h0, c0])
+        if options.get("return_state"):
+            out = keras.layers.Concatenate()([keras.layers.Flatten()(out[0]), *out[1:]])
+        model = keras.Model([sequence, state_input], keras.layers.Dense(1)(out))
+        model.compile(optimizer="adam", loss="mse", jit_compile=jit_compile)
+        history = model.fit([x, state], y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+        models.append((model, history.history["loss"]))
+    (eager, eager_loss), (compiled, compiled_loss) = models
+    # The whole step, compiled ahead of time as one graph: not a fallback.
+    assert [type(f).__name__ for f in compiled._compiled_steps["train"]._by_signature.values()
+            ] == ["AOTCompiledFunction"]
+    np.testing.assert_allclose(compiled_loss, eager_loss, rtol=1e-5)
+    for a, b in zip(compiled.get_weights(), eager.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_compiling_leaves_pythons_random_stream_alone():
+    # For a graph it cannot hash (the oneDNN LSTM's), torch's ahead-of-time compiler draws its
+    # cache key from `random`: after the same seed, a second model got the first one's graph.
+    rng = np.random.default_rng(10)
+    x, y = rng.random((16, 4, 2), dtype="float32"), rng.random((16, 1), dtype="float32")
+    model = keras.Sequential([keras.Input((4, 2)), keras.layers.LSTM(3), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse", jit_compile=True)
+    keras.utils.set_random_seed(3)
+    expected = random.random()
+    keras.utils.set_random_seed(3)
+    model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    assert "train" in model._compiled_steps
+    assert random.random() == expected
+
+
+def test_each_model_compiles_its_own_static_graph_in_a_process_that_compiled_others():
+    # torch.compile makes sizes and floats seen to change between compilations of the same
+    # code dynamic ("automatic dynamic"): a second model's step then traced the first one's
+    # beta_2 as a symbol, which the LSTM's graph could not compile, and fell back.
+    rng = np.random.default_rng(11)
+    for units, beta_2 in ((3, 0.99), (4, 0.999)):
+        x, y = rng.random((16, 4, 2), dtype="float32"), rng.random((16, 1), dtype="float32")
+        model = keras.Sequential([keras.Input((4, 2)), keras.layers.LSTM(units),
+                                  keras.layers.Dense(1)])
+        model.compile(optimizer=keras.optimizers.Adam(beta_2=beta_2), loss="mse",
+                      jit_compile=True)
+        model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+        assert [type(f).__name__ for f in model._compiled_steps["train"]._by_signature.values()
+                ] == ["AOTCompiledFunction"]

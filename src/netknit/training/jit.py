@@ -18,7 +18,9 @@ layers) to make the result savable, which is why a model keeps its compiled step
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import random
 
 import torch
 
@@ -52,13 +54,35 @@ class CompiledStep:
         if not hasattr(whole_graph, "aot_compile"):  # an older torch (2.11 has none)
             return torch.compile(self._fn)
         try:
-            compiled = whole_graph.aot_compile(((*self._fixed, *args), {}))
+            # One static graph per signature, as Keras traces: torch would otherwise make what
+            # changed since an earlier compilation of the same code (another model's sizes, its
+            # optimizer's floats) symbolic, and some graphs then fail to compile.
+            with _own_random_stream(), torch._dynamo.config.patch(automatic_dynamic_shapes=False):
+                compiled = whole_graph.aot_compile(((*self._fixed, *args), {}))
         except Exception:
             # A graph break, or an error of the model itself: plain torch.compile either compiles
             # the pieces or raises that error again when called.
             return torch.compile(self._fn)
         compiled.disable_guard_check()
         return compiled
+
+
+@contextlib.contextmanager
+def _own_random_stream():
+    """Python's `random` reseeded from the OS while compiling, and given back untouched after.
+
+    For a graph it cannot hash (one that calls a function it does not know, such as the oneDNN
+    LSTM's `_lstm_time_major`), the ahead-of-time compiler keys its cache with `random.random()`.
+    After a user's `set_random_seed(n)` that key repeats, and a later model was handed an earlier
+    model's compiled graph, which then failed on its first call. Compiling also no longer moves
+    the user's random stream.
+    """
+    state = random.getstate()
+    random.seed()
+    try:
+        yield
+    finally:
+        random.setstate(state)
 
 
 class CompiledSteps(dict):
