@@ -4,6 +4,7 @@ import random
 
 import numpy as np
 import pytest
+import torch
 
 import netknit as keras
 
@@ -234,3 +235,39 @@ def test_each_model_compiles_its_own_static_graph_in_a_process_that_compiled_oth
         model.fit(x, y, batch_size=8, epochs=1, verbose=0)
         assert [type(f).__name__ for f in model._compiled_steps["train"]._by_signature.values()
                 ] == ["AOTCompiledFunction"]
+
+
+@pytest.mark.parametrize("pooling, input_shape", [
+    (lambda: keras.layers.MaxPooling2D(2), (7, 6, 3)),  # a row and a column left over
+    (lambda: keras.layers.MaxPooling2D(3, strides=2, padding="same"), (7, 6, 3)),  # uneven pads
+    (lambda: keras.layers.MaxPooling2D(3, strides=1, padding="same"), (5, 5, 2)),  # even pads
+    (lambda: keras.layers.MaxPooling2D(2, data_format="channels_first"), (3, 6, 4)),
+    (lambda: keras.layers.MaxPooling3D(2), (4, 5, 4, 2)),
+])
+def test_max_pooling_trains_inside_the_compiled_step_as_it_does_eagerly(pooling, input_shape):
+    # On the CPU the compiled step calls torch's pooling kernels (layers/eager_kernels.py).
+    rng = np.random.default_rng(12)
+    x = rng.random((12, *input_shape), dtype="float32")
+    y = rng.random((12, 1), dtype="float32")
+    models = []
+    for jit_compile in (False, True):
+        keras.utils.set_random_seed(13)
+        conv = keras.layers.Conv3D if len(input_shape) == 4 else keras.layers.Conv2D
+        data_format = getattr(pooling(), "data_format", "channels_last")
+        model = keras.Sequential([
+            keras.Input(input_shape), conv(4, 1, data_format=data_format), pooling(),
+            keras.layers.Flatten(), keras.layers.Dense(1),
+        ])
+        model.compile(optimizer="adam", loss="mse", jit_compile=jit_compile)
+        history = model.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0)
+        models.append((model, history.history["loss"]))
+    (eager, eager_loss), (compiled, compiled_loss) = models
+    assert [type(f).__name__ for f in compiled._compiled_steps["train"]._by_signature.values()
+            ] == ["AOTCompiledFunction"]
+    np.testing.assert_allclose(compiled_loss, eager_loss, rtol=1e-5)
+    for a, b in zip(compiled.get_weights(), eager.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    with torch.profiler.profile() as profile:
+        compiled.train_on_batch(x[:4], y[:4])
+    called = {event.name for event in profile.events()}
+    assert {"netknit::max_pool", "netknit::max_pool_backward"} <= called

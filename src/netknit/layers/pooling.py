@@ -13,6 +13,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from . import eager_kernels
 from .convolutional import (
     check_spatial_input,
     check_window_fits,
@@ -72,6 +73,9 @@ class MaxPooling(BasePooling):
     def _pool(self, x):
         x, padding = (x, 0) if self.padding == "valid" else pad_same(
             x, self.pool_size, self.strides, value=float("-inf"))
+        if self.rank > 1 and eager_kernels.in_compiled_cpu_training(x):
+            padding = padding if isinstance(padding, tuple) else (padding,) * self.rank
+            return eager_kernels.max_pool(x, self.pool_size, self.strides, padding)
         return self._pool_fn(x, self.pool_size, self.strides, padding)
 
 

@@ -22,7 +22,7 @@ from .. import initializers as initializers_module
 from .. import regularizers as regularizers_module
 from ..graph.errors import ShapeError
 from ..graph.shapes import format_shape
-from . import onednn_lstm
+from . import eager_kernels
 from .core import check_positive_int
 from .layer import Layer, WeightLayout
 
@@ -366,9 +366,9 @@ class LSTM(RNNBase):
         params = [self.kernel, self.recurrent_kernel]
         if self.use_bias:
             params += [self.bias, self._zero_recurrent_bias]
-        if onednn_lstm.applies(inputs):
+        if eager_kernels.lstm_applies(inputs):
             biases = params[2:] or [inputs.new_zeros(4 * self.units)] * 2
-            outputs, h, c = onednn_lstm.lstm(inputs, *states, *params[:2], *biases)
+            outputs, h, c = eager_kernels.lstm(inputs, *states, *params[:2], *biases)
             return outputs, [h, c]
         _share_one_buffer(self, params, inputs, "LSTM")
         h0, c0 = (s.unsqueeze(0) for s in states)
