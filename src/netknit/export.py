@@ -124,6 +124,7 @@ def export(model, filepath, format: str = "onnx", verbose: bool | None = None,
     if format == "onnx":
         write_atomically(filepath, program.save)
     else:
+        _contiguous_weights(program)
         write_atomically(filepath, lambda path: torch.export.save(program, path))
     if verbose is None or verbose:
         print(f"Saved artifact at '{filepath}'.")
@@ -202,3 +203,11 @@ def _quiet_torch_internals():
         yield
 
 
+def _contiguous_weights(program) -> None:
+    """Give the program contiguous copies of weights stored in another memory order (Dense
+    kernels are column-major): torch.export's file writer takes those for slices of a larger
+    tensor, and warns that it may save them wrongly off the CPU."""
+    for name, value in program.state_dict.items():
+        if not value.is_contiguous():
+            program.state_dict[name] = torch.nn.Parameter(value.detach().contiguous(),
+                                                          requires_grad=value.requires_grad)

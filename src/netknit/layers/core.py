@@ -72,9 +72,12 @@ class Dense(Layer):
     def build(self, input_shape):
         self._check_input(input_shape)
         in_features = input_shape[-1]
-        # Keras's layout, (in, units): `layer.kernel` is what Keras code expects.
+        # Keras's shape, (in, units): `layer.kernel` is what Keras code expects. Its memory is
+        # nn.Linear's (units, in) weight: the matrix product reads that order up to twice as
+        # fast for a narrow output (Dense(10) on 64 features: 6.8 vs 10.5 µs at batch 128), and
+        # autograd produces the gradient in the same order.
         self.add_weight("kernel", (in_features, self.units), self.kernel_initializer,
-                        self.kernel_regularizer, self.kernel_constraint)
+                        self.kernel_regularizer, self.kernel_constraint, column_major=True)
         if self.use_bias:
             self.add_weight("bias", (self.units,), self.bias_initializer, self.bias_regularizer,
                             self.bias_constraint)
@@ -82,11 +85,12 @@ class Dense(Layer):
             self.bias = None
 
     def forward(self, inputs):
-        if inputs.dim() == 2 and self.bias is not None:
-            outputs = torch.addmm(self.bias, inputs, self.kernel)  # one kernel, as F.linear's
+        bias = self.bias
+        if bias is not None and inputs.dim() == 2:
+            outputs = torch.addmm(bias, inputs, self.kernel)  # one kernel, as F.linear's
         else:
             # A transposed view: F.linear's matrix product then reads the kernel as stored.
-            outputs = F.linear(inputs, self.kernel.T, self.bias)
+            outputs = F.linear(inputs, self.kernel.T, bias)
         return outputs if self._linear else self.activation(outputs)
 
     def _check_input(self, input_shape):

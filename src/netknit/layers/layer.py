@@ -188,16 +188,21 @@ class Layer(nn.Module):
         constraint=None,
         trainable: bool = True,
         layout: WeightLayout | None = None,
+        column_major: bool = False,
     ) -> torch.Tensor:
         """Create a weight of Keras shape `shape`, stored as `self.<name>`.
 
         Trainable weights are `nn.Parameter`s, non-trainable ones buffers. With a `layout`, the
         initializer draws in Keras's shape and the value is stored in the layout's torch form.
+        `column_major` keeps a 2-D weight's Keras shape `(in, out)` in the memory order of
+        torch's `(out, in)` Linear weight (strides `(1, in)`).
         """
         value = initializers_module.get(initializer)(tuple(shape), dtype=self.dtype)
         if layout is not None:
             value = layout.from_keras(value).contiguous()
             self._weight_layouts[name] = layout
+        if column_major:
+            value = value.T.contiguous().T
         if trainable:
             self.register_parameter(name, nn.Parameter(value, requires_grad=self._trainable))
         else:
