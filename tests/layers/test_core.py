@@ -34,3 +34,4 @@ def test_dense_kernel_lies_in_memory_as_linears_weight_and_its_gradient_too():
     assert layer.kernel.stride() == (1, 6)
     torch.testing.assert_close(layer.kernel.detach(), torch.from_numpy(kernel))
     assert layer.get_weights()[0].tolist() == kernel.tolist()
+    assert layer.get_weights()[0].flags.c_contiguous  # as Keras returns them

@@ -8,6 +8,11 @@ import torch
 
 import netknit as keras
 
+# The operators of layers/eager_kernels.py exist for the CPU; models train on a GPU when one is
+# visible, and there the compiler's own code runs.
+cpu_only = pytest.mark.skipif(torch.cuda.is_available(),
+                              reason="the eager-kernel operators are CPU-only")
+
 
 def _model(jit_compile):
     keras.utils.set_random_seed(1)
@@ -171,6 +176,7 @@ def test_batch_normalization_updates_its_moving_statistics_inside_the_compiled_s
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
 
+@cpu_only
 @pytest.mark.parametrize("options", [
     {},
     {"use_bias": False, "go_backwards": True},
@@ -178,7 +184,7 @@ def test_batch_normalization_updates_its_moving_statistics_inside_the_compiled_s
 ])
 def test_an_lstm_trains_inside_the_compiled_step_as_it_does_eagerly(options):
     # torch cannot compile torch.lstm's derivative in a whole step; on the CPU the layer then
-    # calls oneDNN's kernels as opaque graph nodes (layers/onednn_lstm.py).
+    # calls oneDNN's kernels as opaque graph nodes (layers/eager_kernels.py).
     rng = np.random.default_rng(8)
     x = rng.random((40, 7, 3), dtype="float32")
     state = rng.random((40, 5), dtype="float32")
@@ -206,6 +212,7 @@ def test_an_lstm_trains_inside_the_compiled_step_as_it_does_eagerly(options):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
 
 
+@cpu_only
 def test_compiling_leaves_pythons_random_stream_alone():
     # For a graph it cannot hash (the oneDNN LSTM's), torch's ahead-of-time compiler draws its
     # cache key from `random`: after the same seed, a second model got the first one's graph.
@@ -221,6 +228,7 @@ def test_compiling_leaves_pythons_random_stream_alone():
     assert random.random() == expected
 
 
+@cpu_only
 def test_each_model_compiles_its_own_static_graph_in_a_process_that_compiled_others():
     # torch.compile makes sizes and floats seen to change between compilations of the same
     # code dynamic ("automatic dynamic"): a second model's step then traced the first one's
@@ -237,6 +245,7 @@ def test_each_model_compiles_its_own_static_graph_in_a_process_that_compiled_oth
                 ] == ["AOTCompiledFunction"]
 
 
+@cpu_only
 @pytest.mark.parametrize("pooling, input_shape", [
     (lambda: keras.layers.MaxPooling2D(2), (7, 6, 3)),  # a row and a column left over
     (lambda: keras.layers.MaxPooling2D(3, strides=2, padding="same"), (7, 6, 3)),  # uneven pads

@@ -299,7 +299,7 @@ class Layer(nn.Module):
             layout = owner._weight_layouts.get(n)
             if layout is not None:
                 value = layout.to_keras(value)
-            arrays.append(value.cpu().numpy().copy())
+            arrays.append(value.cpu().numpy().copy(order="C"))  # as Keras's: C order
         return arrays
 
     def set_weights(self, weights: list) -> None:
