@@ -52,22 +52,28 @@ _ops.define(
     "Tensor)", tags=_FIXED)
 
 
+def _contiguous(*tensors):
+    # oneDNN reads raw memory: a strided view would be read wrongly, or past its end (torch's
+    # own LSTM makes its inputs contiguous before calling these kernels, too).
+    return [t.contiguous() for t in tensors]
+
+
 def _lstm_forward(x, w_ih, w_hh, b_ih, b_hh, h0, c0):
     """Time-major `x (steps, batch, features)` -> output, last h, last c, and the workspace
     oneDNN keeps for the backward pass."""
     # oneDNN fills the workspace only where autograd is on; these inputs need no graph.
     with torch.enable_grad():
         return torch.ops.aten.mkldnn_rnn_layer(
-            x, w_ih, w_hh, b_ih, b_hh, h0, c0, False, [], _LSTM, h0.shape[1], 1, True, False,
-            False, True)
+            *_contiguous(x, w_ih, w_hh, b_ih, b_hh, h0, c0), False, [], _LSTM, h0.shape[1], 1,
+            True, False, False, True)
 
 
 def _lstm_backward(x, w_ih, w_hh, b_ih, b_hh, h0, c0, output, hy, cy, grad_output, grad_hy,
                    grad_cy, workspace):
     grads = torch.ops.aten.mkldnn_rnn_layer_backward(
-        x, w_ih, w_hh, b_ih, b_hh, h0, c0, output, hy, cy, grad_output.contiguous(),
-        grad_hy.contiguous(), grad_cy.contiguous(), False, _LSTM, h0.shape[1], 1, True, True,
-        False, [], False, workspace)
+        *_contiguous(x, w_ih, w_hh, b_ih, b_hh, h0, c0, output, hy, cy, grad_output, grad_hy,
+                     grad_cy), False, _LSTM, h0.shape[1], 1, True, True, False, [], False,
+        workspace)
     d_x, d_w_ih, d_w_hh, d_b, d_b_again, d_h0, d_c0 = grads
     # Both bias gradients are the same tensor: an operator's outputs may not alias each other.
     return d_x, d_w_ih, d_w_hh, d_b, d_b_again.clone(), d_h0, d_c0
