@@ -1,8 +1,8 @@
-"""`CompiledStep`: one ahead-of-time compiled graph per input signature, no guard checks."""
+"""`CompiledStep` and `CompiledForward`: one compiled graph per input signature, no guard checks."""
 
 import torch
 
-from netknit.training.jit import CompiledStep, signature
+from netknit.training.jit import CompiledForward, CompiledStep, signature
 
 
 def test_signature_tells_apart_what_a_graph_depends_on():
@@ -56,3 +56,34 @@ def test_a_function_with_a_graph_break_still_runs():
     compiled = CompiledStep(step)
     torch.testing.assert_close(compiled(torch.ones(3)), torch.full((3,), 2.0))
     torch.testing.assert_close(compiled(-torch.ones(3)), torch.full((3,), -2.0))
+
+
+class _TwoHeads(torch.nn.Module):
+    """Nested inputs and outputs, a tied weight and a buffer."""
+
+    def __init__(self):
+        super().__init__()
+        self.encode = torch.nn.Linear(3, 4)
+        self.decode = torch.nn.Linear(4, 3)
+        self.decode.weight = torch.nn.Parameter(self.encode.weight.t().detach().clone())
+        self.tied = torch.nn.Linear(3, 4)
+        self.tied.weight = self.encode.weight
+        self.register_buffer("offset", torch.tensor(0.5))
+
+    def forward(self, inputs):
+        hidden = torch.relu(self.encode(inputs["x"]) + self.tied(inputs["pair"][1]))
+        return {"code": hidden, "both": (self.decode(hidden) - self.offset, hidden.sum(1))}
+
+
+def test_compiled_forward_takes_nested_inputs_and_reads_weights_at_each_call():
+    module = _TwoHeads().eval()
+    compiled = CompiledForward(module)
+    inputs = {"x": torch.randn(5, 3), "pair": [torch.randn(5, 1), torch.randn(5, 3)]}
+    with torch.inference_mode():
+        torch.testing.assert_close(compiled(inputs), module(inputs))
+        # A weight updated in place, a weight and a buffer replaced: all seen without a new graph.
+        module.encode.weight.mul_(2)
+        module.decode.bias = torch.nn.Parameter(torch.ones(3))
+        module.offset = torch.tensor(-1.0)
+        torch.testing.assert_close(compiled(inputs), module(inputs))
+    assert [type(g).__name__ for g in compiled._by_signature.values()] == ["_InferenceGraph"]

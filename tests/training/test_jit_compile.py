@@ -38,8 +38,10 @@ def test_jit_compile_matches_eager_training_and_prediction():
                                rtol=1e-5, atol=1e-6)
     steps = compiled._compiled_steps
     assert "train" in steps  # forward, loss, backward and the update: one graph
-    assert all(type(f).__name__ == "AOTCompiledFunction" for name in ("train", "predict")
-               for f in steps[name]._by_signature.values())
+    assert all(type(f).__name__ == "AOTCompiledFunction"
+               for f in steps["train"]._by_signature.values())
+    assert all(type(f).__name__ == "_InferenceGraph"
+               for f in steps["predict"]._by_signature.values())
     assert all(p.grad is None for p in compiled.parameters())
 
 
@@ -284,3 +286,81 @@ def test_max_pooling_trains_inside_the_compiled_step_as_it_does_eagerly(pooling,
         compiled.train_on_batch(x[:4], y[:4])
     called = {event.name for event in profile.events()}
     assert {"netknit::max_pool", "netknit::max_pool_backward"} <= called
+
+
+def test_compiled_prediction_of_a_multi_input_multi_output_model_matches_eager():
+    # An LSTM branch, batch normalization and dropout (both in inference mode), a dict of
+    # outputs and a smaller last batch: one inductor graph per batch signature, no fallback.
+    rng = np.random.default_rng(12)
+    sequences, table = rng.random((21, 6, 3), dtype="float32"), rng.random((21, 4), "float32")
+    predictions = []
+    for jit_compile in (False, True):
+        keras.utils.set_random_seed(13)
+        sequence, features = keras.Input((6, 3), name="sequence"), keras.Input((4,), name="table")
+        hidden = keras.layers.Concatenate()([
+            keras.layers.LSTM(5)(sequence),
+            keras.layers.Dropout(0.5)(keras.layers.BatchNormalization()(
+                keras.layers.Dense(8, activation="relu")(features))),
+        ])
+        model = keras.Model({"sequence": sequence, "table": features}, {
+            "score": keras.layers.Dense(1, name="score")(hidden),
+            "kind": keras.layers.Dense(3, activation="softmax", name="kind")(hidden),
+        })
+        model.compile(optimizer="adam", loss={"score": "mse", "kind": "categorical_crossentropy"},
+                      jit_compile=jit_compile)
+        model.fit({"sequence": sequences, "table": table},
+                  {"score": table[:, :1], "kind": table[:, 1:]}, epochs=1, verbose=0)
+        predictions.append(model.predict({"table": table, "sequence": sequences}, batch_size=8,
+                                         verbose=0))
+    eager, compiled = predictions
+    assert sorted(compiled) == ["kind", "score"]
+    for key in eager:
+        assert compiled[key].shape == eager[key].shape
+        np.testing.assert_allclose(compiled[key], eager[key], rtol=1e-5, atol=1e-6)
+    graphs = model._compiled_steps["predict"]._by_signature.values()
+    assert [type(g).__name__ for g in graphs] == ["_InferenceGraph"] * 2
+
+
+def test_compiled_prediction_reads_the_current_weights():
+    rng = np.random.default_rng(14)
+    x, y = rng.random((16, 4), dtype="float32"), rng.random((16, 1), dtype="float32")
+    model = _model(True)
+    before = model.predict(x, verbose=0)
+    model.fit(x, y, epochs=2, verbose=0)
+    model.set_weights([w * 2 for w in model.get_weights()])
+    eager = _model(False)
+    eager.set_weights(model.get_weights())
+    after = model.predict(x, verbose=0)
+    assert not np.allclose(after, before)
+    np.testing.assert_allclose(after, eager.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+    assert len(model._compiled_steps["predict"]._by_signature) == 1
+
+
+class _SignFlip(keras.layers.Layer):
+    """Data-dependent Python control flow: no graph traces through it."""
+
+    def forward(self, inputs):
+        return inputs if inputs.sum().item() > 0 else -inputs
+
+
+@pytest.mark.parametrize("layer", [
+    lambda: _SignFlip(),
+    # Its activity penalty is kept by a hook, which must not keep a traced stand-in.
+    lambda: keras.layers.Dense(2, activity_regularizer="l2"),
+], ids=["data-dependent", "activity-penalty"])
+def test_compiled_prediction_falls_back_where_the_forward_pass_does_not_trace(layer):
+    x = np.random.default_rng(15).random((8, 2), dtype="float32") - 0.5
+    models = []
+    for jit_compile in (False, True):
+        keras.utils.set_random_seed(16)
+        model = keras.Sequential([keras.Input((2,)), layer()])
+        model.compile(optimizer="sgd", loss="mse", jit_compile=jit_compile)
+        models.append(model)
+    eager, compiled = models
+    compiled.set_weights(eager.get_weights())
+    np.testing.assert_allclose(compiled.predict(x, batch_size=4, verbose=0),
+                               eager.predict(x, batch_size=4, verbose=0), rtol=1e-6)
+    graphs = compiled._compiled_steps["predict"]._by_signature.values()
+    assert [type(g).__name__ for g in graphs] == ["CompiledStep"]
+    assert all(isinstance(loss, torch.Tensor) and not isinstance(
+        loss, torch._subclasses.FakeTensor) for loss in compiled.losses)

@@ -29,7 +29,7 @@ from .data import (
     split_validation,
     to_tensors,
 )
-from .jit import CompiledStep, CompiledSteps
+from .jit import CompiledForward, CompiledStep, CompiledSteps
 from .progress import resolve_verbose
 
 
@@ -510,8 +510,12 @@ class Trainer:
                 else CompiledStep(self._test_loss)
             )
         elif kind == "predict":
-            return compiled.setdefault("predict", CompiledStep(self.predict_step))
+            compiled.setdefault("predict", CompiledForward(self))
+            return self._compiled_predict_step
         return steps[kind]
+
+    def _compiled_predict_step(self, data):
+        return self._compiled_steps["predict"](data[0])
 
     # ------------------------------------------------------------------ evaluate
 
