@@ -108,6 +108,11 @@ def test_calling_a_model_with_wrong_count_or_shape():
         model([torch.zeros(4, 3), torch.zeros(4, 5)])
     with pytest.raises(keras.ShapeError, match="expects 2 input"):
         model(keras.Input((3,)))
+    single = keras.Model(a, layers.Dense(2)(a))
+    with pytest.raises(ValueError, match="expects shape \\(None, 3\\).*\\(4, 5\\)"):
+        single(torch.zeros(4, 5))
+    with pytest.raises(ValueError, match="expects shape \\(None, 3\\).*\\(3,\\)"):
+        single(torch.zeros(3))
 
 
 def test_error_inside_a_layer_names_the_layer():
@@ -159,3 +164,24 @@ def test_merges_replay_their_list_of_inputs_directly():
     # training= takes the general path (arguments rebuilt from the call's structure).
     torch.testing.assert_close(model(x), model(x, training=False))
     assert model.predict(x, verbose=0).shape == (4, 1)
+
+
+def test_a_plain_chain_runs_layer_after_layer_as_the_general_path_does():
+    dense, shared = layers.Dense(6, activation="relu"), layers.Dense(6)
+    chain = keras.Sequential([keras.Input((4,)), dense, shared, shared])
+    assert chain._chain == (dense, shared, shared)
+    x = torch.randn(5, 4)
+    # training= takes the general path (the table of values).
+    torch.testing.assert_close(chain(x), chain(x, training=False))
+    # Not chains: a branch, two outputs, a mask to carry, a list of one output.
+    a = keras.Input((4,))
+    hidden = layers.Dense(3)(a)
+    tokens = keras.Input((None,))
+    masked = layers.LSTM(2)(layers.Embedding(10, 3, mask_zero=True)(tokens))
+    for model in (keras.Model(a, layers.Add()([hidden, layers.Dense(3)(a)])),
+                  keras.Model(a, [hidden, a]),
+                  keras.Model(tokens, masked), keras.Model(a, [hidden])):
+        assert model._chain is None
+    padded = torch.tensor([[3, 4, 0, 0, 0]])
+    model = keras.Model(tokens, masked)
+    torch.testing.assert_close(model(padded), model(padded[:, :2]))
