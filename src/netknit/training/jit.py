@@ -7,7 +7,8 @@ at every call, which costs about 25 µs per call on a 2-core CPU — a fifth of 
 training step. `CompiledStep` keeps Keras's contract: it compiles a pure step function ahead of
 time (`torch.compile(...).aot_compile`) for each new signature — the shapes, strides, dtypes
 and devices of the tensors in the arguments and where the Nones are — and calls the result with
-its guard check turned off. `Model.compile()` drops every `CompiledStep`.
+its guard check turned off. `CompiledForward` does the same for `predict`'s forward pass, without
+torch.compile's per-call wrappers. `Model.compile()` drops every compiled step.
 
 A function that cannot be compiled as one graph (or a torch without `aot_compile`) gets plain
 `torch.compile` for that signature, guards and graph breaks included. So does one whose objects
@@ -68,16 +69,17 @@ class CompiledStep:
 
 
 class CompiledForward:
-    """`module(inputs)` for inference, compiled per signature of the batch into one inductor kernel
+    """`module(inputs)` for inference, compiled per signature of the batch into one Inductor kernel
     call that takes the module's weights and the batch's tensors as a flat list.
 
-    `CompiledStep` pays about 5 µs a call for torch.compile's wrappers around the same kernels
-    (the frame hooks, the autograd and aliasing wrappers of AOTAutograd), which a small model's
-    whole prediction step (W5: about 20 µs) cannot afford. Prediction needs none of them: no
-    autograd, no mutation, no graph breaks. So the forward pass is traced to ATen ops with fake
-    tensors (`make_fx`, functionalized) and handed straight to inductor. A forward pass that does
-    not trace that way (a data-dependent branch, an op that mutates its inputs, forward hooks,
-    which keep what they see, an older torch) gets `CompiledStep` for that signature.
+    `CompiledStep` pays 5–13 µs a call for torch.compile's wrappers around the same kernels (the
+    frame hooks, AOTAutograd's runtime wrapper), which a small model's whole prediction step (W5:
+    20–40 µs on 2 cores) cannot afford. Prediction needs none of them: no autograd, no mutation, no
+    graph breaks. So the forward pass is traced to ATen ops with fake tensors (`make_fx`, with
+    mutations functionalized; views stay views, so convolutions keep their channels-last layout)
+    and handed straight to Inductor. A forward pass that does not trace that way (a data-dependent
+    branch, an op that mutates its inputs, forward hooks, which keep what they see, an older
+    torch) gets `CompiledStep` for that signature.
 
     The weights are read from their modules on every call, so a weight that a layer replaces
     (rather than updates in place) is still seen.

@@ -472,16 +472,17 @@ class Trainer:
         """The per-batch step of `kind` ("train", "test" or "predict"), compiled under
         `jit_compile=True`.
 
-        The compiled regions are pure functions, each a `CompiledStep` (compiled once per input
-        signature, as Keras does). Training compiles forward, loss, backward, the optimizer's
-        update and the constraints into one graph: the gradients are taken with
+        The compiled regions are pure functions, compiled once per input signature, as Keras
+        does. Training compiles forward, loss, backward, the optimizer's update and the
+        constraints into one graph (a `CompiledStep`): the gradients are taken with
         `torch.func.grad_and_value`, so no autograd graph is recorded at run time, and the
         optimizer's step numbers (learning rate, bias corrections) enter as a tensor, computed
-        on the host each step. Evaluation compiles forward and loss, prediction the forward
-        pass. The metric updates stay eager (a few in-place ops). Under DDP (whose gradient
-        hooks need autograd) or with weight or activity penalties (which layers record as they
-        run), forward and loss are compiled by plain torch.compile instead, which also compiles
-        their backward, and the update runs eagerly. A step overridden by the user is compiled
+        on the host each step. Evaluation compiles forward and loss (a `CompiledStep`),
+        prediction the forward pass alone, handed to Inductor directly (`CompiledForward`). The
+        metric updates stay eager (a few in-place ops). Under DDP (whose gradient hooks need
+        autograd) or with weight or activity penalties (which layers record as they run),
+        forward and loss are compiled by plain torch.compile instead, which also compiles their
+        backward, and the update runs eagerly. A step overridden by the user is compiled
         whole, as written, by torch.compile.
         """
         steps = {"train": self.train_step, "test": self.test_step, "predict": self.predict_step}
@@ -515,6 +516,7 @@ class Trainer:
         return steps[kind]
 
     def _compiled_predict_step(self, data):
+        """`predict_step` under `jit_compile=True`."""
         return self._compiled_steps["predict"](data[0])
 
     # ------------------------------------------------------------------ evaluate
