@@ -145,6 +145,12 @@ class _InferenceGraph:
             output = next(iter(reversed(graph.graph.nodes)))
             output.meta["user_visible_output_idxs"] = list(range(len(output.args[0])))
             self._kernel = compile_fx_inner(graph, flat, is_inference=True)
+        # One call on the real batch, checked against the trace: a torch whose compiled graphs
+        # take their inputs otherwise fails here, where the fallback can still take over.
+        results = self._kernel(list(flat))
+        if [(t.shape, t.dtype) for t in results] != [(t.shape, t.dtype)
+                                                     for t in _tensors(template[0])]:
+            raise ValueError("the compiled forward pass does not return what was traced")
         self._template = None if isinstance(template[0], torch.Tensor) else template[0]
 
     def __call__(self, inputs):
