@@ -33,6 +33,16 @@ def test_pop_removes_the_last_layer_and_rebuilds():
     assert len(model.weights) == 4
 
 
+def test_a_sequential_without_layers_refuses_to_run():
+    # After popping its only layer the model used to run that layer still.
+    popped = keras.Sequential([keras.Input((3,)), layers.Dense(2)])
+    popped(torch.zeros(1, 3))
+    popped.pop()
+    for model in (popped, keras.Sequential([keras.Input((3,))]), keras.Sequential()):
+        with pytest.raises(ValueError, match="cannot be built because it has no layers"):
+            model(torch.zeros(1, 3))
+
+
 def test_deferred_build_on_first_call_keeps_the_batch_size_like_keras():
     model = keras.Sequential([layers.Dense(2)])
     assert not model.built

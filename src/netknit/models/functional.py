@@ -218,7 +218,7 @@ class Functional(Model):
     def __call__(self, *args, **kwargs):
         if (
             len(args) == 1 and not kwargs and isinstance(args[0], torch.Tensor)
-            and args[0].shape[1:] == self._fixed_sample_shape
+            and args[0].shape[1:] == self._fixed_sample_shape and self.built
         ):
             return nn.Module.__call__(self, args[0])
         if (

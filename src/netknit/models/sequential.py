@@ -95,6 +95,11 @@ class Sequential(Functional):
         """Build on inputs of `input_shape` (batch dimension included), as a first call would."""
         if input_shape is None:
             raise ValueError(f"Cannot build Sequential '{self.name}' without an input shape.")
+        if not self._stack:
+            raise ValueError(
+                f"Sequential model '{self.name}' cannot be built because it has no layers. Call "
+                "`model.add(layer)`."
+            )
         if self._input_layer is None:
             self._input_layer = InputLayer(batch_shape=tuple(input_shape))
         self._rebuild()
