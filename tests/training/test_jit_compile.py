@@ -364,3 +364,20 @@ def test_compiled_prediction_falls_back_where_the_forward_pass_does_not_trace(la
     assert [type(g).__name__ for g in graphs] == ["CompiledStep"]
     assert all(isinstance(loss, torch.Tensor) and not isinstance(
         loss, torch._subclasses.FakeTensor) for loss in compiled.losses)
+
+
+def test_a_sequential_that_gains_or_loses_a_layer_is_compiled_again():
+    # Its compiled graphs ran the old stack of layers: predict kept the old output shape.
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile(optimizer="sgd", loss="mse", jit_compile=True)
+    x = np.ones((4, 3), "float32")
+    assert model.predict(x, verbose=0).shape == (4, 2)
+    model.fit(x, np.ones((4, 2), "float32"), verbose=0)
+    model.add(keras.layers.Dense(5))
+    assert model.predict(x, verbose=0).shape == (4, 5)
+    # As eagerly: the optimizer was built for the old layers' parameters.
+    with pytest.raises(ValueError, match="compile the model again"):
+        model.fit(x, np.ones((4, 5), "float32"), verbose=0)
+    model.pop()
+    np.testing.assert_allclose(model.predict(x, verbose=0), model(torch.from_numpy(x)).detach(),
+                               rtol=1e-6)

@@ -117,6 +117,11 @@ class Functional(Model):
         self._fixed_sample_shape = sample_shape if (
             len(self.inputs) == 1 and None not in sample_shape
         ) else None
+        # 6. Steps compiled under jit_compile=True ran the graph this one replaces (a Sequential
+        # that gained or lost a layer).
+        compiled = getattr(self, "_compiled_steps", None)
+        if compiled:
+            compiled.clear()
         self.built = True
 
     def _check_unique_names(self, layers) -> None:

@@ -497,14 +497,15 @@ class Trainer:
             if self._ddp is not None or self._has_penalties or not self._trainable_params:
                 compiled.pop("train", None)
                 compiled.setdefault("forward_and_loss", torch.compile(self._forward_and_loss))
-            elif "train" in compiled:
-                # The graph updates the parameters it was compiled for, as the optimizer's slots.
-                self.optimizer.check_params(self._trainable_params)
             elif "forward_and_loss" not in compiled:
-                names = [n for n, p in self.named_parameters() if p.requires_grad]
-                compiled["train"] = CompiledStep(
-                    functools.partial(self._functional_train_step, names), self._trainable_params
-                )
+                # The graph updates the parameters the optimizer's slots were made for.
+                self.optimizer.check_params(self._trainable_params)
+                if "train" not in compiled:
+                    names = [n for n, p in self.named_parameters() if p.requires_grad]
+                    compiled["train"] = CompiledStep(
+                        functools.partial(self._functional_train_step, names),
+                        self._trainable_params,
+                    )
         elif kind == "test" and "test_loss" not in compiled:
             compiled["test_loss"] = (
                 torch.compile(self._test_loss) if self._has_penalties
