@@ -381,3 +381,20 @@ def test_a_sequential_that_gains_or_loses_a_layer_is_compiled_again():
     model.pop()
     np.testing.assert_allclose(model.predict(x, verbose=0), model(torch.from_numpy(x)).detach(),
                                rtol=1e-6)
+
+
+def test_moving_the_weights_to_another_dtype_drops_the_compiled_steps():
+    # A graph of pointwise kernels read the float64 statistics as float32 memory: wrong numbers.
+    keras.utils.set_random_seed(17)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.BatchNormalization(),
+                              keras.layers.Activation("relu")])
+    model.compile(optimizer="sgd", loss="mse", jit_compile=True)
+    model.layers[0].set_weights([np.full(3, 2.0), np.full(3, 0.5), np.full(3, 0.1),
+                                 np.full(3, 4.0)])
+    x = np.random.default_rng(18).random((4, 3), dtype="float32")
+    expected = model.predict(x, verbose=0)
+    model.to(torch.device("cpu"))  # nothing changes: the compiled steps stay
+    assert "predict" in model._compiled_steps
+    model.double()
+    assert "predict" not in model._compiled_steps
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-6)

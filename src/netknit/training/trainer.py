@@ -520,6 +520,18 @@ class Trainer:
         """`predict_step` under `jit_compile=True`."""
         return self._compiled_steps["predict"](data[0])
 
+    def _apply(self, fn, recurse=True):
+        # `.to()`, `.double()`, `.cuda()`: the compiled steps read the weights' memory as the
+        # dtypes and devices they were traced with, so a change of either drops them.
+        compiled = getattr(self, "_compiled_steps", None)
+        if not compiled:
+            return super()._apply(fn, recurse)
+        before = _dtypes_and_devices(self)
+        result = super()._apply(fn, recurse)
+        if _dtypes_and_devices(self) != before:
+            compiled.clear()
+        return result
+
     # ------------------------------------------------------------------ evaluate
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
@@ -672,3 +684,6 @@ def _concatenate(batches: list):
         return type(first)(_concatenate([b[i] for b in batches]) for i in range(len(first)))
     return torch.cat(batches).cpu().numpy()
 
+
+def _dtypes_and_devices(module) -> list:
+    return [(t.dtype, t.device) for t in (*module.parameters(), *module.buffers())]
