@@ -393,7 +393,7 @@ def test_moving_the_weights_to_another_dtype_drops_the_compiled_steps():
                                  np.full(3, 4.0)])
     x = np.random.default_rng(18).random((4, 3), dtype="float32")
     expected = model.predict(x, verbose=0)
-    model.to(torch.device("cpu"))  # nothing changes: the compiled steps stay
+    model.to(next(model.parameters()).device)  # nothing changes: the compiled steps stay
     assert "predict" in model._compiled_steps
     model.double()
     assert "predict" not in model._compiled_steps
