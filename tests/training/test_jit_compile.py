@@ -379,8 +379,9 @@ def test_a_sequential_that_gains_or_loses_a_layer_is_compiled_again():
     with pytest.raises(ValueError, match="compile the model again"):
         model.fit(x, np.ones((4, 5), "float32"), verbose=0)
     model.pop()
-    np.testing.assert_allclose(model.predict(x, verbose=0), model(torch.from_numpy(x)).detach(),
-                               rtol=1e-6)
+    device = next(model.parameters()).device
+    np.testing.assert_allclose(model.predict(x, verbose=0),
+                               model(torch.from_numpy(x).to(device)).detach().cpu(), rtol=1e-6)
 
 
 def test_moving_the_weights_to_another_dtype_drops_the_compiled_steps():
