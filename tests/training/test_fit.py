@@ -137,6 +137,21 @@ def test_dropout_is_off_in_predict_and_on_in_fit():
     assert loss == pytest.approx(1.0)
 
 
+def test_predict_and_evaluate_put_every_layer_in_inference_mode_and_restore_the_models():
+    model = keras.Sequential([keras.Input((50,)), layers.Dropout(0.5)])
+    model.compile(optimizer="sgd", loss="mse")
+    ones = np.ones((4, 50), dtype="float32")
+    dropout = model.layers[0]
+    model.eval()
+    dropout.train()  # the model in inference mode, one of its layers not
+    np.testing.assert_array_equal(model.predict(ones, verbose=0), ones)
+    assert not dropout.training
+    model.train()
+    assert model.evaluate(ones, ones, verbose=0) == 0.0
+    np.testing.assert_array_equal(model.predict_on_batch(ones), ones)
+    assert model.training and dropout.training
+
+
 def test_data_errors_are_caught_before_the_first_step():
     model = keras.Sequential([keras.Input((10,)), layers.Dense(1)])
     model.compile(optimizer="sgd", loss="mse")

@@ -560,11 +560,22 @@ class Trainer:
         )
         return data, callback_list
 
+    def _inference_mode(self) -> bool:
+        """Every layer in inference mode, as Keras evaluates and predicts; returns whether the
+        model was in training mode, to go back to it after.
+
+        Setting the flag walks every module, which costs more than a small model's one-batch
+        forward pass, so a model already in inference mode (as `fit` leaves it) is left as is.
+        """
+        was_training = self.training
+        if any(module.training for module in self.modules()):
+            self.train(False)
+        return was_training
+
     def _run_evaluation(self, data, callback_list) -> dict:
         self._reset_metrics()
         step = self._step_function("test")
-        was_training = self.training
-        self.train(False)
+        was_training = self._inference_mode()
         if callback_list is not None:
             callback_list.on_test_begin()
         batch_logs = LazyLogs(self.metrics)
@@ -577,7 +588,8 @@ class Trainer:
                     if index == 0:
                         batch_logs = LazyLogs(self.metrics)
                     callback_list.on_test_batch_end(index, batch_logs)
-        self.train(was_training)
+        if was_training:
+            self.train(True)
         logs = self._epoch_logs()
         if callback_list is not None:
             callback_list.on_test_end(logs)
@@ -594,8 +606,7 @@ class Trainer:
         self._parallel = start_data_parallel(self)
         data, callback_list = self._inference_data(x, None, None, batch_size, steps, verbose,
                                                    callbacks)
-        was_training = self.training
-        self.train(False)
+        was_training = self._inference_mode()
         callback_list.on_predict_begin()
         outputs = []
         predict_step = self._step_function("predict") if self.compiled else self.predict_step
@@ -604,7 +615,8 @@ class Trainer:
                 callback_list.on_predict_batch_begin(index)
                 outputs.append(predict_step(batch))
                 callback_list.on_predict_batch_end(index, {})
-        self.train(was_training)
+        if was_training:
+            self.train(True)
         callback_list.on_predict_end()
         if self._parallel is not None:
             outputs = self._parallel.gather_predictions(outputs, data)
@@ -637,14 +649,14 @@ class Trainer:
 
     def predict_on_batch(self, x):
         """The model's outputs on one batch, as NumPy arrays."""
-        was_training = self.training
-        self.train(False)
+        was_training = self._inference_mode()
         with torch.inference_mode():
             tensors = to_tensors(x, self._device())
             outputs = self(tensors) if not getattr(self, "built", False) else self.predict_step(
                 (tensors, None, None)
             )
-        self.train(was_training)
+        if was_training:
+            self.train(True)
         return _concatenate([outputs])
 
     def _result(self, logs: dict, return_dict: bool):
