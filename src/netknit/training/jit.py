@@ -25,6 +25,8 @@ import random
 
 import torch
 
+from ..graph import nest
+
 
 class CompiledStep:
     """`fn(*fixed, *args)` compiled per signature of `args`.
@@ -127,12 +129,12 @@ class _InferenceGraph:
         def forward(*flat):
             weights = dict(zip(names, flat[:len(names)]))
             outputs = torch.func.functional_call(
-                module, weights, (_rebuild(inputs, iter(flat[len(names):])),)
+                module, weights, (nest.pack_like(inputs, flat[len(names):]),)
             )
             template.append(outputs)
-            return _tensors(outputs)
+            return _tensor_leaves(outputs)
 
-        flat = [*state, *_tensors(inputs)]
+        flat = [*state, *_tensor_leaves(inputs)]
         with torch.inference_mode(False), torch.no_grad(), _own_random_stream():
             graph = make_fx(
                 torch.func.functionalize(forward),
@@ -149,15 +151,16 @@ class _InferenceGraph:
         # take their inputs otherwise fails here, where the fallback can still take over.
         results = self._kernel(list(flat))
         if [(t.shape, t.dtype) for t in results] != [(t.shape, t.dtype)
-                                                     for t in _tensors(template[0])]:
+                                                     for t in nest.flatten(template[0])]:
             raise ValueError("the compiled forward pass does not return what was traced")
         self._template = None if isinstance(template[0], torch.Tensor) else template[0]
 
     def __call__(self, inputs):
-        outputs = self._kernel([*[slots[name] for slots, name in self._slots], *_tensors(inputs)])
+        outputs = self._kernel([*[slots[name] for slots, name in self._slots],
+                                *nest.flatten(inputs)])
         if self._template is None:
             return outputs[0]
-        return _rebuild(self._template, iter(outputs))
+        return nest.pack_like(self._template, outputs)
 
 
 @contextlib.contextmanager
@@ -214,28 +217,9 @@ def _state_slots(module):
     return names, slots
 
 
-def _tensors(value, found=None):
-    """The tensors in nested lists, tuples and dicts, in order."""
-    if found is None:
-        found = []
-    if isinstance(value, torch.Tensor):
-        found.append(value)
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            _tensors(item, found)
-    elif isinstance(value, dict):
-        for item in value.values():
-            _tensors(item, found)
-    return found
-
-
-def _rebuild(template, tensors):
-    """`template` with its tensors (in `_tensors`'s order) replaced by the next of `tensors`."""
-    if isinstance(template, torch.Tensor):
-        return next(tensors)
-    if isinstance(template, (list, tuple)):
-        items = [_rebuild(item, tensors) for item in template]
-        return type(template)(*items) if hasattr(template, "_fields") else type(template)(items)
-    if isinstance(template, dict):
-        return type(template)((key, _rebuild(item, tensors)) for key, item in template.items())
-    return template
+def _tensor_leaves(structure) -> list:
+    """The leaves of `structure` (`nest`'s order), which must all be tensors to be traced."""
+    leaves = nest.flatten(structure)
+    if not all(isinstance(leaf, torch.Tensor) for leaf in leaves):
+        raise ValueError("only nested tensors are traced")
+    return leaves
