@@ -1,8 +1,7 @@
 """Weight initializers with Keras's names, defaults and distributions.
 
 An initializer is called with the weight's shape *in Keras's layout* (a `Conv2D` kernel is
-`(kh, kw, in, out)`), so fan-in and fan-out are computed exactly as Keras computes them; the layer
-then converts the array to the layout its torch kernel wants.
+`(kh, kw, in, out)`), so fan-in and fan-out are computed exactly as Keras computes them.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ import torch
 
 import netknit as keras
 from netknit import layers
+from netknit.layers.layer import linear_weight
 
 
 def _x(*shape, seed=0):
@@ -51,12 +52,16 @@ def test_causal_mask_hides_future_steps():
                                layer(x, x, use_causal_mask=True)[:, :3])
 
 
-def test_weights_are_stored_for_torch_but_listed_in_keras_layout():
+def test_weights_have_keras_shapes_over_linear_memory():
     layer = layers.MultiHeadAttention(num_heads=2, key_dim=3, value_dim=4, output_shape=7)
     layer(keras.Input((5, 6)), keras.Input((8, 2)))
-    assert [w.shape for w in layer.get_weights()] == [
-        (6, 2, 3), (2, 3), (2, 2, 3), (2, 3), (2, 2, 4), (2, 4), (2, 4, 7), (7,)]
-    assert tuple(layer.query_kernel.shape) == (6, 6)
+    keras_shapes = [(6, 2, 3), (2, 3), (2, 2, 3), (2, 3), (2, 2, 4), (2, 4), (2, 4, 7), (7,)]
+    assert [w.shape for w in layer.get_weights()] == keras_shapes
+    assert [tuple(w.shape) for w in layer.weights] == keras_shapes  # as Keras 3.15.1 lists them
+    # Behind the Keras shapes, F.linear's (out, in) matrices, without copies.
+    assert linear_weight(layer.query_kernel).is_contiguous()
+    assert linear_weight(layer.output_kernel, 2).shape == (7, 8)
+    assert linear_weight(layer.output_kernel, 2).is_contiguous()
 
 
 def test_query_padding_mask_flows_through_a_model():

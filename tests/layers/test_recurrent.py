@@ -70,24 +70,38 @@ def test_lstm_weights_in_keras_layout_and_param_count():
     layer(keras.Input((10, 1)))
     assert [w.shape for w in layer.get_weights()] == [(1, 128), (32, 128), (128,)]
     assert layer.count_params() == 4352
-    # Stored in torch's layout, the one torch.lstm takes.
-    assert tuple(layer.kernel.shape) == (128, 1)
+    # Keras's shapes (as Keras 3.15.1 lists `layer.weights`), in the memory order of torch's
+    # weight_ih / weight_hh: torch.lstm takes the transposes without a copy.
+    assert [tuple(w.shape) for w in layer.weights] == [(1, 128), (32, 128), (128,)]
+    assert layer.kernel.T.is_contiguous() and layer.recurrent_kernel.T.is_contiguous()
     # unit_forget_bias: the forget-gate block starts at one, the others at zero.
     bias = layer.get_weights()[2]
     np.testing.assert_array_equal(bias[32:64], 1.0)
     np.testing.assert_array_equal(np.delete(bias, np.s_[32:64]), 0.0)
 
 
-def test_gru_weights_are_listed_in_keras_gate_order():
+def test_gru_weights_keep_keras_gate_order():
     layer = layers.GRU(2)
     layer(keras.Input((4, 3)))
     kernel = np.arange(18, dtype="float32").reshape(3, 6)
     bias = np.arange(12, dtype="float32").reshape(2, 6)
     layer.set_weights([kernel, np.zeros((2, 6), "float32"), bias])
-    # Torch's order is (r, z, n): Keras's reset block (columns 2:4) comes first.
-    np.testing.assert_array_equal(layer.kernel.detach()[:2].numpy(), kernel[:, 2:4].T)
-    np.testing.assert_array_equal(layer.bias.detach()[:, :2].numpy(), bias[:, 2:4])
+    # The weights are Keras's (z, r, h) blocks as they are; only torch's kernel sees (r, z, n).
+    np.testing.assert_array_equal(layer.kernel.detach().numpy(), kernel)
+    np.testing.assert_array_equal(layer.bias.detach().numpy(), bias)
     np.testing.assert_array_equal(layer.get_weights()[0], kernel)
+
+
+@pytest.mark.parametrize("name", ["LSTM", "GRU", "SimpleRNN"])
+def test_fused_kernel_and_python_loop_agree(name):
+    """The fused kernel reads the Keras-shaped weights through views (and GRU's reordering);
+    the Python loop (taken here for a mask that masks nothing) reads them directly."""
+    torch.manual_seed(0)
+    layer = getattr(layers, name)(5, return_sequences=True)
+    x = torch.randn(3, 4, 2)
+    fused = layer(x)
+    looped = layer(x, mask=torch.ones(3, 4, dtype=torch.bool))
+    torch.testing.assert_close(fused, looped)
 
 
 def test_variable_length_sequences_in_a_sequential():
@@ -507,3 +521,17 @@ def test_the_fused_kernel_keeps_what_backward_needs_only_when_gradients_are_on(
     with torch.inference_mode():
         layer(x)
     assert flags == [True, False, False]
+
+
+def test_kernel_constraint_acts_on_keras_axes():
+    """MaxNorm's default axis 0 is the input axis of Keras's (features, 4 * units) kernel: every
+    column is scaled to norm 1 (when the weights were kept in torch's layout, it acted on the
+    other axis and left the columns at norm 0.5 here)."""
+    model = keras.Sequential([
+        keras.Input((3, 2)),
+        layers.LSTM(2, kernel_initializer=keras.initializers.Constant(5.0),
+                    kernel_constraint=keras.constraints.MaxNorm(1.0)),
+    ])
+    model.compile(optimizer=keras.optimizers.SGD(0.0), loss="mse")
+    model.fit(np.zeros((4, 3, 2), "float32"), np.zeros((4, 2), "float32"), epochs=1, verbose=0)
+    np.testing.assert_allclose(np.linalg.norm(model.get_weights()[0], axis=0), 1.0, rtol=1e-5)

@@ -24,7 +24,7 @@ from ..graph import nest
 from ..graph.errors import ShapeError
 from ..graph.shapes import format_shape
 from ..graph.symbolic import SymbolicTensor
-from .layer import Layer, WeightLayout
+from .layer import Layer, linear_weight
 
 # Keras's masked softmax fills with -1e9 (float32); its fused path adds -0.7 * float32 max.
 _SOFTMAX_MASK_VALUE = -1e9
@@ -48,16 +48,11 @@ def _masked_softmax(scores: torch.Tensor, mask: torch.Tensor | None) -> torch.Te
     return weights.masked_fill(~mask, 0.0)
 
 
-def _projection_layout(in_dim: int, heads: int, dim: int) -> WeightLayout:
-    """Keras's (in, heads, dim) kernel, stored as (heads * dim, in) for `F.linear`."""
-    return WeightLayout((in_dim, heads, dim),
-                        lambda t: t.T.reshape(in_dim, heads, dim),
-                        lambda t: t.reshape(in_dim, heads * dim).T)
-
-
-def _flat_layout(shape: tuple) -> WeightLayout:
-    """A weight of Keras shape `shape` stored flat, as `F.linear`'s bias."""
-    return WeightLayout(tuple(shape), lambda t: t.reshape(shape), lambda t: t.reshape(-1))
+def _linear(inputs, kernel, bias, in_axes: int = 1):
+    """`inputs` times a Keras kernel whose first `in_axes` axes are the input, plus a bias of
+    the output's shape: one `F.linear` on views."""
+    return F.linear(inputs, linear_weight(kernel, in_axes),
+                    None if bias is None else bias.reshape(-1))
 
 
 class MultiHeadAttention(Layer):
@@ -228,31 +223,25 @@ class MultiHeadAttention(Layer):
                                                          key_shape[-1])
         heads = self.num_heads
         self._out_shape = self.output_shape_arg or (query_shape[-1],)
-        out_size = math.prod(self._out_shape)
         projections = [("query", query_shape[-1], self.key_dim), ("key", key_shape[-1],
                                                                    self.key_dim)]
         if self.use_gate:
             projections.append(("gate", query_shape[-1], self.value_dim))
         projections.append(("value", value_shape[-1], self.value_dim))
         for name, in_dim, dim in projections:
-            self._add_kernel(f"{name}_kernel", (in_dim, heads, dim),
-                             _projection_layout(in_dim, heads, dim))
+            self._add_kernel(f"{name}_kernel", (in_dim, heads, dim), in_axes=1)
             self._add_bias(f"{name}_bias", (heads, dim))
-        self._add_kernel("output_kernel", (heads, self.value_dim) + self._out_shape,
-                         WeightLayout((heads, self.value_dim) + self._out_shape,
-                                      lambda t: t.T.reshape((heads, self.value_dim)
-                                                            + self._out_shape),
-                                      lambda t: t.reshape(heads * self.value_dim, out_size).T))
+        self._add_kernel("output_kernel", (heads, self.value_dim) + self._out_shape, in_axes=2)
         self._add_bias("output_bias", self._out_shape)
 
-    def _add_kernel(self, name, shape, layout):
+    def _add_kernel(self, name, shape, in_axes):
         self.add_weight(name, shape, self.kernel_initializer, self.kernel_regularizer,
-                        self.kernel_constraint, layout=layout)
+                        self.kernel_constraint, linear_in_axes=in_axes)
 
     def _add_bias(self, name, shape):
         if self.use_bias:
             self.add_weight(name, shape, self.bias_initializer, self.bias_regularizer,
-                            self.bias_constraint, layout=_flat_layout(shape))
+                            self.bias_constraint)
         else:
             setattr(self, name, None)
 
@@ -305,9 +294,9 @@ class MultiHeadAttention(Layer):
         if not causal_only:
             attention_mask = self._merge_masks(query, value, query_mask, value_mask, key_mask,
                                                attention_mask, use_causal_mask)
-        q = self._heads(F.linear(query, self.query_kernel, self.query_bias), self.key_dim)
-        k = self._heads(F.linear(key, self.key_kernel, self.key_bias), self.key_dim)
-        v = self._heads(F.linear(value, self.value_kernel, self.value_bias), self.value_dim)
+        q = self._heads(_linear(query, self.query_kernel, self.query_bias), self.key_dim)
+        k = self._heads(_linear(key, self.key_kernel, self.key_bias), self.key_dim)
+        v = self._heads(_linear(value, self.value_kernel, self.value_bias), self.value_dim)
         scores = None
         if self.dropout == 0 and not return_attention_scores and self._perm is None \
                 and query.dim() == 3:
@@ -330,8 +319,8 @@ class MultiHeadAttention(Layer):
             attended = torch.matmul(dropped, v)
         outputs = self._merge_heads(attended, query)
         if self.use_gate:
-            outputs = outputs * torch.sigmoid(F.linear(query, self.gate_kernel, self.gate_bias))
-        outputs = F.linear(outputs, self.output_kernel, self.output_bias)
+            outputs = outputs * torch.sigmoid(_linear(query, self.gate_kernel, self.gate_bias))
+        outputs = _linear(outputs, self.output_kernel, self.output_bias, in_axes=2)
         outputs = outputs.reshape(tuple(query.shape[:-1]) + self._out_shape)
         if return_attention_scores:
             return outputs, self._scores_like_keras(scores, query, value)

@@ -544,6 +544,9 @@ class Conv3DTranspose(ConvTranspose):
 class DepthwiseConv(BaseConv):
     """N-d depthwise convolution (the base of DepthwiseConv1D and DepthwiseConv2D)."""
 
+    # Keras names the depthwise kernel `kernel` here and `depthwise_kernel` in SeparableConv.
+    _depthwise_name = "kernel"
+
     def __init__(self, kernel_size, strides=1, padding="valid", depth_multiplier=1,
                  data_format=None, dilation_rate=1, activation=None, use_bias=True,
                  depthwise_initializer="glorot_uniform", bias_initializer="zeros",
@@ -560,7 +563,7 @@ class DepthwiseConv(BaseConv):
 
     def _add_depthwise_kernel(self, channels: int) -> None:
         shape = self.kernel_size + (channels, self.depth_multiplier)
-        self.add_weight("depthwise_kernel", shape, self.depthwise_initializer,
+        self.add_weight(self._depthwise_name, shape, self.depthwise_initializer,
                         self.depthwise_regularizer, self.depthwise_constraint)
         # (*k, in, multiplier) -> (in, multiplier, *k): merging the first two is still a view.
         self._depthwise_order = (self.rank, self.rank + 1) + tuple(range(self.rank))
@@ -574,7 +577,8 @@ class DepthwiseConv(BaseConv):
     def _depthwise(self, x, padding, bias):
         # torch's grouped kernel, one group per input channel: output channel c * multiplier + j
         # reads input channel c, as in Keras.
-        kernel = self.depthwise_kernel.permute(self._depthwise_order).flatten(0, 1).unsqueeze(1)
+        kernel = getattr(self, self._depthwise_name).permute(self._depthwise_order)
+        kernel = kernel.flatten(0, 1).unsqueeze(1)
         return self._convolve_fn(x, kernel, bias, self.strides, padding, self.dilation_rate,
                                  self._built_channels)
 
@@ -619,6 +623,8 @@ class DepthwiseConv2D(DepthwiseConv):
 
 class SeparableConv(DepthwiseConv):
     """N-d separable convolution (the base of SeparableConv1D and SeparableConv2D)."""
+
+    _depthwise_name = "depthwise_kernel"
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
                  dilation_rate=1, depth_multiplier=1, activation=None, use_bias=True,

@@ -8,20 +8,21 @@ A layer is called in one of two ways, through the same `__call__`:
 * on real data (torch tensors or NumPy arrays): it builds if needed and runs `forward`, plain
   PyTorch. Once built, a call on a tensor goes straight to `torch.nn.Module.__call__`.
 
-Weights are `nn.Parameter`s (trainable) and buffers (non-trainable, e.g. moving statistics), kept
-in Keras's layout where the torch kernel can take it as it is or as a view (Dense, convolution
-kernels), else in the layout the torch kernel wants. `get_weights`/`set_weights` speak Keras's
-layouts: a layer whose storage differs (a depthwise kernel, a fused LSTM) gives `add_weight` a
-`WeightLayout`.
+Weights are `nn.Parameter`s (trainable) and buffers (non-trainable, e.g. moving statistics) of
+Keras's shapes, so `layer.kernel`, `model.weights` and `get_weights()` all show what Keras shows.
+Where a torch kernel wants another layout, it gets a view: a weight created with
+`add_weight(..., linear_in_axes=k)` keeps torch's `(out, in)` Linear memory order behind its Keras
+shape, and `linear_weight(w, k)` is that `(out, in)` matrix without a copy (Dense, the recurrent
+kernels, attention projections).
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -57,19 +58,10 @@ def to_snake_case(name: str) -> str:
     return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
-@dataclass(frozen=True)
-class WeightLayout:
-    """How a stored weight maps to Keras's layout.
-
-    Args:
-        keras_shape: the weight's shape as Keras stores it.
-        to_keras: stored tensor -> Keras-layout tensor.
-        from_keras: Keras-layout tensor -> stored tensor.
-    """
-
-    keras_shape: tuple
-    to_keras: Callable[[torch.Tensor], torch.Tensor]
-    from_keras: Callable[[torch.Tensor], torch.Tensor]
+def linear_weight(weight: torch.Tensor, in_axes: int = 1) -> torch.Tensor:
+    """A Keras weight whose first `in_axes` axes are a linear map's input, as torch's `(out, in)`
+    Linear weight: a view, contiguous for a weight made with `add_weight(linear_in_axes=...)`."""
+    return weight.reshape(math.prod(weight.shape[:in_axes]), -1).T
 
 
 def _dtype(value) -> torch.dtype:
@@ -149,7 +141,6 @@ class Layer(nn.Module):
         self.built = False
         self._inbound_nodes: list[Node] = []
         self._weight_names: list[str] = []  # in creation order
-        self._weight_layouts: dict[str, WeightLayout] = {}
         self._regularized: list[tuple[str, Callable]] = []
         self._constrained: list[tuple[str, Callable]] = []
         self.activity_regularizer = regularizers_module.get(activity_regularizer)
@@ -187,22 +178,18 @@ class Layer(nn.Module):
         regularizer=None,
         constraint=None,
         trainable: bool = True,
-        layout: WeightLayout | None = None,
-        column_major: bool = False,
+        linear_in_axes: int = 0,
     ) -> torch.Tensor:
         """Create a weight of Keras shape `shape`, stored as `self.<name>`.
 
-        Trainable weights are `nn.Parameter`s, non-trainable ones buffers. With a `layout`, the
-        initializer draws in Keras's shape and the value is stored in the layout's torch form.
-        `column_major` keeps a 2-D weight's Keras shape `(in, out)` in the memory order of
-        torch's `(out, in)` Linear weight (strides `(1, in)`).
+        Trainable weights are `nn.Parameter`s, non-trainable ones buffers. With `linear_in_axes=k`
+        the first `k` axes are a linear map's input and the rest its output: the weight keeps its
+        Keras shape in the memory order of torch's `(out, in)` Linear weight, so that
+        `linear_weight(w, k)` hands it to `F.linear` or a fused kernel without a copy.
         """
         value = initializers_module.get(initializer)(tuple(shape), dtype=self.dtype)
-        if layout is not None:
-            value = layout.from_keras(value).contiguous()
-            self._weight_layouts[name] = layout
-        if column_major:
-            value = value.T.contiguous().T
+        if linear_in_axes:
+            value = linear_weight(value, linear_in_axes).contiguous().T.reshape(value.shape)
         if trainable:
             self.register_parameter(name, nn.Parameter(value, requires_grad=self._trainable))
         else:
@@ -292,24 +279,17 @@ class Layer(nn.Module):
         return entries
 
     def get_weights(self) -> list[np.ndarray]:
-        """The weights as NumPy arrays in Keras's layouts and order."""
+        """The weights as NumPy arrays, in Keras's order."""
         arrays = []
         for owner, n in self._weight_entries():
             value = getattr(owner, n).detach()
-            layout = owner._weight_layouts.get(n)
-            if layout is not None:
-                value = layout.to_keras(value)
             arrays.append(value.cpu().numpy().copy(order="C"))  # as Keras's: C order
         return arrays
 
     def set_weights(self, weights: list) -> None:
-        """Set the weights from NumPy arrays in Keras's layouts and order (as `get_weights`)."""
+        """Set the weights from NumPy arrays in Keras's order (as `get_weights` gives them)."""
         entries = self._weight_entries()
-        expected = [
-            (f"{o.name}/{n}", tuple(o._weight_layouts[n].keras_shape) if n in o._weight_layouts
-             else tuple(getattr(o, n).shape))
-            for o, n in entries
-        ]
+        expected = [(f"{o.name}/{n}", tuple(getattr(o, n).shape)) for o, n in entries]
         weights = list(weights)
         if len(weights) != len(entries):
             listing = ", ".join(f"{n} {format_shape(s)}" for n, s in expected) or "none"
@@ -327,11 +307,7 @@ class Layer(nn.Module):
         with torch.no_grad():
             for (owner, n), value in zip(entries, weights):
                 target = getattr(owner, n)
-                tensor = torch.as_tensor(np.asarray(value), dtype=target.dtype)
-                layout = owner._weight_layouts.get(n)
-                if layout is not None:
-                    tensor = layout.from_keras(tensor)
-                target.copy_(tensor)
+                target.copy_(torch.as_tensor(np.asarray(value), dtype=target.dtype))
 
     def count_params(self) -> int:
         """The number of scalars in all weights (trainable and not)."""

@@ -3,12 +3,13 @@
 Each layer reads a sequence `(batch, timesteps, features)` and returns its last output
 `(batch, units)`, or every output `(batch, timesteps, units)` with `return_sequences=True`.
 
-The weights are stored in the layout torch's fused kernels (`torch.lstm`, `torch.gru`,
-`torch.rnn_tanh`, `torch.rnn_relu`) take, and `get_weights`/`set_weights` speak Keras's layout:
-`kernel (features, gates * units)`, `recurrent_kernel (units, gates * units)`, `bias`. The fused
-kernel runs whenever it computes what Keras computes: default activations, no `mask`, and no
-`recurrent_dropout` in training. Otherwise the layer steps through time in a plain Python loop over
-the same weights.
+The weights have Keras's shapes and gate order: `kernel (features, gates * units)`,
+`recurrent_kernel (units, gates * units)`, `bias`. Their memory is in the order of torch's fused
+kernels (`torch.lstm`, `torch.gru`, `torch.rnn_tanh`, `torch.rnn_relu`), which take their
+transposes as views; GRU's gates, which torch orders differently, are reordered for its kernel on
+each call. The fused kernel runs whenever it computes what Keras computes: default activations, no
+`mask`, and no `recurrent_dropout` in training. Otherwise the layer steps through time in a plain
+Python loop over the same weights.
 """
 
 from __future__ import annotations
@@ -24,18 +25,11 @@ from ..graph.errors import ShapeError
 from ..graph.shapes import format_shape
 from . import eager_kernels
 from .core import check_positive_int
-from .layer import Layer, WeightLayout
-
-
-def _transpose(t: torch.Tensor) -> torch.Tensor:
-    return t.T
+from .layer import Layer
 
 
 def _swap_first_gates(t: torch.Tensor, dim: int) -> torch.Tensor:
-    """Swap the first two of three gate blocks along `dim`: Keras's (z, r, h) <-> torch's (r, z, n).
-
-    The swap is its own inverse, so it converts in both directions.
-    """
+    """Keras's GRU gates (z, r, h) along `dim` in torch's order (r, z, n): a copy."""
     first, second, third = t.chunk(3, dim)
     return torch.cat([second, first, third], dim)
 
@@ -122,14 +116,8 @@ class RNNBase(Layer):
 
     # ------------------------------------------------------------------ weights
 
-    def _kernel_layout(self, keras_shape: tuple) -> WeightLayout:
-        return WeightLayout(keras_shape, _transpose, _transpose)
-
     def _bias_shape(self) -> tuple:
         return (self._gates * self.units,)
-
-    def _bias_layout(self) -> WeightLayout | None:
-        return None
 
     def _bias_initializer(self):
         return self.bias_initializer
@@ -137,17 +125,14 @@ class RNNBase(Layer):
     def build(self, input_shape):
         self._check_input(input_shape)
         features, width = input_shape[-1], self._gates * self.units
-        # Stored as (gates * units, in), the layout of torch's weight_ih / weight_hh.
+        # Keras's shapes in the memory of torch's (gates * units, in) weight_ih / weight_hh.
         self.add_weight("kernel", (features, width), self.kernel_initializer,
-                        self.kernel_regularizer, self.kernel_constraint,
-                        layout=self._kernel_layout((features, width)))
+                        self.kernel_regularizer, self.kernel_constraint, linear_in_axes=1)
         self.add_weight("recurrent_kernel", (self.units, width), self.recurrent_initializer,
-                        self.recurrent_regularizer, self.recurrent_constraint,
-                        layout=self._kernel_layout((self.units, width)))
+                        self.recurrent_regularizer, self.recurrent_constraint, linear_in_axes=1)
         if self.use_bias:
             self.add_weight("bias", self._bias_shape(), self._bias_initializer(),
-                            self.bias_regularizer, self.bias_constraint,
-                            layout=self._bias_layout())
+                            self.bias_regularizer, self.bias_constraint)
             # Torch's fused kernels take a recurrent bias too, which Keras's LSTM and SimpleRNN
             # do not have: a zero one, made once (not a weight, not saved).
             self.register_buffer("_zero_recurrent_bias", torch.zeros(width, dtype=self.dtype),
@@ -210,9 +195,15 @@ class RNNBase(Layer):
     def _input_bias(self):
         return self.bias
 
+    def _torch_weights(self) -> list:
+        """The fused kernel's weights (LSTM, SimpleRNN): the kernels' transposes, which are
+        contiguous views, and Keras's bias as torch's input bias with a zero recurrent bias."""
+        weights = [self.kernel.T, self.recurrent_kernel.T]
+        return weights + [self.bias, self._zero_recurrent_bias] if self.use_bias else weights
+
     def _loop(self, inputs, states, mask, recurrent_mask):
         """Step through time in Python; masked steps keep the previous states (Keras's rule)."""
-        projected = F.linear(inputs, self.kernel, self._input_bias())
+        projected = F.linear(inputs, self.kernel.T, self._input_bias())
         output = states[0].new_zeros(states[0].shape)
         outputs = []
         for t in range(projected.shape[1]):
@@ -261,8 +252,8 @@ class RNNBase(Layer):
                 f"kernel; received {format_shape(input_shape)}.",
                 fix="give the Input a fixed last dimension, e.g. Input(shape=(None, 16)).",
             )
-        if self.built and input_shape[-1] != self.kernel.shape[1]:
-            expected = self.kernel.shape[1]
+        if self.built and input_shape[-1] != self.kernel.shape[0]:
+            expected = self.kernel.shape[0]
             raise ShapeError(
                 f"It was built for {expected} features per step, but received "
                 f"{format_shape(input_shape)} with {input_shape[-1]}.",
@@ -362,15 +353,12 @@ class LSTM(RNNBase):
         if (self.activation is not activations.tanh
                 or self.recurrent_activation is not activations.sigmoid):
             return None
-        # Keras's single bias is torch's input bias; the recurrent bias is zero.
-        params = [self.kernel, self.recurrent_kernel]
-        if self.use_bias:
-            params += [self.bias, self._zero_recurrent_bias]
         if eager_kernels.lstm_applies(inputs):
+            params = self._torch_weights()
             biases = params[2:] or [inputs.new_zeros(4 * self.units)] * 2
             outputs, h, c = eager_kernels.lstm(inputs, *states, *params[:2], *biases)
             return outputs, [h, c]
-        _share_one_buffer(self, params, inputs, "LSTM")
+        params = _share_one_buffer(self, inputs, "LSTM")
         h0, c0 = (s.unsqueeze(0) for s in states)
         outputs, h, c = torch.lstm(inputs, (h0, c0), params, self.use_bias, 1, 0.0,
                                    _keeps_for_backward(), False, True)
@@ -380,7 +368,7 @@ class LSTM(RNNBase):
         h, c = states
         if recurrent_mask is not None:
             h = h * recurrent_mask
-        gates = projected_input + F.linear(h, self.recurrent_kernel)
+        gates = projected_input + F.linear(h, self.recurrent_kernel.T)
         i, f, g, o = gates.chunk(4, 1)
         act, gate = self.activation, self.recurrent_activation
         c = gate(f) * c + gate(i) * act(g)
@@ -399,10 +387,11 @@ class LSTM(RNNBase):
 class GRU(RNNBase):
     """Gated Recurrent Unit layer (Cho et al., 2014), as Keras computes it.
 
-    Keras orders the gates (update z, reset r, candidate h) and torch (r, z, n): the weights are
-    stored in torch's order and converted in `get_weights`/`set_weights`. With `reset_after=True`
-    (the default) and the default activations, the sequence runs in torch's fused GRU kernel, which
-    applies the reset gate after the recurrent matrix multiplication, as Keras does.
+    Keras orders the gates (update z, reset r, candidate h) and torch (r, z, n): the weights keep
+    Keras's order, and torch's fused kernel gets a reordered copy on each call. With
+    `reset_after=True` (the default) and the default activations, the sequence runs in torch's
+    fused GRU kernel, which applies the reset gate after the recurrent matrix multiplication, as
+    Keras does.
 
     Args:
         units: the size of the output and of the state.
@@ -431,20 +420,9 @@ class GRU(RNNBase):
         self.reset_after = bool(reset_after)
         self.use_cudnn = use_cudnn
 
-    def _kernel_layout(self, keras_shape):
-        return WeightLayout(
-            keras_shape,
-            to_keras=lambda t: _swap_first_gates(t, 0).T,
-            from_keras=lambda k: _swap_first_gates(k.T, 0),
-        )
-
     def _bias_shape(self):
         width = 3 * self.units
         return (2, width) if self.reset_after else (width,)
-
-    def _bias_layout(self):
-        swap = lambda t: _swap_first_gates(t, -1)  # noqa: E731
-        return WeightLayout(self._bias_shape(), swap, swap)
 
     def _input_bias(self):
         if self.bias is None or not self.reset_after:
@@ -455,9 +433,9 @@ class GRU(RNNBase):
         if (not self.reset_after or self.activation is not activations.tanh
                 or self.recurrent_activation is not activations.sigmoid):
             return None
-        params = [self.kernel, self.recurrent_kernel]
+        params = [_swap_first_gates(w.T, 0) for w in (self.kernel, self.recurrent_kernel)]
         if self.use_bias:
-            params += [self.bias[0], self.bias[1]]
+            params += list(_swap_first_gates(self.bias, -1))
         outputs, h = torch.gru(inputs, states[0].unsqueeze(0), params, self.use_bias, 1, 0.0,
                                _keeps_for_backward(), False, True)
         return outputs, [h[0]]
@@ -465,19 +443,19 @@ class GRU(RNNBase):
     def _step(self, projected_input, states, recurrent_mask):
         h = states[0]
         dropped = h if recurrent_mask is None else h * recurrent_mask
-        x_r, x_z, x_n = projected_input.chunk(3, 1)
+        x_z, x_r, x_h = projected_input.chunk(3, 1)
         gate = self.recurrent_activation
         if self.reset_after:
             recurrent_bias = None if self.bias is None else self.bias[1]
-            h_r, h_z, h_n = F.linear(dropped, self.recurrent_kernel, recurrent_bias).chunk(3, 1)
-            r, z = gate(x_r + h_r), gate(x_z + h_z)
-            candidate = self.activation(x_n + r * h_n)
+            h_z, h_r, h_h = F.linear(dropped, self.recurrent_kernel.T, recurrent_bias).chunk(3, 1)
+            z, r = gate(x_z + h_z), gate(x_r + h_r)
+            candidate = self.activation(x_h + r * h_h)
         else:
-            gates_kernel, candidate_kernel = self.recurrent_kernel.split(
+            gates_kernel, candidate_kernel = self.recurrent_kernel.T.split(
                 [2 * self.units, self.units])
-            h_r, h_z = F.linear(dropped, gates_kernel).chunk(2, 1)
-            r, z = gate(x_r + h_r), gate(x_z + h_z)
-            candidate = self.activation(x_n + F.linear(r * dropped, candidate_kernel))
+            h_z, h_r = F.linear(dropped, gates_kernel).chunk(2, 1)
+            z, r = gate(x_z + h_z), gate(x_r + h_r)
+            candidate = self.activation(x_h + F.linear(r * dropped, candidate_kernel))
         return [z * h + (1 - z) * candidate]
 
     def _recurrent_activation_config(self):
@@ -487,20 +465,30 @@ class GRU(RNNBase):
         return {**super().get_config(), "reset_after": self.reset_after, "seed": self.seed}
 
 
-def _share_one_buffer(layer, params: list, inputs: torch.Tensor, mode: str) -> None:
-    """On a GPU, makes the fused kernel's weights views of one buffer, as `nn.LSTM` keeps them:
-    cuDNN otherwise copies them into one at every call (and warns). Done again after the weights
-    move (`model.to(...)`, new tensors). GRU's two biases are views of one weight and stay apart.
+def _share_one_buffer(layer, inputs: torch.Tensor, mode: str) -> list:
+    """The fused kernel's weights (`_torch_weights`); on a GPU, first put into one buffer, as
+    `nn.LSTM` keeps them: cuDNN otherwise copies them into one at every call (and warns).
+
+    cuDNN's flattening re-points the tensors it is given, so it gets copies in torch's layout;
+    the layer's weights are then made views of the buffer, keeping their Keras shapes (and their
+    identity, for the optimizer). Done again after the weights move (`model.to(...)`).
     """
+    weights = layer._torch_weights()
     if (not inputs.is_cuda or torch.compiler.is_compiling()
-            or layer._one_buffer_at == params[0].data_ptr()
+            or layer._one_buffer_at == weights[0].data_ptr()
             or not torch._use_cudnn_rnn_flatten_weight()):
-        return
+        return weights
     with torch.no_grad():
-        torch._cudnn_rnn_flatten_weight(params, len(params), inputs.shape[-1],
+        flat = [w.clone(memory_format=torch.contiguous_format) for w in weights]
+        torch._cudnn_rnn_flatten_weight(flat, len(flat), inputs.shape[-1],
                                         torch.backends.cudnn.rnn.get_cudnn_mode(mode),
                                         layer.units, 0, 1, True, False)
-    layer._one_buffer_at = params[0].data_ptr()
+        layer.kernel.data, layer.recurrent_kernel.data = flat[0].T, flat[1].T
+        if layer.use_bias:
+            layer.bias.data = flat[2]
+            layer._zero_recurrent_bias = flat[3]
+    layer._one_buffer_at = flat[0].data_ptr()
+    return layer._torch_weights()
 
 
 def _keeps_for_backward() -> bool:
@@ -535,14 +523,11 @@ class SimpleRNN(RNNBase):
         kernel_op = _FUSED_SIMPLE_RNN.get(self.activation)
         if kernel_op is None:
             return None
-        params = [self.kernel, self.recurrent_kernel]
-        if self.use_bias:
-            params += [self.bias, self._zero_recurrent_bias]
-        _share_one_buffer(self, params, inputs, _CUDNN_MODES[kernel_op])
+        params = _share_one_buffer(self, inputs, _CUDNN_MODES[kernel_op])
         outputs, h = kernel_op(inputs, states[0].unsqueeze(0), params, self.use_bias, 1, 0.0,
                                _keeps_for_backward(), False, True)
         return outputs, [h[0]]
 
     def _step(self, projected_input, states, recurrent_mask):
         h = states[0] if recurrent_mask is None else states[0] * recurrent_mask
-        return [self.activation(projected_input + F.linear(h, self.recurrent_kernel))]
+        return [self.activation(projected_input + F.linear(h, self.recurrent_kernel.T))]

@@ -103,26 +103,13 @@ def _keras_sublayers(layer: Layer, own: list) -> list[tuple[str, str, list]]:
     return groups
 
 
-def keras_value(owner: Layer, name: str) -> np.ndarray:
-    value = getattr(owner, name).detach()
-    layout = owner._weight_layouts.get(name)
-    if layout is not None:
-        value = layout.to_keras(value)
-    return value.cpu().numpy()
+def _numpy(tensor: torch.Tensor) -> np.ndarray:
+    return tensor.detach().cpu().numpy()
 
 
-def keras_shape(owner: Layer, name: str) -> tuple:
-    layout = owner._weight_layouts.get(name)
-    return tuple(layout.keras_shape) if layout else tuple(getattr(owner, name).shape)
-
-
-def assign(target: torch.Tensor, owner: Layer, name: str, array: np.ndarray) -> None:
-    tensor = torch.as_tensor(array, dtype=target.dtype)
-    layout = owner._weight_layouts.get(name)
-    if layout is not None:
-        tensor = layout.from_keras(tensor)
+def _assign(target: torch.Tensor, array: np.ndarray) -> None:
     with torch.no_grad():
-        target.copy_(tensor)
+        target.copy_(torch.as_tensor(array, dtype=target.dtype))
 
 
 # ---------------------------------------------------------------- the arrays of a model
@@ -134,7 +121,7 @@ def model_arrays(model: Layer, include_optimizer: bool = True) -> tuple[dict, di
     for entry in saveables(model):
         groups[_join(entry.path, "vars")] = entry.name
         for index, (owner, name) in enumerate(entry.weights):
-            arrays[_join(entry.path, "vars", str(index))] = keras_value(owner, name)
+            arrays[_join(entry.path, "vars", str(index))] = _numpy(getattr(owner, name))
     optimizer = getattr(model, "optimizer", None)
     if include_optimizer and optimizer is not None:
         groups["optimizer/vars"] = optimizer.name
@@ -159,10 +146,8 @@ def optimizer_arrays(model, optimizer) -> list[np.ndarray]:
         # float64, not Keras's float32, so that a resumed run continues with the exact rate.
         values.append(np.array(optimizer._learning_rate, dtype="float64"))
     if optimizer.built:
-        for slot, index, (owner, name) in _slot_order(model, optimizer):
-            tensor = optimizer._slots[slot][index].detach()
-            layout = owner._weight_layouts.get(name)
-            values.append((layout.to_keras(tensor) if layout else tensor).cpu().numpy())
+        for slot, index, _ in _slot_order(model, optimizer):
+            values.append(_numpy(optimizer._slots[slot][index]))
         for _, value in sorted(optimizer._extra_state().items()):
             values.append(np.array(value, dtype="float32"))
     return values
@@ -206,14 +191,14 @@ def load_model_arrays(model: Layer, arrays: dict, source: str,
                 raise
             warnings.warn(f"Skipping the optimizer's state: {error}", stacklevel=3)
     # 3. Assign.
-    for target, owner, name, array in plan:
-        assign(target, owner, name, array)
+    for target, array in plan:
+        _assign(target, array)
     if restore_optimizer is not None:
         restore_optimizer()
 
 
 def _plan_entry(entry, arrays: dict, source: str) -> list:
-    """(target, owner, name, array) for each weight of one saveable entry; SavingError if the
+    """(target, array) for each weight of one saveable entry; SavingError if the
     file lacks one or has it in another shape."""
     plan = []
     for index, (owner, name) in enumerate(entry.weights):
@@ -224,12 +209,13 @@ def _plan_entry(entry, arrays: dict, source: str) -> list:
                 "file was saved from a model with a different structure."
             )
         array = arrays[key]
-        if tuple(array.shape) != keras_shape(owner, name):
+        target = getattr(owner, name)
+        if array.shape != target.shape:
             raise SavingError(
                 f"{source}: '{key}' (layer '{owner.name}', {name}) has shape "
-                f"{tuple(array.shape)}; the model expects {keras_shape(owner, name)}."
+                f"{tuple(array.shape)}; the model expects {tuple(target.shape)}."
             )
-        plan.append((getattr(owner, name), owner, name, array))
+        plan.append((target, array))
     return plan
 
 
@@ -254,10 +240,11 @@ def _plan_optimizer(model, optimizer, values: list, source: str):
             )
         slots = values[head:head + len(order)]
         for (slot, _, (owner, name)), value in zip(order, slots):
-            if tuple(value.shape) != keras_shape(owner, name):
+            expected = tuple(getattr(owner, name).shape)
+            if tuple(value.shape) != expected:
                 raise SavingError(
                     f"{source}: optimizer slot '{slot}' of {owner.name}/{name} has "
-                    f"shape {tuple(value.shape)}, expected {keras_shape(owner, name)}."
+                    f"shape {tuple(value.shape)}, expected {expected}."
                 )
 
     def restore():
@@ -266,8 +253,8 @@ def _plan_optimizer(model, optimizer, values: list, source: str):
             optimizer._learning_rate = float(values[1])
         if slots is None:
             return
-        for (slot, index, (owner, name)), value in zip(order, slots):
-            assign(optimizer._slots[slot][index], owner, name, value)
+        for (slot, index, _), value in zip(order, slots):
+            _assign(optimizer._slots[slot][index], value)
         extra = dict(zip(extras, (float(v) for v in values[head + len(order):])))
         if extra:
             optimizer._load_extra_state(extra)
