@@ -14,6 +14,7 @@ from . import layers as layers
 from . import losses as losses
 from . import metrics as metrics
 from . import models as models
+from . import ops as ops
 from . import optimizers as optimizers
 from . import regularizers as regularizers
 from . import saving as saving
@@ -30,5 +31,5 @@ __version__ = "0.1.0"
 __all__ = [
     "Input", "Layer", "Model", "Sequential", "ShapeError", "SymbolicTensor", "activations",
     "backend", "callbacks", "constraints", "distributed", "initializers", "layers", "losses",
-    "metrics", "models", "optimizers", "regularizers", "saving", "utils",
+    "metrics", "models", "ops", "optimizers", "regularizers", "saving", "utils",
 ]

@@ -174,3 +174,15 @@ def test_weights_files_move_both_ways(tmp_path):
     ours.save_weights(tmp_path / "n.weights.h5")
     theirs.load_weights(tmp_path / "n.weights.h5")
     _close(ours.predict(x, verbose=0), theirs.predict(x, verbose=0))
+
+
+def test_operators_on_symbolic_tensors_move_both_ways(tmp_path):
+    """`x[:, :3] * 2 + y[:, 1:]` and friends: operations, not layers, in both libraries."""
+    x = netknit.Input((4,))
+    y = netknit.layers.Dense(4)(x)
+    outputs = [x[:, :3] * 2 + y[:, 1:], -abs(x[..., None]), x / (y * y + 1), 3 - x[:, 0] ** 2]
+    model = netknit.Model(x, outputs)
+    in_keras, back = _both_ways(model, tmp_path)
+    assert [op.name for op in in_keras.operations] == [op.name for op in model.operations]
+    assert [layer.name for layer in in_keras.layers] == ["input_layer", "dense"]
+    assert [layer.name for layer in back.layers] == ["input_layer", "dense"]

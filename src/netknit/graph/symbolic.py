@@ -82,11 +82,96 @@ class SymbolicTensor:
             "call it on real data."
         )
 
+    # Python's operators record operations in the graph, as in Keras 3 (`x * 2 + y`, `x[:, :3]`).
+    # `==` and `!=` keep their identity meaning: graphs look tensors up in lists and sets.
+    def __add__(self, other):
+        return _ops().add(self, other)
+
+    def __radd__(self, other):
+        return _ops().add(other, self)
+
+    def __sub__(self, other):
+        return _ops().subtract(self, other)
+
+    def __rsub__(self, other):
+        return _ops().subtract(other, self)
+
+    def __mul__(self, other):
+        return _ops().multiply(self, other)
+
+    def __rmul__(self, other):
+        return _ops().multiply(other, self)
+
+    def __truediv__(self, other):
+        return _ops().true_divide(self, other)
+
+    def __rtruediv__(self, other):
+        return _ops().true_divide(other, self)
+
+    def __floordiv__(self, other):
+        return _ops().floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        return _ops().floor_divide(other, self)
+
+    def __mod__(self, other):
+        return _ops().mod(self, other)
+
+    def __rmod__(self, other):
+        return _ops().mod(other, self)
+
+    def __pow__(self, other):
+        return _ops().power(self, other)
+
+    def __rpow__(self, other):
+        return _ops().power(other, self)
+
+    def __matmul__(self, other):
+        return _ops().matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return _ops().matmul(other, self)
+
+    def __neg__(self):
+        return _ops().negative(self)
+
+    def __abs__(self):
+        return _ops().absolute(self)
+
+    def __lt__(self, other):
+        return _ops().less(self, other)
+
+    def __le__(self, other):
+        return _ops().less_equal(self, other)
+
+    def __gt__(self, other):
+        return _ops().greater(self, other)
+
+    def __ge__(self, other):
+        return _ops().greater_equal(self, other)
+
+    def __getitem__(self, key):
+        return _ops().get_item(self, key)
+
+    def __iter__(self):
+        # Without this, Python would iterate through __getitem__ and record operations forever.
+        raise TypeError(
+            f"Cannot iterate over symbolic tensor {self.name} {format_shape(self.shape)}: it holds "
+            "no data. Index it instead, e.g. `x[:, 0]`, or split it with a layer."
+        )
+
     def __array__(self, *args: Any, **kwargs: Any):
         raise TypeError(
             f"Cannot convert symbolic tensor {self.name} {format_shape(self.shape)} to a NumPy "
             "array: it holds no data. Build a Model from it and call `model.predict(x)`."
         )
+
+
+def _ops():
+    # The operations are layers, which sit above the graph package.
+    from .. import ops
+
+    return ops
 
 
 def is_symbolic(value: Any) -> bool:

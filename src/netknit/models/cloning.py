@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..graph import nest
 from ..layers.input_layer import InputLayer
 from ..layers.layer import Layer
+from ..ops import is_operation
 from .config import serialize_layer
 from .from_config import functional_from_config
 from .functional import Functional
@@ -78,7 +79,7 @@ def clone_model(model, input_tensors=None, clone_function=None, call_function=No
             layers.insert(0, InputLayer.from_config(model._input_layer.get_config()))
         cloned = Sequential(layers, name=model.name, trainable=model.trainable)
     else:
-        originals = {layer.name: layer for layer in model.layers}
+        originals = {layer.name: layer for layer in model.operations}
         new_inputs = {}
         if input_tensors is not None:
             own = [t.history.node.layer.name for t in model.inputs]
@@ -89,6 +90,8 @@ def clone_model(model, input_tensors=None, clone_function=None, call_function=No
             if isinstance(original, InputLayer):
                 return new_inputs.get(original.name) or InputLayer.from_config(
                     original.get_config())
+            if is_operation(original):  # not a layer: clone_function is for layers
+                return type(original).from_config(original.get_config())
             return clone(original)
 
         cloned = functional_from_config(type(model), model.get_config(), make_layer=make_layer,

@@ -14,16 +14,24 @@ import inspect
 from ..graph import nest
 from ..graph.symbolic import SymbolicTensor
 
+# Where Keras keeps the operations that operators on symbolic tensors record.
+OPERATIONS_MODULE = "keras.src.ops.numpy"
+
 
 def serialize_layer(layer) -> dict:
     """A layer's config dict as Keras writes it.
 
     Its keys: `{"module", "class_name", "config", "registered_name", "build_config"}`.
     """
+    from ..ops import is_operation
     from ..saving.registry import get_registered_name
     from .functional import Functional
     from .sequential import Sequential
 
+    if is_operation(layer):
+        name = type(layer).__name__
+        return {"module": OPERATIONS_MODULE, "class_name": name, "config": layer.get_config(),
+                "registered_name": name}
     registered = get_registered_name(layer)
     if registered is not None:
         module = type(layer).__module__
@@ -76,7 +84,7 @@ def functional_config(model) -> dict:
     # 1. Renumber each layer's calls, counting only those that belong to this model.
     members = {id(node) for nodes in model._nodes_by_depth.values() for node in nodes}
     index_of = {}
-    for layer in model.layers:
+    for layer in model.operations:
         kept = [n for n in layer._inbound_nodes if id(n) in members]
         index_of.update({id(n): i for i, n in enumerate(kept)})
 
@@ -98,6 +106,11 @@ def functional_config(model) -> dict:
             return [tensor_config(v) for v in value]
         if isinstance(value, dict):
             return {k: tensor_config(v) for k, v in value.items()}
+        if isinstance(value, slice):
+            return {"class_name": "__slice__",
+                    "config": {"start": value.start, "stop": value.stop, "step": value.step}}
+        if value is Ellipsis:
+            return {"class_name": "__ellipsis__", "config": {}}
         return value
 
     def structure_config(structure):
@@ -109,7 +122,7 @@ def functional_config(model) -> dict:
 
     # 2. One entry per layer, with its calls.
     layers = []
-    for layer in model.layers:
+    for layer in model.operations:
         entry = serialize_layer(layer)
         entry["name"] = layer.name
         entry["inbound_nodes"] = [

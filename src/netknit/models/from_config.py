@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ..graph import nest
 from ..layers.input_layer import InputLayer
+from ..ops import is_operation
 from .config import first_node_index
 
 
@@ -64,6 +65,11 @@ def functional_from_config(cls, config: dict, custom_objects=None, safe_mode=Tru
     def resolve(value):
         if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
             return tensor((value.get("config") or {}).get("keras_history"))
+        if isinstance(value, dict) and value.get("class_name") == "__slice__":
+            bounds = value.get("config") or {}
+            return slice(bounds.get("start"), bounds.get("stop"), bounds.get("step"))
+        if isinstance(value, dict) and value.get("class_name") == "__ellipsis__":
+            return Ellipsis
         if isinstance(value, list):
             return [resolve(v) for v in value]
         if isinstance(value, dict):
@@ -83,6 +89,8 @@ def functional_from_config(cls, config: dict, custom_objects=None, safe_mode=Tru
                     args, kwargs = _call_arguments(calls[0], resolve)
                 except LookupError:
                     break
+                if is_operation(layer):
+                    args = layer.saved_arguments(args)
                 try:
                     outputs = (call_layer(layer, *args, **kwargs) if call_layer
                                else layer(*args, **kwargs))

@@ -18,6 +18,7 @@ from ..graph.symbolic import SymbolicTensor
 from ..graph.trace import trace
 from ..layers.input_layer import InputLayer
 from ..layers.layer import Layer, _shapes_of, unique_name
+from ..ops import is_operation
 from .model import Model
 
 
@@ -70,7 +71,9 @@ class Functional(Model):
         graph = trace(self.inputs, self.outputs)
         self._nodes_by_depth = graph.nodes_by_depth
         self._check_unique_names(graph.layers)
-        self._layer_list = graph.layers
+        # Operations (`x * 2`, `x[:, :3]`) are graph nodes, but not layers, as in Keras.
+        self._operation_list = graph.layers
+        self._layer_list = [layer for layer in graph.layers if not is_operation(layer)]
         self._layer_modules = nn.ModuleDict({layer.name: layer for layer in graph.layers})
         for tensor in self.inputs:
             owners = getattr(tensor, "input_of_models", [])
@@ -136,6 +139,11 @@ class Functional(Model):
 
     def _sublayers(self) -> list[Layer]:
         return list(self._layer_list)
+
+    @property
+    def operations(self) -> list[Layer]:
+        """The layers and the operations of the graph, in Keras's order."""
+        return list(self._operation_list)
 
     # ------------------------------------------------------------------ running
 

@@ -31,6 +31,16 @@ class Model(Trainer, Layer):
             return super().__new__(Functional)
         return super().__new__(cls)
 
+    @classmethod
+    def from_config(cls, config: dict, custom_objects=None, safe_mode=True) -> "Model":
+        """`Model.from_config(functional_model.get_config())` rebuilds the functional model, as in
+        Keras; other configs are constructor arguments."""
+        if cls is Model and all(k in config for k in ("layers", "input_layers", "output_layers")):
+            from .from_config import functional_from_config
+
+            return functional_from_config(cls, config, custom_objects, safe_mode)
+        return super().from_config(config)
+
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
                 show_trainable=False, layer_range=None):
         """Print Keras's table of layers, output shapes and parameter counts.
@@ -93,6 +103,11 @@ class Model(Trainer, Layer):
     @property
     def layers(self) -> list[Layer]:
         return self._sublayers()
+
+    @property
+    def operations(self) -> list[Layer]:
+        """The layers and, in a functional graph, the operations (`x * 2`, `x[:, :3]`)."""
+        return self.layers
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
         """The layer called `name`, or at position `index` in `model.layers`."""

@@ -108,6 +108,11 @@ class Sequential(Functional):
         return list(self._stack)
 
     @property
+    def operations(self) -> list[Layer]:
+        # A layer stack has no operations; Keras's summary of it lists `layers`.
+        return self.layers
+
+    @property
     def input(self):
         self._require_built("input")
         return super().input

@@ -20,7 +20,7 @@ from ..graph.shapes import format_shape
 
 def print_summary(model, line_length=None, positions=None, print_fn=None, expand_nested=False,
                   show_trainable=False, layer_range=None) -> None:
-    layers = model.layers
+    layers = model.operations
     graph_nodes = _graph_nodes(model)
     sequential_like = graph_nodes is None or _is_chain(model, graph_nodes)
 
@@ -67,7 +67,7 @@ def print_summary(model, line_length=None, positions=None, print_fn=None, expand
             fields.append("-" if not layer.weights else "Y" if layer.trainable else "N")
         yield fields
         if expand_nested and hasattr(layer, "layers") and layer.layers:
-            for inner in layer.layers:
+            for inner in layer.operations:
                 yield from rows(inner, level + 1)
 
     start, end = _layer_bounds(layers, layer_range)
@@ -130,7 +130,8 @@ def _is_chain(model, nodes) -> bool:
             return False
     members = set(map(id, nodes))
     return all(
-        sum(id(node) in members for node in layer._inbound_nodes) <= 1 for layer in model.layers
+        sum(id(node) in members for node in layer._inbound_nodes) <= 1
+        for layer in model.operations
     )
 
 
@@ -138,7 +139,9 @@ def _output_shape(layer) -> str:
     nodes = layer._inbound_nodes
     if not nodes:
         return "?"
-    shapes = [format_shape(t.shape) for t in nest.flatten(nodes[-1].outputs_structure)]
+    # Keras's summary writes a 1-tuple without its comma: `(None)`.
+    shapes = [format_shape(t.shape).replace(",)", ")")
+              for t in nest.flatten(nodes[-1].outputs_structure)]
     return shapes[0] if len(shapes) == 1 else "[" + ", ".join(shapes) + "]"
 
 

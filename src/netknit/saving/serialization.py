@@ -89,6 +89,8 @@ def deserialize_layer(entry: dict, custom_objects: dict | None = None, safe_mode
     """A layer or model from its config entry, built when the entry records a `build_config`."""
     if not isinstance(entry.get("config"), dict):
         raise SavingError(f"The saved entry for {entry.get('class_name')!r} has no config dict.")
+    if str(entry.get("module", "")).startswith("keras.src.ops"):
+        return _deserialize_operation(entry)
     cls = find_class(entry["class_name"], entry.get("registered_name"), custom_objects)
     config = entry["config"]
     parameters = inspect.signature(cls.from_config).parameters
@@ -118,6 +120,20 @@ def deserialize_layer(entry: dict, custom_objects: dict | None = None, safe_mode
                 f"Cannot build layer '{layer.name}' for its saved {build_config}: {error}"
             ) from error
     return layer
+
+
+def _deserialize_operation(entry: dict):
+    """An operation that an operator on symbolic tensors recorded (`x * 2`, `x[:, :3]`)."""
+    from ..ops import OPERATIONS
+
+    cls = OPERATIONS.get(entry.get("class_name"))
+    if cls is None:
+        raise SavingError(
+            f"The saved model uses the operation {entry.get('class_name')!r} "
+            f"({entry.get('module')}), which netknit does not implement. It implements: "
+            f"{', '.join(sorted(OPERATIONS))}."
+        )
+    return cls.from_config(entry["config"])
 
 
 def _shape_structure(value):

@@ -1,0 +1,162 @@
+"""Operators on symbolic tensors record operations, as in Keras 3: not layers, but graph nodes
+that run, train, print in `summary()` and save as Keras saves them. The names, shapes, dtypes and
+config entries below are the ones Keras 3.15.1 gives for the same code."""
+
+import numpy as np
+import pytest
+import torch
+
+import netknit as keras
+from netknit import layers, ops
+
+
+def _model():
+    x = keras.Input((4,))
+    y = layers.Dense(4)(x)
+    return keras.Model(x, [x[:, :3] * 2 + y[:, 1:], x[:, 0]])
+
+
+def test_operations_are_graph_nodes_but_not_layers():
+    model = _model()
+    assert [layer.name for layer in model.layers] == ["input_layer", "dense"]
+    assert [op.name for op in model.operations] == [
+        "input_layer", "get_item", "dense", "multiply", "get_item_1", "add", "get_item_2"]
+    assert [type(op).__name__ for op in model.operations[3:]] == [
+        "Multiply", "GetItem", "Add", "GetItem"]
+    assert model.output_shape == [(None, 3), (None,)]
+    assert model.count_params() == 20
+
+
+def test_the_model_computes_what_the_operators_say():
+    model = _model()
+    x = np.arange(8, dtype="float32").reshape(2, 4)
+    kernel, bias = model.get_weights()
+    first, second = model.predict(x, verbose=0)
+    np.testing.assert_allclose(first, x[:, :3] * 2 + (x @ kernel + bias)[:, 1:], rtol=1e-6)
+    np.testing.assert_array_equal(second, x[:, 0])
+
+
+@pytest.mark.parametrize("make, shape, dtype", [
+    (lambda x: x[..., None], (None, 4, 1), torch.float32),
+    (lambda x: x[:, None, ::2], (None, 1, 2), torch.float32),
+    (lambda x: x[:, -1] ** 2, (None,), torch.float32),
+    (lambda x: 3 - x, (None, 4), torch.float32),
+    (lambda x: x // 2 + x % 3, (None, 4), torch.float32),
+    (lambda x: x < 1.5, (None, 4), torch.bool),
+    (lambda x: -abs(x), (None, 4), torch.float32),
+    (lambda x: x @ x[0], (None,), torch.float32),
+    (lambda x: x / (x + 1), (None, 4), torch.float32),
+    (lambda x: x >= 1, (None, 4), torch.bool),
+])
+def test_shapes_and_dtypes(make, shape, dtype):
+    out = make(keras.Input((4,)))
+    assert out.shape == shape and out.dtype == dtype
+
+
+def test_unknown_sizes_stay_unknown():
+    x = keras.Input((None, 3))
+    assert (x[:, 1:] * 2).shape == (None, None, 3)
+    assert x[:, :, 0].shape == (None, None)
+
+
+def test_config_entries_are_keras_s():
+    config = _model().get_config()
+    get_item, multiply = config["layers"][1], config["layers"][3]
+    source = {"class_name": "__keras_tensor__",
+              "config": {"shape": [None, 4], "dtype": "float32",
+                         "keras_history": ["input_layer", 0, 0]}}
+    assert get_item == {
+        "module": "keras.src.ops.numpy", "class_name": "GetItem",
+        "config": {"name": "get_item"}, "registered_name": "GetItem", "name": "get_item",
+        "inbound_nodes": [{"args": [source, [
+            {"class_name": "__slice__", "config": {"start": None, "stop": None, "step": None}},
+            {"class_name": "__slice__", "config": {"start": None, "stop": 3, "step": None}},
+        ]], "kwargs": {}}],
+    }
+    assert multiply["class_name"] == "Multiply" and multiply["inbound_nodes"][0]["args"][1] == 2
+
+
+def test_ellipsis_and_new_axes_are_saved_and_replayed():
+    x = keras.Input((4,))
+    model = keras.Model(x, x[..., None])
+    key = model.get_config()["layers"][1]["inbound_nodes"][0]["args"][1]
+    assert key == [{"class_name": "__ellipsis__", "config": {}}, None]
+    again = keras.Model.from_config(model.get_config())
+    assert again.output_shape == (None, 4, 1)
+
+
+def test_rebuilt_from_config_and_saved_file(tmp_path):
+    model = _model()
+    x = np.random.default_rng(0).standard_normal((3, 4)).astype("float32")
+    expected = model.predict(x, verbose=0)
+    rebuilt = keras.Model.from_config(model.get_config())
+    rebuilt.set_weights(model.get_weights())
+    for a, b in zip(rebuilt.predict(x, verbose=0), expected):
+        np.testing.assert_array_equal(a, b)
+    model.save(tmp_path / "ops.keras")
+    loaded = keras.models.load_model(tmp_path / "ops.keras")
+    assert [op.name for op in loaded.operations] == [op.name for op in model.operations]
+    for a, b in zip(loaded.predict(x, verbose=0), expected):
+        np.testing.assert_array_equal(a, b)
+    clone = keras.models.clone_model(model)
+    assert [type(op).__name__ for op in clone.operations] == [
+        type(op).__name__ for op in model.operations]
+
+
+def test_an_unknown_saved_operation_is_named():
+    config = _model().get_config()
+    config["layers"][1]["class_name"] = "Einsum"
+    with pytest.raises(ValueError, match="operation 'Einsum'.*does not implement"):
+        keras.Model.from_config(config)
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_gradients_flow_through_operations(jit):
+    x = keras.Input((3,))
+    hidden = layers.Dense(4, activation="relu")(x)
+    model = keras.Model(x, layers.Dense(1)(hidden * 0.5 + hidden[:, :1]))
+    model.compile(optimizer="adam", loss="mse", jit_compile=jit)
+    data = np.random.default_rng(0).standard_normal((64, 3)).astype("float32")
+    target = data.sum(axis=1, keepdims=True)
+    history = model.fit(data, target, epochs=8, batch_size=16, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+
+
+def test_summary_lists_operations_as_keras_does():
+    printed = []
+    _model().summary(print_fn=printed.append)
+    text = printed[0]
+    assert "multiply (Multiply)" in text and "Connected to" in text
+    assert "(None)" in text and "(None,)" not in text  # Keras writes a 1-tuple without comma
+    assert "Total params: 20" in text
+
+
+def test_a_shape_mismatch_names_the_operation_and_the_inputs():
+    x = keras.Input((4,))
+    y = layers.Dense(3, name="narrow")(x)
+    with pytest.raises(ValueError, match=r"'add' \(Add\).*\(None, 4\) and \(None, 3\)") as info:
+        x + y
+    assert "narrow" in str(info.value) and "broadcast" in str(info.value)
+
+
+def test_a_symbolic_tensor_cannot_be_iterated():
+    with pytest.raises(TypeError, match="Cannot iterate over symbolic tensor"):
+        list(keras.Input((4,)))
+
+
+def test_the_functions_compute_on_real_tensors_and_record_on_symbolic_ones():
+    assert torch.equal(ops.add(torch.ones(2), 1), torch.full((2,), 2.0))
+    assert torch.equal(ops.get_item(torch.arange(4), slice(1, 3)), torch.tensor([1, 2]))
+    assert ops.multiply(keras.Input((2,)), 3).shape == (None, 2)
+
+
+def test_a_list_index_is_refused_on_symbolic_tensors():
+    # Saved, `x[[0, 2]]` would read back as `x[0, 2]`; Keras refuses it too.
+    with pytest.raises(TypeError, match="with a list"):
+        keras.Input((4,))[:, [0, 2]]
+    assert torch.equal(ops.get_item(torch.arange(4), [0, 2]), torch.tensor([0, 2]))
+
+
+def test_a_missing_function_says_what_there_is():
+    with pytest.raises(AttributeError, match="no 'ad'. Did you mean 'add'.*get_item.*torch.cat"):
+        _ = ops.ad
