@@ -179,15 +179,19 @@ class Layer(nn.Module):
         constraint=None,
         trainable: bool = True,
         linear_in_axes: int = 0,
+        dtype=None,
     ) -> torch.Tensor:
         """Create a weight of Keras shape `shape`, stored as `self.<name>`.
 
         Trainable weights are `nn.Parameter`s, non-trainable ones buffers. With `linear_in_axes=k`
         the first `k` axes are a linear map's input and the rest its output: the weight keeps its
         Keras shape in the memory order of torch's `(out, in)` Linear weight, so that
-        `linear_weight(w, k)` hands it to `F.linear` or a fused kernel without a copy.
+        `linear_weight(w, k)` hands it to `F.linear` or a fused kernel without a copy. `dtype`
+        is the layer's by default (a counter may be `"int32"`, as in Keras).
         """
         value = initializers_module.get(initializer)(tuple(shape), dtype=self.dtype)
+        if dtype is not None:
+            value = value.to(_dtype(dtype))
         if linear_in_axes:
             value = linear_weight(value, linear_in_axes).contiguous().T.reshape(value.shape)
         if trainable:

@@ -1,0 +1,419 @@
+"""Preprocessing layers that sit inside a model: Rescaling, Resizing, Normalization,
+CategoryEncoding.
+
+They compute on tensors like any layer (and so run on the model's device, inside `fit` and
+`predict`). `Normalization.adapt(data)` learns its statistics from data before training.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..graph.errors import ShapeError
+from ..graph.shapes import format_shape
+from .convolutional import check_spatial_input, join_spatial, normalize_data_format, split_spatial
+from .core import check_positive_int
+from .layer import Layer
+
+_EPSILON = 1e-7  # Keras's backend.epsilon(): the smallest standard deviation divided by
+
+
+def _number_or_list(name: str, value):
+    """A number as given, or (nested) lists of numbers from a sequence or array."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    try:
+        if not isinstance(value, bool):
+            return np.asarray(value, dtype="float64").tolist()
+    except (TypeError, ValueError):
+        pass
+    raise ValueError(f"Expected a number or a list of numbers for {name}. Received: "
+                     f"{name}={value!r}")
+
+
+class Rescaling(Layer):
+    """Rescales inputs: `inputs * scale + offset`, e.g. pixels in [0, 255] to [0, 1].
+
+    Args:
+        scale: the factor, a number or one number per channel (the last axis).
+        offset: added after scaling, a number or one per channel (0 by default).
+
+    Input shape: any; integer inputs are cast to the layer's dtype (float32).
+    Output shape: the same.
+
+    >>> Rescaling(1 / 255)(torch.tensor([[0, 255]])).tolist()
+    [[0.0, 1.0]]
+    """
+
+    supports_masking = True
+
+    def __init__(self, scale, offset=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.scale = _number_or_list("scale", scale)
+        self.offset = _number_or_list("offset", offset)
+        for name in ("scale", "offset"):
+            value = getattr(self, name)
+            if isinstance(value, list):  # moved with the model, not saved
+                self.register_buffer(f"_{name}", torch.tensor(value, dtype=self.dtype),
+                                     persistent=False)
+        self.built = True
+
+    def forward(self, inputs):
+        scale = self._scale if isinstance(self.scale, list) else self.scale
+        offset = self._offset if isinstance(self.offset, list) else self.offset
+        return inputs.to(self.dtype) * scale + offset
+
+    def compute_output_dtype(self, inputs) -> torch.dtype:
+        return self.dtype
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale, "offset": self.offset}
+
+
+# Keras's interpolation names -> torch's modes (Keras's "nearest" is torch's "nearest-exact").
+_INTERPOLATIONS = {"bilinear": "bilinear", "nearest": "nearest-exact", "bicubic": "bicubic"}
+
+
+class Resizing(Layer):
+    """Resizes images to `(height, width)`, as Keras's torch backend does (`F.interpolate`).
+
+    Args:
+        height, width: the output size.
+        interpolation: `"bilinear"` (default), `"nearest"` or `"bicubic"`.
+        crop_to_aspect_ratio: first crop the largest centred window of the target aspect ratio,
+            so the image is not distorted.
+        pad_to_aspect_ratio: first pad with `fill_value` to the target aspect ratio instead
+            (centred; Keras pads the same amount on both sides, so an odd difference leaves
+            one row or column unpadded).
+        fill_mode: `"constant"` (the only mode, as in Keras on torch).
+        fill_value: the padding value.
+        antialias: low-pass filter when downsampling (bilinear and bicubic).
+        data_format: `"channels_last"` (default) or `"channels_first"`.
+
+    Input shape: `(batch, height, width, channels)`. Output shape: `(batch, height, width,
+    channels)` with the new sizes; integer images come back rounded, in their own dtype.
+
+    >>> Resizing(4, 6)(torch.zeros(2, 8, 8, 3)).shape
+    torch.Size([2, 4, 6, 3])
+    """
+
+    def __init__(self, height, width, interpolation="bilinear", crop_to_aspect_ratio=False,
+                 pad_to_aspect_ratio=False, fill_mode="constant", fill_value=0.0,
+                 antialias=False, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.height = check_positive_int("height", height)
+        self.width = check_positive_int("width", width)
+        if interpolation not in _INTERPOLATIONS:
+            raise ValueError(f"Expected interpolation to be one of {', '.join(_INTERPOLATIONS)}. "
+                             f"Received: interpolation={interpolation!r}")
+        self.interpolation = interpolation
+        if crop_to_aspect_ratio and pad_to_aspect_ratio:
+            raise ValueError("Only one of crop_to_aspect_ratio and pad_to_aspect_ratio can be "
+                             "True.")
+        self.crop_to_aspect_ratio = bool(crop_to_aspect_ratio)
+        self.pad_to_aspect_ratio = bool(pad_to_aspect_ratio)
+        if fill_mode != "constant":
+            raise ValueError(f"Only fill_mode='constant' is supported. Received: "
+                             f"fill_mode={fill_mode!r}")
+        self.fill_mode = fill_mode
+        self.fill_value = float(fill_value)
+        self.antialias = bool(antialias)
+        self.data_format = normalize_data_format(data_format)
+        self.built = True
+
+    def forward(self, inputs):
+        images = inputs.movedim(-1, 1) if self.data_format == "channels_last" else inputs
+        height, width = images.shape[-2:]
+        if self.crop_to_aspect_ratio:
+            crop_height = max(min(height, int(width * self.height / self.width)), 1)
+            crop_width = max(min(width, int(height * self.width / self.height)), 1)
+            top, left = (height - crop_height) // 2, (width - crop_width) // 2
+            images = images[..., top:top + crop_height, left:left + crop_width]
+        elif self.pad_to_aspect_ratio:
+            top = (max(height, int(width * self.height / self.width)) - height) // 2
+            left = (max(width, int(height * self.width / self.height)) - width) // 2
+            images = F.pad(images, (left, left, top, top), value=self.fill_value)
+        mode = _INTERPOLATIONS[self.interpolation]
+        smooth = mode in ("bilinear", "bicubic")
+        resized = F.interpolate(images.float() if not images.is_floating_point() else images,
+                                size=(self.height, self.width), mode=mode,
+                                align_corners=False if smooth else None,
+                                antialias=self.antialias and smooth)
+        if not inputs.is_floating_point():
+            resized = resized.round().clamp(*_range(inputs.dtype)).to(inputs.dtype)
+        return resized.movedim(1, -1) if self.data_format == "channels_last" else resized
+
+    def compute_output_dtype(self, inputs) -> torch.dtype:
+        return inputs.dtype
+
+    def compute_output_shape(self, input_shape):
+        check_spatial_input(self, input_shape, 2, self.data_format)
+        _, channels = split_spatial(input_shape, self.data_format)
+        return join_spatial(input_shape[0], (self.height, self.width), channels,
+                            self.data_format)
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format, "height": self.height,
+                "width": self.width, "interpolation": self.interpolation,
+                "crop_to_aspect_ratio": self.crop_to_aspect_ratio,
+                "pad_to_aspect_ratio": self.pad_to_aspect_ratio, "fill_mode": self.fill_mode,
+                "fill_value": self.fill_value, "antialias": self.antialias}
+
+
+def _range(dtype: torch.dtype) -> tuple[int, int]:
+    info = torch.iinfo(dtype)
+    return info.min, info.max
+
+
+class Normalization(Layer):
+    """Shifts and scales inputs to mean 0 and variance 1: `(inputs - mean) / sqrt(variance)`.
+
+    The statistics are given (`mean=`, `variance=`), or learned from data with `adapt(data)`
+    before training, one per index of `axis` (each feature by default).
+
+    Args:
+        axis: the axis or axes that keep their own statistics (-1: the features); None for one
+            mean and variance over everything.
+        mean, variance: the statistics, numbers or arrays that broadcast to the kept axes; give
+            both or neither. Without them the layer has non-trainable weights `mean`,
+            `variance` and `count`, which `adapt` sets.
+        invert: undo a normalization instead: `inputs * sqrt(variance) + mean`.
+
+    Input shape: any with the kept axes known. Output shape: the same (float32).
+
+    >>> layer = Normalization()
+    >>> layer.adapt(np.array([[1.0], [3.0]]))
+    >>> layer(np.array([[3.0]])).tolist()
+    [[1.0]]
+    """
+
+    supports_masking = True
+
+    def __init__(self, axis=-1, mean=None, variance=None, invert=False, **kwargs):
+        super().__init__(**kwargs)
+        if axis is None:
+            self.axis = ()
+        elif isinstance(axis, int) and not isinstance(axis, bool):
+            self.axis = (axis,)
+        elif isinstance(axis, (tuple, list)) and all(
+                isinstance(a, int) and not isinstance(a, bool) for a in axis):
+            self.axis = tuple(axis)
+        else:
+            raise ValueError(f"Expected an int, a tuple of ints or None for axis. Received: "
+                             f"axis={axis!r}")
+        if (mean is None) != (variance is None):
+            raise ValueError(
+                "Normalization takes both mean and variance, or neither (then call `adapt(data)`"
+                f" to learn them). Received: mean={mean!r}, variance={variance!r}"
+            )
+        self.input_mean = None if mean is None else _number_or_list("mean", mean)
+        self.input_variance = None if variance is None else _number_or_list("variance",
+                                                                            variance)
+        self.invert = bool(invert)
+
+    def build(self, input_shape):
+        rank = len(input_shape)
+        kept = sorted({a % rank if -rank <= a < rank else self._bad_axis(a, input_shape)
+                       for a in self.axis})
+        if 0 in kept:
+            raise ValueError(
+                f"Normalization cannot keep statistics per sample (axis 0, the batch); received "
+                f"axis={self.axis}. Use the feature axes, e.g. axis=-1."
+            )
+        unknown = [a for a in kept if input_shape[a] is None]
+        if unknown:
+            raise ShapeError(
+                f"Normalization keeps statistics along axis {unknown[0]}, whose size is unknown "
+                f"in {format_shape(input_shape)}.",
+                fix="give the Input a fixed size on that axis, or normalize along other axes.",
+            )
+        self._kept = tuple(kept)
+        self._reduced = tuple(a for a in range(rank) if a not in kept)
+        self._broadcast = tuple(input_shape[a] if a in kept else 1 for a in range(rank))
+        shape = tuple(input_shape[a] for a in kept)
+        if self.input_mean is None:
+            self.add_weight("mean", shape, "zeros", trainable=False)
+            self.add_weight("variance", shape, "ones", trainable=False)
+            self.add_weight("count", (), "zeros", trainable=False, dtype="int32")
+        else:
+            for name, value in (("_mean", self.input_mean), ("_variance", self.input_variance)):
+                tensor = torch.broadcast_to(torch.tensor(value, dtype=self.dtype), shape)
+                self.register_buffer(name, tensor.reshape(self._broadcast).clone(),
+                                     persistent=False)
+
+    def _bad_axis(self, axis, input_shape):
+        raise ShapeError(
+            f"Normalization got axis={axis}, but its input {format_shape(input_shape)} has "
+            f"{len(input_shape)} axes.",
+            fix=f"use an axis between 1 and {len(input_shape) - 1}, or -1 for the features.",
+        )
+
+    def forward(self, inputs):
+        inputs = inputs.to(self.dtype)
+        if self.input_mean is None:
+            mean = self.mean.reshape(self._broadcast)
+            variance = self.variance.reshape(self._broadcast)
+        else:
+            mean, variance = self._mean, self._variance
+        deviation = torch.sqrt(variance).clamp_min(_EPSILON)
+        if self.invert:
+            return mean + inputs * deviation
+        return (inputs - mean) / deviation
+
+    def adapt(self, data, batch_size=None, steps=None) -> None:
+        """Learn `mean` and `variance` from `data`: an array or tensor (samples first), or an
+        iterable of such batches (a DataLoader, a generator; `steps` batches at most)."""
+        if self.input_mean is not None:
+            raise ValueError("This Normalization was given its mean and variance; it has nothing "
+                             "to adapt. Create it without mean= and variance= to learn them.")
+        total = mean = m2 = None
+        for batch in _batches(data, batch_size, steps):
+            if not self.built:
+                self._build_once((None,) + tuple(batch.shape[1:]))
+            self._check_adapt_batch(batch)
+            reduced = batch.to(torch.float64)
+            count = math.prod(batch.shape[a] for a in self._reduced)
+            batch_mean = reduced.mean(dim=self._reduced)
+            batch_m2 = ((reduced - reduced.mean(dim=self._reduced, keepdim=True)) ** 2).sum(
+                dim=self._reduced)
+            if total is None:
+                total, mean, m2 = count, batch_mean, batch_m2
+            else:  # Chan et al.'s pairwise update: exact, and stable over many batches
+                delta = batch_mean - mean
+                new_total = total + count
+                mean = mean + delta * (count / new_total)
+                m2 = m2 + batch_m2 + delta ** 2 * (total * count / new_total)
+                total = new_total
+        if total is None:
+            raise ValueError("Normalization.adapt received no data.")
+        with torch.no_grad():
+            self.mean.copy_(mean.reshape(self.mean.shape))
+            self.variance.copy_((m2 / total).reshape(self.variance.shape))
+
+    def _check_adapt_batch(self, batch: torch.Tensor) -> None:
+        expected = [self._broadcast[a] for a in self._kept]
+        received = [batch.shape[a] if a < batch.dim() else None for a in self._kept]
+        if batch.dim() != len(self._broadcast) or received != expected:
+            raise ShapeError(
+                f"Normalization keeps statistics of shape {format_shape(tuple(expected))} along "
+                f"axes {self._kept}; adapt received a batch of shape "
+                f"{format_shape(tuple(batch.shape))}.",
+                fix="adapt on data shaped like the model's input.",
+            )
+
+    def compute_output_dtype(self, inputs) -> torch.dtype:
+        return self.dtype
+
+    def compute_output_shape(self, input_shape):
+        if self.built and len(input_shape) == len(self._broadcast):
+            for a in self._kept:
+                if input_shape[a] not in (None, self._broadcast[a]):
+                    raise ShapeError(
+                        f"It keeps statistics for size {self._broadcast[a]} on axis {a}, but "
+                        f"received {format_shape(input_shape)}.",
+                        fix=f"give it inputs with {self._broadcast[a]} there, or use a new "
+                            "Normalization for this input.",
+                    )
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis, "invert": self.invert,
+                "mean": self.input_mean, "variance": self.input_variance}
+
+
+def _batches(data, batch_size, steps) -> Iterable[torch.Tensor]:
+    """`data` as float tensors of whole batches: an array or tensor is one batch (or batches of
+    `batch_size`); any other iterable yields batches (the inputs of `(x, y)` pairs)."""
+    if isinstance(data, (np.ndarray, torch.Tensor, list)):
+        tensor = torch.as_tensor(np.asarray(data) if isinstance(data, list) else data)
+        size = batch_size or len(tensor) or 1
+        yield from tensor.split(size)
+        return
+    for index, batch in enumerate(data):
+        if steps is not None and index >= steps:
+            return
+        if isinstance(batch, (tuple, list)):
+            batch = batch[0]
+        yield torch.as_tensor(batch)
+
+
+_ENCODINGS = ("one_hot", "multi_hot", "count")
+
+
+class CategoryEncoding(Layer):
+    """Encodes integer categories as vectors of length `num_tokens`.
+
+    Args:
+        num_tokens: the number of categories; inputs must be in `[0, num_tokens)`.
+        output_mode: `"multi_hot"` (default: 1 for each category present in a sample),
+            `"one_hot"` (one vector per input value) or `"count"` (how often each occurs).
+        sparse: must be False (dense outputs only).
+
+    Call arguments:
+        inputs: integer categories, `(batch,)` or `(batch, k)`.
+        count_weights: with `"count"`, a weight per input value, summed instead of 1.
+
+    Output shape: `"one_hot"`: `(batch, num_tokens)` for `(batch,)` or `(batch, 1)` inputs,
+    `(batch, k, num_tokens)` for `(batch, k)`; `"multi_hot"`/`"count"`: `(batch, num_tokens)` for
+    `(batch, k)` inputs (a `(batch,)` input is one sample, as in Keras).
+
+    >>> CategoryEncoding(4, output_mode="one_hot")(torch.tensor([0, 3])).tolist()
+    [[1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0]]
+    """
+
+    def __init__(self, num_tokens=None, output_mode="multi_hot", sparse=False, **kwargs):
+        super().__init__(**kwargs)
+        if num_tokens is None:
+            raise ValueError("CategoryEncoding needs num_tokens, the number of categories.")
+        self.num_tokens = check_positive_int("num_tokens", num_tokens)
+        if output_mode not in _ENCODINGS:
+            raise ValueError(f"Expected output_mode to be one of {', '.join(_ENCODINGS)}. "
+                             f"Received: output_mode={output_mode!r}")
+        self.output_mode = output_mode
+        if sparse:
+            raise ValueError("CategoryEncoding(sparse=True) is not supported: netknit encodes "
+                             "densely. Pass sparse=False.")
+        self.built = True
+
+    def forward(self, inputs, count_weights=None):
+        # F.one_hot raises for values outside [0, num_tokens), with Keras's own message.
+        if self.output_mode == "one_hot":
+            if inputs.dim() > 1 and inputs.shape[-1] == 1:
+                inputs = inputs.squeeze(-1)
+            return F.one_hot(inputs.long(), self.num_tokens).to(self.dtype)
+        hot = F.one_hot(inputs.long(), self.num_tokens).to(self.dtype)
+        if self.output_mode == "multi_hot":
+            return hot.amax(dim=-2)
+        if count_weights is not None:
+            hot = hot * torch.as_tensor(count_weights, dtype=self.dtype,
+                                        device=hot.device).unsqueeze(-1)
+        return hot.sum(dim=-2)
+
+    def compute_output_dtype(self, inputs) -> torch.dtype:
+        return self.dtype
+
+    def compute_output_shape(self, input_shape):
+        if self.output_mode == "one_hot":
+            if len(input_shape) > 1 and input_shape[-1] == 1:
+                input_shape = input_shape[:-1]
+            return tuple(input_shape) + (self.num_tokens,)
+        if len(input_shape) > 2:
+            raise ShapeError(
+                f"CategoryEncoding(output_mode={self.output_mode!r}) takes inputs (batch,) or "
+                f"(batch, k); received {format_shape(input_shape)}.",
+                fix="flatten each sample's categories first, e.g. with Reshape((-1,)), or use "
+                    "output_mode='one_hot'.",
+            )
+        return tuple(input_shape[:-1]) + (self.num_tokens,)
+
+    def get_config(self):
+        return {**super().get_config(), "num_tokens": self.num_tokens,
+                "output_mode": self.output_mode}
