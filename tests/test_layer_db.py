@@ -60,7 +60,10 @@ def test_config_round_trip(case):
     _call(clone, _inputs(case), case)
     clone.set_weights(layer.get_weights())
     data = _data(case)
-    torch.testing.assert_close(_call(clone, data, case), _call(layer, data, case))
+    torch.manual_seed(0)  # augmentation layers draw at random when called directly
+    expected = _call(layer, data, case)
+    torch.manual_seed(0)
+    torch.testing.assert_close(_call(clone, data, case), expected)
     # A config is a fixed point: saving the clone gives the same config again.
     again = case.cls.from_config(clone.get_config(), **case.from_config_kwargs)
     assert again.get_config() == clone.get_config()

@@ -8,6 +8,12 @@ from .activation_layers import Softmax as Softmax
 from .attention import AdditiveAttention as AdditiveAttention
 from .attention import Attention as Attention
 from .attention import MultiHeadAttention as MultiHeadAttention
+from .augmentation import RandomBrightness as RandomBrightness
+from .augmentation import RandomContrast as RandomContrast
+from .augmentation import RandomFlip as RandomFlip
+from .augmentation import RandomRotation as RandomRotation
+from .augmentation import RandomTranslation as RandomTranslation
+from .augmentation import RandomZoom as RandomZoom
 from .convolutional import Conv1D as Conv1D
 from .convolutional import Conv1DTranspose as Conv1DTranspose
 from .convolutional import Conv2D as Conv2D
@@ -85,6 +91,7 @@ from .pooling import MaxPooling1D as MaxPooling1D
 from .pooling import MaxPooling2D as MaxPooling2D
 from .pooling import MaxPooling3D as MaxPooling3D
 from .preprocessing import CategoryEncoding as CategoryEncoding
+from .preprocessing import CenterCrop as CenterCrop
 from .preprocessing import Normalization as Normalization
 from .preprocessing import Rescaling as Rescaling
 from .preprocessing import Resizing as Resizing
@@ -92,6 +99,7 @@ from .recurrent import GRU as GRU
 from .recurrent import LSTM as LSTM
 from .recurrent import SimpleRNN as SimpleRNN
 from .regularization import ActivityRegularization as ActivityRegularization
+from .regularization import AlphaDropout as AlphaDropout
 from .regularization import GaussianDropout as GaussianDropout
 from .regularization import GaussianNoise as GaussianNoise
 from .regularization import SpatialDropout1D as SpatialDropout1D

@@ -130,26 +130,12 @@ class Resizing(Layer):
         self.built = True
 
     def forward(self, inputs):
-        images = inputs.movedim(-1, 1) if self.data_format == "channels_last" else inputs
-        height, width = images.shape[-2:]
-        if self.crop_to_aspect_ratio:
-            crop_height = max(min(height, int(width * self.height / self.width)), 1)
-            crop_width = max(min(width, int(height * self.width / self.height)), 1)
-            top, left = (height - crop_height) // 2, (width - crop_width) // 2
-            images = images[..., top:top + crop_height, left:left + crop_width]
-        elif self.pad_to_aspect_ratio:
-            top = (max(height, int(width * self.height / self.width)) - height) // 2
-            left = (max(width, int(height * self.width / self.height)) - width) // 2
-            images = F.pad(images, (left, left, top, top), value=self.fill_value)
-        mode = _INTERPOLATIONS[self.interpolation]
-        smooth = mode in ("bilinear", "bicubic")
-        resized = F.interpolate(images.float() if not images.is_floating_point() else images,
-                                size=(self.height, self.width), mode=mode,
-                                align_corners=False if smooth else None,
-                                antialias=self.antialias and smooth)
-        if not inputs.is_floating_point():
-            resized = resized.round().clamp(*_range(inputs.dtype)).to(inputs.dtype)
-        return resized.movedim(1, -1) if self.data_format == "channels_last" else resized
+        channels_last = self.data_format == "channels_last"
+        images = inputs.movedim(-1, 1) if channels_last else inputs
+        resized = resize_images(images, self.height, self.width, self.interpolation,
+                                self.crop_to_aspect_ratio, self.pad_to_aspect_ratio,
+                                self.fill_value, self.antialias)
+        return resized.movedim(1, -1) if channels_last else resized
 
     def compute_output_dtype(self, inputs) -> torch.dtype:
         return inputs.dtype
@@ -168,9 +154,29 @@ class Resizing(Layer):
                 "fill_value": self.fill_value, "antialias": self.antialias}
 
 
-def _range(dtype: torch.dtype) -> tuple[int, int]:
-    info = torch.iinfo(dtype)
-    return info.min, info.max
+def resize_images(images, height, width, interpolation="bilinear", crop_to_aspect_ratio=False,
+                  pad_to_aspect_ratio=False, fill_value=0.0, antialias=False) -> torch.Tensor:
+    """Channels-first `images` resized to `(height, width)`, as Keras's torch backend does."""
+    source_height, source_width = images.shape[-2:]
+    if crop_to_aspect_ratio:
+        crop_height = max(min(source_height, int(source_width * height / width)), 1)
+        crop_width = max(min(source_width, int(source_height * width / height)), 1)
+        top, left = (source_height - crop_height) // 2, (source_width - crop_width) // 2
+        images = images[..., top:top + crop_height, left:left + crop_width]
+    elif pad_to_aspect_ratio:
+        top = (max(source_height, int(source_width * height / width)) - source_height) // 2
+        left = (max(source_width, int(source_height * width / height)) - source_width) // 2
+        images = F.pad(images, (left, left, top, top), value=fill_value)
+    mode = _INTERPOLATIONS[interpolation]
+    smooth = mode in ("bilinear", "bicubic")
+    resized = F.interpolate(images if images.is_floating_point() else images.float(),
+                            size=(height, width), mode=mode,
+                            align_corners=False if smooth else None,
+                            antialias=antialias and smooth)
+    if images.is_floating_point():
+        return resized
+    info = torch.iinfo(images.dtype)
+    return resized.round().clamp(info.min, info.max).to(images.dtype)
 
 
 class Normalization(Layer):
@@ -417,3 +423,47 @@ class CategoryEncoding(Layer):
     def get_config(self):
         return {**super().get_config(), "num_tokens": self.num_tokens,
                 "output_mode": self.output_mode}
+
+
+class CenterCrop(Layer):
+    """Crops the centre `(height, width)` of each image; an image smaller than that on either
+    side is first cropped to the target's aspect ratio and resized (bilinear), as in Keras.
+
+    Args:
+        height, width: the output size.
+        data_format: `"channels_last"` (default) or `"channels_first"`.
+
+    >>> CenterCrop(2, 3)(torch.zeros(1, 4, 5, 3)).shape
+    torch.Size([1, 2, 3, 3])
+    """
+
+    def __init__(self, height, width, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.height = check_positive_int("height", height)
+        self.width = check_positive_int("width", width)
+        self.data_format = normalize_data_format(data_format)
+        self.built = True
+
+    def forward(self, inputs):
+        channels_last = self.data_format == "channels_last"
+        axes = (-3, -2) if channels_last else (-2, -1)
+        height, width = (inputs.shape[a] for a in axes)
+        if height >= self.height and width >= self.width:
+            top, left = (height - self.height) // 2, (width - self.width) // 2
+            return inputs.narrow(axes[0], top, self.height).narrow(axes[1], left, self.width)
+        images = inputs.movedim(-1, 1) if channels_last else inputs
+        resized = resize_images(images, self.height, self.width, crop_to_aspect_ratio=True)
+        return resized.movedim(1, -1) if channels_last else resized
+
+    def compute_output_dtype(self, inputs) -> torch.dtype:
+        return inputs.dtype
+
+    def compute_output_shape(self, input_shape):
+        check_spatial_input(self, input_shape, 2, self.data_format)
+        _, channels = split_spatial(input_shape, self.data_format)
+        return join_spatial(input_shape[0], (self.height, self.width), channels,
+                            self.data_format)
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format, "height": self.height,
+                "width": self.width}

@@ -1,6 +1,7 @@
 """Regularization layers: noise, spatial dropout and activity regularization.
 
-The layers: GaussianNoise, GaussianDropout, SpatialDropout1D/2D/3D, ActivityRegularization.
+The layers: GaussianNoise, GaussianDropout, AlphaDropout, SpatialDropout1D/2D/3D,
+ActivityRegularization.
 
 The noise layers act only in training (inside `fit`, or called with `training=True`); in inference
 they return their input unchanged. `ActivityRegularization` never changes its input: it adds a
@@ -99,6 +100,37 @@ class GaussianDropout(_TrainingNoise):
 
     def get_config(self):
         return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+
+
+class AlphaDropout(Dropout):
+    """Dropout for self-normalizing networks (SELU activations, `lecun_normal` kernels), in
+    training: dropped inputs take SELU's negative saturation value, and the result is shifted
+    and scaled back to the inputs' mean and variance.
+
+    Args:
+        rate: the fraction to drop, in [0, 1).
+        noise_shape: the shape of the keep/drop mask, broadcast over the input.
+        seed: kept in the config; the mask draws from torch's global generator.
+
+    >>> AlphaDropout(0.2)(torch.ones(1, 3))  # inference: unchanged
+    tensor([[1., 1., 1.]])
+    """
+
+    # SELU's negative saturation: -scale * alpha.
+    _SATURATION = -1.0507009873554805 * 1.6732632423543772
+
+    def forward(self, inputs, training=None):
+        training = self.training if training is None else training
+        if not training or self.rate == 0:
+            return inputs
+        shape = inputs.shape if self.noise_shape is None else [
+            s if d is None else d for d, s in zip(self.noise_shape, inputs.shape)]
+        keep = torch.empty(shape, dtype=inputs.dtype, device=inputs.device).bernoulli_(
+            1 - self.rate)
+        saturation = self._SATURATION
+        scale = ((1 - self.rate) * (1 + self.rate * saturation ** 2)) ** -0.5
+        shift = -scale * saturation * self.rate
+        return scale * (inputs * keep + saturation * (1 - keep)) + shift
 
 
 class _SpatialDropout(Dropout):

@@ -19,6 +19,7 @@ from ..graph.trace import trace
 from ..layers.input_layer import InputLayer
 from ..layers.layer import Layer, _shapes_of, unique_name
 from ..ops import is_operation
+from ..training.loop import in_loop
 from .model import Model
 
 
@@ -26,8 +27,8 @@ class Step:
     """One node, ready to run: `layer` on the values at `input_keys`, results to `output_keys`."""
 
     __slots__ = ("layer", "node", "input_keys", "output_keys", "single_input", "list_input",
-                 "single_output", "pass_training", "free_after", "masked", "pass_mask",
-                 "output_has_mask")
+                 "single_output", "pass_training", "recorded_training", "free_after", "masked",
+                 "pass_mask", "output_has_mask")
 
     def __init__(self, node, input_keys, output_keys, pass_training):
         self.layer = node.layer
@@ -39,6 +40,8 @@ class Step:
         self.single_output = len(output_keys) == 1 and isinstance(node.outputs_structure,
                                                                   SymbolicTensor)
         self.pass_training = pass_training
+        # A call recorded with `training=`: Keras's loops override it with the model's mode.
+        self.recorded_training = pass_training and "training" in node._call_structure[1]
         self.free_after: tuple = ()
         # Masks (Embedding(mask_zero=True), Masking) take the slower path; others never see it.
         input_has_mask = any(t.has_mask for t in node.inputs)
@@ -89,7 +92,7 @@ class Functional(Model):
         self._output_keys = [key(t) for t in self.outputs]
         self._steps = [
             Step(node, [key(t) for t in node.inputs], [id(t) for t in node.outputs],
-                 node.layer._accepts_training and "training" not in node._call_structure[1])
+                 node.layer._accepts_training)
             for node in graph.nodes
             if not isinstance(node.layer, InputLayer)
         ]
@@ -170,6 +173,8 @@ class Functional(Model):
                     args, kwargs = step.node.arguments([values[k] for k in step.input_keys])
                     if training is not None and step.pass_training:
                         kwargs["training"] = training
+                    elif step.recorded_training and in_loop():
+                        kwargs["training"] = layer.training
                     if step.masked:
                         mask = [masks.get(k) for k in step.input_keys]
                         mask = mask[0] if len(mask) == 1 else mask

@@ -30,6 +30,7 @@ from .data import (
     to_tensors,
 )
 from .jit import CompiledForward, CompiledStep, CompiledSteps
+from .loop import loop
 from .progress import resolve_verbose
 
 
@@ -387,6 +388,7 @@ class Trainer:
 
     # ------------------------------------------------------------------ fit
 
+    @loop
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
@@ -534,6 +536,7 @@ class Trainer:
 
     # ------------------------------------------------------------------ evaluate
 
+    @loop
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, return_dict=False):
         """The loss and metrics on the given data: a scalar, a list (Keras's order) or a dict."""
@@ -597,6 +600,7 @@ class Trainer:
 
     # ------------------------------------------------------------------ predict
 
+    @loop
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """The model's outputs as NumPy arrays (a list or dict for several outputs), batched."""
         if not getattr(self, "built", False):
@@ -625,6 +629,7 @@ class Trainer:
 
     # ------------------------------------------------------------------ single batches
 
+    @loop
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One training step on one batch; returns the loss (and metrics) like `evaluate`."""
         self._require_compiled("train_on_batch")
@@ -637,6 +642,7 @@ class Trainer:
         self.train(False)
         return self._result(self._epoch_logs(), return_dict)
 
+    @loop
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """The loss (and metrics) on one batch, without training."""
         self._require_compiled("test_on_batch")
@@ -647,6 +653,7 @@ class Trainer:
             self._step_function("test")(batch)
         return self._result(self._epoch_logs(), return_dict)
 
+    @loop
     def predict_on_batch(self, x):
         """The model's outputs on one batch, as NumPy arrays."""
         was_training = self._inference_mode()

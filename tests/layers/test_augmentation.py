@@ -1,0 +1,104 @@
+"""Augmentation layers: Keras's transformations (the expected arrays are Keras 3.15.1's outputs
+for the same calls, with ranges narrowed to one value so that nothing is random), random only in
+training, and the identity where Keras's loops run in inference."""
+
+import numpy as np
+import pytest
+import torch
+
+import netknit as keras
+from netknit import layers
+
+IMAGE = np.arange(20, dtype="float32").reshape(1, 4, 5, 1)
+
+
+@pytest.mark.parametrize("layer, expected", [
+    (lambda: layers.RandomRotation((0.25, 0.25), fill_mode="constant", fill_value=-1),
+     [[1.25, 6, 11, 16, 8.75], [0.75, 5, 10, 15, 8.25], [0.25, 4, 9, 14, 7.75],
+      [-0.25, 3, 8, 13, 7.25]]),
+    (lambda: layers.RandomRotation((0.25, 0.25), fill_mode="reflect"),
+     [[3.5, 6, 11, 16, 18.5], [2.5, 5, 10, 15, 17.5], [1.5, 4, 9, 14, 16.5],
+      [0.5, 3, 8, 13, 15.5]]),
+    (lambda: layers.RandomZoom((0.5, 0.5), fill_mode="constant", fill_value=-1),
+     [[-1, -0.625, -0.25, 0.125, -1], [-1, 4.25, 5.75, 7.25, -1], [-1, 11.75, 13.25, 14.75, -1],
+      [-1, 3.125, 3.5, 3.875, -1]]),
+    (lambda: layers.RandomTranslation((0.25, 0.25), (0.2, 0.2), fill_mode="reflect"),
+     [[0, 0, 1, 2, 3], [0, 0, 1, 2, 3], [5, 5, 6, 7, 8], [10, 10, 11, 12, 13]]),
+    (lambda: layers.RandomTranslation((0.0, 0.0), (-0.4, -0.4), fill_mode="wrap"),
+     [[2, 3, 4, 0, 1], [7, 8, 9, 5, 6], [12, 13, 14, 10, 11], [17, 18, 19, 15, 16]]),
+    (lambda: layers.RandomBrightness((0.1, 0.1)),
+     np.arange(20).reshape(4, 5) + 25.5),
+], ids=["rotate-constant", "rotate-reflect", "zoom-out-constant", "shift-reflect", "shift-wrap",
+        "brightness"])
+def test_fixed_transformations_give_keras_s_pixels(layer, expected):
+    out = layer()(IMAGE, training=True)
+    np.testing.assert_allclose(out.numpy()[0, :, :, 0], expected, rtol=1e-5, atol=1e-5)
+
+
+def test_called_directly_they_augment_unless_told_otherwise():
+    flip = layers.RandomFlip("horizontal", seed=0)
+    images = np.random.default_rng(0).random((64, 3, 4, 2)).astype("float32")
+    out = flip(images).numpy()  # training=True by default, as Keras's
+    flipped = [np.array_equal(o, i[:, ::-1]) for o, i in zip(out, images)]
+    kept = [np.array_equal(o, i) for o, i in zip(out, images)]
+    assert all(f or k for f, k in zip(flipped, kept)) and 10 < sum(flipped) < 54
+    np.testing.assert_array_equal(flip(images, training=False).numpy(), images)
+
+
+def test_a_seed_repeats_the_draws():
+    images = np.random.default_rng(0).random((8, 6, 6, 3)).astype("float32")
+    first, second = (layers.RandomRotation(0.2, seed=7)(images) for _ in range(2))
+    torch.testing.assert_close(first, second)
+    assert not torch.equal(first, torch.as_tensor(images))
+
+
+def test_inside_a_model_fit_augments_and_predict_does_not():
+    augment = keras.Sequential([layers.RandomFlip(), layers.RandomRotation(0.1),
+                                layers.RandomZoom(0.1), layers.RandomTranslation(0.1, 0.1),
+                                layers.RandomContrast(0.2), layers.RandomBrightness(0.1)])
+    inputs = keras.Input((8, 8, 3))
+    model = keras.Model(inputs, layers.Dense(1)(layers.Flatten()(augment(inputs))))
+    images = np.random.default_rng(1).random((16, 8, 8, 3)).astype("float32") * 255
+    np.testing.assert_array_equal(augment.predict(images, verbose=0), images)
+    model.compile(optimizer="adam", loss="mse")
+    seen = []
+    augment.layers[0].register_forward_hook(lambda m, i, o: seen.append(torch.equal(i[0], o)))
+    model.fit(images, np.zeros((16, 1), "float32"), batch_size=16, epochs=3, verbose=0)
+    assert not all(seen)  # some flips happened in training
+    np.testing.assert_allclose(model.predict(images, verbose=0),
+                               model.predict(images, verbose=0))
+
+
+def test_a_keras_config_recording_training_true_still_predicts_in_inference():
+    """Keras records `training: true` on augmentation layer calls; its loops override it."""
+    inputs = keras.Input((4, 5, 1))
+    config = keras.Model(inputs, layers.RandomFlip()(inputs)).get_config()
+    config["layers"][1]["inbound_nodes"][0]["kwargs"] = {"training": True}
+    model = keras.Model.from_config(config)
+    images = np.random.default_rng(2).random((32, 4, 5, 1)).astype("float32")
+    np.testing.assert_array_equal(model.predict(images, verbose=0), images)
+
+
+def test_bad_arguments_are_named():
+    with pytest.raises(ValueError, match="mode to be one of horizontal, vertical"):
+        layers.RandomFlip("diagonal")
+    with pytest.raises(ValueError, match="fill_mode to be one of reflect, wrap, constant"):
+        layers.RandomRotation(0.1, fill_mode="mirror")
+    with pytest.raises(ValueError, match=r"factor to be a number or a pair of numbers in \[0, 1\]"):
+        layers.RandomContrast(1.5)
+
+
+def test_alpha_dropout_keeps_mean_and_variance_of_selu_activations():
+    layer = layers.AlphaDropout(0.2)
+    x = torch.randn(200_000)
+    out = layer(x, training=True)
+    assert abs(out.mean().item()) < 0.02 and abs(out.std().item() - 1) < 0.02
+    assert torch.equal(layer(x), x)  # inference
+
+
+def test_training_true_recorded_in_a_graph_is_overridden_by_keras_s_loops():
+    inputs = keras.Input((1000,))
+    model = keras.Model(inputs, layers.Dropout(0.5)(inputs, training=True))
+    ones = np.ones((1, 1000), "float32")
+    assert (model.predict(ones, verbose=0) == 0).mean() == 0  # as in Keras 3.15.1
+    assert 0.3 < (model(ones).numpy() == 0).mean() < 0.7  # a direct call keeps it
