@@ -21,15 +21,28 @@ from . import saving as saving
 from . import utils as utils
 from .graph.errors import ShapeError as ShapeError
 from .graph.symbolic import SymbolicTensor as SymbolicTensor
+from .initializers import Initializer as Initializer
 from .layers import Input as Input
 from .layers import Layer as Layer
+from .losses import Loss as Loss
+from .metrics import Metric as Metric
 from .models import Model as Model
 from .models import Sequential as Sequential
+from .ops import Operation as Operation
+from .optimizers import Optimizer as Optimizer
+from .regularizers import Regularizer as Regularizer
 
 __version__ = "0.1.0"
+# Keras's name for the placeholder tensors that `Input` and symbolic layer calls return.
+KerasTensor = SymbolicTensor
+
+
+def version() -> str:
+    return __version__
 
 __all__ = [
-    "Input", "Layer", "Model", "Sequential", "ShapeError", "SymbolicTensor", "activations",
+    "Initializer", "Input", "KerasTensor", "Layer", "Loss", "Metric", "Model", "Operation",
+    "Optimizer", "Regularizer", "Sequential", "ShapeError", "SymbolicTensor", "activations",
     "backend", "callbacks", "constraints", "distributed", "initializers", "layers", "losses",
-    "metrics", "models", "ops", "optimizers", "regularizers", "saving", "utils",
+    "metrics", "models", "ops", "optimizers", "regularizers", "saving", "utils", "version",
 ]

@@ -110,3 +110,7 @@ def serialize(constraint) -> dict | None:
         "config": constraint.get_config(),
         "registered_name": None,
     }
+
+
+# Keras's lowercase names for the same classes.
+max_norm, min_max_norm, non_neg, unit_norm = MaxNorm, MinMaxNorm, NonNeg, UnitNorm

@@ -293,3 +293,6 @@ he_uniform, he_normal, lecun_uniform, lecun_normal = HeUniform, HeNormal, LecunU
 orthogonal, random_normal, random_uniform, truncated_normal = (
     Orthogonal, RandomNormal, RandomUniform, TruncatedNormal
 )
+identity, variance_scaling = Identity, VarianceScaling
+# Keras 3's longer class names for the same classes.
+IdentityInitializer, OrthogonalInitializer = Identity, Orthogonal

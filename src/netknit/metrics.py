@@ -30,6 +30,23 @@ from .losses import (
     to_tensor,
 )
 
+# The loss functions are metrics too, as in Keras (`keras.metrics.mean_squared_error`).
+binary_crossentropy = losses_module.binary_crossentropy
+binary_focal_crossentropy = losses_module.binary_focal_crossentropy
+categorical_crossentropy = losses_module.categorical_crossentropy
+categorical_hinge = losses_module.categorical_hinge
+hinge = losses_module.hinge
+huber = losses_module.huber
+kl_divergence = losses_module.kl_divergence
+log_cosh = losses_module.log_cosh
+mean_absolute_error = losses_module.mean_absolute_error
+mean_absolute_percentage_error = losses_module.mean_absolute_percentage_error
+mean_squared_error = losses_module.mean_squared_error
+mean_squared_logarithmic_error = losses_module.mean_squared_logarithmic_error
+poisson = losses_module.poisson
+sparse_categorical_crossentropy = losses_module.sparse_categorical_crossentropy
+squared_hinge = losses_module.squared_hinge
+
 NEG_INF = -1e10
 
 

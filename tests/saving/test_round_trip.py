@@ -10,7 +10,7 @@ from layer_db import ROWS
 
 import netknit as keras
 from netknit import layers
-from netknit.saving import SavingError, register_serializable
+from netknit.saving import SavingError, register_keras_serializable
 
 
 def _call(case, inputs):
@@ -143,7 +143,7 @@ def test_clone_function_makes_each_layer():
 
 
 def test_registered_custom_layer_round_trips(tmp_path):
-    @register_serializable(package="tests")
+    @register_keras_serializable(package="tests")
     class Scale(keras.Layer):
         def __init__(self, factor=2.0, **kwargs):
             super().__init__(**kwargs)
@@ -172,13 +172,31 @@ def test_unknown_class_says_how_to_register_it():
     model = keras.Sequential([keras.Input((3,)), layers.Dense(2)])
     config = json.loads(model.to_json())
     config["config"]["layers"][1]["class_name"] = "Dense2"
-    with pytest.raises(SavingError, match=r"Dense2.*register_serializable.*custom_objects"):
+    with pytest.raises(SavingError, match=r"Dense2.*register_keras_serializable.*custom_objects"):
         keras.models.model_from_json(json.dumps(config))
     with pytest.raises(SavingError):
         keras.models.model_from_json(json.dumps(config), custom_objects={"Dense3": layers.Dense})
     rebuilt = keras.models.model_from_json(json.dumps(config),
                                            custom_objects={"Dense2": layers.Dense})
     assert isinstance(rebuilt.layers[0], layers.Dense)
+
+
+def test_custom_object_scope_and_global_custom_objects_find_a_class():
+    model = keras.Sequential([keras.Input((3,)), layers.Dense(2)])
+    config = json.loads(model.to_json())
+    config["config"]["layers"][1]["class_name"] = "MyDense"
+    text = json.dumps(config)
+    with keras.saving.custom_object_scope({"MyDense": layers.Dense}):
+        with keras.utils.CustomObjectScope({"Other": layers.Dropout}):
+            assert isinstance(keras.models.model_from_json(text).layers[0], layers.Dense)
+    with pytest.raises(SavingError, match="MyDense"):  # the scope is gone
+        keras.models.model_from_json(text)
+    custom = keras.saving.get_custom_objects()
+    custom["MyDense"] = layers.Dense
+    try:
+        assert isinstance(keras.models.model_from_json(text).layers[0], layers.Dense)
+    finally:
+        del custom["MyDense"]
 
 
 def test_serialize_and_deserialize_the_other_families():
@@ -199,7 +217,7 @@ def test_serialize_and_deserialize_the_other_families():
 def test_registered_custom_loss_is_restored_with_the_compiled_model(tmp_path):
     from netknit import losses
 
-    @register_serializable(package="tests")
+    @register_keras_serializable(package="tests")
     class DoubledMSE(losses.Loss):
         def call(self, y_true, y_pred):
             return 2 * ((y_true - y_pred) ** 2).mean(dim=-1)

@@ -96,7 +96,7 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
     Args:
         filepath: the `.keras` file.
         custom_objects: `{name: class or function}` for your own layers, losses, ... that are
-            not registered with `register_serializable`.
+            not registered with `register_keras_serializable`.
         compile: restore the compiled state (optimizer with its slots, loss, metrics).
         safe_mode: refuse to load Python code stored in the file (`Lambda` layers).
 

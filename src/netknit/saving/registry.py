@@ -8,16 +8,20 @@ can only build classes that the program already has.
 
 from __future__ import annotations
 
+import contextvars
 import inspect
 
+# Keras's global custom objects: registered classes by "package>Name", and whatever the user puts
+# in `get_custom_objects()` by plain name.
 _CUSTOM: dict[str, type] = {}
+_SCOPES = contextvars.ContextVar("netknit_custom_object_scopes", default=())
 
 
 class SavingError(ValueError):
     """A saved model or weights file that cannot be loaded: truncated, corrupted or edited."""
 
 
-def register_serializable(package: str = "Custom", name: str | None = None):
+def register_keras_serializable(package: str = "Custom", name: str | None = None):
     """Register a class (a custom layer or model) so that saved configs can name it.
 
     Args:
@@ -26,7 +30,7 @@ def register_serializable(package: str = "Custom", name: str | None = None):
 
     The class is saved as `registered_name="package>name"` and found again by `load_model`.
 
-    >>> @register_serializable(package="my_project")
+    >>> @register_keras_serializable(package="my_project")
     ... class Scale(Layer):
     ...     ...
     """
@@ -35,13 +39,40 @@ def register_serializable(package: str = "Custom", name: str | None = None):
 
     def decorator(cls):
         if not inspect.isclass(cls):
-            raise TypeError(f"register_serializable decorates classes. Received: {cls!r}")
+            raise TypeError(
+                f"register_keras_serializable decorates classes. Received: {cls!r}")
         key = f"{package}>{name or cls.__name__}"
         _CUSTOM[key] = cls
         cls._registered_name = key
         return cls
 
     return decorator
+
+
+def get_custom_objects() -> dict:
+    """The global dict of custom objects, which loading consults: registered classes by
+    `"package>Name"`; add your own by class name, e.g. `get_custom_objects()["Scale"] = Scale`."""
+    return _CUSTOM
+
+
+class CustomObjectScope:
+    """`with CustomObjectScope({"Scale": Scale}):` makes the classes known to loading inside the
+    block (also spelled `custom_object_scope(...)`, as in Keras)."""
+
+    def __init__(self, *custom_objects: dict | None):
+        self.custom_objects = {k: v for objects in custom_objects for k, v in
+                               (objects or {}).items()}
+        self._token = None
+
+    def __enter__(self):
+        self._token = _SCOPES.set(_SCOPES.get() + (self.custom_objects,))
+        return self
+
+    def __exit__(self, *exc_info):
+        _SCOPES.reset(self._token)
+
+
+custom_object_scope = CustomObjectScope
 
 
 def get_registered_name(obj_or_cls) -> str | None:
@@ -70,19 +101,18 @@ def builtin_layer_classes() -> dict[str, type]:
 
 def find_class(class_name: str, registered_name: str | None, custom_objects: dict | None,
                what: str = "layer") -> type:
-    """The class a config names: custom_objects first, then registered, then built-in."""
-    custom_objects = custom_objects or {}
-    for key in (registered_name, class_name):
-        if key and key in custom_objects:
-            return custom_objects[key]
-    if registered_name and registered_name in _CUSTOM:
-        return _CUSTOM[registered_name]
+    """The class a config names: `custom_objects` first, then the innermost custom object scope
+    to the outermost, then the global custom objects (registered classes), then built-in."""
+    for objects in (custom_objects or {}, *reversed(_SCOPES.get()), _CUSTOM):
+        for key in (registered_name, class_name):
+            if key and key in objects:
+                return objects[key]
     builtin = builtin_layer_classes()
     if class_name in builtin and registered_name in (None, class_name, "Functional"):
         return builtin[class_name]
     label = registered_name or class_name
     raise SavingError(
         f"Unknown {what} class '{label}' in the saved config. If it is your own class, decorate "
-        "it with @netknit.saving.register_serializable() before loading, or pass "
+        "it with @netknit.saving.register_keras_serializable() before loading, or pass "
         f"custom_objects={{'{label}': {class_name}}} to load_model."
     )
