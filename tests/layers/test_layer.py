@@ -132,3 +132,54 @@ def test_subclassed_layer_with_call_and_build():
     assert layer(torch.ones(2, 3)).shape == (2, 3)
     assert layer.name == "scale" and layer.count_params() == 3
     assert layer(keras.Input((3,))).shape == (None, 3)  # shape inferred by running forward
+
+
+class Linear(keras.Layer):
+    """The custom layer of Keras 3's guide "Making new layers and models via subclassing"."""
+
+    def __init__(self, units=32, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+
+    def build(self, input_shape):
+        self.w = self.add_weight(shape=(input_shape[-1], self.units),
+                                 initializer="random_normal", trainable=True)
+        self.b = self.add_weight(shape=(self.units,), initializer="zeros", trainable=True)
+        self.total = self.add_weight(shape=(), initializer="zeros", trainable=False)
+
+    def call(self, inputs):
+        return inputs @ self.w + self.b
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
+def test_keras_3_add_weight_idiom_names_weights_by_attribute(tmp_path):
+    layer = Linear(4)
+    x = np.ones((2, 3), "float32")
+    out = layer(x)
+    assert out.shape == (2, 4)
+    np.testing.assert_allclose(out.detach().numpy(), x @ layer.get_weights()[0], rtol=1e-6)
+    assert [w.shape for w in layer.get_weights()] == [(3, 4), (4,), ()]
+    # The weight is registered under the attribute it was assigned to, once.
+    assert [name for name, _ in layer.named_parameters()] == ["w", "b"]
+    assert [name for name, _ in layer.named_buffers()] == ["total"]
+    assert layer.weights[0].path == "linear/variable"  # Keras's path for an unnamed weight
+    layer.double()
+    assert layer.total.dtype == torch.float64  # the attribute follows the moved buffer
+    model = keras.Sequential([keras.Input((3,)), Linear(2), layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(np.random.rand(16, 3), np.random.rand(16, 1), epochs=1, verbose=0)
+    assert model.count_params() == 3 * 2 + 2 + 1 + 3
+
+
+def test_add_weight_takes_keras_positional_forms():
+    layer = keras.Layer()
+    assert tuple(layer.add_weight((2, 3)).shape) == (2, 3)  # Keras 3: shape first
+    assert tuple(layer.add_weight("legacy", (4,), "float64").shape) == (4,)  # Keras 2's order
+    assert layer.legacy.dtype == torch.float64
+    assert int(layer.add_weight(shape=(), dtype="int32").numel()) == 1
+    assert layer.variable_1.dtype == torch.int32 and not layer.variable_1.any()  # int: zeros
+    with pytest.raises(TypeError, match="at most 2 positional"):
+        layer.add_weight((2,), "zeros", "float32")
+    assert not layer.add_variable((3,), "zeros", name="counts").any()

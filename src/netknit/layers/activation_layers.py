@@ -229,8 +229,9 @@ class PReLU(Layer):
         return shape
 
     def build(self, input_shape):
-        self.add_weight("alpha", self._alpha_shape(input_shape), self.alpha_initializer,
-                        self.alpha_regularizer, self.alpha_constraint)
+        self.add_weight(name="alpha", shape=self._alpha_shape(input_shape),
+                        initializer=self.alpha_initializer, regularizer=self.alpha_regularizer,
+                        constraint=self.alpha_constraint)
 
     def forward(self, inputs):
         return torch.relu(inputs) - self.alpha * torch.relu(-inputs)

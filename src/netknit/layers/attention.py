@@ -235,13 +235,14 @@ class MultiHeadAttention(Layer):
         self._add_bias("output_bias", self._out_shape)
 
     def _add_kernel(self, name, shape, in_axes):
-        self.add_weight(name, shape, self.kernel_initializer, self.kernel_regularizer,
-                        self.kernel_constraint, linear_in_axes=in_axes)
+        self.add_weight(name=name, shape=shape, initializer=self.kernel_initializer,
+                        regularizer=self.kernel_regularizer, constraint=self.kernel_constraint,
+                        linear_in_axes=in_axes)
 
     def _add_bias(self, name, shape):
         if self.use_bias:
-            self.add_weight(name, shape, self.bias_initializer, self.bias_regularizer,
-                            self.bias_constraint)
+            self.add_weight(name=name, shape=shape, initializer=self.bias_initializer,
+                            regularizer=self.bias_regularizer, constraint=self.bias_constraint)
         else:
             setattr(self, name, None)
 
@@ -477,11 +478,11 @@ class Attention(Layer):
     def build(self, input_shape):
         self._check_inputs(input_shape)
         if self.use_scale:
-            self.add_weight("scale", (), "ones")
+            self.add_weight(name="scale", shape=(), initializer="ones")
         else:
             self.scale = None
         if self.score_mode == "concat":
-            self.add_weight("concat_score_weight", (), "ones")
+            self.add_weight(name="concat_score_weight", shape=(), initializer="ones")
 
     def _scores(self, query, key):
         if self.score_mode == "dot":
@@ -564,7 +565,7 @@ class AdditiveAttention(Attention):
                 fix="give the Input a fixed last dimension.",
             )
         if self.use_scale:
-            self.add_weight("scale", (query[-1],), "glorot_uniform")
+            self.add_weight(name="scale", shape=(query[-1],), initializer="glorot_uniform")
         else:
             self.scale = None
 

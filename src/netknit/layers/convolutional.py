@@ -221,8 +221,8 @@ class BaseConv(Layer):
 
     def _add_bias(self, size: int) -> None:
         if self.use_bias:
-            self.add_weight("bias", (size,), self.bias_initializer, self.bias_regularizer,
-                            self.bias_constraint)
+            self.add_weight(name="bias", shape=(size,), initializer=self.bias_initializer,
+                            regularizer=self.bias_regularizer, constraint=self.bias_constraint)
         else:
             self.bias = None
 
@@ -334,8 +334,8 @@ class Conv(BaseConv):
                 fix=f"use groups that divide {channels}, or change the channels of the input.",
             )
         shape = self.kernel_size + (channels // self.groups, self.filters)
-        self.add_weight("kernel", shape, self.kernel_initializer, self.kernel_regularizer,
-                        self.kernel_constraint)
+        self.add_weight(name="kernel", shape=shape, initializer=self.kernel_initializer,
+                        regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
         self._kernel_order = torch_kernel_order(self.rank)
         self._add_bias(self.filters)
         self._built_channels = channels
@@ -463,8 +463,8 @@ class ConvTranspose(BaseConv):
     def build(self, input_shape):
         channels = self._input_channels(input_shape)
         shape = self.kernel_size + (self.filters, channels)
-        self.add_weight("kernel", shape, self.kernel_initializer, self.kernel_regularizer,
-                        self.kernel_constraint)
+        self.add_weight(name="kernel", shape=shape, initializer=self.kernel_initializer,
+                        regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
         self._kernel_order = torch_kernel_order(self.rank)
         self._add_bias(self.filters)
         self._built_channels = channels
@@ -563,8 +563,10 @@ class DepthwiseConv(BaseConv):
 
     def _add_depthwise_kernel(self, channels: int) -> None:
         shape = self.kernel_size + (channels, self.depth_multiplier)
-        self.add_weight(self._depthwise_name, shape, self.depthwise_initializer,
-                        self.depthwise_regularizer, self.depthwise_constraint)
+        self.add_weight(name=self._depthwise_name, shape=shape,
+                        initializer=self.depthwise_initializer,
+                        regularizer=self.depthwise_regularizer,
+                        constraint=self.depthwise_constraint)
         # (*k, in, multiplier) -> (in, multiplier, *k): merging the first two is still a view.
         self._depthwise_order = (self.rank, self.rank + 1) + tuple(range(self.rank))
         self._built_channels = channels
@@ -645,8 +647,10 @@ class SeparableConv(DepthwiseConv):
         channels = self._input_channels(input_shape)
         self._add_depthwise_kernel(channels)
         shape = (1,) * self.rank + (channels * self.depth_multiplier, self.filters)
-        self.add_weight("pointwise_kernel", shape, self.pointwise_initializer,
-                        self.pointwise_regularizer, self.pointwise_constraint)
+        self.add_weight(name="pointwise_kernel", shape=shape,
+                        initializer=self.pointwise_initializer,
+                        regularizer=self.pointwise_regularizer,
+                        constraint=self.pointwise_constraint)
         self._kernel_order = torch_kernel_order(self.rank)
         self._add_bias(self.filters)
 

@@ -76,11 +76,12 @@ class Dense(Layer):
         # nn.Linear's (units, in) weight: the matrix product reads that order up to twice as
         # fast for a narrow output (Dense(10) on 64 features: 6.8 vs 10.5 µs at batch 128), and
         # autograd produces the gradient in the same order.
-        self.add_weight("kernel", (in_features, self.units), self.kernel_initializer,
-                        self.kernel_regularizer, self.kernel_constraint, linear_in_axes=1)
+        self.add_weight(name="kernel", shape=(in_features, self.units),
+                        initializer=self.kernel_initializer, regularizer=self.kernel_regularizer,
+                        constraint=self.kernel_constraint, linear_in_axes=1)
         if self.use_bias:
-            self.add_weight("bias", (self.units,), self.bias_initializer, self.bias_regularizer,
-                            self.bias_constraint)
+            self.add_weight(name="bias", shape=(self.units,), initializer=self.bias_initializer,
+                            regularizer=self.bias_regularizer, constraint=self.bias_constraint)
         else:
             self.bias = None
 

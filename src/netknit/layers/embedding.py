@@ -66,9 +66,10 @@ class Embedding(Layer):
 
     def build(self, input_shape):
         if "embeddings" not in self._weight_names:
-            self.add_weight("embeddings", (self.input_dim, self.output_dim),
-                            self.embeddings_initializer, self.embeddings_regularizer,
-                            self.embeddings_constraint)
+            self.add_weight(name="embeddings", shape=(self.input_dim, self.output_dim),
+                            initializer=self.embeddings_initializer,
+                            regularizer=self.embeddings_regularizer,
+                            constraint=self.embeddings_constraint)
 
     def forward(self, inputs):
         if inputs.is_floating_point():

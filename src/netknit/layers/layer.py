@@ -64,6 +64,15 @@ def linear_weight(weight: torch.Tensor, in_axes: int = 1) -> torch.Tensor:
     return weight.reshape(math.prod(weight.shape[:in_axes]), -1).T
 
 
+def unique_weight_name(layer, prefix: str) -> str:
+    """`prefix`, then `prefix_1`, ... : the first that is not yet an attribute of `layer`."""
+    name, count = prefix, 0
+    while hasattr(layer, name):
+        count += 1
+        name = f"{prefix}_{count}"
+    return name
+
+
 def _dtype(value) -> torch.dtype:
     if value is None:
         return torch.float32
@@ -141,6 +150,7 @@ class Layer(nn.Module):
         self.built = False
         self._inbound_nodes: list[Node] = []
         self._weight_names: list[str] = []  # in creation order
+        self._unnamed_weights: set[str] = set()  # made without a name: renamed when assigned
         self._regularized: list[tuple[str, Callable]] = []
         self._constrained: list[tuple[str, Callable]] = []
         self.activity_regularizer = regularizers_module.get(activity_regularizer)
@@ -172,30 +182,68 @@ class Layer(nn.Module):
 
     def add_weight(
         self,
-        name: str,
-        shape,
-        initializer="glorot_uniform",
+        *args,
+        shape=None,
+        initializer=None,
+        dtype=None,
+        trainable: bool = True,
         regularizer=None,
         constraint=None,
-        trainable: bool = True,
+        name: str | None = None,
         linear_in_axes: int = 0,
-        dtype=None,
+        autocast: bool = True,
+        aggregation: str = "none",
     ) -> torch.Tensor:
-        """Create a weight of Keras shape `shape`, stored as `self.<name>`.
+        """Create a weight of Keras shape `shape`, as Keras's `add_weight`, stored as
+        `self.<name>` and returned.
 
-        Trainable weights are `nn.Parameter`s, non-trainable ones buffers. With `linear_in_axes=k`
-        the first `k` axes are a linear map's input and the rest its output: the weight keeps its
-        Keras shape in the memory order of torch's `(out, in)` Linear weight, so that
-        `linear_weight(w, k)` hands it to `F.linear` or a fused kernel without a copy. `dtype`
-        is the layer's by default (a counter may be `"int32"`, as in Keras).
+        Args:
+            shape: the weight's shape (`()` by default). Also the first positional argument, as
+                in Keras 3; Keras 2's order `(name, shape, dtype, initializer, regularizer,
+                trainable, constraint)` is accepted too.
+            initializer: `"glorot_uniform"` for float weights by default, `"zeros"` for others.
+            dtype: the layer's by default (a counter may be `"int32"`, as in Keras).
+            trainable: a `nn.Parameter` (True) or a buffer (False).
+            regularizer, constraint: applied in training, by name or object.
+            name: the attribute; without one the weight is `variable`, `variable_1`, ... until
+                it is assigned to an attribute (`self.w = self.add_weight(...)`), which then
+                names it.
+            linear_in_axes: with `k`, the first `k` axes are a linear map's input and the rest
+                its output: the weight keeps its Keras shape in the memory order of torch's
+                `(out, in)` Linear weight, so that `linear_weight(w, k)` hands it to `F.linear`
+                or a fused kernel without a copy.
+            autocast, aggregation: accepted for compatibility (netknit does not autocast
+                variables; `fit` updates every weight where it lives).
         """
-        value = initializers_module.get(initializer)(tuple(shape), dtype=self.dtype)
-        if dtype is not None:
-            value = value.to(_dtype(dtype))
+        if args:
+            legacy = ("name", "shape", "dtype", "initializer", "regularizer", "trainable",
+                      "constraint") if isinstance(args[0], str) else ("shape", "initializer")
+            if len(args) > len(legacy):
+                raise TypeError(f"add_weight takes at most {len(legacy)} positional arguments "
+                                f"({', '.join(legacy)}); received {len(args)}.")
+            given = dict(zip(legacy, args))
+            shape = given.get("shape", shape)
+            initializer = given.get("initializer", initializer)
+            dtype = given.get("dtype", dtype)
+            trainable = given.get("trainable", trainable)
+            regularizer = given.get("regularizer", regularizer)
+            constraint = given.get("constraint", constraint)
+            name = given.get("name", name)
+        shape = () if shape is None else tuple(shape) if isinstance(shape, (tuple, list)) else (
+            shape,)
+        dtype = self.dtype if dtype is None else _dtype(dtype)
+        if initializer is None:
+            initializer = "glorot_uniform" if dtype.is_floating_point else "zeros"
+        if name is None:
+            name = unique_weight_name(self, "variable")
+            self._unnamed_weights.add(name)
+        value = initializers_module.get(initializer)(shape, dtype=self.dtype).to(dtype)
         if linear_in_axes:
             value = linear_weight(value, linear_in_axes).contiguous().T.reshape(value.shape)
         if trainable:
-            self.register_parameter(name, nn.Parameter(value, requires_grad=self._trainable))
+            # An integer weight cannot take gradients; it is still listed as trainable, as in Keras.
+            self.register_parameter(name, nn.Parameter(
+                value, requires_grad=self._trainable and value.is_floating_point()))
         else:
             self.register_buffer(name, value)
         # Keras variables carry their path ("dense/kernel"); so do ours.
@@ -208,6 +256,34 @@ class Layer(nn.Module):
         if constraint is not None:
             self._constrained.append((name, constraint))
         return getattr(self, name)
+
+    def add_variable(self, shape, initializer, dtype=None, trainable=True, autocast=True,
+                     regularizer=None, constraint=None, name=None) -> torch.Tensor:
+        """Keras 3's other spelling of `add_weight`, with shape and initializer required."""
+        return self.add_weight(shape=shape, initializer=initializer, dtype=dtype,
+                               trainable=trainable, autocast=autocast, regularizer=regularizer,
+                               constraint=constraint, name=name)
+
+    def __setattr__(self, name: str, value) -> None:
+        # `self.w = self.add_weight(shape=...)`, Keras's idiom: the weight takes the name `w`.
+        unnamed = self.__dict__.get("_unnamed_weights")
+        if unnamed and isinstance(value, torch.Tensor) and name not in self.__dict__:
+            old = next((n for n in unnamed
+                        if self._parameters.get(n) is value or self._buffers.get(n) is value), None)
+            if old is not None:
+                self._rename_weight(old, name)
+                return
+        super().__setattr__(name, value)
+
+    def _rename_weight(self, old: str, new: str) -> None:
+        self._unnamed_weights.discard(old)
+        if old in self._parameters:
+            self.register_parameter(new, self._parameters.pop(old))
+        else:
+            self.register_buffer(new, self._buffers.pop(old))
+        self._weight_names[self._weight_names.index(old)] = new
+        self._regularized = [(new if n == old else n, f) for n, f in self._regularized]
+        self._constrained = [(new if n == old else n, f) for n, f in self._constrained]
 
     def _own_weights(self, trainable: bool) -> list[torch.Tensor]:
         return [
@@ -261,8 +337,9 @@ class Layer(nn.Module):
             if isinstance(module, Layer):
                 module._trainable = value
                 for name in module._weight_names:
-                    if name in module._parameters:
-                        module._parameters[name].requires_grad_(value)
+                    weight = module._parameters.get(name)
+                    if weight is not None and weight.is_floating_point():
+                        weight.requires_grad_(value)
 
     def _weight_entries(self) -> list[tuple["Layer", str]]:
         """(owner, name) for each weight, in `weights` order, without repeats."""

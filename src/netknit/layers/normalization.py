@@ -72,13 +72,13 @@ class _AffineNormalization(Layer):
 
     def _add_affine_weights(self, shape: tuple, with_gamma: bool, with_beta: bool) -> None:
         if with_gamma:
-            self.add_weight("gamma", shape, self.gamma_initializer, self.gamma_regularizer,
-                            self.gamma_constraint)
+            self.add_weight(name="gamma", shape=shape, initializer=self.gamma_initializer,
+                            regularizer=self.gamma_regularizer, constraint=self.gamma_constraint)
         else:
             self.gamma = None
         if with_beta:
-            self.add_weight("beta", shape, self.beta_initializer, self.beta_regularizer,
-                            self.beta_constraint)
+            self.add_weight(name="beta", shape=shape, initializer=self.beta_initializer,
+                            regularizer=self.beta_regularizer, constraint=self.beta_constraint)
         else:
             self.beta = None
 
@@ -160,9 +160,10 @@ class BatchNormalization(_AffineNormalization):
         _check_known(self, input_shape, [axis])
         shape = (input_shape[axis],)
         self._add_affine_weights(shape, self.scale, self.center)
-        self.add_weight("moving_mean", shape, self.moving_mean_initializer, trainable=False)
-        self.add_weight("moving_variance", shape, self.moving_variance_initializer,
+        self.add_weight(name="moving_mean", shape=shape, initializer=self.moving_mean_initializer,
                         trainable=False)
+        self.add_weight(name="moving_variance", shape=shape,
+                        initializer=self.moving_variance_initializer, trainable=False)
         self._channel_axis = axis
         self._rank = len(input_shape)
         self._reduce_dims = tuple(d for d in range(len(input_shape)) if d != axis)

@@ -246,9 +246,10 @@ class Normalization(Layer):
         self._broadcast = tuple(input_shape[a] if a in kept else 1 for a in range(rank))
         shape = tuple(input_shape[a] for a in kept)
         if self.input_mean is None:
-            self.add_weight("mean", shape, "zeros", trainable=False)
-            self.add_weight("variance", shape, "ones", trainable=False)
-            self.add_weight("count", (), "zeros", trainable=False, dtype="int32")
+            self.add_weight(name="mean", shape=shape, initializer="zeros", trainable=False)
+            self.add_weight(name="variance", shape=shape, initializer="ones", trainable=False)
+            self.add_weight(name="count", shape=(), initializer="zeros", trainable=False,
+                            dtype="int32")
         else:
             for name, value in (("_mean", self.input_mean), ("_variance", self.input_variance)):
                 tensor = torch.broadcast_to(torch.tensor(value, dtype=self.dtype), shape)

@@ -126,13 +126,17 @@ class RNNBase(Layer):
         self._check_input(input_shape)
         features, width = input_shape[-1], self._gates * self.units
         # Keras's shapes in the memory of torch's (gates * units, in) weight_ih / weight_hh.
-        self.add_weight("kernel", (features, width), self.kernel_initializer,
-                        self.kernel_regularizer, self.kernel_constraint, linear_in_axes=1)
-        self.add_weight("recurrent_kernel", (self.units, width), self.recurrent_initializer,
-                        self.recurrent_regularizer, self.recurrent_constraint, linear_in_axes=1)
+        self.add_weight(name="kernel", shape=(features, width), initializer=self.kernel_initializer,
+                        regularizer=self.kernel_regularizer, constraint=self.kernel_constraint,
+                        linear_in_axes=1)
+        self.add_weight(name="recurrent_kernel", shape=(self.units, width),
+                        initializer=self.recurrent_initializer,
+                        regularizer=self.recurrent_regularizer,
+                        constraint=self.recurrent_constraint, linear_in_axes=1)
         if self.use_bias:
-            self.add_weight("bias", self._bias_shape(), self._bias_initializer(),
-                            self.bias_regularizer, self.bias_constraint)
+            self.add_weight(name="bias", shape=self._bias_shape(),
+                            initializer=self._bias_initializer(), regularizer=self.bias_regularizer,
+                            constraint=self.bias_constraint)
             # Torch's fused kernels take a recurrent bias too, which Keras's LSTM and SimpleRNN
             # do not have: a zero one, made once (not a weight, not saved).
             self.register_buffer("_zero_recurrent_bias", torch.zeros(width, dtype=self.dtype),
