@@ -25,10 +25,15 @@ class Model(Trainer, Layer):
     """
 
     def __new__(cls, *args, **kwargs):
-        if cls is Model and (len(args) >= 2 or "outputs" in kwargs or "inputs" in kwargs):
+        if len(args) >= 2 or "outputs" in kwargs or "inputs" in kwargs:
             from .functional import Functional
 
-            return super().__new__(Functional)
+            if cls is Model:
+                return super().__new__(Functional)
+            if not issubclass(cls, Functional):
+                # A subclass called with inputs and outputs (e.g. to override `train_step`) is
+                # a functional model of that subclass, as in Keras.
+                return super().__new__(_functional_subclass(cls))
         return super().__new__(cls)
 
     @classmethod
@@ -147,3 +152,19 @@ class Model(Trainer, Layer):
 
         return export(self, filepath, format=format, verbose=verbose,
                       input_signature=input_signature, **kwargs)
+
+
+_FUNCTIONAL_SUBCLASSES: dict[type, type] = {}
+
+
+def _functional_subclass(cls: type) -> type:
+    """`cls` with `Functional` behind it: the user's methods first, then the graph's."""
+    from .functional import Functional
+
+    if cls not in _FUNCTIONAL_SUBCLASSES:
+        attributes = {"__module__": cls.__module__, "__qualname__": cls.__qualname__,
+                      "__doc__": cls.__doc__}
+        if "_registered_name" in cls.__dict__:
+            attributes["_registered_name"] = cls.__dict__["_registered_name"]
+        _FUNCTIONAL_SUBCLASSES[cls] = type(cls.__name__, (cls, Functional), attributes)
+    return _FUNCTIONAL_SUBCLASSES[cls]

@@ -243,8 +243,18 @@ class Optimizer:
     # ------------------------------------------------------------------ the step
 
     @torch.no_grad()
-    def apply(self, params: Sequence[torch.Tensor] | None = None) -> None:
-        """One update of `params` (the built parameters by default) from their `.grad`."""
+    def apply(self, params: Sequence[torch.Tensor] | None = None,
+              trainable_variables: Sequence[torch.Tensor] | None = None) -> None:
+        """One update of `params` (the built parameters by default) from their `.grad`.
+
+        Keras's form `apply(grads, trainable_variables)` updates `trainable_variables` with the
+        gradients `grads` (which become their `.grad`).
+        """
+        if trainable_variables is not None:
+            trainable_variables = list(trainable_variables)
+            for variable, grad in zip(trainable_variables, params, strict=True):
+                variable.grad = grad
+            params = trainable_variables
         # 1. Collect the parameters that have gradients.
         given = params
         if params is None or (self.built and params is self._given_params):
@@ -274,6 +284,11 @@ class Optimizer:
         params, grads, slots = self._select(params, grads, keep)
         self._apply_update(params, grads, slots, self._host_scalars())
         self._count_step()
+
+    def apply_gradients(self, grads_and_vars) -> None:
+        """Keras's `apply_gradients([(grad, variable), ...])`."""
+        grads, variables = zip(*grads_and_vars)
+        self.apply(list(grads), list(variables))
 
     def check_params(self, params: Sequence[torch.Tensor]) -> None:
         """Raise a ValueError unless `params` are the parameters this optimizer was built for."""

@@ -132,6 +132,37 @@ class MetricsContainer:
     def metrics(self) -> list:
         return [metric for _, metric, _ in self.entries or []]
 
+    @property
+    def specified(self) -> bool:
+        """Whether `compile` was given any metrics."""
+        return any(self.specs + self.weighted_specs)
+
+
+class CompileMetrics(metrics_module.Metric):
+    """All compiled metrics as the one metric Keras lists in `model.metrics`, named
+    `compile_metrics`: a custom `train_step` updates it with `(y, y_pred)`, and its result is
+    the dict of the metrics' results."""
+
+    def __init__(self, container: MetricsContainer, flatten_targets, output_names: list[str]):
+        super().__init__(name="compile_metrics")
+        self._container = container
+        self._flatten_targets = flatten_targets
+        self._output_names = output_names
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        y_true, weights = self._flatten_targets(y_true, sample_weight)
+        y_pred = flatten_outputs(y_pred, self._output_names)
+        if self._container.entries is None:
+            self._container.build(y_true, y_pred)
+        self._container.update(y_true, [p.detach() for p in y_pred], weights)
+
+    def result(self) -> dict:
+        return {metric.name: metric.result() for metric in self._container.metrics}
+
+    def reset_state(self) -> None:
+        for metric in self._container.metrics:
+            metric.reset_state()
+
 
 def resolve_metric(spec, y_true: torch.Tensor, y_pred: torch.Tensor, loss):
     """A metric object; "accuracy" becomes binary, categorical or sparse as Keras decides."""

@@ -21,7 +21,13 @@ from .. import optimizers as optimizers_module
 from ..distributed.data_parallel import start_data_parallel
 from ..graph import nest
 from ..graph.shapes import format_shape
-from .compile_utils import LossContainer, MetricsContainer, flatten_outputs, flatten_targets
+from .compile_utils import (
+    CompileMetrics,
+    LossContainer,
+    MetricsContainer,
+    flatten_outputs,
+    flatten_targets,
+)
 from .data import (
     class_weights_to_sample_weights,
     data_adapter_for,
@@ -132,6 +138,8 @@ class Trainer:
         self._metrics_container = MetricsContainer(
             config["metrics"], config["weighted_metrics"], names, self._loss_container
         )
+        self._compile_metrics = CompileMetrics(self._metrics_container, self._flatten_targets,
+                                               names)
 
     def _require_compiled(self, what: str) -> None:
         if not self.compiled:
@@ -142,12 +150,25 @@ class Trainer:
 
     @property
     def metrics(self) -> list:
-        """The loss tracker and the compiled metrics (after the first batch)."""
+        """Keras's list: the loss tracker, `compile_metrics` (all compiled metrics, as one
+        metric whose result is a dict) when `compile` was given metrics, then each output's loss
+        tracker once the metrics are built (after the first batch)."""
         if not self.compiled:
             return []
         container = self._metrics_container
+        listed = [self._loss_tracker]
+        if container.specified:
+            listed.append(self._compile_metrics)
+        if self._multi_output() and container.entries is not None:
+            listed += self._per_output_loss_trackers
+        return listed
+
+    def _flat_metrics(self) -> list:
+        """Every metric object on its own, for the logs: loss, per-output losses, compiled."""
+        if not self.compiled:
+            return []
         per_output = self._per_output_loss_trackers if self._multi_output() else []
-        return [self._loss_tracker] + per_output + (container.metrics if container else [])
+        return [self._loss_tracker] + per_output + self._metrics_container.metrics
 
     @property
     def metrics_names(self) -> list[str]:
@@ -159,8 +180,9 @@ class Trainer:
     # ------------------------------------------------------------------ steps
 
     def train_step(self, data):
-        """One optimization step on `data = (x, y, sample_weight)`; returns the loss tensor."""
-        x, y, sample_weight = data
+        """One optimization step on `data = (x, y, sample_weight)` (or `(x,)`, `(x, y)`);
+        returns the loss tensor."""
+        x, y, sample_weight = _unpacked(data)
         result = None
         if "train" in self._compiled_steps:
             result = self._compiled_train_step(x, y, sample_weight)
@@ -179,8 +201,9 @@ class Trainer:
         return result[0]
 
     def test_step(self, data):
-        """One evaluation step on `data = (x, y, sample_weight)`; returns the loss tensor."""
-        x, y, sample_weight = data
+        """One evaluation step on `data = (x, y, sample_weight)` (or `(x,)`, `(x, y)`); returns
+        the loss tensor."""
+        x, y, sample_weight = _unpacked(data)
         result = self._compiled_steps.get("test_loss", self._test_loss)(x, y, sample_weight)
         self._update_metrics(*result)
         return result[0]
@@ -226,6 +249,12 @@ class Trainer:
     def _forward_and_loss(self, x, y, sample_weight):
         y_pred = nn.Module.__call__(self._ddp or self, x)
         return self._compute_loss(x, y, y_pred, sample_weight)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """The total loss of `y_pred` against `y` (compiled losses, loss weights, and the
+        layers' penalties), as a custom `train_step` computes it in Keras."""
+        self._require_compiled("compute_loss")
+        return self._compute_loss(x, y, y_pred, sample_weight)[0]
 
     def _test_loss(self, x, y, sample_weight):
         y_pred = nn.Module.__call__(self, x)
@@ -289,13 +318,13 @@ class Trainer:
         self._metrics_container.update(y_true, y_pred, sample_weight)
 
     def _reset_metrics(self) -> None:
-        for metric in self.metrics:
+        for metric in self._flat_metrics():
             metric.reset_state()
 
     def _epoch_logs(self) -> dict:
         """Metric values as floats, keys sorted as Keras's callbacks see them; over the data of all
         processes in a data-parallel run."""
-        metrics = self.metrics
+        metrics = self._flat_metrics()
         if self._parallel is None:
             return dict(sorted((m.name, _to_float(m.result())) for m in metrics))
         results = self._parallel.global_results(metrics)
@@ -436,12 +465,12 @@ class Trainer:
             self._reset_metrics()
             callback_list.on_epoch_begin(epoch)
             self.train(True)
-            batch_logs = LazyLogs(self.metrics)
+            batch_logs = LazyLogs(self._flat_metrics())
             for index, batch in enumerate(train_data):
                 callback_list.on_train_batch_begin(index)
                 step(batch)
                 if index == 0:
-                    batch_logs = LazyLogs(self.metrics)
+                    batch_logs = LazyLogs(self._flat_metrics())
                 callback_list.on_train_batch_end(index, batch_logs)
                 if self.stop_training:
                     break
@@ -488,11 +517,16 @@ class Trainer:
         whole, as written, by torch.compile.
         """
         steps = {"train": self.train_step, "test": self.test_step, "predict": self.predict_step}
+        if getattr(type(self), f"{kind}_step") is not getattr(Trainer, f"{kind}_step"):
+            # A step the user wrote gets the batch as Keras gives it: (x,), (x, y) or
+            # (x, y, sample_weight), without the parts the data does not have.
+            step = steps[kind]
+            if self._jit_compile:
+                step = self._compiled_steps.setdefault(f"{kind}_step", torch.compile(step))
+            return lambda batch: step(_packed(batch))
         if not self._jit_compile:
             return steps[kind]
         compiled = self._compiled_steps
-        if getattr(type(self), f"{kind}_step") is not getattr(Trainer, f"{kind}_step"):
-            return compiled.setdefault(f"{kind}_step", torch.compile(steps[kind]))
         # The default steps find their compiled regions in `_compiled_steps`; "forward_and_loss"
         # also stays once the whole training step has failed to compile.
         if kind == "train":
@@ -581,7 +615,7 @@ class Trainer:
         was_training = self._inference_mode()
         if callback_list is not None:
             callback_list.on_test_begin()
-        batch_logs = LazyLogs(self.metrics)
+        batch_logs = LazyLogs(self._flat_metrics())
         with torch.no_grad():
             for index, batch in enumerate(data):
                 if callback_list is not None:
@@ -589,7 +623,7 @@ class Trainer:
                 step(batch)
                 if callback_list is not None:
                     if index == 0:
-                        batch_logs = LazyLogs(self.metrics)
+                        batch_logs = LazyLogs(self._flat_metrics())
                     callback_list.on_test_batch_end(index, batch_logs)
         if was_training:
             self.train(True)
@@ -706,3 +740,16 @@ def _concatenate(batches: list):
 
 def _dtypes_and_devices(module) -> list:
     return [(t.dtype, t.device) for t in (*module.parameters(), *module.buffers())]
+
+
+def _unpacked(data: tuple) -> tuple:
+    """`(x, y, sample_weight)` from a batch of one to three parts."""
+    return data if len(data) == 3 else (*data, None, None)[:3]
+
+
+def _packed(batch: tuple) -> tuple:
+    """`(x, y, sample_weight)` without its trailing Nones, as Keras passes a batch to a step."""
+    x, y, sample_weight = batch
+    if sample_weight is not None:
+        return batch
+    return (x,) if y is None else (x, y)
