@@ -155,3 +155,45 @@ def test_config_keys_are_keras_keys():
     assert metrics.SparseTopKCategoricalAccuracy().get_config() == {
         "name": "sparse_top_k_categorical_accuracy", "dtype": "float32", "k": 5,
     }
+
+
+CONFUSION_Y = np.array([0, 1, 1, 1, 0, 0])
+CONFUSION_P = np.array([0.2, 0.7, 0.4, 0.9, 0.6, 0.1])
+CONFUSION_W = np.array([1, 2, 1, 1, 0.5, 1.0])
+
+
+@pytest.mark.parametrize("name, plain, weighted, at_thresholds", [
+    # Keras 3.15.1's results: one batch, the same batch again weighted, thresholds 0.3/0.5/0.8.
+    ("TruePositives", 2.0, 5.0, [3.0, 2.0, 1.0]),
+    ("FalsePositives", 1.0, 1.5, [1.0, 1.0, 0.0]),
+    ("TrueNegatives", 2.0, 4.0, [2.0, 2.0, 3.0]),
+    ("FalseNegatives", 1.0, 2.0, [0.0, 1.0, 2.0]),
+])
+def test_confusion_counts_as_keras(name, plain, weighted, at_thresholds):
+    cls = getattr(metrics, name)
+    metric = cls()
+    metric.update_state(CONFUSION_Y, CONFUSION_P)
+    assert float(metric.result()) == plain
+    metric.update_state(CONFUSION_Y, CONFUSION_P, sample_weight=CONFUSION_W)
+    assert float(metric.result()) == weighted
+    several = cls(thresholds=[0.3, 0.5, 0.8])
+    several.update_state(CONFUSION_Y, CONFUSION_P)
+    assert several.result().tolist() == at_thresholds
+    assert metric.get_config()["thresholds"] is None and metrics.get(metric.name).name == metric.name
+
+
+def test_r2_score_as_keras():
+    y_true, y_pred = np.array([[1.0], [2.0], [3.0], [4.0]]), np.array([[1.1], [1.9], [3.2], [3.7]])
+    score = metrics.R2Score()
+    score.update_state(y_true, y_pred)
+    assert float(score.result()) == pytest.approx(0.97)
+    adjusted = metrics.R2Score(num_regressors=1)
+    adjusted.update_state(y_true, y_pred)
+    assert float(adjusted.result()) == pytest.approx(0.955)
+    per_output = metrics.R2Score(class_aggregation=None)
+    per_output.update_state(np.array([[1.0, 2], [2, 1], [3, 5]]),
+                            np.array([[1.1, 2], [1.9, 1.5], [3.2, 4]]),
+                            sample_weight=np.array([1, 2, 1.0]))
+    np.testing.assert_allclose(per_output.result().numpy(), [0.965, 0.8604651], rtol=1e-6)
+    with pytest.raises(ValueError, match="class_aggregation"):
+        metrics.R2Score(class_aggregation="median")

@@ -690,6 +690,134 @@ class Recall(_PrecisionRecall):
     _other = "false_negatives"
 
 
+class _ConfusionCount(Metric):
+    """One cell of the confusion matrix, summed (weighted) over the batches: the predictions
+    above each threshold count as positive.
+
+    Args:
+        thresholds: a number or list of numbers in [0, 1] (0.5 by default); with a list,
+            `result()` has one count per threshold.
+    """
+
+    def __init__(self, thresholds=None, name=None, dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        self.init_thresholds = thresholds
+        self.thresholds = _parse_thresholds(thresholds, 0.5)
+        self._thresholds = torch.tensor(self.thresholds, dtype=self._torch_dtype)
+        self.add_variable("accumulator", (len(self.thresholds),))
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        labels, y_pred, weights = _labels_predictions_weights(y_true, y_pred, sample_weight,
+                                                              self._torch_dtype)
+        self._on_device_of(y_pred)
+        if self._thresholds.device != y_pred.device:
+            self._thresholds = self._thresholds.to(y_pred.device)
+        self.accumulator.add_(self._count(*_threshold_counts(labels, y_pred, weights,
+                                                             self._thresholds)))
+
+    def _count(self, true_positives, false_positives, positives, negatives):
+        raise NotImplementedError
+
+    def result(self):
+        return self.accumulator[0] if len(self.thresholds) == 1 else self.accumulator
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "thresholds": self.init_thresholds}
+
+
+class TruePositives(_ConfusionCount):
+    """The (weighted) number of positive labels predicted above the threshold."""
+
+    def _count(self, true_positives, false_positives, positives, negatives):
+        return true_positives
+
+
+class FalsePositives(_ConfusionCount):
+    """The (weighted) number of negative labels predicted above the threshold."""
+
+    def _count(self, true_positives, false_positives, positives, negatives):
+        return false_positives
+
+
+class TrueNegatives(_ConfusionCount):
+    """The (weighted) number of negative labels predicted at or below the threshold."""
+
+    def _count(self, true_positives, false_positives, positives, negatives):
+        return negatives - false_positives
+
+
+class FalseNegatives(_ConfusionCount):
+    """The (weighted) number of positive labels predicted at or below the threshold."""
+
+    def _count(self, true_positives, false_positives, positives, negatives):
+        return positives - true_positives
+
+
+class R2Score(Metric):
+    """The coefficient of determination of regression targets `(samples, outputs)`:
+    `1 - residual sum of squares / total sum of squares`, per output, then aggregated.
+
+    Args:
+        class_aggregation: `"uniform_average"` (default: the mean over outputs),
+            `"variance_weighted_average"` (weighted by each output's variance) or None (one
+            score per output).
+        num_regressors: with `p > 0`, the adjusted score `1 - (1 - R²) (n - 1) / (n - p - 1)`.
+    """
+
+    def __init__(self, class_aggregation="uniform_average", num_regressors=0, name="r2_score",
+                 dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        if class_aggregation not in ("uniform_average", "variance_weighted_average", None):
+            raise ValueError("Invalid value for argument `class_aggregation`. Expected one of "
+                             "uniform_average, variance_weighted_average, None. Received: "
+                             f"class_aggregation={class_aggregation!r}")
+        if isinstance(num_regressors, bool) or not isinstance(num_regressors, int) \
+                or num_regressors < 0:
+            raise ValueError("Invalid value for argument `num_regressors`: expected an integer "
+                             f">= 0. Received: num_regressors={num_regressors!r}")
+        self.class_aggregation = class_aggregation
+        self.num_regressors = num_regressors
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_pred = to_tensor(y_pred).to(self._torch_dtype)
+        y_true = to_tensor(y_true, y_pred.device).to(self._torch_dtype)
+        if y_true.dim() == 1:
+            y_true, y_pred = y_true.unsqueeze(-1), y_pred.reshape(-1, 1)
+        if y_true.shape != y_pred.shape or y_true.dim() != 2:
+            raise ValueError("R2Score expects y_true and y_pred of one shape (samples, outputs). "
+                             f"Received: {tuple(y_true.shape)} and {tuple(y_pred.shape)}.")
+        weights = torch.ones_like(y_true) if sample_weight is None else to_tensor(
+            sample_weight, y_true.device).to(self._torch_dtype).reshape(-1, 1).expand_as(y_true)
+        if not self._variables:
+            for name in ("sum", "squared_sum", "residual", "count"):
+                self.add_variable(name, (y_true.shape[-1],))
+        self._on_device_of(y_true)
+        self.sum.add_((weights * y_true).sum(0))
+        self.squared_sum.add_((weights * y_true.square()).sum(0))
+        self.residual.add_((weights * (y_true - y_pred).square()).sum(0))
+        self.count.add_(weights.sum(0))
+
+    def result(self):
+        if not self._variables:
+            return torch.tensor(0.0, dtype=self._torch_dtype)
+        total = self.squared_sum - self.sum.square() / self.count
+        scores = 1 - divide_no_nan(self.residual, total)
+        if self.class_aggregation == "uniform_average":
+            score = scores.mean()
+        elif self.class_aggregation == "variance_weighted_average":
+            score = divide_no_nan((scores * total).sum(), total.sum())
+        else:
+            score = scores
+        if self.num_regressors:
+            samples = self.count[0]
+            score = 1 - (1 - score) * (samples - 1) / (samples - self.num_regressors - 1)
+        return score
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "class_aggregation": self.class_aggregation,
+                "num_regressors": self.num_regressors}
+
+
 class AUC(Metric):
     """Area under the ROC or precision-recall curve, approximated over fixed thresholds.
 
@@ -948,7 +1076,8 @@ METRIC_CLASSES = {
     for cls in (
         Mean, Sum, MeanMetricWrapper, Accuracy, BinaryAccuracy, CategoricalAccuracy,
         SparseCategoricalAccuracy, TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy,
-        Precision, Recall, AUC, FBetaScore, F1Score, MeanSquaredError, MeanAbsoluteError,
+        Precision, Recall, AUC, FBetaScore, F1Score, TruePositives, FalsePositives,
+        TrueNegatives, FalseNegatives, R2Score, MeanSquaredError, MeanAbsoluteError,
         RootMeanSquaredError, MeanAbsolutePercentageError, MeanSquaredLogarithmicError,
         CosineSimilarity, LogCoshError, KLDivergence, Poisson, Hinge, SquaredHinge,
         CategoricalHinge, BinaryCrossentropy, CategoricalCrossentropy,
