@@ -151,3 +151,21 @@ def test_config_keys_are_keras_keys():
         "from_logits": False, "ignore_class": None,
     }
     assert losses.Huber().name == "huber_loss"
+
+
+def test_categorical_focal_crossentropy_as_keras():
+    y = np.array([[0, 1, 0], [0, 0, 1], [1, 0, 0.0]], "float32")
+    p = np.array([[0.1, 0.8, 0.1], [0.3, 0.3, 0.4], [0.5, 0.2, 0.3]], "float32")
+    weights = np.array([1, 2, 0.5])
+    # Keras 3.15.1: (unweighted, weighted) for each argument set.
+    for kwargs, expected in [({}, (0.042673, 0.062942)),
+                             ({"alpha": 0.5, "gamma": 1.0}, (0.156829, 0.219577)),
+                             ({"from_logits": True}, (0.079061, 0.100237)),
+                             ({"label_smoothing": 0.1}, (0.057967, 0.077912))]:
+        loss = losses.CategoricalFocalCrossentropy(**kwargs)
+        got = (float(loss(y, p)), float(loss(y, p, sample_weight=weights)))
+        np.testing.assert_allclose(got, expected, atol=2e-6)
+    np.testing.assert_allclose(losses.categorical_focal_crossentropy(y, p).numpy(),
+                               [0.002231, 0.082466, 0.043322], atol=2e-6)
+    by_name = losses.get("categorical_focal_crossentropy")
+    np.testing.assert_allclose(float(by_name(y, p)), 0.042673, atol=2e-6)

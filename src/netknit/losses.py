@@ -290,6 +290,21 @@ def categorical_crossentropy(y_true, y_pred, from_logits: bool = False,
     return -(y_true * log_prob).sum(dim=axis)
 
 
+def categorical_focal_crossentropy(y_true, y_pred, alpha: float = 0.25, gamma: float = 2.0,
+                                   from_logits: bool = False, label_smoothing: float = 0.0,
+                                   axis: int = -1):
+    """Categorical cross-entropy of each class scaled by `alpha * (1 - p) ** gamma`, so that
+    well-classified examples count less (Lin et al., 2017), as Keras computes it."""
+    y_true, y_pred = convert_pair(y_true, y_pred)
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / y_true.shape[axis]
+    if from_logits:
+        y_pred = torch.softmax(y_pred, dim=axis)
+    output = torch.clamp(y_pred / y_pred.sum(dim=axis, keepdim=True), EPSILON, 1.0 - EPSILON)
+    focal = alpha * torch.pow(1.0 - output, gamma) * -(y_true * torch.log(output))
+    return focal.sum(dim=axis)
+
+
 def _sparse_labels(y_true, y_pred: torch.Tensor, axis: int) -> torch.Tensor:
     """Integer labels shaped like `y_pred` without its class axis ((batch, 1) is squeezed)."""
     labels = to_tensor(y_true, y_pred.device)
@@ -597,6 +612,26 @@ class CategoricalCrossentropy(LossFunctionWrapper):
                          axis=_check_axis(axis))
 
 
+class CategoricalFocalCrossentropy(LossFunctionWrapper):
+    """Categorical cross-entropy that down-weights easy examples by `alpha * (1 - p) ** gamma`.
+
+    Args:
+        alpha: the weight of every class's term (0.25 by default).
+        gamma: the focusing parameter; 0 (with alpha 1) gives plain categorical cross-entropy.
+        from_logits, label_smoothing, axis: as for `CategoricalCrossentropy`.
+    """
+
+    def __init__(self, alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0, axis=-1,
+                 reduction="sum_over_batch_size", name="categorical_focal_crossentropy",
+                 dtype=None):
+        if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) or gamma < 0:
+            raise ValueError(f"Expected a non-negative number for gamma. Received: gamma={gamma!r}")
+        super().__init__(categorical_focal_crossentropy, reduction=reduction, name=name,
+                         dtype=dtype, alpha=alpha, gamma=gamma, from_logits=bool(from_logits),
+                         label_smoothing=_check_label_smoothing(label_smoothing),
+                         axis=_check_axis(axis))
+
+
 class SparseCategoricalCrossentropy(LossFunctionWrapper):
     """Cross-entropy for integer labels, shaped (batch,) or (batch, 1), int or float.
 
@@ -642,7 +677,8 @@ LOSS_CLASSES = {
         Loss, LossFunctionWrapper, MeanSquaredError, MeanAbsoluteError,
         MeanAbsolutePercentageError, MeanSquaredLogarithmicError, CosineSimilarity, Huber, LogCosh,
         KLDivergence, Poisson, Hinge, SquaredHinge, CategoricalHinge, BinaryCrossentropy,
-        BinaryFocalCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy,
+        BinaryFocalCrossentropy, CategoricalCrossentropy, CategoricalFocalCrossentropy,
+        SparseCategoricalCrossentropy,
     )
 }
 LOSS_FUNCTIONS = {
@@ -651,7 +687,7 @@ LOSS_FUNCTIONS = {
         mean_squared_error, mean_absolute_error, mean_absolute_percentage_error,
         mean_squared_logarithmic_error, cosine_similarity, huber, log_cosh, kl_divergence, poisson,
         hinge, squared_hinge, categorical_hinge, binary_crossentropy, binary_focal_crossentropy,
-        categorical_crossentropy, sparse_categorical_crossentropy,
+        categorical_crossentropy, categorical_focal_crossentropy, sparse_categorical_crossentropy,
     )
 }
 LOSS_FUNCTIONS.update({

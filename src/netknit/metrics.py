@@ -34,6 +34,7 @@ from .losses import (
 binary_crossentropy = losses_module.binary_crossentropy
 binary_focal_crossentropy = losses_module.binary_focal_crossentropy
 categorical_crossentropy = losses_module.categorical_crossentropy
+categorical_focal_crossentropy = losses_module.categorical_focal_crossentropy
 categorical_hinge = losses_module.categorical_hinge
 hinge = losses_module.hinge
 huber = losses_module.huber
