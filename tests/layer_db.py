@@ -185,7 +185,7 @@ ROWS = [
                                 "fill_value": 1.0, "data_format": "channels_first"},
               (2, 5, 7), (None, 2, 4, 4), 0, id="Resizing-pad-channels-first"),
     LayerCase(layers.Normalization, {}, (5, 3), (None, 5, 3), 7,
-              errors=[((None,), r"size is unknown")]),
+              errors=[((None,), r"needs the size of axis 1")]),
     LayerCase(layers.Normalization, {"axis": (1, 2)}, (2, 3), (None, 2, 3), 13,
               id="Normalization-axes"),
     LayerCase(layers.Normalization, {"mean": [1.0, 2.0, 3.0], "variance": [1.0, 4.0, 9.0]},

@@ -39,7 +39,8 @@ def _check_axes(layer: Layer, input_shape, axes) -> list[int]:
     return [axis % rank for axis in axes]
 
 
-def _check_known(layer: Layer, input_shape, axes: list[int]) -> None:
+def check_known_axes(layer: Layer, input_shape, axes: list[int]) -> None:
+    """Raise a ShapeError unless the sizes of `axes` (whose weights the layer makes) are known."""
     unknown = [a for a in axes if input_shape[a] is None]
     if unknown:
         raise ShapeError(
@@ -157,7 +158,7 @@ class BatchNormalization(_AffineNormalization):
 
     def build(self, input_shape):
         (axis,) = _check_axes(self, input_shape, [self.axis])
-        _check_known(self, input_shape, [axis])
+        check_known_axes(self, input_shape, [axis])
         shape = (input_shape[axis],)
         self._add_affine_weights(shape, self.scale, self.center)
         self.add_weight(name="moving_mean", shape=shape, initializer=self.moving_mean_initializer,
@@ -269,7 +270,7 @@ class LayerNormalization(_AffineNormalization):
     def build(self, input_shape):
         axes = _check_axes(self, input_shape, self.axis if isinstance(self.axis, list)
                            else [self.axis])
-        _check_known(self, input_shape, axes)
+        check_known_axes(self, input_shape, axes)
         self.axis = sorted(self.axis) if isinstance(self.axis, list) else [self.axis]
         self._axes = sorted(axes)
         rank = len(input_shape)
@@ -346,7 +347,7 @@ class GroupNormalization(_AffineNormalization):
 
     def _check_groups(self, input_shape):
         (axis,) = _check_axes(self, input_shape, [self.axis])
-        _check_known(self, input_shape, [axis])
+        check_known_axes(self, input_shape, [axis])
         channels = input_shape[axis]
         if self.groups != -1 and channels % self.groups:
             fits = [g for g in range(1, channels + 1) if channels % g == 0]

@@ -19,6 +19,7 @@ from ..graph.shapes import format_shape
 from .convolutional import check_spatial_input, join_spatial, normalize_data_format, split_spatial
 from .core import check_positive_int
 from .layer import Layer
+from .normalization import check_known_axes
 
 _EPSILON = 1e-7  # Keras's backend.epsilon(): the smallest standard deviation divided by
 
@@ -82,7 +83,31 @@ class Rescaling(Layer):
 _INTERPOLATIONS = {"bilinear": "bilinear", "nearest": "nearest-exact", "bicubic": "bicubic"}
 
 
-class Resizing(Layer):
+class _ToImageSize(Layer):
+    """A layer whose output images are `(height, width)`, whatever the input's size."""
+
+    def __init__(self, height, width, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.height = check_positive_int("height", height)
+        self.width = check_positive_int("width", width)
+        self.data_format = normalize_data_format(data_format)
+        self.built = True
+
+    def compute_output_dtype(self, inputs) -> torch.dtype:
+        return inputs.dtype
+
+    def compute_output_shape(self, input_shape):
+        check_spatial_input(self, input_shape, 2, self.data_format)
+        _, channels = split_spatial(input_shape, self.data_format)
+        return join_spatial(input_shape[0], (self.height, self.width), channels,
+                            self.data_format)
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format, "height": self.height,
+                "width": self.width}
+
+
+class Resizing(_ToImageSize):
     """Resizes images to `(height, width)`, as Keras's torch backend does (`F.interpolate`).
 
     Args:
@@ -108,9 +133,7 @@ class Resizing(Layer):
     def __init__(self, height, width, interpolation="bilinear", crop_to_aspect_ratio=False,
                  pad_to_aspect_ratio=False, fill_mode="constant", fill_value=0.0,
                  antialias=False, data_format=None, **kwargs):
-        super().__init__(**kwargs)
-        self.height = check_positive_int("height", height)
-        self.width = check_positive_int("width", width)
+        super().__init__(height, width, data_format, **kwargs)
         if interpolation not in _INTERPOLATIONS:
             raise ValueError(f"Expected interpolation to be one of {', '.join(_INTERPOLATIONS)}. "
                              f"Received: interpolation={interpolation!r}")
@@ -126,8 +149,6 @@ class Resizing(Layer):
         self.fill_mode = fill_mode
         self.fill_value = float(fill_value)
         self.antialias = bool(antialias)
-        self.data_format = normalize_data_format(data_format)
-        self.built = True
 
     def forward(self, inputs):
         channels_last = self.data_format == "channels_last"
@@ -137,18 +158,8 @@ class Resizing(Layer):
                                 self.fill_value, self.antialias)
         return resized.movedim(1, -1) if channels_last else resized
 
-    def compute_output_dtype(self, inputs) -> torch.dtype:
-        return inputs.dtype
-
-    def compute_output_shape(self, input_shape):
-        check_spatial_input(self, input_shape, 2, self.data_format)
-        _, channels = split_spatial(input_shape, self.data_format)
-        return join_spatial(input_shape[0], (self.height, self.width), channels,
-                            self.data_format)
-
     def get_config(self):
-        return {**super().get_config(), "data_format": self.data_format, "height": self.height,
-                "width": self.width, "interpolation": self.interpolation,
+        return {**super().get_config(), "interpolation": self.interpolation,
                 "crop_to_aspect_ratio": self.crop_to_aspect_ratio,
                 "pad_to_aspect_ratio": self.pad_to_aspect_ratio, "fill_mode": self.fill_mode,
                 "fill_value": self.fill_value, "antialias": self.antialias}
@@ -234,13 +245,7 @@ class Normalization(Layer):
                 f"Normalization cannot keep statistics per sample (axis 0, the batch); received "
                 f"axis={self.axis}. Use the feature axes, e.g. axis=-1."
             )
-        unknown = [a for a in kept if input_shape[a] is None]
-        if unknown:
-            raise ShapeError(
-                f"Normalization keeps statistics along axis {unknown[0]}, whose size is unknown "
-                f"in {format_shape(input_shape)}.",
-                fix="give the Input a fixed size on that axis, or normalize along other axes.",
-            )
+        check_known_axes(self, input_shape, kept)
         self._kept = tuple(kept)
         self._reduced = tuple(a for a in range(rank) if a not in kept)
         self._broadcast = tuple(input_shape[a] if a in kept else 1 for a in range(rank))
@@ -426,7 +431,7 @@ class CategoryEncoding(Layer):
                 "output_mode": self.output_mode}
 
 
-class CenterCrop(Layer):
+class CenterCrop(_ToImageSize):
     """Crops the centre `(height, width)` of each image; an image smaller than that on either
     side is first cropped to the target's aspect ratio and resized (bilinear), as in Keras.
 
@@ -438,13 +443,6 @@ class CenterCrop(Layer):
     torch.Size([1, 2, 3, 3])
     """
 
-    def __init__(self, height, width, data_format=None, **kwargs):
-        super().__init__(**kwargs)
-        self.height = check_positive_int("height", height)
-        self.width = check_positive_int("width", width)
-        self.data_format = normalize_data_format(data_format)
-        self.built = True
-
     def forward(self, inputs):
         channels_last = self.data_format == "channels_last"
         axes = (-3, -2) if channels_last else (-2, -1)
@@ -455,16 +453,3 @@ class CenterCrop(Layer):
         images = inputs.movedim(-1, 1) if channels_last else inputs
         resized = resize_images(images, self.height, self.width, crop_to_aspect_ratio=True)
         return resized.movedim(1, -1) if channels_last else resized
-
-    def compute_output_dtype(self, inputs) -> torch.dtype:
-        return inputs.dtype
-
-    def compute_output_shape(self, input_shape):
-        check_spatial_input(self, input_shape, 2, self.data_format)
-        _, channels = split_spatial(input_shape, self.data_format)
-        return join_spatial(input_shape[0], (self.height, self.width), channels,
-                            self.data_format)
-
-    def get_config(self):
-        return {**super().get_config(), "data_format": self.data_format, "height": self.height,
-                "width": self.width}
