@@ -78,3 +78,30 @@ def test_metrics_are_listed_as_keras_lists_them():
     history = double.fit(np.ones((4, 3)), [np.ones((4, 1))] * 2, verbose=0).history
     assert double.metrics_names == ["loss", "compile_metrics", "a_loss", "b_loss"]
     assert sorted(history) == ["a_loss", "a_mae", "b_loss", "b_mse", "loss"]
+
+
+def test_a_subclass_with_its_own_two_arguments_stays_a_subclassed_model():
+    class TwoLayers(keras.Model):
+        def __init__(self, hidden, out, **kwargs):
+            super().__init__(**kwargs)
+            self.hidden = keras.layers.Dense(hidden)
+            self.out = keras.layers.Dense(out)
+
+        def call(self, x):
+            return self.out(self.hidden(x))
+
+    model = TwoLayers(4, 2)
+    assert not isinstance(model, keras.models.Functional)
+    assert model(torch.ones(3, 5)).shape == (3, 2)
+
+
+def test_a_subclass_passing_inputs_and_outputs_on_keeps_its_own_init():
+    class Tagged(keras.Model):
+        def __init__(self, *args, tag="x", **kwargs):
+            super().__init__(*args, **kwargs)
+            self.tag = tag
+
+    inputs = keras.Input((3,))
+    model = Tagged(inputs, keras.layers.Dense(1)(inputs), tag="y")
+    assert model.tag == "y" and isinstance(model, keras.models.Functional)
+    assert model.predict(np.ones((2, 3)), verbose=0).shape == (2, 1)

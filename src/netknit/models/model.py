@@ -25,16 +25,22 @@ class Model(Trainer, Layer):
     """
 
     def __new__(cls, *args, **kwargs):
-        if len(args) >= 2 or "outputs" in kwargs or "inputs" in kwargs:
+        if cls is Model and _functional_arguments(args, kwargs):
             from .functional import Functional
 
-            if cls is Model:
-                return super().__new__(Functional)
-            if not issubclass(cls, Functional):
-                # A subclass called with inputs and outputs (e.g. to override `train_step`) is
-                # a functional model of that subclass, as in Keras.
-                return super().__new__(_functional_subclass(cls))
+            return super().__new__(Functional)
         return super().__new__(cls)
+
+    def __init__(self, *args, **kwargs):
+        from .functional import Functional
+
+        if _functional_arguments(args, kwargs) and not isinstance(self, Functional):
+            # A subclass that passes inputs and outputs on (to override `train_step`, say) is a
+            # functional model of that subclass, as in Keras.
+            self.__class__ = _functional_subclass(type(self))
+            Functional.__init__(self, *args, **kwargs)
+            return
+        super().__init__(*args, **kwargs)
 
     @classmethod
     def from_config(cls, config: dict, custom_objects=None, safe_mode=True) -> "Model":
@@ -152,6 +158,12 @@ class Model(Trainer, Layer):
 
         return export(self, filepath, format=format, verbose=verbose,
                       input_signature=input_signature, **kwargs)
+
+
+def _functional_arguments(args: tuple, kwargs: dict) -> bool:
+    """Whether a Model is being made from inputs and outputs, as Keras tells."""
+    return (len(args) == 2 or (len(args) == 1 and "outputs" in kwargs)
+            or ("inputs" in kwargs and "outputs" in kwargs))
 
 
 _FUNCTIONAL_SUBCLASSES: dict[type, type] = {}
