@@ -65,3 +65,37 @@ def test_batch_packing():
     assert pack_x_y_sample_weight(1, 2, 3) == (1, 2, 3)
     assert unpack_x_y_sample_weight((1, 2)) == (1, 2, None)
     assert unpack_x_y_sample_weight(5) == (5, None, None)
+
+
+def test_timeseries_windows_follow_keras_s_documented_examples():
+    from netknit.utils import timeseries_dataset_from_array
+
+    # Keras's docstring: indices 0..98, length 10, sampling rate 2, stride 3.
+    windows = [w for batch in timeseries_dataset_from_array(
+        np.arange(99), None, sequence_length=10, sampling_rate=2, sequence_stride=3,
+        batch_size=8) for w in batch.tolist()]
+    assert windows[0] == list(range(0, 20, 2)) and windows[1] == list(range(3, 23, 2))
+    assert windows[-1] == list(range(78, 98, 2))
+    # ... and: non-overlapping windows of inputs and of targets, zipped.
+    x, y = np.arange(100), np.arange(100) * 2
+    inputs = timeseries_dataset_from_array(x, None, sequence_length=20, sequence_stride=20)
+    targets = timeseries_dataset_from_array(y, None, sequence_length=20, sequence_stride=20)
+    first_inputs, first_targets = next(zip(inputs, targets))
+    np.testing.assert_array_equal(first_inputs[0], x[:20])
+    np.testing.assert_array_equal(first_targets[1], y[20:40])
+
+
+def test_timeseries_dataset_trains_a_model():
+    from netknit.utils import timeseries_dataset_from_array
+
+    series = np.sin(np.arange(300) / 10).astype("float32")[:, None]
+    dataset = timeseries_dataset_from_array(series[:-8], series[8:, 0], sequence_length=8,
+                                            batch_size=32, shuffle=True, seed=1)
+    inputs, targets = next(iter(dataset))
+    assert tuple(inputs.shape) == (32, 8, 1) and tuple(targets.shape) == (32,)
+    model = keras.Sequential([keras.Input((8, 1)), keras.layers.Flatten(), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+    history = model.fit(dataset, epochs=3, verbose=0).history
+    assert history["loss"][-1] < history["loss"][0]
+    with pytest.raises(ValueError, match="sequence_stride"):
+        timeseries_dataset_from_array(series, None, sequence_length=4, sequence_stride=0)

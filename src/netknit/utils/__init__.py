@@ -20,3 +20,4 @@ from .py_dataset import pack_x_y_sample_weight as pack_x_y_sample_weight
 from .py_dataset import unpack_x_y_sample_weight as unpack_x_y_sample_weight
 from .random import set_random_seed as set_random_seed
 from .sequences import pad_sequences as pad_sequences
+from .timeseries import timeseries_dataset_from_array as timeseries_dataset_from_array
