@@ -198,3 +198,32 @@ def test_r2_score_as_keras():
     np.testing.assert_allclose(per_output.result().numpy(), [0.965, 0.8604651], rtol=1e-6)
     with pytest.raises(ValueError, match="class_aggregation"):
         metrics.R2Score(class_aggregation="median")
+
+
+def test_iou_metrics_as_keras():
+    labels, predicted = [0, 1, 2, 2, 1], [0, 2, 2, 1, 1]
+    mean_iou = metrics.MeanIoU(num_classes=3)
+    mean_iou.update_state(labels, predicted)
+    assert float(mean_iou.result()) == pytest.approx(0.555556, abs=1e-6)  # Keras 3.15.1
+    mean_iou.update_state([0, 0, 1], [0, 1, 1], sample_weight=[2, 1, 1])
+    assert float(mean_iou.result()) == pytest.approx(0.494444, abs=1e-6)
+    some = metrics.IoU(num_classes=3, target_class_ids=[0, 2])
+    some.update_state(labels, predicted)
+    assert float(some.result()) == pytest.approx(0.666667, abs=1e-6)
+    binary = metrics.BinaryIoU()
+    binary.update_state([0, 1, 0, 1], [0.2, 0.7, 0.6, 0.4])
+    assert float(binary.result()) == pytest.approx(1 / 3, abs=1e-6)
+    one_hot = metrics.OneHotMeanIoU(num_classes=3)
+    one_hot.update_state(np.eye(3), np.array([[.8, .1, .1], [.2, .3, .5], [.1, .1, .8]]))
+    assert float(one_hot.result()) == pytest.approx(0.5, abs=1e-6)
+    ignoring = metrics.MeanIoU(num_classes=3, ignore_class=1)
+    ignoring.update_state(labels, predicted)
+    assert float(ignoring.result()) == pytest.approx(0.5, abs=1e-6)
+    absent = metrics.MeanIoU(num_classes=4)  # classes 2 and 3 never occur: not averaged in
+    absent.update_state([0, 1], [0, 1])
+    assert float(absent.result()) == pytest.approx(1.0, abs=1e-6)
+    assert mean_iou.get_config() == {"name": "mean_io_u", "dtype": "int32", "num_classes": 3,
+                                     "ignore_class": None, "sparse_y_true": True,
+                                     "sparse_y_pred": True, "axis": -1}
+    with pytest.raises(ValueError, match=r"Target class id 3 is out of range"):
+        metrics.IoU(num_classes=3, target_class_ids=[3])

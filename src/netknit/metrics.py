@@ -21,6 +21,7 @@ import torch
 
 from . import losses as losses_module
 from .graph.errors import unknown_name_error
+from .layers.core import check_positive_int
 from .layers.layer import to_snake_case, unique_name
 from .losses import (
     EPSILON,
@@ -51,13 +52,13 @@ squared_hinge = losses_module.squared_hinge
 NEG_INF = -1e10
 
 
-def _dtype(value) -> torch.dtype:
+def _dtype(value, integer: bool = False) -> torch.dtype:
     if value is None:
         return torch.float32
     if isinstance(value, torch.dtype):
         return value
     dtype = getattr(torch, str(value), None)
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+    if not isinstance(dtype, torch.dtype) or not (dtype.is_floating_point or integer):
         raise ValueError(
             f"Expected a floating dtype such as 'float32' for dtype. Received: dtype={value!r}"
         )
@@ -75,9 +76,11 @@ class Metric:
         dtype: the dtype of the state, `"float32"` by default.
     """
 
+    _integer_state = False  # whether the state may be integer (IoU's confusion matrix)
+
     def __init__(self, name: str | None = None, dtype=None):
         self.name = name or unique_name(to_snake_case(type(self).__name__))
-        self._torch_dtype = _dtype(dtype)
+        self._torch_dtype = _dtype(dtype, integer=self._integer_state)
         self._variables: dict[str, torch.Tensor] = {}
         self._device = torch.device("cpu")
 
@@ -819,6 +822,133 @@ class R2Score(Metric):
                 "num_regressors": self.num_regressors}
 
 
+class IoU(Metric):
+    """Intersection over union of the classes `target_class_ids`, averaged over those present:
+    `TP / (TP + FP + FN)` per class, from a confusion matrix summed over the batches.
+
+    Args:
+        num_classes: the number of classes.
+        target_class_ids: the classes whose IoU is averaged.
+        ignore_class: a label (e.g. a "void" class) whose samples are left out.
+        sparse_y_true, sparse_y_pred: whether labels/predictions are class ids (True) or
+            per-class scores along `axis` (False: their argmax is taken).
+        dtype: of the confusion matrix, `"int32"` by default as in Keras (weights are cast to it).
+    """
+
+    _integer_state = True
+
+    def __init__(self, num_classes, target_class_ids, name=None, dtype=None, ignore_class=None,
+                 sparse_y_true=True, sparse_y_pred=True, axis=-1):
+        super().__init__(name=name or "io_u", dtype=dtype or "int32")
+        self.num_classes = check_positive_int("num_classes", num_classes)
+        self.target_class_ids = list(target_class_ids)
+        if max(self.target_class_ids) >= num_classes:
+            raise ValueError(f"Target class id {max(self.target_class_ids)} is out of range, "
+                             f"which is [0, {num_classes}).")
+        self.ignore_class = ignore_class
+        self.sparse_y_true = sparse_y_true
+        self.sparse_y_pred = sparse_y_pred
+        self.axis = axis
+        self.add_variable("total_cm", (num_classes, num_classes))
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_pred = to_tensor(y_pred)
+        y_true = to_tensor(y_true, y_pred.device)
+        if not self.sparse_y_true:
+            y_true = y_true.argmax(dim=self.axis)
+        if not self.sparse_y_pred:
+            y_pred = y_pred.argmax(dim=self.axis)
+        y_true, y_pred = y_true.reshape(-1).long(), y_pred.reshape(-1).long()
+        weights = torch.ones_like(y_true) if sample_weight is None else torch.broadcast_to(
+            to_tensor(sample_weight, y_true.device).to(self._torch_dtype).reshape(-1),
+            y_true.shape).long()
+        n = self.num_classes
+        valid = (y_true >= 0) & (y_true < n) & (y_pred >= 0) & (y_pred < n)
+        if self.ignore_class is not None:
+            valid &= y_true != self.ignore_class
+        cells = torch.where(valid, y_true * n + y_pred, 0)
+        counts = torch.zeros(n * n, dtype=torch.long, device=y_true.device)
+        counts.scatter_add_(0, cells, torch.where(valid, weights, 0))
+        self._on_device_of(counts)
+        self.total_cm.add_(counts.view(n, n).to(self._torch_dtype))
+
+    def result(self):
+        matrix = self.total_cm.float()
+        true_positives = matrix.diagonal()
+        denominator = (matrix.sum(0) + matrix.sum(1) - true_positives)[self.target_class_ids]
+        true_positives = true_positives[self.target_class_ids]
+        valid = denominator > 1e-9
+        iou = torch.where(valid, true_positives / (denominator + EPSILON), 0.0)
+        return iou.sum() / (valid.sum() + EPSILON)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "num_classes": self.num_classes,
+                "target_class_ids": self.target_class_ids, "ignore_class": self.ignore_class,
+                "sparse_y_true": self.sparse_y_true, "sparse_y_pred": self.sparse_y_pred,
+                "axis": self.axis}
+
+
+class MeanIoU(IoU):
+    """IoU averaged over all `num_classes` classes (those present); arguments as `IoU`."""
+
+    def __init__(self, num_classes, name=None, dtype=None, ignore_class=None,
+                 sparse_y_true=True, sparse_y_pred=True, axis=-1):
+        super().__init__(num_classes, list(range(num_classes)), name=name or "mean_io_u",
+                         dtype=dtype, ignore_class=ignore_class, sparse_y_true=sparse_y_true,
+                         sparse_y_pred=sparse_y_pred, axis=axis)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        del config["target_class_ids"]
+        return config
+
+
+class BinaryIoU(IoU):
+    """IoU of classes 0 and/or 1, with predictions at or above `threshold` counted as 1."""
+
+    def __init__(self, target_class_ids=(0, 1), threshold=0.5, name=None, dtype=None):
+        super().__init__(2, target_class_ids, name=name or "binary_io_u", dtype=dtype)
+        self.threshold = threshold
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        super().update_state(y_true, (to_tensor(y_pred).float() >= self.threshold).long(),
+                             sample_weight)
+
+    def get_config(self) -> dict:
+        return {"target_class_ids": self.target_class_ids, "threshold": self.threshold,
+                "name": self.name, "dtype": self.dtype}
+
+
+class OneHotIoU(IoU):
+    """`IoU` for one-hot labels and per-class scores (their argmax is taken)."""
+
+    def __init__(self, num_classes, target_class_ids, name=None, dtype=None, ignore_class=None,
+                 sparse_y_pred=False, axis=-1):
+        super().__init__(num_classes, target_class_ids, name=name or "one_hot_io_u",
+                         dtype=dtype, ignore_class=ignore_class, sparse_y_true=False,
+                         sparse_y_pred=sparse_y_pred, axis=axis)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        del config["sparse_y_true"]
+        return config
+
+
+class OneHotMeanIoU(MeanIoU):
+    """`MeanIoU` for one-hot labels and per-class scores (their argmax is taken)."""
+
+    def __init__(self, num_classes, name=None, dtype=None, ignore_class=None,
+                 sparse_y_pred=False, axis=-1):
+        super().__init__(num_classes, name=name or "one_hot_mean_io_u", dtype=dtype,
+                         ignore_class=ignore_class, sparse_y_true=False,
+                         sparse_y_pred=sparse_y_pred, axis=axis)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        del config["sparse_y_true"]
+        return config
+
+
 class AUC(Metric):
     """Area under the ROC or precision-recall curve, approximated over fixed thresholds.
 
@@ -1078,7 +1208,8 @@ METRIC_CLASSES = {
         Mean, Sum, MeanMetricWrapper, Accuracy, BinaryAccuracy, CategoricalAccuracy,
         SparseCategoricalAccuracy, TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy,
         Precision, Recall, AUC, FBetaScore, F1Score, TruePositives, FalsePositives,
-        TrueNegatives, FalseNegatives, R2Score, MeanSquaredError, MeanAbsoluteError,
+        TrueNegatives, FalseNegatives, R2Score, IoU, MeanIoU, BinaryIoU, OneHotIoU,
+        OneHotMeanIoU, MeanSquaredError, MeanAbsoluteError,
         RootMeanSquaredError, MeanAbsolutePercentageError, MeanSquaredLogarithmicError,
         CosineSimilarity, LogCoshError, KLDivergence, Poisson, Hinge, SquaredHinge,
         CategoricalHinge, BinaryCrossentropy, CategoricalCrossentropy,
