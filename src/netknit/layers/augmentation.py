@@ -101,8 +101,8 @@ class _Augmentation(Layer):
         return lower + (upper - lower) * draws
 
     def compute_output_shape(self, input_shape):
-        if len(input_shape) != 3:
-            check_spatial_input(self, input_shape, 2, self.data_format)
+        # Symbolic images always have their batch axis; only a tensor may be a single image.
+        check_spatial_input(self, input_shape, 2, self.data_format)
         return input_shape
 
     def get_config(self):

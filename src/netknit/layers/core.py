@@ -197,10 +197,14 @@ class Dropout(Layer):
             return inputs
         if self.noise_shape is None:
             return F.dropout(inputs, self.rate, True)
-        shape = [s if d is None else d for d, s in zip(self.noise_shape, inputs.shape)]
+        return inputs * self._keep_mask(inputs) / (1 - self.rate)
+
+    def _keep_mask(self, inputs):
+        """1 where an input is kept, drawn in `noise_shape` (its None sizes the input's)."""
+        shape = inputs.shape if self.noise_shape is None else [
+            s if d is None else d for d, s in zip(self.noise_shape, inputs.shape)]
         keep = torch.empty(shape, dtype=inputs.dtype, device=inputs.device)
-        keep.bernoulli_(1 - self.rate)
-        return inputs * keep / (1 - self.rate)
+        return keep.bernoulli_(1 - self.rate)
 
     def compute_output_shape(self, input_shape):
         return input_shape

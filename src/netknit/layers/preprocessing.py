@@ -238,8 +238,14 @@ class Normalization(Layer):
 
     def build(self, input_shape):
         rank = len(input_shape)
-        kept = sorted({a % rank if -rank <= a < rank else self._bad_axis(a, input_shape)
-                       for a in self.axis})
+        for axis in self.axis:
+            if not -rank <= axis < rank:
+                raise ShapeError(
+                    f"Normalization got axis={axis}, but its input {format_shape(input_shape)} "
+                    f"has {rank} axes.",
+                    fix=f"use an axis between 1 and {rank - 1}, or -1 for the features.",
+                )
+        kept = sorted({a % rank for a in self.axis})
         if 0 in kept:
             raise ValueError(
                 f"Normalization cannot keep statistics per sample (axis 0, the batch); received "
@@ -260,13 +266,6 @@ class Normalization(Layer):
                 tensor = torch.broadcast_to(torch.tensor(value, dtype=self.dtype), shape)
                 self.register_buffer(name, tensor.reshape(self._broadcast).clone(),
                                      persistent=False)
-
-    def _bad_axis(self, axis, input_shape):
-        raise ShapeError(
-            f"Normalization got axis={axis}, but its input {format_shape(input_shape)} has "
-            f"{len(input_shape)} axes.",
-            fix=f"use an axis between 1 and {len(input_shape) - 1}, or -1 for the features.",
-        )
 
     def forward(self, inputs):
         inputs = inputs.to(self.dtype)

@@ -123,10 +123,7 @@ class AlphaDropout(Dropout):
         training = self.training if training is None else training
         if not training or self.rate == 0:
             return inputs
-        shape = inputs.shape if self.noise_shape is None else [
-            s if d is None else d for d, s in zip(self.noise_shape, inputs.shape)]
-        keep = torch.empty(shape, dtype=inputs.dtype, device=inputs.device).bernoulli_(
-            1 - self.rate)
+        keep = self._keep_mask(inputs)
         saturation = self._SATURATION
         scale = ((1 - self.rate) * (1 + self.rate * saturation ** 2)) ** -0.5
         shift = -scale * saturation * self.rate

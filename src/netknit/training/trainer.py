@@ -252,7 +252,8 @@ class Trainer:
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """The total loss of `y_pred` against `y` (compiled losses, loss weights, and the
-        layers' penalties), as a custom `train_step` computes it in Keras."""
+        layers' penalties), as a custom `train_step` computes it in Keras. `x` and `training`
+        are accepted as in Keras's signature; the loss does not depend on them."""
         self._require_compiled("compute_loss")
         return self._compute_loss(x, y, y_pred, sample_weight)[0]
 
