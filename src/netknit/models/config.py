@@ -14,9 +14,6 @@ import inspect
 from ..graph import nest
 from ..graph.symbolic import SymbolicTensor
 
-# Where Keras keeps the operations that operators on symbolic tensors record.
-OPERATIONS_MODULE = "keras.src.ops.numpy"
-
 
 def serialize_layer(layer) -> dict:
     """A layer's config dict as Keras writes it.
@@ -30,7 +27,7 @@ def serialize_layer(layer) -> dict:
 
     if is_operation(layer):
         name = type(layer).__name__
-        return {"module": OPERATIONS_MODULE, "class_name": name, "config": layer.get_config(),
+        return {"module": layer.keras_module, "class_name": name, "config": layer.get_config(),
                 "registered_name": name}
     registered = get_registered_name(layer)
     if registered is not None:

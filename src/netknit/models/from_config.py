@@ -70,8 +70,8 @@ def functional_from_config(cls, config: dict, custom_objects=None, safe_mode=Tru
             return slice(bounds.get("start"), bounds.get("stop"), bounds.get("step"))
         if isinstance(value, dict) and value.get("class_name") == "__ellipsis__":
             return Ellipsis
-        if isinstance(value, list):
-            return [resolve(v) for v in value]
+        if isinstance(value, (list, tuple)):  # tuples where the config was not through JSON
+            return type(value)(resolve(v) for v in value)
         if isinstance(value, dict):
             return {k: resolve(v) for k, v in value.items()}
         return value
