@@ -169,3 +169,66 @@ def test_categorical_focal_crossentropy_as_keras():
                                [0.002231, 0.082466, 0.043322], atol=2e-6)
     by_name = losses.get("categorical_focal_crossentropy")
     np.testing.assert_allclose(float(by_name(y, p)), 0.042673, atol=2e-6)
+
+
+def test_dice_and_tversky_as_keras():
+    close(losses.Dice()(Y_BIN, P_BIN), 0.3437499403953552)  # sums over the whole batch
+    close(losses.Dice(axis=1, reduction=None)(Y_BIN, P_BIN),
+          [0.19999992847442627, 0.517241358757019])
+    close(losses.Dice(axis=-1)(Y_BIN, P_BIN, sample_weight=WEIGHTS), 0.5672413110733032)
+    close(losses.Tversky()(Y_BIN, P_BIN), 0.34375)
+    close(losses.Tversky(alpha=0.2, beta=0.8, axis=1, reduction=None)(Y_BIN, P_BIN),
+          [0.12500005960464478, 0.5930233001708984])
+    close(losses.tversky(Y_BIN, P_BIN, alpha=0.7, beta=0.3), 0.32692307233810425)
+    assert losses.Tversky(axis=(1,)).get_config() == {
+        "name": "tversky", "reduction": "sum_over_batch_size", "alpha": 0.5, "beta": 0.5,
+        "axis": (1,),
+    }
+
+
+EMBEDDINGS = torch.tensor([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0], [-0.8, 0.6]])
+EMBEDDING_LABELS = torch.tensor([0, 0, 1, 2])
+
+
+def test_circle_averages_over_the_embeddings_with_a_positive_loss_as_keras():
+    close(losses.circle(EMBEDDING_LABELS, EMBEDDINGS),
+          [0.693147599697113, 38.400001525878906, 0, 0])
+    # Labels 1 and 2 have no other member: their loss is 0, and the mean is over the other two.
+    close(losses.Circle()(EMBEDDING_LABELS, EMBEDDINGS), 19.546573638916016)
+    close(losses.get("circle")(EMBEDDING_LABELS, EMBEDDINGS), 19.546573638916016)
+    close(losses.Circle(gamma=8.0, margin=0.3)(EMBEDDING_LABELS, EMBEDDINGS), 3.127310276031494)
+    close(losses.Circle(remove_diagonal=False)(EMBEDDING_LABELS, EMBEDDINGS), 16.983278274536133)
+    close(losses.Circle(reduction="sum")(EMBEDDING_LABELS, EMBEDDINGS), 39.09314727783203)
+
+
+def test_categorical_generalized_cross_entropy_as_keras():
+    labels = torch.tensor([1, 2])
+    close(losses.CategoricalGeneralizedCrossEntropy()(labels, P_CAT), 0.7090927958488464)
+    close(losses.CategoricalGeneralizedCrossEntropy()(labels[:, None], P_CAT), 0.7090927958488464)
+    close(losses.categorical_generalized_cross_entropy(labels, P_CAT, q=0.3),
+          [0.050900574773550034, 1.6627092361450195])
+    close(losses.CategoricalGeneralizedCrossEntropy(q=0.8)(labels, P_CAT, sample_weight=WEIGHTS),
+          1.0644521713256836)
+    # Keras knows neither name; here the function's name gives the class with its default q.
+    assert isinstance(losses.get("categorical_generalized_cross_entropy"),
+                      losses.CategoricalGeneralizedCrossEntropy)
+    with pytest.raises(ValueError, match="q=1.0"):
+        losses.CategoricalGeneralizedCrossEntropy(q=1.0)
+
+
+@pytest.mark.parametrize("loss", [
+    losses.Dice(axis=(1, 2)), losses.Tversky(alpha=0.3, beta=0.7), losses.Circle(gamma=10.0),
+    losses.CategoricalGeneralizedCrossEntropy(q=0.3), losses.get("dice"), losses.get("tversky"),
+])
+def test_new_losses_round_trip(loss):
+    rebuilt = losses.deserialize(losses.serialize(loss))
+    assert type(rebuilt) is type(loss) and rebuilt.get_config() == loss.get_config()
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("dice", "dice"), ("Dice", "dice"), ("tversky", "tversky"), ("Tversky", "tversky"),
+    ("circle", "circle"), ("Circle", "circle"),
+    ("CategoricalGeneralizedCrossEntropy", "categorical_generalized_cross_entropy"),
+])
+def test_new_losses_by_name(name, expected):
+    assert losses.get(name).name == expected

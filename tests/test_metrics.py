@@ -227,3 +227,52 @@ def test_iou_metrics_as_keras():
                                      "sparse_y_pred": True, "axis": -1}
     with pytest.raises(ValueError, match=r"Target class id 3 is out of range"):
         metrics.IoU(num_classes=3, target_class_ids=[3])
+
+
+def test_correlations_as_keras():
+    pearson = metrics.PearsonCorrelation()
+    assert results(pearson, [(Y_REG, P_REG), (Y_BIN, P_BIN, WEIGHTS)]) == pytest.approx(
+        [0.0, 0.17024417221546173], abs=1e-6)
+    y_true, y_pred = torch.tensor([[0.0, 1, 1], [1, 0, 1]]), torch.tensor([[0.1, 0.8, 0.6],
+                                                                          [0.7, 0.2, 0.9]])
+    concordance = metrics.ConcordanceCorrelation()
+    assert results(concordance, [(y_true, y_pred), (Y_REG, P_REG, WEIGHTS)]) == pytest.approx(
+        [0.8215712308883667, 0.5793569684028625], abs=1e-6)
+    np.testing.assert_allclose(metrics.pearson_correlation(y_true, y_pred).numpy(),
+                               [0.9607688784599304, 0.96076899766922], rtol=1e-6)
+    np.testing.assert_allclose(metrics.concordance_correlation(y_true, y_pred).numpy(),
+                               [0.792078971862793, 0.8510635495185852], rtol=1e-6)
+    assert concordance.get_config() == {"name": "concordance_correlation", "dtype": "float32",
+                                        "axis": -1}
+    assert type(metrics.get("pearson_correlation")) is metrics.PearsonCorrelation
+
+
+@pytest.mark.parametrize("name, kwargs, expected", [
+    # Keras 3.15.1's results after one batch, then the same batch again weighted.
+    ("PrecisionAtRecall", {"recall": 0.6}, [1.0, 1.0]),
+    ("RecallAtPrecision", {"precision": 0.8}, [0.6666666865348816, 1.0]),
+    ("SensitivityAtSpecificity", {"specificity": 0.6}, [1.0, 1.0]),
+    ("SpecificityAtSensitivity", {"sensitivity": 0.9}, [0.6666666865348816, 0.7272727489471436]),
+    ("PrecisionAtRecall", {"recall": 0.6, "num_thresholds": 1},
+     [0.6666666865348816, 0.7692307829856873]),
+    ("SpecificityAtSensitivity", {"sensitivity": 0.5, "num_thresholds": 3},
+     [0.6666666865348816, 0.7272727489471436]),
+])
+def test_rates_at_a_constraint_as_keras(name, kwargs, expected):
+    metric = getattr(metrics, name)(**kwargs)
+    got = results(metric, [(CONFUSION_Y, CONFUSION_P), (CONFUSION_Y, CONFUSION_P, CONFUSION_W)])
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+    value_name, value = next(iter(kwargs.items()))
+    assert metric.get_config() == {"name": metric.name, "dtype": "float32", "class_id": None,
+                                   "num_thresholds": kwargs.get("num_thresholds", 200),
+                                   value_name: value}
+    rebuilt = metrics.deserialize(metrics.serialize(metric))
+    assert type(rebuilt) is type(metric) and rebuilt.get_config() == metric.get_config()
+
+
+def test_rates_at_a_constraint_check_their_arguments():
+    with pytest.raises(ValueError, match="recall=1.5"):
+        metrics.PrecisionAtRecall(1.5)
+    with pytest.raises(ValueError, match="num_thresholds=0"):
+        metrics.SensitivityAtSpecificity(0.5, num_thresholds=0)
+    assert metrics.SpecificityAtSensitivity(0.5).name.startswith("specificity_at_sensitivity")

@@ -44,6 +44,13 @@ CASES = {
         lambda: optimizers.SGD(learning_rate=schedules.ExponentialDecay(0.1, 1, 0.5)), 3
     ),
     "adam_default": (lambda: optimizers.Adam(), 3),
+    "ftrl": (lambda: optimizers.Ftrl(learning_rate=0.1), 3),
+    "ftrl_l1_l2": (lambda: optimizers.Ftrl(
+        learning_rate=0.1, l1_regularization_strength=0.05, l2_regularization_strength=0.1,
+        l2_shrinkage_regularization_strength=0.1, beta=0.5), 3),
+    "lamb": (lambda: optimizers.Lamb(learning_rate=0.1), 3),
+    "adafactor": (lambda: optimizers.Adafactor(learning_rate=0.1), 3),
+    "adafactor_6": (lambda: optimizers.Adafactor(learning_rate=0.5, clip_threshold=0.5), 6),
 }
 
 # name: (kernel after training, flattened; bias after training), from Keras.
@@ -127,6 +134,26 @@ EXPECTED = {
     "adam_default": (
         [0.50299859, -0.297001, 0.1970004, 0.79700011, -0.59700048, 0.10299987],
         [0.052999716, -0.097000442],
+    ),
+    "ftrl": (
+        [0.19476795, -0.087587856, 0.062628582, 0.47538984, -0.32850748, 0.29908851],
+        [0.20990343, 0.092703573],
+    ),
+    "ftrl_l1_l2": (
+        [0.11673778, -0.036089879, 0.058441352, 0.37385255, -0.19897225, 0.23837845],
+        [0.11324798, 0.050939485],
+    ),
+    "lamb": (
+        [0.62840348, -0.16419065, 0.059056945, 0.65713322, -0.45862484, 0.24287492],
+        [0.073165074, -0.076851159],
+    ),
+    "adafactor": (
+        [0.63316506, -0.21184158, 0.099683687, 0.68643886, -0.48733586, 0.21259817],
+        [0.072942466, -0.077203989],
+    ),
+    "adafactor_6": (
+        [0.57986552, -0.063271672, -0.034092247, 0.3522765, -0.3269352, 0.53917277],
+        [0.17258371, 0.01849312],
     ),
 }
 
@@ -261,6 +288,36 @@ def test_get():
         optimizers.get(3)
 
 
+def test_new_optimizers_by_name():
+    for name, cls in [("ftrl", optimizers.Ftrl), ("Ftrl", optimizers.Ftrl),
+                      ("lamb", optimizers.Lamb), ("adafactor", optimizers.Adafactor)]:
+        opt = optimizers.get(name)
+        assert type(opt) is cls and opt.name.startswith(cls.__name__.lower())
+
+
+def test_adafactor_factors_the_second_moment_of_matrices():
+    kernel, bias = make_params()
+    opt = optimizers.Adafactor()
+    opt.build([kernel, bias])
+    # As Keras lists them: the kernel's row and column averages and velocity, then the bias's
+    # two unused integer placeholders and its velocity.
+    assert [(tuple(v.shape), v.dtype) for v in opt.variables] == [
+        ((3,), torch.float32), ((2,), torch.float32), ((3, 2), torch.float32),
+        ((), torch.int32), ((), torch.int32), ((2,), torch.float32)]
+    assert opt.get_config()["relative_step"] is True
+
+
+def test_new_optimizers_check_their_arguments():
+    with pytest.raises(ValueError, match="learning_rate_power=0.5"):
+        optimizers.Ftrl(learning_rate_power=0.5)
+    with pytest.raises(ValueError, match="l1_regularization_strength=-1"):
+        optimizers.Ftrl(l1_regularization_strength=-1)
+    with pytest.raises(ValueError, match="beta_1=1.0"):
+        optimizers.Lamb(beta_1=1.0)
+    with pytest.raises(ValueError, match="clip_threshold=0"):
+        optimizers.Adafactor(clip_threshold=0)
+
+
 def test_names_follow_keras():
     names = [optimizers.Adam().name, optimizers.Adam().name, optimizers.AdamW().name,
              optimizers.RMSprop().name, optimizers.SGD(name="mine").name]
@@ -269,7 +326,7 @@ def test_names_follow_keras():
 
 ALL_CLASSES = [optimizers.SGD, optimizers.Adam, optimizers.AdamW, optimizers.RMSprop,
                optimizers.Adagrad, optimizers.Adadelta, optimizers.Adamax, optimizers.Nadam,
-               optimizers.Lion]
+               optimizers.Lion, optimizers.Ftrl, optimizers.Lamb, optimizers.Adafactor]
 
 
 @pytest.mark.parametrize("cls", ALL_CLASSES, ids=lambda c: c.__name__)
@@ -315,7 +372,8 @@ def test_keras_config_loads():
     assert isinstance(opt, optimizers.Adam) and opt.get_config() == keras_config
 
 
-@pytest.mark.parametrize("case", ["adam_amsgrad", "rmsprop_centered_momentum", "nadam", "adagrad"])
+@pytest.mark.parametrize("case", ["adam_amsgrad", "rmsprop_centered_momentum", "nadam", "adagrad",
+                                  "ftrl_l1_l2", "lamb", "adafactor"])
 def test_state_dict_round_trip_resumes_exactly(case):
     make, _ = CASES[case]
     reference = train(make(), 4)

@@ -113,12 +113,47 @@ def sparse_plus(x):
     return torch.where(x <= -1, 0.0, torch.where(x >= 1, x, (x + 1) ** 2 / 4))
 
 
+def hard_shrink(x, threshold: float = 0.5):
+    """`x` where `|x| > threshold`, else 0."""
+    return F.hardshrink(x, lambd=threshold)
+
+
+def soft_shrink(x, threshold: float = 0.5):
+    """`x` moved towards 0 by `threshold`, and 0 where `|x| <= threshold`."""
+    return F.softshrink(x, lambd=threshold)
+
+
+def sparse_sigmoid(x):
+    """0 for `x <= -1`, 1 for `x >= 1`, and the line `(x + 1) / 2` between."""
+    return torch.where(x <= -1, 0.0, torch.where(x >= 1, 1.0, 0.5 * (x + 1)))
+
+
+def sparsemax(x, axis: int = -1):
+    """The Euclidean projection of `x` onto the probability simplex along `axis`: like softmax,
+    a distribution, but exactly 0 below a threshold (Martins and Astudillo, 2016)."""
+    ranked = torch.sort(x, dim=axis, descending=True).values
+    totals = ranked.cumsum(dim=axis)
+    shape = [1] * x.dim()
+    shape[axis] = -1
+    ranks = torch.arange(1, x.shape[axis] + 1, dtype=x.dtype, device=x.device).view(shape)
+    # The support is the k largest entries with 1 + k z_(k) > z_(1) + ... + z_(k).
+    support = (ranked - (totals - 1) / ranks > 0).sum(dim=axis, keepdim=True)
+    tau = (totals.gather(axis, support - 1) - 1) / support
+    return torch.clamp(x - tau, min=0.0)
+
+
+def threshold(x, threshold: float, default_value: float):
+    """`x` where `x > threshold`, else `default_value`."""
+    return F.threshold(x, threshold, default_value)
+
+
 ACTIVATIONS: dict[str, Callable] = {
     fn.__name__: fn
     for fn in (
         linear, relu, relu6, leaky_relu, elu, selu, gelu, sigmoid, hard_sigmoid, hard_silu, tanh,
         softmax, log_softmax, softplus, softsign, silu, mish, exponential, celu, glu, tanh_shrink,
-        hard_tanh, log_sigmoid, squareplus, sparse_plus,
+        hard_tanh, log_sigmoid, squareplus, sparse_plus, hard_shrink, soft_shrink, sparse_sigmoid,
+        sparsemax, threshold,
     )
 }
 # Keras's other names for the same functions.

@@ -348,6 +348,85 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits: bool = False,
     return values
 
 
+def _sum(x: torch.Tensor, axis) -> torch.Tensor:
+    """`x` summed over `axis`: an int, a sequence of ints, or None for all axes."""
+    if axis is None:
+        return x.sum()
+    return x.sum(dim=axis if isinstance(axis, int) else tuple(axis))
+
+
+def dice(y_true, y_pred, axis=None):
+    """`1 - 2 sum(y_true * y_pred) / (sum(y_true) + sum(y_pred) + 1e-7)`, summed over `axis`.
+
+    With `axis=None` (the default) the sums run over every axis, batch included, and the loss is
+    one number; `axis=(1, 2, 3)` gives one value per image of a (batch, h, w, c) mask.
+    """
+    y_true, y_pred = convert_pair(y_true, y_pred)
+    overlap = _sum(y_true * y_pred, axis)
+    return 1 - 2.0 * overlap / (_sum(y_true, axis) + _sum(y_pred, axis) + EPSILON)
+
+
+def tversky(y_true, y_pred, alpha: float = 0.5, beta: float = 0.5, axis=None):
+    """`1 - TP / (TP + alpha * FN + beta * FP + 1e-7)` of soft counts summed over `axis`.
+
+    `TP = sum(y_true * y_pred)`, `FN = sum(y_true * (1 - y_pred))` (missed target mass) and
+    `FP = sum((1 - y_true) * y_pred)`, as Keras computes them: its documentation says `alpha`
+    weighs false positives, but its formula gives `alpha` the missed target mass. With
+    `alpha = beta = 0.5` this is the Dice loss.
+    """
+    y_true, y_pred = convert_pair(y_true, y_pred)
+    overlap = _sum(y_true * y_pred, axis)
+    missed = _sum((1 - y_pred) * y_true, axis)
+    spurious = _sum(y_pred * (1 - y_true), axis)
+    return 1 - overlap / (overlap + missed * alpha + spurious * beta + EPSILON)
+
+
+def circle(y_true, y_pred, ref_labels=None, ref_embeddings=None, remove_diagonal: bool = True,
+           gamma: float = 80, margin: float = 0.4):
+    """Circle loss (Sun et al., 2020) of L2-normalized embeddings `y_pred` with integer labels.
+
+    Each embedding is compared with every reference embedding (`ref_embeddings`, by default the
+    batch itself) by cosine distance `d`, clipped at 0. Same-label pairs (leaving out each
+    embedding with itself when `remove_diagonal`) are pushed together with weight
+    `max(margin + d, 0)`, other pairs apart with weight `max(1 + margin - d, 0)`, and the loss of
+    each embedding is `softplus(logsumexp(-gamma w_p (margin - d_p)) +
+    logsumexp(gamma w_n (1 - margin - d_n)))`. Returns one value per embedding.
+    """
+    y_pred = to_tensor(y_pred)
+    labels = to_tensor(y_true, y_pred.device).long()
+    references = y_pred if ref_embeddings is None else to_tensor(ref_embeddings, y_pred.device)
+    ref_labels = labels if ref_labels is None else to_tensor(ref_labels, y_pred.device).long()
+    distances = torch.clamp(1 - y_pred @ references.T, min=0.0)
+    positive = labels.reshape(-1, 1) == ref_labels.reshape(1, -1)
+    negative = ~positive
+    if remove_diagonal:
+        positive = positive & ~torch.eye(*positive.shape, dtype=torch.bool,
+                                         device=positive.device)
+    pull = torch.clamp((margin + distances) * positive, min=0.0)
+    push = torch.clamp((1 + margin - distances) * negative, min=0.0)
+    pull_logits = -gamma * pull * (margin - distances)
+    push_logits = gamma * push * (1 - margin - distances)
+    pull_loss = torch.logsumexp(torch.where(positive, pull_logits, -math.inf), dim=1)
+    push_loss = torch.logsumexp(torch.where(negative, push_logits, -math.inf), dim=1)
+    return F.softplus(pull_loss + push_loss)
+
+
+def categorical_generalized_cross_entropy(y_true, y_pred, q):
+    """`(1 - p ** q) / q` with `p` the predicted probability of the integer label.
+
+    Noise-robust (Zhang and Sabuncu, 2018): close to cross-entropy as `q` goes to 0 and to the
+    mean absolute error at `q = 1`. Labels have shape (batch,) or (batch, 1).
+    """
+    y_pred = to_tensor(y_pred)
+    if not y_pred.is_floating_point():
+        y_pred = y_pred.float()
+    labels = to_tensor(y_true, y_pred.device).long()
+    if labels.dim() == y_pred.dim() and labels.shape[-1] == 1:
+        labels = labels.squeeze(-1)
+    p = y_pred.gather(-1, labels.unsqueeze(-1)).squeeze(-1)
+    return (1 - torch.pow(p, q)) / q
+
+
 mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error
 mape = MAPE = mean_absolute_percentage_error
@@ -378,14 +457,14 @@ class Loss:
 
     def __call__(self, y_true, y_pred, sample_weight=None) -> torch.Tensor:
         values = self.call(y_true, y_pred)
-        return reduce_weighted_values(values, sample_weight, self._mask(y_true, y_pred),
+        return reduce_weighted_values(values, sample_weight, self._mask(y_true, y_pred, values),
                                       self.reduction)
 
     def call(self, y_true, y_pred) -> torch.Tensor:
         raise NotImplementedError
 
-    def _mask(self, y_true, y_pred) -> torch.Tensor | None:
-        """Which per-sample values count towards the average (None: all of them)."""
+    def _mask(self, y_true, y_pred, values) -> torch.Tensor | None:
+        """Which per-sample `values` count towards the average (None: all of them)."""
         return None
 
     def get_config(self) -> dict:
@@ -432,6 +511,11 @@ class LossFunctionWrapper(Loss):
         y_true, y_pred = to_tensor(y_true), to_tensor(y_pred)
         y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
         return self.fn(y_true, y_pred, **self._fn_kwargs)
+
+    def _mask(self, y_true, y_pred, values):
+        # As in Keras, the circle loss is averaged over the embeddings whose loss is positive,
+        # whether it is used by name or as `Circle`.
+        return values > 0 if self.fn is circle else None
 
     def get_config(self) -> dict:
         config = {**super().get_config(), **self._fn_kwargs}
@@ -657,7 +741,7 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
         # Integer labels go straight to the function: no rank matching against y_pred.
         return sparse_categorical_crossentropy(y_true, y_pred, **self._fn_kwargs)
 
-    def _mask(self, y_true, y_pred):
+    def _mask(self, y_true, y_pred, values):
         if self.ignore_class is None:
             return None
         y_pred = to_tensor(y_pred)
@@ -669,6 +753,90 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
                 "ignore_class": self.ignore_class}
 
 
+def _check_axis_or_axes(axis):
+    if axis is None or isinstance(axis, int) and not isinstance(axis, bool):
+        return axis
+    if isinstance(axis, (tuple, list)) and all(
+            isinstance(a, int) and not isinstance(a, bool) for a in axis):
+        return axis
+    raise ValueError(
+        f"Expected None, an integer or a tuple of integers for axis. Received: axis={axis!r}"
+    )
+
+
+class Dice(LossFunctionWrapper):
+    """Dice loss, `1 - 2 |y_true * y_pred| / (|y_true| + |y_pred|)`, for segmentation masks.
+
+    Args:
+        axis: the axes the sums run over; None (the default) sums over all of them, batch
+            included, so the loss is one number.
+
+    >>> y_true = torch.tensor([[1.0, 1.0, 0.0, 0.0], [1.0, 1.0, 0.0, 0.0]])
+    >>> y_pred = torch.tensor([[0.0, 1.0, 0.0, 1.0], [0.4, 0.0, 0.0, 0.9]])
+    >>> Dice(axis=1, reduction=None)(y_true, y_pred)
+    tensor([0.5000, 0.7576])
+    """
+
+    def __init__(self, reduction="sum_over_batch_size", name="dice", axis=None, dtype=None):
+        super().__init__(dice, reduction=reduction, name=name, dtype=dtype,
+                         axis=_check_axis_or_axes(axis))
+
+
+class Tversky(LossFunctionWrapper):
+    """Tversky loss: the Dice loss with the two kinds of error weighted apart (see `tversky`).
+
+    Args:
+        alpha: the weight of the missed target mass `sum(y_true * (1 - y_pred))`.
+        beta: the weight of the spurious mass `sum((1 - y_true) * y_pred)`.
+        axis: the axes the sums run over; None sums over all of them.
+    """
+
+    def __init__(self, alpha=0.5, beta=0.5, reduction="sum_over_batch_size", name="tversky",
+                 axis=None, dtype=None):
+        super().__init__(tversky, reduction=reduction, name=name, dtype=dtype, alpha=alpha,
+                         beta=beta, axis=_check_axis_or_axes(axis))
+
+
+class Circle(LossFunctionWrapper):
+    """Circle loss between integer labels and L2-normalized embeddings (metric learning).
+
+    The model should end without an activation, then `UnitNormalization`. The loss is averaged
+    over the embeddings whose loss is positive.
+
+    Args:
+        gamma: the scale of the similarity scores.
+        margin: the relaxation margin: below this cosine distance, negatives weigh more and
+            positives less.
+        remove_diagonal: whether an embedding is left out of its own positive pairs.
+    """
+
+    def __init__(self, gamma=80.0, margin=0.4, remove_diagonal=True,
+                 reduction="sum_over_batch_size", name="circle", dtype=None):
+        super().__init__(circle, reduction=reduction, name=name, dtype=dtype, gamma=gamma,
+                         margin=margin, remove_diagonal=remove_diagonal)
+
+
+class CategoricalGeneralizedCrossEntropy(LossFunctionWrapper):
+    """Generalized cross-entropy `(1 - p ** q) / q` for integer labels and probabilities.
+
+    Args:
+        q: in (0, 1); near 0 it behaves like cross-entropy, near 1 like the mean absolute error,
+            which is more robust to noisy labels.
+    """
+
+    def __init__(self, q=0.5, reduction="sum_over_batch_size",
+                 name="categorical_generalized_cross_entropy", dtype=None):
+        if isinstance(q, bool) or not isinstance(q, (int, float)) or not 0 < q < 1:
+            raise ValueError(f"Expected a number in the open interval (0, 1) for q. Received: "
+                             f"q={q!r}")
+        super().__init__(categorical_generalized_cross_entropy, reduction=reduction, name=name,
+                         dtype=dtype, q=q)
+
+    def call(self, y_true, y_pred):
+        # Integer labels go straight to the function: no rank matching against y_pred.
+        return categorical_generalized_cross_entropy(y_true, y_pred, **self._fn_kwargs)
+
+
 # --- Lookup and serialization ----------------------------------------------------------------
 
 LOSS_CLASSES = {
@@ -678,7 +846,7 @@ LOSS_CLASSES = {
         MeanAbsolutePercentageError, MeanSquaredLogarithmicError, CosineSimilarity, Huber, LogCosh,
         KLDivergence, Poisson, Hinge, SquaredHinge, CategoricalHinge, BinaryCrossentropy,
         BinaryFocalCrossentropy, CategoricalCrossentropy, CategoricalFocalCrossentropy,
-        SparseCategoricalCrossentropy,
+        SparseCategoricalCrossentropy, Dice, Tversky, Circle, CategoricalGeneralizedCrossEntropy,
     )
 }
 LOSS_FUNCTIONS = {
@@ -688,6 +856,7 @@ LOSS_FUNCTIONS = {
         mean_squared_logarithmic_error, cosine_similarity, huber, log_cosh, kl_divergence, poisson,
         hinge, squared_hinge, categorical_hinge, binary_crossentropy, binary_focal_crossentropy,
         categorical_crossentropy, categorical_focal_crossentropy, sparse_categorical_crossentropy,
+        dice, tversky, circle, categorical_generalized_cross_entropy,
     )
 }
 LOSS_FUNCTIONS.update({
@@ -718,6 +887,10 @@ def get(identifier) -> Loss | None:
     if isinstance(identifier, str):
         if identifier in LOSS_CLASSES and identifier not in ("Loss", "LossFunctionWrapper"):
             return LOSS_CLASSES[identifier]()
+        if identifier == categorical_generalized_cross_entropy.__name__:
+            # The function needs `q`, so its name gives the class with its default q (Keras
+            # knows neither name).
+            return CategoricalGeneralizedCrossEntropy()
         if identifier in LOSS_FUNCTIONS:
             fn = LOSS_FUNCTIONS[identifier]
             return LossFunctionWrapper(fn, name=fn.__name__)

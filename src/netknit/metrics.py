@@ -470,6 +470,61 @@ class RootMeanSquaredError(Mean):
         return torch.sqrt(super().result())
 
 
+def pearson_correlation(y_true, y_pred, axis=-1):
+    """Pearson's correlation of labels and predictions along `axis`: the mean product of their
+    standardized values (population standard deviations)."""
+    y_true, y_pred = squeeze_or_expand_to_same_rank(*convert_pair(y_true, y_pred))
+    true_centered = y_true - y_true.mean(dim=axis, keepdim=True)
+    pred_centered = y_pred - y_pred.mean(dim=axis, keepdim=True)
+    true_standard = true_centered / true_centered.std(dim=axis, correction=0, keepdim=True)
+    pred_standard = pred_centered / pred_centered.std(dim=axis, correction=0, keepdim=True)
+    return (true_standard * pred_standard).mean(dim=axis)
+
+
+def concordance_correlation(y_true, y_pred, axis=-1):
+    """Lin's concordance correlation of labels and predictions along `axis`:
+    `2 cov / (var_true + var_pred + (mean_true - mean_pred)^2 + 1e-7)` (population moments)."""
+    y_true, y_pred = squeeze_or_expand_to_same_rank(*convert_pair(y_true, y_pred))
+    true_mean = y_true.mean(dim=axis, keepdim=True)
+    pred_mean = y_pred.mean(dim=axis, keepdim=True)
+    true_var = (y_true - true_mean).var(dim=axis, correction=0, keepdim=True)
+    pred_var = (y_pred - pred_mean).var(dim=axis, correction=0, keepdim=True)
+    # Keras centres both factors on the predictions' mean; the mean of the product is the same
+    # covariance, and computing it the same way keeps the rounding the same.
+    products = (y_true - pred_mean) * (y_pred - pred_mean)
+    denominator = true_var + pred_var + torch.square(true_mean - pred_mean)
+    return (2 * products / (denominator + EPSILON)).mean(dim=axis)
+
+
+class PearsonCorrelation(_FunctionMetric):
+    """Mean Pearson correlation coefficient between labels and predictions along `axis`.
+
+    Args:
+        axis: the axis (or axes) along which each correlation is computed.
+    """
+
+    function = staticmethod(pearson_correlation)
+    _direction = "up"
+
+    def __init__(self, name="pearson_correlation", dtype=None, axis=-1):
+        super().__init__(name=name, dtype=dtype, axis=axis)
+
+
+class ConcordanceCorrelation(_FunctionMetric):
+    """Mean concordance correlation coefficient between labels and predictions along `axis`:
+    1 when they agree exactly, lowered by both scatter and a shift or scaling of predictions.
+
+    Args:
+        axis: the axis (or axes) along which each coefficient is computed.
+    """
+
+    function = staticmethod(concordance_correlation)
+    _direction = "up"
+
+    def __init__(self, name="concordance_correlation", dtype=None, axis=-1):
+        super().__init__(name=name, dtype=dtype, axis=axis)
+
+
 class KLDivergence(_FunctionMetric):
     """Mean Kullback-Leibler divergence."""
 
@@ -608,8 +663,10 @@ def _threshold_counts(labels, y_pred, weights, thresholds, multi_label=False):
             false_labels.sum(0))
 
 
-def _bucket_counts(labels, y_pred, weights, num_thresholds, multi_label=False):
-    """`_threshold_counts` for evenly spaced thresholds `[-eps, 1/(n-1), ..., 1 + eps]`.
+def _bucket_counts(labels, y_pred, weights, num_thresholds, multi_label=False,
+                   with_epsilon=True):
+    """`_threshold_counts` for evenly spaced thresholds `[-eps, 1/(n-1), ..., 1 + eps]`, or
+    `[0, 1/(n-1), ..., 1]` without `with_epsilon`.
 
     Each prediction falls in one bucket; a reversed cumulative sum over buckets counts the
     predictions above each threshold. This is Keras's fast path and gives the same numbers.
@@ -620,12 +677,16 @@ def _bucket_counts(labels, y_pred, weights, num_thresholds, multi_label=False):
     if not multi_label:
         y_pred, true_labels, false_labels = y_pred.reshape(-1), true_labels.reshape(-1), \
             false_labels.reshape(-1)
-    buckets = torch.relu(torch.ceil(y_pred * (num_thresholds - 1)) - 1).long()
-    shape = (num_thresholds, *y_pred.shape[1:])
+    # Bucket i + 1 holds the predictions above threshold i and not above threshold i + 1;
+    # bucket 0 those of 0, which are above -eps but not above a first threshold of 0.
+    buckets = torch.ceil(y_pred * (num_thresholds - 1)).long()
+    if with_epsilon:
+        buckets = torch.clamp(buckets, min=1)
+    shape = (num_thresholds + 1, *y_pred.shape[1:])
     tp = torch.zeros(shape, dtype=weights.dtype, device=weights.device)
     fp = torch.zeros(shape, dtype=weights.dtype, device=weights.device)
-    tp = tp.scatter_add_(0, buckets, true_labels).flip(0).cumsum(0).flip(0)
-    fp = fp.scatter_add_(0, buckets, false_labels).flip(0).cumsum(0).flip(0)
+    tp = tp.scatter_add_(0, buckets, true_labels)[1:].flip(0).cumsum(0).flip(0)
+    fp = fp.scatter_add_(0, buckets, false_labels)[1:].flip(0).cumsum(0).flip(0)
     return tp, fp, true_labels.sum(0), false_labels.sum(0)
 
 
@@ -755,6 +816,152 @@ class FalseNegatives(_ConfusionCount):
 
     def _count(self, true_positives, false_positives, positives, negatives):
         return positives - true_positives
+
+
+class _AtConstraint(Metric):
+    """The best value of one rate among the thresholds where another rate reaches `value`.
+
+    True/false positive/negative counts are kept at `num_thresholds` thresholds spread evenly
+    over [0, 1] (a prediction counts as positive above a threshold; 0.5 alone when
+    `num_thresholds=1`), as `AUC` keeps them. Subclasses say which rate is constrained and which
+    is maximized.
+    """
+
+    _value_name: str  # the constructor argument holding `value`: "recall", "precision", ...
+    _direction = "up"  # for callbacks monitoring it with mode="auto"
+
+    def __init__(self, value, num_thresholds=200, class_id=None, name=None, dtype=None):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise ValueError(f"Argument `{self._value_name}` must be a number in [0, 1]. "
+                             f"Received: {self._value_name}={value!r}")
+        if isinstance(num_thresholds, bool) or not isinstance(num_thresholds, int) \
+                or num_thresholds < 1:
+            raise ValueError("Argument `num_thresholds` must be an integer > 0. Received: "
+                             f"num_thresholds={num_thresholds!r}")
+        if class_id is not None and (isinstance(class_id, bool) or not isinstance(class_id, int)):
+            raise ValueError(f"Expected an integer or None for class_id. Received: "
+                             f"class_id={class_id!r}")
+        super().__init__(name=name, dtype=dtype)
+        self.value = value
+        setattr(self, self._value_name, value)
+        self.num_thresholds = num_thresholds
+        self.class_id = class_id
+        if num_thresholds == 1:
+            self.thresholds = [0.5]
+        else:
+            inner = [(i + 1) / (num_thresholds - 1) for i in range(num_thresholds - 2)]
+            self.thresholds = [0.0, *inner, 1.0]
+        self._threshold_tensor = torch.tensor(self.thresholds, dtype=self._torch_dtype)
+        for name in ("true_positives", "false_positives", "true_negatives", "false_negatives"):
+            self.add_variable(name, (len(self.thresholds),))
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        labels, y_pred, weights = _labels_predictions_weights(
+            y_true, y_pred, sample_weight, self._torch_dtype, class_id=self.class_id)
+        self._on_device_of(y_pred)
+        if self.num_thresholds > 1:
+            counts = _bucket_counts(labels, y_pred, weights, self.num_thresholds,
+                                    with_epsilon=False)
+        else:
+            if self._threshold_tensor.device != y_pred.device:
+                self._threshold_tensor = self._threshold_tensor.to(y_pred.device)
+            counts = _threshold_counts(labels, y_pred, weights, self._threshold_tensor)
+        tp, fp, positives, negatives = counts
+        self.true_positives.add_(tp)
+        self.false_positives.add_(fp)
+        self.true_negatives.add_(negatives - fp)
+        self.false_negatives.add_(positives - tp)
+
+    def _rates(self) -> dict:
+        tp, fp = self.true_positives, self.false_positives
+        tn, fn = self.true_negatives, self.false_negatives
+        return {"recall": divide_no_nan(tp, tp + fn), "precision": divide_no_nan(tp, tp + fp),
+                "specificity": divide_no_nan(tn, tn + fp)}
+
+    def _best(self, constrained: torch.Tensor, maximized: torch.Tensor) -> torch.Tensor:
+        """The largest `maximized` where `constrained >= value` (0 where there is none)."""
+        return torch.where(constrained >= self.value, maximized, 0.0).amax()
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "class_id": self.class_id,
+                "num_thresholds": self.num_thresholds, self._value_name: self.value}
+
+
+class PrecisionAtRecall(_AtConstraint):
+    """The best precision at a recall of at least `recall`.
+
+    Args:
+        recall: the smallest recall allowed, in [0, 1].
+        num_thresholds: how many thresholds, evenly spaced over [0, 1], are tried.
+        class_id: only this class (last axis of `y_pred`) counts.
+    """
+
+    _value_name = "recall"
+
+    def __init__(self, recall, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(recall, num_thresholds=num_thresholds, class_id=class_id, name=name,
+                         dtype=dtype)
+
+    def result(self):
+        rates = self._rates()
+        return self._best(rates["recall"], rates["precision"])
+
+
+class RecallAtPrecision(_AtConstraint):
+    """The best recall at a precision of at least `precision`.
+
+    Args:
+        precision: the smallest precision allowed, in [0, 1].
+        num_thresholds, class_id: as for `PrecisionAtRecall`.
+    """
+
+    _value_name = "precision"
+
+    def __init__(self, precision, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(precision, num_thresholds=num_thresholds, class_id=class_id, name=name,
+                         dtype=dtype)
+
+    def result(self):
+        rates = self._rates()
+        return self._best(rates["precision"], rates["recall"])
+
+
+class SensitivityAtSpecificity(_AtConstraint):
+    """The best sensitivity (recall) at a specificity of at least `specificity`.
+
+    Args:
+        specificity: the smallest specificity (true negative rate) allowed, in [0, 1].
+        num_thresholds, class_id: as for `PrecisionAtRecall`.
+    """
+
+    _value_name = "specificity"
+
+    def __init__(self, specificity, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(specificity, num_thresholds=num_thresholds, class_id=class_id,
+                         name=name, dtype=dtype)
+
+    def result(self):
+        rates = self._rates()
+        return self._best(rates["specificity"], rates["recall"])
+
+
+class SpecificityAtSensitivity(_AtConstraint):
+    """The best specificity (true negative rate) at a sensitivity of at least `sensitivity`.
+
+    Args:
+        sensitivity: the smallest sensitivity (recall) allowed, in [0, 1].
+        num_thresholds, class_id: as for `PrecisionAtRecall`.
+    """
+
+    _value_name = "sensitivity"
+
+    def __init__(self, sensitivity, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(sensitivity, num_thresholds=num_thresholds, class_id=class_id,
+                         name=name, dtype=dtype)
+
+    def result(self):
+        rates = self._rates()
+        return self._best(rates["recall"], rates["specificity"])
 
 
 class R2Score(Metric):
@@ -1213,7 +1420,8 @@ METRIC_CLASSES = {
         RootMeanSquaredError, MeanAbsolutePercentageError, MeanSquaredLogarithmicError,
         CosineSimilarity, LogCoshError, KLDivergence, Poisson, Hinge, SquaredHinge,
         CategoricalHinge, BinaryCrossentropy, CategoricalCrossentropy,
-        SparseCategoricalCrossentropy,
+        SparseCategoricalCrossentropy, PearsonCorrelation, ConcordanceCorrelation,
+        PrecisionAtRecall, RecallAtPrecision, SensitivityAtSpecificity, SpecificityAtSensitivity,
     )
 }
 METRIC_NAMES = {to_snake_case(name): cls for name, cls in METRIC_CLASSES.items()
@@ -1230,7 +1438,8 @@ METRIC_NAMES.update({
 def _metric_function(name: str) -> Callable:
     functions = {fn.__name__: fn for fn in (
         accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy,
-        top_k_categorical_accuracy, sparse_top_k_categorical_accuracy, cosine_similarity)}
+        top_k_categorical_accuracy, sparse_top_k_categorical_accuracy, cosine_similarity,
+        pearson_correlation, concordance_correlation)}
     functions.update(losses_module.LOSS_FUNCTIONS)
     if name not in functions:
         raise unknown_name_error("metric function", name, functions)

@@ -1,7 +1,11 @@
-"""Weight regularizers: penalties added to the training loss (`l1`, `l2`, `l1_l2`)."""
+"""Weight regularizers: penalties added to the training loss (`l1`, `l2`, `l1_l2`,
+`orthogonal_regularizer`)."""
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import torch
 
 from .graph.errors import unknown_name_error
@@ -72,8 +76,52 @@ class L1L2(Regularizer):
         return {"l1": self.l1, "l2": self.l2}
 
 
+class OrthogonalRegularizer(Regularizer):
+    """Pushes the rows (or columns) of a 2-D weight towards being orthogonal to each other.
+
+    The penalty is `factor` times the mean of `|cos(w_i, w_j)|` over the pairs `i < j` of rows
+    (or columns): 0 when they are mutually orthogonal.
+
+    Args:
+        factor: a non-negative number scaling the penalty (kept in float32, as in Keras).
+        mode: `"rows"` (e.g. the input units of a `Dense` kernel) or `"columns"` (its output
+            units).
+
+    >>> OrthogonalRegularizer(factor=1.0)(torch.tensor([[1.0, 0.0], [1.0, 1.0]]))
+    tensor(0.7071)
+    """
+
+    def __init__(self, factor: float = 0.01, mode: str = "rows"):
+        if isinstance(factor, bool) or not isinstance(factor, (int, float)) \
+                or not math.isfinite(factor) or factor < 0:
+            raise ValueError(f"Expected a non-negative number for factor. Received: "
+                             f"factor={factor!r}")
+        if mode not in ("rows", "columns"):
+            raise ValueError(f"Expected 'rows' or 'columns' for mode. Received: mode={mode!r}")
+        self.factor = float(np.float32(factor))
+        self.mode = mode
+
+    def __call__(self, x):
+        if x.dim() != 2:
+            raise ValueError(f"OrthogonalRegularizer expects a weight of rank 2. Received a "
+                             f"weight of shape {tuple(x.shape)}.")
+        if self.mode == "columns":
+            x = x.T
+        inv_norms = torch.rsqrt(torch.square(x).sum(dim=1, keepdim=True))
+        units = x * torch.clamp(inv_norms, max=1e7)  # as Keras normalizes: at most 1 / epsilon
+        size = units.shape[0]
+        cosines = (units @ units.T) * (1.0 - torch.eye(size, dtype=x.dtype, device=x.device))
+        return self.factor * 0.5 * cosines.abs().sum() / (size * (size - 1.0) / 2.0)
+
+    def get_config(self):
+        return {"factor": self.factor, "mode": self.mode}
+
+
 l1, l2, l1_l2 = L1, L2, L1L2
-REGULARIZERS = {"L1": L1, "L2": L2, "L1L2": L1L2, "l1": L1, "l2": L2, "l1_l2": L1L2}
+orthogonal_regularizer = OrthogonalRegularizer
+REGULARIZERS = {"L1": L1, "L2": L2, "L1L2": L1L2, "l1": L1, "l2": L2, "l1_l2": L1L2,
+                "OrthogonalRegularizer": OrthogonalRegularizer,
+                "orthogonal_regularizer": OrthogonalRegularizer}
 
 
 def get(identifier) -> Regularizer | None:
@@ -87,8 +135,8 @@ def get(identifier) -> Regularizer | None:
     if callable(identifier):
         return identifier
     raise TypeError(
-        f"Expected a regularizer name ('l1', 'l2', 'l1_l2'), a Regularizer, or a callable. "
-        f"Received: {identifier!r}"
+        "Expected a regularizer name ('l1', 'l2', 'l1_l2', 'orthogonal_regularizer'), a "
+        f"Regularizer, or a callable. Received: {identifier!r}"
     )
 
 

@@ -54,6 +54,17 @@ def make_data(kind: str, rng: np.random.Generator):
     if kind == "signed":
         return (rng.choice([-1.0, 1.0], (BATCH, 3)).astype("float32"),
                 rng.normal(0, 1, (BATCH, 3)).astype("float32"))
+    if kind == "binary_edges":  # predictions of exactly 0, 1 and on thresholds
+        predictions = rng.choice([0.0, 1.0, 0.5, 0.25, 1 / 199, 2 / 6, 0.7], (BATCH, 3))
+        return rng.integers(0, 2, (BATCH, 3)).astype("float32"), predictions.astype("float32")
+    if kind == "mask":
+        return (rng.integers(0, 2, (BATCH, 4, 4, 1)).astype("float32"),
+                rng.uniform(0, 1, (BATCH, 4, 4, 1)).astype("float32"))
+    if kind == "embeddings":
+        # Label 2 occurs once: without itself, that embedding has no positive pair (loss 0).
+        labels = np.concatenate([rng.integers(0, 2, BATCH - 1), [2]])
+        embeddings = rng.normal(0, 1, (BATCH, 5)).astype("float32")
+        return labels, embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True)
     raise ValueError(kind)
 
 
@@ -86,6 +97,15 @@ LOSS_CASES = [
     ("SquaredHinge", {}, "binary_logits"),
     ("CategoricalHinge", {}, "categorical_logits"),
     ("CosineSimilarity", {}, "regression"),
+    ("Dice", {}, "binary"),
+    ("Dice", {"axis": 1}, "binary"),
+    ("Dice", {"axis": (1, 2, 3)}, "mask"),
+    ("Tversky", {}, "binary"),
+    ("Tversky", {"alpha": 0.3, "beta": 0.7, "axis": -1}, "binary"),
+    ("Circle", {}, "embeddings"),
+    ("Circle", {"gamma": 10.0, "margin": 0.25, "remove_diagonal": False}, "embeddings"),
+    ("CategoricalGeneralizedCrossEntropy", {}, "sparse"),
+    ("CategoricalGeneralizedCrossEntropy", {"q": 0.2}, "sparse"),
 ]
 
 
@@ -158,6 +178,17 @@ METRIC_CASES = [
     ("BinaryCrossentropy", {"label_smoothing": 0.1}, "binary"),
     ("CategoricalCrossentropy", {"from_logits": True}, "categorical_logits"),
     ("SparseCategoricalCrossentropy", {}, "sparse"),
+    ("PearsonCorrelation", {}, "regression"),
+    ("ConcordanceCorrelation", {}, "regression"),
+    ("PrecisionAtRecall", {"recall": 0.5}, "binary"),
+    ("PrecisionAtRecall", {"recall": 0.8, "num_thresholds": 7}, "binary_edges"),
+    ("RecallAtPrecision", {"precision": 0.6, "class_id": 1}, "binary"),
+    ("RecallAtPrecision", {"precision": 0.5, "num_thresholds": 1}, "binary_edges"),
+    ("SensitivityAtSpecificity", {"specificity": 0.5}, "binary_edges"),
+    ("SensitivityAtSpecificity", {"specificity": 0.7, "num_thresholds": 2}, "binary1"),
+    ("SpecificityAtSensitivity", {"sensitivity": 0.5}, "binary"),
+    ("SpecificityAtSensitivity", {"sensitivity": 0.4, "num_thresholds": 11, "class_id": 2},
+     "binary_edges"),
 ]
 
 

@@ -3,7 +3,8 @@
 Each case trains a tiny two-layer network in both from the same initial weights: the gradient of
 the same loss is computed with torch at each side's current weights and handed to Keras's
 `optimizer.apply` and to netknit's. After every step the weights and the optimizer's slot
-variables (in Keras's order) must agree. Skipped when Keras is not installed.
+variables (in Keras's order) must agree. A compiled model's training state saved by one library
+also resumes in the other. Skipped when Keras is not installed.
 """
 
 import os
@@ -15,7 +16,7 @@ import torch
 os.environ.setdefault("KERAS_BACKEND", "torch")
 keras = pytest.importorskip("keras")
 
-from netknit import optimizers
+from netknit import models, optimizers
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:keras")
 
@@ -41,6 +42,18 @@ CASES = [
     ("Nadam", {"learning_rate": 0.05, "weight_decay": 0.2}),
     ("Lion", {"learning_rate": 0.01}),
     ("Lion", {"learning_rate": 0.01, "beta_1": 0.5, "weight_decay": 0.5}),
+    ("Ftrl", {"learning_rate": 0.1}),
+    ("Ftrl", {"learning_rate": 0.1, "learning_rate_power": -0.3, "initial_accumulator_value": 0.5,
+              "l1_regularization_strength": 0.01, "l2_regularization_strength": 0.02,
+              "l2_shrinkage_regularization_strength": 0.05, "beta": 0.1}),
+    ("Ftrl", {"learning_rate": 0.1, "learning_rate_power": 0.0, "weight_decay": 0.1}),
+    ("Lamb", {"learning_rate": 0.05}),
+    ("Lamb", {"learning_rate": 0.05, "beta_1": 0.5, "epsilon": 1e-3, "weight_decay": 0.2,
+              "clipnorm": 0.3}),
+    ("Adafactor", {}),
+    ("Adafactor", {"learning_rate": 0.5, "beta_2_decay": -0.5, "epsilon_2": 0.1,
+                   "clip_threshold": 0.05}),
+    ("Adafactor", {"learning_rate": 0.05, "relative_step": False, "global_clipnorm": 0.2}),
 ]
 
 SCHEDULES = [
@@ -69,8 +82,13 @@ def gradients(weights):
 
 
 def keras_slots(opt):
-    # Keras lists `iteration`, `learning_rate` and Nadam's running product as scalars.
+    # Keras lists `iteration`, `learning_rate`, Nadam's running product and Adafactor's unused
+    # placeholders as scalars.
     return [v for v in opt.variables if len(v.shape) > 0]
+
+
+def netknit_slots(opt):
+    return [v for v in opt.variables if v.dim() > 0]
 
 
 def train_both(keras_opt, netknit_opt):
@@ -85,9 +103,9 @@ def train_both(keras_opt, netknit_opt):
         for v, p in zip(keras_vars, params):
             np.testing.assert_allclose(p.detach().numpy(), v.numpy(), rtol=1e-4, atol=1e-6,
                                        err_msg=f"weights differ after step {step + 1}")
-        theirs = keras_slots(keras_opt)
-        assert len(theirs) == len(netknit_opt.variables)
-        for v, mine in zip(theirs, netknit_opt.variables):
+        theirs, ours = keras_slots(keras_opt), netknit_slots(netknit_opt)
+        assert len(theirs) == len(ours)
+        for v, mine in zip(theirs, ours):
             np.testing.assert_allclose(mine.numpy(), v.numpy(), rtol=1e-4, atol=1e-6,
                                        err_msg=f"slot {v.path} differs after step {step + 1}")
     assert netknit_opt.iterations == int(keras_opt.iterations.numpy()) == STEPS
@@ -126,3 +144,34 @@ def test_schedule_config_from_keras_loads():
     opt = optimizers.get({"class_name": config["class_name"], "config": config["config"]})
     assert isinstance(opt._learning_rate, optimizers.schedules.CosineDecay)
     assert opt.get_config()["learning_rate"] == config["config"]["learning_rate"]
+
+
+@pytest.mark.parametrize("name, kwargs", [
+    ("Ftrl", {"learning_rate": 0.1, "l1_regularization_strength": 0.01}),
+    ("Lamb", {"learning_rate": 0.01}),
+    ("Adafactor", {"learning_rate": 0.1}),
+])
+def test_saved_training_state_moves_both_ways(name, kwargs, tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(8, 4)).astype("float32")
+    y = rng.normal(size=(8, 2)).astype("float32")
+    theirs = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="tanh"),
+                               keras.layers.Dense(2)])
+    theirs.compile(getattr(keras.optimizers, name)(**kwargs), "mse")
+    theirs.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    theirs.save(tmp_path / "keras.keras")
+    ours = models.load_model(tmp_path / "keras.keras")
+    assert type(ours.optimizer) is getattr(optimizers, name)
+    assert ours.optimizer.iterations == 2
+    # One more epoch in each library, from the same saved state, lands in the same place.
+    theirs.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    ours.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    ours.save(tmp_path / "netknit.keras")
+    again = keras.models.load_model(tmp_path / "netknit.keras")
+    assert int(again.optimizer.iterations.numpy()) == 4
+    assert [tuple(v.shape) for v in again.optimizer.variables] == \
+        [tuple(v.shape) for v in theirs.optimizer.variables]
+    for a, b in zip(again.optimizer.variables[2:], theirs.optimizer.variables[2:]):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-6)

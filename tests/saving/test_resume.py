@@ -8,7 +8,8 @@ from helpers import mixed_data, mixed_model
 import netknit as keras
 
 
-@pytest.mark.parametrize("optimizer", ["adam", "sgd", "rmsprop", "nadam", "adagrad"])
+@pytest.mark.parametrize("optimizer", ["adam", "sgd", "rmsprop", "nadam", "adagrad", "ftrl", "lamb",
+                                       "adafactor"])
 def test_fit_resumed_from_a_saved_model_matches_an_uninterrupted_fit(optimizer, tmp_path):
     x, y = mixed_data(n=8)
     torch.manual_seed(1)

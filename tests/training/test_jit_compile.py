@@ -90,6 +90,8 @@ OPTIMIZERS = [
     keras.optimizers.Adagrad(0.1), keras.optimizers.Adadelta(1.0), keras.optimizers.Adamax(0.01),
     keras.optimizers.Nadam(0.01, global_clipnorm=1.0), keras.optimizers.Lion(0.001),
     keras.optimizers.SGD(keras.optimizers.schedules.ExponentialDecay(0.1, 2, 0.5)),
+    keras.optimizers.Ftrl(0.1, l1_regularization_strength=0.01, beta=0.1),
+    keras.optimizers.Lamb(0.01, weight_decay=0.1), keras.optimizers.Adafactor(0.1),
 ]
 
 

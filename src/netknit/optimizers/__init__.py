@@ -12,10 +12,13 @@ from ..graph.errors import unknown_name_error
 from . import schedules as schedules
 from .algorithms import SGD as SGD
 from .algorithms import Adadelta as Adadelta
+from .algorithms import Adafactor as Adafactor
 from .algorithms import Adagrad as Adagrad
 from .algorithms import Adam as Adam
 from .algorithms import Adamax as Adamax
 from .algorithms import AdamW as AdamW
+from .algorithms import Ftrl as Ftrl
+from .algorithms import Lamb as Lamb
 from .algorithms import Lion as Lion
 from .algorithms import Nadam as Nadam
 from .algorithms import RMSprop as RMSprop
@@ -23,7 +26,8 @@ from .optimizer import Optimizer as Optimizer
 
 OPTIMIZERS = {
     cls.__name__.lower(): cls
-    for cls in (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, Nadam, Lion)
+    for cls in (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, Nadam, Lion, Ftrl, Lamb,
+                Adafactor)
 }
 
 
@@ -64,6 +68,6 @@ def _lookup(name: str) -> type:
 
 
 __all__ = [
-    "SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "Lion", "Nadam", "Optimizer",
-    "RMSprop", "deserialize", "get", "schedules", "serialize",
+    "SGD", "Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "Adamax", "Ftrl", "Lamb", "Lion",
+    "Nadam", "Optimizer", "RMSprop", "deserialize", "get", "schedules", "serialize",
 ]

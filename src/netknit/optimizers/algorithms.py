@@ -464,6 +464,257 @@ class Lion(Optimizer):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2}
 
 
+class Ftrl(Optimizer):
+    """FTRL-Proximal ("follow the regularized leader"), the optimizer of large sparse linear models.
+
+    With `n` the running sum of squared gradients (from `initial_accumulator_value`),
+    `k = -learning_rate_power` and `z` a running "linear" term, one step is `n' = n + g^2`,
+    `z += g + 2 * l2_shrinkage * p - (n'^k - n^k) / lr * p`, then
+    `p = (clip(z, -l1, l1) - z) / (n'^k / lr + 2 * (l2 + beta / (2 * lr)))`: coordinates whose
+    `|z|` stays below `l1` are exactly 0.
+
+    Args:
+        learning_rate: a float, a schedule, or a callable. Defaults to 0.001.
+        learning_rate_power: <= 0; how fast each coordinate's rate falls as its gradients add up.
+        initial_accumulator_value: >= 0, the starting value of `n`.
+        l1_regularization_strength: >= 0, the L1 penalty that makes weights exactly 0.
+        l2_regularization_strength: >= 0, an L2 penalty on the weights.
+        l2_shrinkage_regularization_strength: >= 0, an L2 penalty added to the gradient.
+        beta: adds `beta / (2 * lr)` to the L2 penalty.
+    """
+
+    def __init__(
+        self,
+        learning_rate=0.001,
+        learning_rate_power: float = -0.5,
+        initial_accumulator_value: float = 0.1,
+        l1_regularization_strength: float = 0.0,
+        l2_regularization_strength: float = 0.0,
+        l2_shrinkage_regularization_strength: float = 0.0,
+        beta: float = 0.0,
+        **kwargs,
+    ):
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        check_range("learning_rate_power", learning_rate_power, low=-math.inf, high=0.0)
+        check_range("initial_accumulator_value", initial_accumulator_value)
+        check_range("l1_regularization_strength", l1_regularization_strength)
+        check_range("l2_regularization_strength", l2_regularization_strength)
+        check_range("l2_shrinkage_regularization_strength", l2_shrinkage_regularization_strength)
+        check_range("beta", beta)
+        self.learning_rate_power = learning_rate_power
+        self.initial_accumulator_value = initial_accumulator_value
+        self.l1_regularization_strength = l1_regularization_strength
+        self.l2_regularization_strength = l2_regularization_strength
+        self.l2_shrinkage_regularization_strength = l2_shrinkage_regularization_strength
+        self.beta = beta
+        self._slot_groups = (("accumulator", "linear"),)
+
+    def _make_slot(self, slot, param):
+        value = self.initial_accumulator_value if slot == "accumulator" else 0.0
+        return torch.full_like(param, value)
+
+    def _step_scalars(self, lr, step):
+        f = _scalar_type(self._params)
+        l2 = f(self.l2_regularization_strength)
+        if self.beta:
+            l2 = l2 + f(self.beta) / (f(2.0) * f(lr))
+        return lr, float(f(2.0) * l2)
+
+    def _update(self, params, grads, slots, lr, two_l2):
+        accumulators, linears = slots["accumulator"], slots["linear"]
+        power = -self.learning_rate_power
+        new_accumulators = torch._foreach_addcmul(accumulators, grads, grads)
+        new_roots = torch._foreach_pow(new_accumulators, power)
+        # z += g + 2 * l2_shrinkage * p + (n^k - n'^k) / lr * p
+        steps = torch._foreach_pow(accumulators, power)
+        torch._foreach_sub_(steps, new_roots)
+        torch._foreach_div_(steps, lr)
+        torch._foreach_mul_(steps, params)
+        torch._foreach_add_(steps, grads)
+        if self.l2_shrinkage_regularization_strength:
+            torch._foreach_add_(steps, params, alpha=2 * self.l2_shrinkage_regularization_strength)
+        torch._foreach_add_(linears, steps)
+        quadratics = torch._foreach_div(new_roots, lr)
+        torch._foreach_add_(quadratics, two_l2)
+        l1 = self.l1_regularization_strength
+        values = torch._foreach_clamp_min(linears, -l1)
+        torch._foreach_clamp_max_(values, l1)
+        torch._foreach_sub_(values, linears)
+        torch._foreach_div_(values, quadratics)
+        torch._foreach_copy_(params, values)
+        torch._foreach_copy_(accumulators, new_accumulators)
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "learning_rate_power": self.learning_rate_power,
+            "initial_accumulator_value": self.initial_accumulator_value,
+            "l1_regularization_strength": self.l1_regularization_strength,
+            "l2_regularization_strength": self.l2_regularization_strength,
+            "l2_shrinkage_regularization_strength": self.l2_shrinkage_regularization_strength,
+            "beta": self.beta,
+        }
+
+
+class Lamb(Optimizer):
+    """LAMB: Adam's step, rescaled for each tensor by the ratio of its weights' norm to the
+    step's norm (layer-wise adaptation for large batches).
+
+    `m = beta_1 m + (1 - beta_1) g`, `v = beta_2 v + (1 - beta_2) g^2`,
+    `u = (m / (1 - beta_1^t)) / (sqrt(v / (1 - beta_2^t)) + epsilon)`, then
+    `p -= lr * ||p|| / ||u|| * u` (with a ratio of 1 where either norm is 0).
+
+    Args:
+        learning_rate: a float, a schedule, or a callable. Defaults to 0.001.
+        beta_1: the decay rate of the first-moment estimates.
+        beta_2: the decay rate of the second-moment estimates.
+        epsilon: a small constant for numerical stability.
+    """
+
+    def __init__(
+        self,
+        learning_rate=0.001,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        **kwargs,
+    ):
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        _check_moments(beta_1, beta_2, epsilon)
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self._slot_groups = (("momentum", "velocity"),)
+
+    def _step_scalars(self, lr, step):
+        f = _scalar_type(self._params)
+        return (lr, float(1 - f(self.beta_1) ** f(step)), float(1 - f(self.beta_2) ** f(step)))
+
+    def _update(self, params, grads, slots, lr, correction_1, correction_2):
+        m, v = slots["momentum"], slots["velocity"]
+        # Keras moves each average by `(1 - beta) * (x - average)`, which is what lerp computes.
+        torch._foreach_lerp_(m, grads, 1 - self.beta_1)
+        torch._foreach_lerp_(v, torch._foreach_mul(grads, grads), 1 - self.beta_2)
+        denominators = torch._foreach_div(v, correction_2)
+        torch._foreach_sqrt_(denominators)
+        torch._foreach_add_(denominators, self.epsilon)
+        updates = torch._foreach_div(m, correction_1)
+        torch._foreach_div_(updates, denominators)
+        weight_norms = torch.stack(torch._foreach_norm(params))
+        update_norms = torch.stack(torch._foreach_norm(updates))
+        ratios = torch.where((weight_norms > 0) & (update_norms > 0),
+                             weight_norms / update_norms, 1.0)
+        torch._foreach_mul_(updates, (ratios * lr).unbind())
+        torch._foreach_sub_(params, updates)
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+        }
+
+
+class Adafactor(Optimizer):
+    """Adafactor: adaptive steps whose second moment of a matrix is kept as two vectors.
+
+    The running average of `g^2 + epsilon_1` decays at step `t` by `beta_t = 1 - t^beta_2_decay`.
+    For a parameter of two or more dimensions it is kept factored, as its mean over the last
+    axis `R` and its mean over the second-to-last axis `C`, and `v = R / mean(R) (outer) C`;
+    smaller parameters keep `v` itself. With `u = g / sqrt(v)`, the step is
+    `p -= max(epsilon_2, rms(p)) * min(lr, 1 / sqrt(t)) * u / max(1, rms(u) / clip_threshold)`.
+
+    Args:
+        learning_rate: a float, a schedule, or a callable. Defaults to 0.001.
+        beta_2_decay: the exponent of the step in the decay rate, < 0.
+        epsilon_1: added to the squared gradients.
+        epsilon_2: the smallest scale of a step relative to the parameter.
+        clip_threshold: the root mean square above which a tensor's step `u` is scaled down.
+        relative_step: accepted for Keras configs, where it changes nothing: the step size is
+            always at most `1 / sqrt(t)`.
+    """
+
+    def __init__(
+        self,
+        learning_rate=0.001,
+        beta_2_decay: float = -0.8,
+        epsilon_1: float = 1e-30,
+        epsilon_2: float = 1e-3,
+        clip_threshold: float = 1.0,
+        relative_step: bool = True,
+        **kwargs,
+    ):
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        check_range("beta_2_decay", beta_2_decay, low=-math.inf, high=0.0, high_open=True)
+        check_range("epsilon_1", epsilon_1)
+        check_range("epsilon_2", epsilon_2)
+        check_range("clip_threshold", clip_threshold, low_open=True)
+        self.beta_2_decay = beta_2_decay
+        self.epsilon_1 = epsilon_1
+        self.epsilon_2 = epsilon_2
+        self.clip_threshold = clip_threshold
+        self.relative_step = relative_step
+        # Keras's order: each parameter's row and column averages, then its velocity.
+        self._slot_groups = (("row_average", "column_average", "velocity"),)
+
+    def _make_slot(self, slot, param):
+        if slot == "velocity":
+            return torch.zeros_like(param)
+        if param.dim() < 2:
+            # Keras keeps an unused integer 0 in their place, which its files include.
+            return torch.zeros((), dtype=torch.int32, device=param.device)
+        shape = param.shape[:-1] if slot == "row_average" else (*param.shape[:-2], param.shape[-1])
+        return torch.zeros(shape, dtype=param.dtype, device=param.device)
+
+    def _step_scalars(self, lr, step):
+        f = _scalar_type(self._params)
+        t = f(step)
+        decay = 1 - t ** f(self.beta_2_decay)
+        return float(min(f(lr), 1 / np.sqrt(t))), float(decay), float(1 - decay)
+
+    def _update(self, params, grads, slots, step_size, decay, one_minus_decay):
+        scales = torch._foreach_clamp_min(_root_mean_squares(params), self.epsilon_2)
+        torch._foreach_mul_(scales, step_size)
+        squares = torch._foreach_mul(grads, grads)
+        torch._foreach_add_(squares, self.epsilon_1)
+        whole_v, whole_squares = [], []
+        for i, square in enumerate(squares):
+            v = slots["velocity"][i]
+            if square.dim() < 2:
+                whole_v.append(v)
+                whole_squares.append(square)
+                continue
+            rows, columns = slots["row_average"][i], slots["column_average"][i]
+            rows.mul_(decay).add_(square.mean(dim=-1) * one_minus_decay)
+            columns.mul_(decay).add_(square.mean(dim=-2) * one_minus_decay)
+            v.copy_((rows / rows.mean(dim=-1, keepdim=True)).unsqueeze(-1) * columns.unsqueeze(-2))
+        if whole_v:
+            torch._foreach_mul_(whole_v, decay)
+            torch._foreach_add_(whole_v, torch._foreach_mul(whole_squares, one_minus_decay))
+        updates = torch._foreach_div(grads, torch._foreach_sqrt(slots["velocity"]))
+        clipping = torch._foreach_div(_root_mean_squares(updates), self.clip_threshold)
+        torch._foreach_clamp_min_(clipping, 1.0)
+        torch._foreach_div_(updates, clipping)
+        torch._foreach_mul_(updates, scales)
+        torch._foreach_sub_(params, updates)
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "beta_2_decay": self.beta_2_decay,
+            "epsilon_1": self.epsilon_1,
+            "epsilon_2": self.epsilon_2,
+            "clip_threshold": self.clip_threshold,
+            "relative_step": self.relative_step,
+        }
+
+
+def _root_mean_squares(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
+    """`sqrt(mean(x^2))` of each tensor, as 0-d tensors (no wait for the device)."""
+    return torch._foreach_div(torch._foreach_norm(tensors), [math.sqrt(t.numel()) for t in tensors])
+
+
 def _scalar_type(params: list[torch.Tensor]) -> type:
     """The float type Keras computes bias corrections in: the parameters' (float32 below float64).
 

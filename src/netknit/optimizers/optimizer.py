@@ -14,7 +14,8 @@ waits for the device: the learning rate, the step count and the bias corrections
 numbers (`_host_scalars`). Steps 2 to 4 (`_apply_update`) are tensor work only, so that
 `jit_compile=True` compiles them into the training step, with those numbers passed in as a
 tensor. Slot tensors ("momentum", "velocity", ...) are created by `build`, one per parameter per
-slot, with the parameter's shape, dtype and device.
+slot, with the parameter's shape, dtype and device unless the algorithm makes them otherwise
+(`_make_slot`: Adafactor's factored second moments).
 """
 
 from __future__ import annotations
@@ -148,7 +149,7 @@ class Optimizer:
         self._given_params = params
         self._params = list(params)
         self._slots = {
-            slot: [torch.full_like(p, self._slot_initial_value) for p in self._params]
+            slot: [self._make_slot(slot, p) for p in self._params]
             for group in self._slot_groups
             for slot in group
         }
@@ -156,6 +157,11 @@ class Optimizer:
         if self._pending_state is not None:
             state, self._pending_state = self._pending_state, None
             self.load_state_dict(state)
+
+    def _make_slot(self, slot: str, param: torch.Tensor) -> torch.Tensor:
+        """A new slot tensor of `param`: by default its shape, dtype and device, filled with
+        `_slot_initial_value`."""
+        return torch.full_like(param, self._slot_initial_value)
 
     # Scalars Keras keeps as variables besides the slots (Nadam's momentum product, ...).
     _extra_scalar_variables = 0

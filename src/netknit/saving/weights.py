@@ -239,8 +239,9 @@ def _plan_optimizer(model, optimizer, values: list, source: str):
                 "model or optimizer; recompile or load with compile=False."
             )
         slots = values[head:head + len(order)]
-        for (slot, _, (owner, name)), value in zip(order, slots):
-            expected = tuple(getattr(owner, name).shape)
+        for (slot, index, (owner, name)), value in zip(order, slots):
+            # A slot has its parameter's shape, except Adafactor's factored averages.
+            expected = tuple(optimizer._slots[slot][index].shape)
             if tuple(value.shape) != expected:
                 raise SavingError(
                     f"{source}: optimizer slot '{slot}' of {owner.name}/{name} has "
