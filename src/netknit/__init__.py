@@ -7,6 +7,7 @@
 from . import activations as activations
 from . import backend as backend
 from . import callbacks as callbacks
+from . import config as config
 from . import constraints as constraints
 from . import distributed as distributed
 from . import initializers as initializers
@@ -16,8 +17,10 @@ from . import metrics as metrics
 from . import models as models
 from . import ops as ops
 from . import optimizers as optimizers
+from . import random as random
 from . import regularizers as regularizers
 from . import saving as saving
+from . import tree as tree
 from . import utils as utils
 from .graph.errors import ShapeError as ShapeError
 from .graph.symbolic import SymbolicTensor as SymbolicTensor
@@ -43,6 +46,7 @@ def version() -> str:
 __all__ = [
     "Initializer", "Input", "KerasTensor", "Layer", "Loss", "Metric", "Model", "Operation",
     "Optimizer", "Regularizer", "Sequential", "ShapeError", "SymbolicTensor", "activations",
-    "backend", "callbacks", "constraints", "distributed", "initializers", "layers", "losses",
-    "metrics", "models", "ops", "optimizers", "regularizers", "saving", "utils", "version",
+    "backend", "callbacks", "config", "constraints", "distributed", "initializers", "layers",
+    "losses", "metrics", "models", "ops", "optimizers", "random", "regularizers", "saving",
+    "tree", "utils", "version",
 ]

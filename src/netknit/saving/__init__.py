@@ -9,12 +9,14 @@ from .registry import SavingError as SavingError
 from .registry import custom_object_scope as custom_object_scope
 from .registry import get_custom_objects as get_custom_objects
 from .registry import get_registered_name as get_registered_name
+from .registry import get_registered_object as get_registered_object
 from .registry import register_keras_serializable as register_keras_serializable
 from .serialization import deserialize_keras_object as deserialize_keras_object
 from .serialization import serialize_keras_object as serialize_keras_object
 
 __all__ = [
     "CustomObjectScope", "SavingError", "custom_object_scope", "deserialize_keras_object",
-    "get_custom_objects", "get_registered_name", "load_model", "load_weights",
+    "get_custom_objects", "get_registered_name", "get_registered_object", "load_model",
+    "load_weights",
     "register_keras_serializable", "save_model", "save_weights", "serialize_keras_object",
 ]

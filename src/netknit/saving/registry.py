@@ -86,6 +86,18 @@ def registered_class(registered_name: str | None) -> type | None:
     return _CUSTOM.get(registered_name) if isinstance(registered_name, str) else None
 
 
+def get_registered_object(name: str, custom_objects: dict | None = None,
+                          module_objects: dict | None = None):
+    """The object registered or in scope under `name` (`"package>Name"` or a class name): from
+    `custom_objects`, the custom object scopes, the global custom objects, then `module_objects`;
+    None when none has it."""
+    for objects in (custom_objects or {}, *reversed(_SCOPES.get()), _CUSTOM,
+                    module_objects or {}):
+        if name in objects:
+            return objects[name]
+    return None
+
+
 def builtin_layer_classes() -> dict[str, type]:
     """Every public layer and model class by its Keras class name."""
     from .. import layers, models

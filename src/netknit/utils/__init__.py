@@ -7,9 +7,11 @@ from ..saving import custom_object_scope as custom_object_scope
 from ..saving import deserialize_keras_object as deserialize_keras_object
 from ..saving import get_custom_objects as get_custom_objects
 from ..saving import get_registered_name as get_registered_name
+from ..saving import get_registered_object as get_registered_object
 from ..saving import register_keras_serializable as register_keras_serializable
 from ..saving import serialize_keras_object as serialize_keras_object
 from ..training.progress import Progbar as Progbar
+from .graph_inputs import get_source_inputs as get_source_inputs
 from .model_visualization import model_to_svg as model_to_svg
 from .model_visualization import plot_model as plot_model
 from .numerical import normalize as normalize
