@@ -26,6 +26,7 @@ from .graph.errors import ShapeError as ShapeError
 from .graph.symbolic import SymbolicTensor as SymbolicTensor
 from .initializers import Initializer as Initializer
 from .layers import Input as Input
+from .layers import InputSpec as InputSpec
 from .layers import Layer as Layer
 from .losses import Loss as Loss
 from .metrics import Metric as Metric
@@ -44,8 +45,9 @@ def version() -> str:
     return __version__
 
 __all__ = [
-    "Initializer", "Input", "KerasTensor", "Layer", "Loss", "Metric", "Model", "Operation",
-    "Optimizer", "Regularizer", "Sequential", "ShapeError", "SymbolicTensor", "activations",
+    "Initializer", "Input", "InputSpec", "KerasTensor", "Layer", "Loss", "Metric", "Model",
+    "Operation", "Optimizer", "Regularizer", "Sequential", "ShapeError", "SymbolicTensor",
+    "activations",
     "backend", "callbacks", "config", "constraints", "distributed", "initializers", "layers",
     "losses", "metrics", "models", "ops", "optimizers", "random", "regularizers", "saving",
     "tree", "utils", "version",

@@ -102,3 +102,64 @@ def test_training_true_recorded_in_a_graph_is_overridden_by_keras_s_loops():
     ones = np.ones((1, 1000), "float32")
     assert (model.predict(ones, verbose=0) == 0).mean() == 0  # as in Keras 3.15.1
     assert 0.3 < (model(ones).numpy() == 0).mean() < 0.7  # a direct call keeps it
+
+
+# ---------------------------------------------------------------------- RandomCrop
+
+
+def test_random_crop_takes_one_random_window_per_batch_in_training():
+    images = torch.randn(3, 6, 7, 2)
+    layer = layers.RandomCrop(3, 4, seed=5)
+    windows = set()
+    for _ in range(40):
+        out = layer(images)  # called directly: training, as in Keras
+        found = [(top, left) for top in range(4) for left in range(4)
+                 if torch.equal(out, images[:, top:top + 3, left:left + 4])]
+        assert len(found) == 1
+        windows.add(found[0])
+    assert len(windows) > 10
+    again = layers.RandomCrop(3, 4, seed=5)
+    assert torch.equal(layers.RandomCrop(3, 4, seed=5)(images), again(images))
+
+
+def test_random_crop_of_a_too_small_image_stretches_keras_s_window_in_training():
+    # Keras 3.15.1: the image is not wider than 6, so the 3 x 6 window at the centred
+    # aspect-ratio crop's corner (row 1) is taken, 3 x 5 here, and resized to 3 x 6.
+    out = layers.RandomCrop(3, 6)(IMAGE, training=True)
+    expected = [[5.0, 5.75, 6.58333, 7.41667, 8.25, 9.0],
+                [10.0, 10.75, 11.58333, 12.41667, 13.25, 14.0],
+                [15.0, 15.75, 16.58333, 17.41667, 18.25, 19.0]]
+    np.testing.assert_allclose(out[0, ..., 0].numpy(), expected, rtol=1e-5)
+
+
+def test_random_crop_centre_crops_to_the_aspect_ratio_and_resizes_in_inference():
+    # What Keras documents (and its Resizing(crop_to_aspect_ratio=True) computes); Keras 3.15.1's
+    # RandomCrop itself returns the images uncropped in inference.
+    out = layers.RandomCrop(3, 6)(IMAGE, training=False)
+    expected = [[5.0, 5.75, 6.58333, 7.41667, 8.25, 9.0],
+                [7.5, 8.25, 9.08333, 9.91667, 10.75, 11.5],
+                [10.0, 10.75, 11.58333, 12.41667, 13.25, 14.0]]
+    np.testing.assert_allclose(out[0, ..., 0].numpy(), expected, rtol=1e-5)
+    square = layers.RandomCrop(2, 2)(IMAGE, training=False)
+    assert square[0, ..., 0].tolist() == [[3.0, 5.0], [13.0, 15.0]]
+    same_aspect = layers.RandomCrop(4, 4)(IMAGE, training=False)  # a crop, nothing to resize
+    assert torch.equal(same_aspect, torch.as_tensor(IMAGE[:, :, :4]))
+
+
+def test_random_crop_in_a_model_gives_its_output_shape_in_predict():
+    inputs = keras.Input((5, 8, 1))
+    model = keras.Model(inputs, layers.RandomCrop(4, 6)(inputs))
+    images = np.random.default_rng(0).random((2, 5, 8, 1)).astype("float32")
+    # The largest 2:3 window, 5 x 7 at column 0, resized to 4 x 6.
+    expected = torch.nn.functional.interpolate(torch.as_tensor(images[:, :, :7]).movedim(-1, 1),
+                                               size=(4, 6), mode="bilinear").movedim(1, -1)
+    np.testing.assert_allclose(model.predict(images, verbose=0), expected.numpy(), rtol=1e-6)
+
+
+def test_random_crop_outputs_floats_for_single_and_integer_images():
+    single = layers.RandomCrop(2, 3)(np.full((4, 5, 3), 7, "uint8"))
+    assert single.shape == (2, 3, 3) and single.dtype == torch.float32
+    first = layers.RandomCrop(2, 3, data_format="channels_first")(torch.zeros(2, 3, 4, 5))
+    assert first.shape == (2, 3, 2, 3)
+    with pytest.raises(ValueError, match="positive integer for width"):
+        layers.RandomCrop(2, 0)

@@ -102,3 +102,52 @@ def test_pooling_a_vector_suggests_a_reshape():
 def test_arguments_are_checked(kwargs, pattern):
     with pytest.raises(ValueError, match=pattern):
         layers.MaxPooling2D(**kwargs)
+
+
+# ---------------------------------------------------------------------- adaptive pooling
+
+# Keras 3.15.1's outputs (torch backend) on _det(input_shape, phase).
+ADAPTIVE_KERAS_OUTPUTS = {
+    "average-1d": (lambda: layers.AdaptiveAveragePooling1D(3), (1, 7, 1), 0.0,
+                   [0.543, 0.727667, -0.296]),
+    "max-1d": (lambda: layers.AdaptiveMaxPooling1D(3), (1, 7, 1), 0.0, [0.985, 0.985, 0.335]),
+    "average-1d-more-bins-than-steps": (lambda: layers.AdaptiveAveragePooling1D(5), (1, 3, 1),
+                                        0.0, [0.0, 0.322, 0.644, 0.8145, 0.985]),
+    "max-2d": (lambda: layers.AdaptiveMaxPooling2D((2, 3)), (1, 5, 4, 1), 0.3,
+               [0.841, 0.992, 0.992, 0.663, 0.85, 0.989]),
+    "average-2d-channels-first": (
+        lambda: layers.AdaptiveAveragePooling2D(2, data_format="channels_first"), (1, 2, 3, 3),
+        0.3, [0.4635, 0.31575, -0.286, -0.45675, 0.4625, 0.30975, -0.292, -0.45825]),
+    "average-3d": (lambda: layers.AdaptiveAveragePooling3D((1, 2, 1)), (1, 2, 3, 2, 1), 0.1,
+                   [0.039125, 0.361875]),
+    "max-3d": (lambda: layers.AdaptiveMaxPooling3D((2, 1, 2)), (1, 3, 2, 3, 1), 0.1,
+               [0.808, 0.999, 0.798, 0.999]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ADAPTIVE_KERAS_OUTPUTS))
+def test_adaptive_pooling_matches_keras(case):
+    make, input_shape, phase, expected = ADAPTIVE_KERAS_OUTPUTS[case]
+    got = make()(_det(input_shape, phase)).numpy()
+    np.testing.assert_allclose(got.ravel(), expected, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("rank", [1, 2, 3])
+def test_adaptive_pooling_bins_are_torch_s_on_channels_first_data(rank):
+    # Bin i of n positions pooled to m: floor(i * n / m) to ceil((i + 1) * n / m), torch's bins.
+    x = torch.randn((2,) + (7, 5, 6)[:rank] + (3,))
+    size = (3, 4, 2)[:rank]
+    channels_first = x.movedim(-1, 1).contiguous()
+    for cls, fn in (("AdaptiveAveragePooling", "adaptive_avg_pool"),
+                    ("AdaptiveMaxPooling", "adaptive_max_pool")):
+        got = getattr(layers, f"{cls}{rank}D")(size)(x)
+        expected = getattr(torch.nn.functional, f"{fn}{rank}d")(channels_first, size)
+        torch.testing.assert_close(got, expected.movedim(1, -1))
+
+
+def test_adaptive_pooling_output_size_is_checked():
+    with pytest.raises(ValueError, match="tuple of 2 positive integers"):
+        layers.AdaptiveAveragePooling2D((2, 2, 2))
+    with pytest.raises(ValueError, match="Received: output_size=0"):
+        layers.AdaptiveMaxPooling1D(0)
+    assert layers.AdaptiveMaxPooling3D(2).get_config()["output_size"] == (2, 2, 2)

@@ -126,3 +126,67 @@ def test_keras_longer_convolution_names_are_the_same_classes():
     assert layers.Convolution1DTranspose is layers.Conv1DTranspose
     assert layers.SeparableConvolution2D is layers.SeparableConv2D
     assert type(layers.Convolution2D(4, 3)).__name__ == "Conv2D"
+
+
+# ---------------------------------------------------------------------- Discretization
+
+VALUES = np.array([[-1.5, 1.0, 3.4, 0.5], [0.0, 3.0, 1.3, 0.0]], "float32")
+
+
+def test_discretization_buckets_as_keras():
+    # Keras's documented example: a value equal to a boundary falls in the bin above it.
+    out = layers.Discretization(bin_boundaries=[0.0, 1.0, 2.0])(VALUES)
+    assert out.dtype == torch.int32
+    assert out.tolist() == [[0, 2, 3, 1], [1, 3, 2, 1]]
+
+
+@pytest.mark.parametrize("mode, expected", [
+    ("one_hot", [[[1, 0, 0], [0, 0, 1], [0, 0, 1], [0, 1, 0]],
+                 [[0, 1, 0], [0, 0, 1], [0, 0, 1], [0, 1, 0]]]),
+    ("multi_hot", [[1, 1, 1], [0, 1, 1]]),
+    ("count", [[1, 1, 2], [0, 2, 2]]),
+])
+def test_discretization_encodes_bins_as_keras(mode, expected):
+    out = layers.Discretization(bin_boundaries=[0.0, 1.0], output_mode=mode)(VALUES)
+    assert out.dtype == torch.float32
+    assert out.tolist() == expected
+
+
+def test_discretization_adapt_learns_keras_s_quantiles():
+    # Keras's documented example: num_bins=4 on VALUES gives boundaries [0.0, 0.5, 1.3].
+    layer = layers.Discretization(num_bins=4, epsilon=0.01)
+    layer.adapt(VALUES)
+    np.testing.assert_allclose(layer.bin_boundaries, [0.0, 0.5, 1.3], rtol=1e-6)
+    assert layer(VALUES).tolist() == [[0, 2, 3, 2], [1, 3, 3, 1]]
+    # Keras's boundaries for 1000 normal values in batches of 250 (its summary is approximate).
+    data = np.random.default_rng(0).standard_normal((1000, 1)).astype("float32")
+    layer = layers.Discretization(num_bins=4, epsilon=0.05)
+    layer.adapt(torch.as_tensor(data), batch_size=250)
+    np.testing.assert_allclose(layer.bin_boundaries,
+                               [-0.6922591, -0.1044471, 0.5872292], rtol=1e-6)
+
+
+def test_discretization_config_keeps_what_adapt_learned():
+    layer = layers.Discretization(num_bins=4)
+    layer.adapt(VALUES)
+    config = layer.get_config()
+    assert list(config) == ["bin_boundaries", "num_bins", "epsilon", "output_mode", "sparse",
+                            "name", "dtype"]
+    clone = layers.Discretization.from_config(config)
+    assert clone.bin_boundaries == layer.bin_boundaries and clone.num_bins == 4
+    assert torch.equal(clone(VALUES), layer(VALUES))
+
+
+def test_discretization_explains_what_it_needs():
+    with pytest.raises(ValueError, match="has no bin boundaries yet"):
+        layers.Discretization(num_bins=3)(VALUES)
+    with pytest.raises(ValueError, match="not both or neither"):
+        layers.Discretization()
+    with pytest.raises(ValueError, match="output_mode to be one of int, one_hot"):
+        layers.Discretization(bin_boundaries=[0.0], output_mode="tf_idf")
+    with pytest.raises(ValueError, match="flat list of increasing numbers"):
+        layers.Discretization(bin_boundaries=[1.0, 0.0])
+    with pytest.raises(ValueError, match="nothing to adapt"):
+        layers.Discretization(bin_boundaries=[0.0]).adapt(VALUES)
+    with pytest.raises(ValueError, match="sparse=True"):
+        layers.Discretization(bin_boundaries=[0.0], output_mode="count", sparse=True)

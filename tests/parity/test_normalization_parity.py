@@ -38,6 +38,12 @@ CASES = {
                            "float32"),
     "groupnorm-axis1": (lambda L: L.GroupNormalization(groups=3, axis=1), (6, 2, 2), "float32"),
     "unitnorm": (lambda L: L.UnitNormalization(), (5, 3), "float32"),
+    "rmsnorm": (lambda L: L.RMSNormalization(), (5, 3), "float32"),
+    "rmsnorm-axes": (lambda L: L.RMSNormalization(axis=[-2, -1], epsilon=1e-2), (3, 4, 2),
+                     "float32"),
+    "spectralnorm-dense": (lambda L: L.SpectralNormalization(L.Dense(3)), (4,), "float32"),
+    "spectralnorm-conv": (lambda L: L.SpectralNormalization(L.Conv2D(2, 2), power_iterations=3),
+                          (5, 5, 3), "float32"),
     "unitnorm-axes": (lambda L: L.UnitNormalization(axis=[1, 2]), (3, 4), "float32"),
     "embedding": (lambda L: L.Embedding(10, 4), (5,), "int32"),
     "embedding-mask": (lambda L: L.Embedding(10, 3, mask_zero=True), (2, 5), "int32"),
@@ -160,3 +166,29 @@ def test_masks_match_keras(key):
     expected = _numpy(theirs.compute_mask(x, None))
     got = _numpy(ours.compute_mask(torch.as_tensor(x), None))
     np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("key", ["spectralnorm-dense", "spectralnorm-conv"])
+def test_spectral_normalization_training_steps_match_keras(key):
+    theirs, ours, _, _, shape, dtype = _build_pair(key)
+    for step in range(3):
+        x = _data(shape, dtype, seed=step)
+        expected = _numpy(theirs(x, training=True))
+        got = _numpy(ours(torch.as_tensor(x), training=True))
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    # The normalized kernel and the power iteration's vector, as Keras leaves them.
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+
+
+def test_spectral_normalization_weights_file_moves_both_ways(tmp_path):
+    factory = CASES["spectralnorm-dense"][0]
+    theirs = keras.Sequential([keras.Input((4,)), factory(keras.layers)])
+    ours = netknit.Sequential([netknit.Input((4,)), factory(netknit.layers)])
+    theirs.save_weights(tmp_path / "k.weights.h5")
+    ours.load_weights(tmp_path / "k.weights.h5")
+    x = _data((4,), "float32")
+    np.testing.assert_allclose(ours.predict(x, verbose=0), theirs.predict(x, verbose=0),
+                               rtol=1e-6)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_array_equal(a, b)

@@ -10,6 +10,7 @@ from .attention import Attention as Attention
 from .attention import MultiHeadAttention as MultiHeadAttention
 from .augmentation import RandomBrightness as RandomBrightness
 from .augmentation import RandomContrast as RandomContrast
+from .augmentation import RandomCrop as RandomCrop
 from .augmentation import RandomFlip as RandomFlip
 from .augmentation import RandomRotation as RandomRotation
 from .augmentation import RandomTranslation as RandomTranslation
@@ -41,10 +42,12 @@ from .core import Lambda as Lambda
 from .core import Permute as Permute
 from .core import RepeatVector as RepeatVector
 from .core import Reshape as Reshape
+from .einsum_dense import EinsumDense as EinsumDense
 from .embedding import Embedding as Embedding
 from .embedding import Masking as Masking
 from .input_layer import Input as Input
 from .input_layer import InputLayer as InputLayer
+from .input_spec import InputSpec as InputSpec
 from .layer import Layer as Layer
 from .merging import Add as Add
 from .merging import Average as Average
@@ -65,7 +68,15 @@ from .merging import subtract as subtract
 from .normalization import BatchNormalization as BatchNormalization
 from .normalization import GroupNormalization as GroupNormalization
 from .normalization import LayerNormalization as LayerNormalization
+from .normalization import RMSNormalization as RMSNormalization
+from .normalization import SpectralNormalization as SpectralNormalization
 from .normalization import UnitNormalization as UnitNormalization
+from .pooling import AdaptiveAveragePooling1D as AdaptiveAveragePooling1D
+from .pooling import AdaptiveAveragePooling2D as AdaptiveAveragePooling2D
+from .pooling import AdaptiveAveragePooling3D as AdaptiveAveragePooling3D
+from .pooling import AdaptiveMaxPooling1D as AdaptiveMaxPooling1D
+from .pooling import AdaptiveMaxPooling2D as AdaptiveMaxPooling2D
+from .pooling import AdaptiveMaxPooling3D as AdaptiveMaxPooling3D
 from .pooling import AveragePooling1D as AveragePooling1D
 from .pooling import AveragePooling2D as AveragePooling2D
 from .pooling import AveragePooling3D as AveragePooling3D
@@ -92,6 +103,7 @@ from .pooling import MaxPooling2D as MaxPooling2D
 from .pooling import MaxPooling3D as MaxPooling3D
 from .preprocessing import CategoryEncoding as CategoryEncoding
 from .preprocessing import CenterCrop as CenterCrop
+from .preprocessing import Discretization as Discretization
 from .preprocessing import Normalization as Normalization
 from .preprocessing import Rescaling as Rescaling
 from .preprocessing import Resizing as Resizing
@@ -114,5 +126,11 @@ from .reshaping import UpSampling3D as UpSampling3D
 from .reshaping import ZeroPadding1D as ZeroPadding1D
 from .reshaping import ZeroPadding2D as ZeroPadding2D
 from .reshaping import ZeroPadding3D as ZeroPadding3D
+from .rnn import RNN as RNN
+from .rnn import GRUCell as GRUCell
+from .rnn import LSTMCell as LSTMCell
+from .rnn import SimpleRNNCell as SimpleRNNCell
+from .rnn import StackedRNNCells as StackedRNNCells
 from .rnn_wrappers import Bidirectional as Bidirectional
 from .rnn_wrappers import TimeDistributed as TimeDistributed
+from .wrapper import Wrapper as Wrapper

@@ -1,8 +1,9 @@
 """Random image augmentation: RandomFlip, RandomRotation, RandomZoom, RandomTranslation,
-RandomContrast, RandomBrightness.
+RandomContrast, RandomBrightness, RandomCrop.
 
 As in Keras, they transform only in training: inside a model, `fit` augments and `predict` and
-`evaluate` pass images through unchanged. Called directly on images, they augment unless given
+`evaluate` pass images through unchanged (RandomCrop, whose output has its own size, centre-crops
+and resizes instead). Called directly on images, they augment unless given
 `training=False` (Keras's default for these layers). Each image of a batch gets its own random
 transformation. `seed=` makes the draws repeatable (from a generator of the layer's own); the
 values differ from Keras's, whose random streams are not torch's.
@@ -22,7 +23,9 @@ import torch.nn.functional as F
 
 from ..graph.symbolic import SymbolicTensor
 from .convolutional import check_spatial_input, normalize_data_format
+from .core import check_positive_int
 from .layer import Layer
+from .preprocessing import resize_images
 
 _FILL_MODES = ("reflect", "wrap", "constant", "nearest")
 _INTERPOLATIONS = ("bilinear", "nearest")
@@ -348,3 +351,76 @@ class RandomBrightness(_Augmentation):
 
     def get_config(self):
         return {**super().get_config(), "factor": self.factor, "value_range": self.value_range}
+
+
+class RandomCrop(_Augmentation):
+    """Crops a random `(height, width)` window from the images, in training; in inference, the
+    largest centred window of the target's aspect ratio, resized to `(height, width)`.
+
+    In training, one window position is drawn per batch (all its images are cropped alike). An
+    image not larger than the target on both sides is not cropped at random: the target-sized
+    window at the centred aspect-ratio crop's corner is taken and resized (bilinear) to
+    `(height, width)`, as Keras does. The output is always of the layer's dtype (float32).
+
+    Args:
+        height, width: the output size.
+        seed: makes the window positions repeatable.
+        data_format: `"channels_last"` (default) or `"channels_first"`.
+
+    Input shape: `(batch, height, width, channels)` or one image `(height, width, channels)`.
+    Output shape: `(batch, target_height, target_width, channels)`.
+
+    >>> RandomCrop(2, 3)(torch.zeros(4, 5, 6, 3)).shape
+    torch.Size([4, 2, 3, 3])
+    """
+
+    supports_masking = False
+
+    def __init__(self, height, width, seed=None, data_format=None, **kwargs):
+        super().__init__(seed=seed, data_format=data_format, **kwargs)
+        self.height = check_positive_int("height", height)
+        self.width = check_positive_int("width", width)
+
+    def forward(self, inputs, training=None):
+        training = self.training if training is None else training
+        single = inputs.dim() == 3
+        images = inputs.unsqueeze(0) if single else inputs
+        if self.data_format == "channels_last":
+            images = images.movedim(-1, 1)
+        images = images.to(self.dtype)
+        height, width = images.shape[-2:]
+        if training and height > self.height and width > self.width:
+            # Drawn on the CPU (the layer's generator or torch's), so no device sync.
+            top = int(torch.randint(height - self.height + 1, (1,), generator=self._generator))
+            left = int(torch.randint(width - self.width + 1, (1,), generator=self._generator))
+            out = images[..., top:top + self.height, left:left + self.width]
+        else:
+            top, left, crop_height, crop_width = self._centred_crop(height, width)
+            if training:  # Keras's rule: the target-sized window there, stretched if smaller
+                crop_height, crop_width = self.height, self.width
+            out = images[..., top:top + crop_height, left:left + crop_width]
+            if tuple(out.shape[-2:]) != (self.height, self.width):
+                out = resize_images(out, self.height, self.width)
+        if self.data_format == "channels_last":
+            out = out.movedim(1, -1)
+        return out.squeeze(0) if single else out
+
+    def _centred_crop(self, height: int, width: int) -> tuple[int, int, int, int]:
+        """(top, left, height, width) of the largest centred window of the target's aspect."""
+        crop_height = max(min(height, int(width * self.height / self.width)), 1)
+        crop_width = max(min(width, int(height * self.width / self.height)), 1)
+        return (height - crop_height) // 2, (width - crop_width) // 2, crop_height, crop_width
+
+    def compute_output_dtype(self, inputs) -> torch.dtype:
+        return self.dtype
+
+    def compute_output_shape(self, input_shape):
+        check_spatial_input(self, input_shape, 2, self.data_format)
+        channels_last = self.data_format == "channels_last"
+        axes = (1, 2) if channels_last else (2, 3)
+        output = list(input_shape)
+        output[axes[0]], output[axes[1]] = self.height, self.width
+        return tuple(output)
+
+    def get_config(self):
+        return {**super().get_config(), "height": self.height, "width": self.width}

@@ -36,6 +36,7 @@ from ..graph.errors import ShapeError, did_you_mean
 from ..graph.node import Node
 from ..graph.shapes import format_shape
 from ..graph.symbolic import SymbolicTensor
+from .input_spec import check_input_spec
 
 _name_counts: dict[str, int] = {}
 
@@ -115,6 +116,9 @@ class Layer(nn.Module):
     _accepts_mask = False
     # Layers that pass an input mask on unchanged (element-wise layers, Dropout, Dense, ...).
     supports_masking = False
+    # An InputSpec (or a structure of them) that inputs must fit: checked on symbolic calls and on
+    # the first call on data, never on the hot path.
+    input_spec = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -454,8 +458,13 @@ class Layer(nn.Module):
         # 3. Convert NumPy arrays and Python numbers to tensors once, at the edge.
         inputs = nest.map_structure(self._to_tensor, args[0])
         args = (inputs,) + args[1:]
-        # 4. Build from the real shapes on the first call.
+        # 4. Check the input_spec and build from the real shapes on the first call.
         if not self.built:
+            if self.input_spec is not None:
+                try:
+                    check_input_spec(self, self.input_spec, inputs)
+                except ShapeError as error:
+                    raise error.attach(self, []) from None
             device = next((t.device for t in nest.flatten(inputs) if torch.is_tensor(t)), None)
             self._build_once(nest.map_structure(lambda t: tuple(t.shape), inputs))
             if device is not None:
@@ -484,6 +493,8 @@ class Layer(nn.Module):
         inputs = args[0]
         symbolic = [t for t in nest.flatten((args, kwargs)) if isinstance(t, SymbolicTensor)]
         try:
+            if self.input_spec is not None:
+                check_input_spec(self, self.input_spec, inputs)
             output_shape = self._symbolic_output_shape(args, kwargs)
         except ShapeError as error:
             raise error.attach(self, symbolic) from None

@@ -1,6 +1,7 @@
-"""Normalization layers: batch, layer, group and unit normalization.
+"""Normalization layers: batch, layer, group, unit and RMS normalization; spectral normalization.
 
-The layers: BatchNormalization, LayerNormalization, GroupNormalization, UnitNormalization.
+The layers: BatchNormalization, LayerNormalization, GroupNormalization, UnitNormalization,
+RMSNormalization, and the SpectralNormalization wrapper.
 
 All of them normalize along the channels axis of `channels_last` data by default (`axis=-1`) and
 reach torch's fused kernels (`F.batch_norm`, `F.layer_norm`, `F.group_norm`) through permuted
@@ -13,13 +14,16 @@ import warnings
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from .. import constraints as constraints_module
 from .. import initializers as initializers_module
 from .. import regularizers as regularizers_module
 from ..graph.errors import ShapeError
 from ..graph.shapes import format_shape
+from .input_spec import InputSpec
 from .layer import Layer
+from .wrapper import Wrapper
 
 # Keras adds this to the count of unmasked values before dividing (backend.epsilon()).
 _MASK_EPSILON = 1e-7
@@ -407,3 +411,148 @@ class UnitNormalization(Layer):
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}
+
+
+class RMSNormalization(Layer):
+    """Divides each sample by its root mean square over `axis`, then scales: `x / rms(x) * scale`.
+
+    Unlike `LayerNormalization` it neither centers the values nor learns an offset: the output is
+    `x * rsqrt(mean(x ** 2) + epsilon) * scale`, the mean taken over `axis`.
+
+    Args:
+        axis: an axis or a list of axes to normalize over (`-1`, the features, by default).
+        epsilon: added to the mean square before the square root.
+
+    Input shape: any, with known sizes on `axis`. Output shape: the same.
+
+    Weights: `scale`, of the sizes of `axis` (ones at first).
+
+    >>> RMSNormalization()(torch.full((1, 3), 2.0)).round(decimals=4).tolist()
+    [[1.0, 1.0, 1.0]]
+    """
+
+    supports_masking = True
+
+    def __init__(self, axis=-1, epsilon=1e-6, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(axis, (list, tuple)) and axis and all(
+                isinstance(a, int) and not isinstance(a, bool) for a in axis):
+            axis = list(axis)
+        elif not isinstance(axis, int) or isinstance(axis, bool):
+            raise TypeError(f"Expected an int or a list of ints for axis. Received: axis={axis!r}")
+        if not isinstance(epsilon, (int, float)) or isinstance(epsilon, bool) or epsilon < 0:
+            raise ValueError(f"Expected a non-negative epsilon. Received: epsilon={epsilon!r}")
+        self.axis = axis
+        self.epsilon = float(epsilon)
+
+    def build(self, input_shape):
+        axes = _check_axes(self, input_shape, self._axis_list())
+        check_known_axes(self, input_shape, axes)
+        # As in Keras, the built layer keeps (and saves) its axes as a sorted list.
+        self.axis = sorted(self.axis) if isinstance(self.axis, list) else [self.axis]
+        self._axes = sorted(axes)
+        rank = len(input_shape)
+        self._trailing = self._axes == list(range(rank - len(axes), rank))
+        self._normalized_shape = tuple(input_shape[a] for a in self._axes)
+        self._broadcast = tuple(input_shape[d] if d in self._axes else 1 for d in range(1, rank))
+        self.add_weight(name="scale", shape=self._normalized_shape, initializer="ones")
+
+    def _axis_list(self) -> list:
+        return self.axis if isinstance(self.axis, list) else [self.axis]
+
+    def forward(self, inputs):
+        if self._trailing:
+            return F.rms_norm(inputs, self._normalized_shape, self.scale, self.epsilon)
+        mean_square = inputs.square().mean(self._axes, keepdim=True)
+        return inputs * torch.rsqrt(mean_square + self.epsilon) * self.scale.view(self._broadcast)
+
+    def compute_output_shape(self, input_shape):
+        _check_axes(self, input_shape, self._axis_list())
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon}
+
+
+class SpectralNormalization(Wrapper):
+    """Keeps a layer's kernel at spectral norm 1: in training, divides it by its largest singular
+    value (estimated by power iteration) before each call.
+
+    As in Keras, the division is written into the kernel itself (no gradient flows through it),
+    and the estimate's vector `vector_u` carries over from call to call, so one iteration per
+    step suffices. In inference the layer runs with its kernel as it is. A kernel of zeros is
+    left alone.
+
+    Args:
+        layer: a layer with a `kernel` (`Dense`, a convolution) or `embeddings` (`Embedding`).
+        power_iterations: the number of power iterations per call (a positive integer).
+
+    Input and output shape: those of the wrapped layer.
+
+    Weights (Keras's order): the wrapped kernel, `vector_u` `(1, kernel.shape[-1])`
+    (non-trainable), then the wrapped layer's other weights.
+
+    >>> layer = SpectralNormalization(Dense(3))
+    >>> layer(torch.ones(2, 4), training=True).shape
+    torch.Size([2, 3])
+    """
+
+    def __init__(self, layer, power_iterations=1, **kwargs):
+        super().__init__(layer, **kwargs)
+        if not isinstance(power_iterations, int) or isinstance(power_iterations, bool) or (
+                power_iterations <= 0):
+            raise ValueError("Expected a positive integer for power_iterations. Received: "
+                             f"power_iterations={power_iterations!r}")
+        self.power_iterations = power_iterations
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        kernel = next((getattr(self.layer, n) for n in ("kernel", "embeddings")
+                       if isinstance(getattr(self.layer, n, None), torch.nn.Parameter)), None)
+        if kernel is None:
+            raise ValueError(
+                f"SpectralNormalization normalizes a layer's kernel or embeddings, and "
+                f"{type(self.layer).__name__} has neither. Wrap a Dense, a convolution or an "
+                "Embedding."
+            )
+        self.input_spec = InputSpec(min_ndim=1, axes={-1: input_shape[-1]})
+        # The wrapped layer's kernel, listed first as this layer's own weight (Keras's order).
+        self.kernel = kernel
+        self._weight_names.append("kernel")
+        self.add_weight(name="vector_u", shape=(1, kernel.shape[-1]), trainable=False,
+                        initializer=initializers_module.TruncatedNormal(stddev=0.02))
+
+    def forward(self, inputs, training=None):
+        training = self.training if training is None else training
+        if training:
+            self._normalize_kernel()
+        if self.layer._accepts_training:
+            return nn.Module.__call__(self.layer, inputs, training=training)
+        return nn.Module.__call__(self.layer, inputs)
+
+    @torch.no_grad()
+    def _normalize_kernel(self) -> None:
+        kernel, u = self.kernel, self.vector_u
+        matrix = kernel.reshape(-1, kernel.shape[-1])
+        for _ in range(self.power_iterations):
+            v = _unit(u @ matrix.T)
+            u = _unit(v @ matrix)
+        sigma = (v @ matrix) @ u.T
+        # Without a host sync: an all-zero kernel keeps itself and its vector.
+        keep = (kernel == 0).all()
+        kernel.copy_(torch.where(keep, kernel, kernel / sigma))
+        self.vector_u.copy_(torch.where(keep, self.vector_u, u))
+
+    def compute_output_shape(self, input_shape):
+        return self.layer.compute_output_shape(input_shape)
+
+    def compute_output_dtype(self, inputs) -> torch.dtype:
+        return self.layer.compute_output_dtype(inputs)
+
+    def get_config(self):
+        return {**super().get_config(), "power_iterations": self.power_iterations}
+
+
+def _unit(x: torch.Tensor) -> torch.Tensor:
+    """`x` divided by its L2 norm over all entries (Keras caps the inverse norm at 1e7)."""
+    return x * torch.rsqrt(x.square().sum()).clamp(max=1e7)

@@ -1,4 +1,5 @@
-"""Pooling layers: max and average pooling over windows, and global pooling, in 1, 2 and 3-D.
+"""Pooling layers: max and average pooling over windows, global and adaptive pooling, in 1, 2
+and 3-D.
 
 Inputs are `channels_last` by default and reach torch's pooling kernels as permuted views.
 `padding="same"` follows Keras: `ceil(size / strides)` outputs, the extra padding at the end; max
@@ -276,6 +277,137 @@ class GlobalMaxPooling2D(GlobalMaxPooling):
 
 class GlobalMaxPooling3D(GlobalMaxPooling):
     """The maximum over depth, height and width: `(batch, d, h, w, c)` → `(batch, c)`."""
+
+    rank = 3
+
+
+# ---------------------------------------------------------------------- adaptive pooling
+
+
+class AdaptivePooling(Layer):
+    """Pools each input to a fixed spatial size `output_size`, whatever the input's size.
+
+    Output position `i` of an axis of length `n` pooled to `m` covers the input positions
+    `floor(i * n / m)` up to (not including) `ceil((i + 1) * n / m)`: torch's adaptive pooling
+    bins, which Keras uses. Windows overlap where `m` does not divide `n`, and repeat input
+    positions where `m > n`.
+
+    Args:
+        output_size: an int (the same size on every spatial axis) or a tuple of `rank` ints.
+        data_format: `"channels_last"` (default) or `"channels_first"`.
+    """
+
+    rank: int
+    _pool_fns: tuple
+
+    def __init__(self, output_size, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.output_size = normalize_tuple(output_size, self.rank, "output_size")
+        self.data_format = normalize_data_format(data_format)
+        self._channels_last = self.data_format == "channels_last"
+        self._pool_fn = self._pool_fns[self.rank - 1]
+        self.built = True
+
+    def forward(self, inputs):
+        # torch's CPU kernels read a channels-last view as it lies (no copy).
+        x = inputs.movedim(-1, 1) if self._channels_last else inputs
+        outputs = self._pool_fn(x, self.output_size)
+        return outputs.movedim(1, -1) if self._channels_last else outputs
+
+    def compute_output_shape(self, input_shape):
+        check_spatial_input(self, input_shape, self.rank, self.data_format)
+        _, channels = split_spatial(input_shape, self.data_format)
+        return join_spatial(input_shape[0], self.output_size, channels, self.data_format)
+
+    def get_config(self):
+        return {**super().get_config(), "output_size": self.output_size,
+                "data_format": self.data_format}
+
+
+class AdaptiveAveragePooling(AdaptivePooling):
+    """N-d adaptive average pooling: each output is the mean of its bin."""
+
+    _pool_fns = (F.adaptive_avg_pool1d, F.adaptive_avg_pool2d, F.adaptive_avg_pool3d)
+
+
+class AdaptiveMaxPooling(AdaptivePooling):
+    """N-d adaptive max pooling: each output is the largest value of its bin."""
+
+    # torch's max pooling also returns the positions when asked; these return values only.
+    _pool_fns = (F.adaptive_max_pool1d, F.adaptive_max_pool2d, F.adaptive_max_pool3d)
+
+
+class AdaptiveAveragePooling1D(AdaptiveAveragePooling):
+    """Averages steps into `output_size` bins: `(batch, steps, channels)` becomes
+    `(batch, output_size, channels)`; arguments as in AdaptiveAveragePooling2D.
+
+    >>> AdaptiveAveragePooling1D(2)(torch.arange(6.0).reshape(1, 6, 1)).ravel().tolist()
+    [1.0, 4.0]
+    """
+
+    rank = 1
+
+
+class AdaptiveAveragePooling2D(AdaptiveAveragePooling):
+    """Averages images into an `output_size` grid of bins, whatever their size.
+
+    Args:
+        output_size: an int or a tuple `(height, width)`: the output's spatial size.
+        data_format: `"channels_last"` (default) or `"channels_first"`.
+
+    Input shape: `(batch, height, width, channels)`.
+    Output shape: `(batch, output_height, output_width, channels)`.
+
+    >>> AdaptiveAveragePooling2D((2, 3))(torch.zeros(1, 7, 9, 4)).shape
+    torch.Size([1, 2, 3, 4])
+    """
+
+    rank = 2
+
+
+class AdaptiveAveragePooling3D(AdaptiveAveragePooling):
+    """Averages volumes into an `output_size` grid of bins; arguments as in
+    AdaptiveAveragePooling2D with `(depth, height, width)` sizes.
+
+    Input shape: `(batch, depth, height, width, channels)`.
+    """
+
+    rank = 3
+
+
+class AdaptiveMaxPooling1D(AdaptiveMaxPooling):
+    """The maximum of each of `output_size` bins of steps; arguments as in AdaptiveMaxPooling2D.
+
+    >>> AdaptiveMaxPooling1D(2)(torch.arange(6.0).reshape(1, 6, 1)).ravel().tolist()
+    [2.0, 5.0]
+    """
+
+    rank = 1
+
+
+class AdaptiveMaxPooling2D(AdaptiveMaxPooling):
+    """The maximum of each bin of an `output_size` grid over the image, whatever its size.
+
+    Args:
+        output_size: an int or a tuple `(height, width)`: the output's spatial size.
+        data_format: `"channels_last"` (default) or `"channels_first"`.
+
+    Input shape: `(batch, height, width, channels)`.
+    Output shape: `(batch, output_height, output_width, channels)`.
+
+    >>> AdaptiveMaxPooling2D(1)(torch.zeros(1, 5, 5, 2)).shape
+    torch.Size([1, 1, 1, 2])
+    """
+
+    rank = 2
+
+
+class AdaptiveMaxPooling3D(AdaptiveMaxPooling):
+    """The maximum of each bin of an `output_size` grid over a volume; arguments as in
+    AdaptiveMaxPooling2D with `(depth, height, width)` sizes.
+
+    Input shape: `(batch, depth, height, width, channels)`.
+    """
 
     rank = 3
 

@@ -1,8 +1,9 @@
 """Preprocessing layers that sit inside a model: Rescaling, Resizing, Normalization,
-CategoryEncoding.
+CategoryEncoding, CenterCrop, Discretization.
 
 They compute on tensors like any layer (and so run on the model's device, inside `fit` and
-`predict`). `Normalization.adapt(data)` learns its statistics from data before training.
+`predict`). `Normalization.adapt(data)` learns its statistics from data before training, and
+`Discretization.adapt(data)` its bins.
 """
 
 from __future__ import annotations
@@ -452,3 +453,186 @@ class CenterCrop(_ToImageSize):
         images = inputs.movedim(-1, 1) if channels_last else inputs
         resized = resize_images(images, self.height, self.width, crop_to_aspect_ratio=True)
         return resized.movedim(1, -1) if channels_last else resized
+
+
+_DISCRETIZATION_MODES = ("int", "one_hot", "multi_hot", "count")
+
+
+class Discretization(Layer):
+    """Buckets numbers into ranges: the output is the index of each value's bin, or an encoding.
+
+    With boundaries `[0., 1., 2.]` there are four bins, `(-inf, 0)`, `[0, 1)`, `[1, 2)` and
+    `[2, inf)`: a value equal to a boundary falls in the bin above it. The boundaries are given,
+    or learned from data with `adapt(data)` as approximate quantiles (`num_bins` bins holding
+    about the same number of values), with Keras's summary algorithm, so that both libraries
+    learn the same boundaries.
+
+    Args:
+        bin_boundaries: increasing numbers; give these or `num_bins`.
+        num_bins: the number of bins `adapt` makes.
+        epsilon: the precision of the quantiles `adapt` estimates (about `1 / epsilon` summary
+            points per batch).
+        output_mode: `"int"` (the bin index, int32), or, over `len(bin_boundaries) + 1` bins,
+            `"one_hot"`, `"multi_hot"` or `"count"` (as in CategoryEncoding; float32).
+        sparse: must be False (dense outputs only).
+
+    Input shape: any. Output shape: the same for `"int"`; see CategoryEncoding for the others.
+
+    >>> Discretization(bin_boundaries=[0.0, 1.0, 2.0])(torch.tensor([[-1.5, 1.0, 3.4, 0.5]]))
+    tensor([[0, 2, 3, 1]], dtype=torch.int32)
+    """
+
+    def __init__(self, bin_boundaries=None, num_bins=None, epsilon=0.01, output_mode="int",
+                 sparse=False, **kwargs):
+        super().__init__(**kwargs)
+        if output_mode not in _DISCRETIZATION_MODES:
+            raise ValueError(f"Expected output_mode to be one of "
+                             f"{', '.join(_DISCRETIZATION_MODES)}. Received: "
+                             f"output_mode={output_mode!r}")
+        if sparse:
+            raise ValueError("Discretization(sparse=True) is not supported: netknit encodes "
+                             "densely. Pass sparse=False.")
+        if (bin_boundaries is None) == (num_bins is None):
+            raise ValueError(
+                "Discretization takes bin_boundaries (the bins' edges) or num_bins (for adapt to "
+                f"learn them), not both or neither. Received: bin_boundaries={bin_boundaries!r}, "
+                f"num_bins={num_bins!r}"
+            )
+        if num_bins is not None and (not isinstance(num_bins, int) or isinstance(num_bins, bool)
+                                     or num_bins < 0):
+            raise ValueError(f"Expected a non-negative integer for num_bins. Received: "
+                             f"num_bins={num_bins!r}")
+        if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or not (
+                0 < epsilon <= 1):
+            raise ValueError(f"Expected epsilon in (0, 1]. Received: epsilon={epsilon!r}")
+        self.num_bins = num_bins
+        self.epsilon = epsilon
+        self.output_mode = output_mode
+        self.sparse = False
+        self.bin_boundaries = None
+        self._summary = np.zeros((2, 0), dtype="float32")
+        self.register_buffer("_boundaries", torch.zeros(0), persistent=False)
+        self._waiting_for_adapt = None
+        if bin_boundaries is None:
+            # Removed by adapt: calls before it fail with a message, and calls after pay nothing.
+            self._waiting_for_adapt = self.register_forward_pre_hook(_refuse_before_adapt)
+        else:
+            self._set_boundaries(bin_boundaries)
+        self.built = True
+
+    def _set_boundaries(self, boundaries) -> None:
+        values = _number_or_list("bin_boundaries", boundaries)
+        values = [values] if not isinstance(values, list) else values
+        if any(isinstance(v, list) for v in values) or any(
+                b < a for a, b in zip(values, values[1:])):
+            raise ValueError("Expected bin_boundaries to be a flat list of increasing numbers. "
+                             f"Received: bin_boundaries={boundaries!r}")
+        self.bin_boundaries = values
+        # Keras compares in float32, the input cast to it.
+        self._boundaries = torch.tensor(values, dtype=torch.float32,
+                                        device=self._boundaries.device)
+        if self._waiting_for_adapt is not None:
+            self._waiting_for_adapt.remove()
+            self._waiting_for_adapt = None
+
+    def forward(self, inputs):
+        values = inputs.to(torch.float32).contiguous()  # searchsorted copies (and warns) otherwise
+        indices = torch.bucketize(values, self._boundaries, right=True)
+        if self.output_mode == "int":
+            return indices.to(torch.int32)
+        if self.output_mode == "one_hot" and indices.dim() > 1 and indices.shape[-1] == 1:
+            indices = indices.squeeze(-1)
+        hot = F.one_hot(indices, self._boundaries.shape[0] + 1).to(self.dtype)
+        if self.output_mode == "one_hot":
+            return hot
+        axis = 1 if indices.dim() > 1 else 0
+        return hot.amax(axis) if self.output_mode == "multi_hot" else hot.sum(axis)
+
+    def adapt(self, data, batch_size=None, steps=None) -> None:
+        """Learn `num_bins` bins of about equal counts from `data`: an array or tensor (one
+        batch, or batches of `batch_size`), or an iterable of batches (`steps` of them at most).
+        """
+        if self.num_bins is None:
+            raise ValueError("This Discretization was given its bin_boundaries; it has nothing to "
+                             "adapt. Create it with num_bins= instead to learn them.")
+        summary = np.zeros((2, 0), dtype="float32")
+        seen = False
+        for batch in _batches(data, batch_size, steps):
+            seen = True
+            summary = _merge_summaries(_summarize(batch, self.epsilon), summary, self.epsilon)
+        if not seen:
+            raise ValueError("Discretization.adapt received no data.")
+        self._summary = summary
+        self._set_boundaries(_compress(summary, 1.0 / self.num_bins)[0, :-1].tolist())
+
+    def compute_output_dtype(self, inputs) -> torch.dtype:
+        return torch.int32 if self.output_mode == "int" else self.dtype
+
+    def compute_output_shape(self, input_shape):
+        input_shape = tuple(input_shape)
+        if self.output_mode == "int":
+            return input_shape
+        depth = (self.num_bins if self.bin_boundaries is None
+                 else len(self.bin_boundaries) + 1)
+        if self.output_mode == "one_hot":
+            if len(input_shape) > 1 and input_shape[-1] == 1:
+                input_shape = input_shape[:-1]
+            return input_shape + (depth,)
+        return input_shape[:1] + input_shape[2:] + (depth,) if len(input_shape) > 1 else (depth,)
+
+    def get_config(self):
+        # Keras's keys exactly: no `trainable`, and the dtype as a plain name.
+        return {"bin_boundaries": self.bin_boundaries, "num_bins": self.num_bins,
+                "epsilon": self.epsilon, "output_mode": self.output_mode, "sparse": self.sparse,
+                "name": self.name, "dtype": str(self.dtype).replace("torch.", "")}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        boundaries = config.get("bin_boundaries")
+        if boundaries is not None and config.get("num_bins") is not None:
+            # An adapted layer saves both: rebuild it as made, then give it what it learned.
+            del config["bin_boundaries"]
+            layer = cls(**config)
+            layer._set_boundaries(boundaries)
+            return layer
+        return cls(**config)
+
+
+def _refuse_before_adapt(layer: Discretization, args) -> None:
+    raise ValueError(
+        f"Discretization '{layer.name}' has no bin boundaries yet. Pass bin_boundaries= when "
+        "creating it, or call `layer.adapt(data)` before using it."
+    )
+
+
+# Keras's quantile summary, written out so that adapt learns the boundaries Keras learns: a
+# summary is a (2, n) float32 array of sorted values and the weight (count) each stands for.
+
+
+def _summarize(batch: torch.Tensor, epsilon: float) -> np.ndarray:
+    """About `1 / epsilon` evenly spaced order statistics of the batch, each weighing the
+    number of values it stands for (all the values, weight 1, when there are fewer)."""
+    values = np.sort(batch.detach().cpu().numpy().astype("float32").ravel())
+    step = max(values.size / (1.0 / epsilon), 1)
+    picked = values[int(step - 1)::int(step)]
+    return np.stack([picked, np.ones_like(picked) * step])
+
+
+def _merge_summaries(first: np.ndarray, second: np.ndarray, epsilon: float) -> np.ndarray:
+    merged = np.concatenate((first, second), axis=1)
+    return _compress(merged[:, np.argsort(merged[0])], epsilon)
+
+
+def _compress(summary: np.ndarray, epsilon: float) -> np.ndarray:
+    """The summary cut down to points at cumulative weight fractions epsilon, 2 epsilon, ...,
+    1 (interpolated), when it has more than about `1 / epsilon` points."""
+    if summary.shape[1] * epsilon < 1:
+        return summary
+    fractions = epsilon + np.arange(0.0, 1.0, epsilon)
+    cumulative = summary[1].cumsum()
+    position = cumulative / cumulative[-1]
+    points = np.interp(fractions, position, summary[0])
+    reached = np.interp(fractions, position, cumulative)
+    weights = np.diff(reached, prepend=0.0)
+    return np.stack((points, weights)).astype("float32")

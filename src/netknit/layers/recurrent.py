@@ -10,18 +10,27 @@ transposes as views; GRU's gates, which torch orders differently, are reordered 
 each call. The fused kernel runs whenever it computes what Keras computes: default activations, no
 `mask`, and no `recurrent_dropout` in training. Otherwise the layer steps through time in a plain
 Python loop over the same weights.
+
+Two halves make a layer, and each is shared: the arguments, weights and step of one kind of cell
+(`_LSTMKernels`, `_GRUKernels`, `_SimpleRNNKernels`) serve the layer and its cell (`LSTMCell` in
+`rnn.py`), and reading a sequence — states, masks, direction, what is returned — lives in
+`RecurrentLayer`, which the generic `RNN` shares.
 """
 
 from __future__ import annotations
 
+import inspect
+
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from .. import activations
 from .. import constraints as constraints_module
 from .. import initializers as initializers_module
 from .. import regularizers as regularizers_module
-from ..graph.errors import ShapeError
+from ..graph import nest
+from ..graph.errors import ShapeError, did_you_mean
 from ..graph.shapes import format_shape
 from . import eager_kernels
 from .core import check_positive_int
@@ -40,12 +49,89 @@ def _check_rate(name: str, value) -> float:
     return float(value)
 
 
-class RNNBase(Layer):
-    """What LSTM, GRU and SimpleRNN share: arguments, weights, shapes and the time loop.
+def check_sequence_shape(name: str, input_shape, features: int | None = None,
+                         any_step_rank: bool = False) -> None:
+    """Raise a ShapeError unless `input_shape` is a sequence `(batch, timesteps, features)`.
 
-    A subclass sets `_gates` (gate blocks per weight) and `_state_names`, and defines `_step`
-    (one time step of the Python loop) and `_fused` (the whole sequence in torch's kernel, or
-    None when the kernel does not apply).
+    Args:
+        name: the layer's class name, for the message.
+        features: the number of features per step the layer was built for, if it is built.
+        any_step_rank: accept `(batch, timesteps, ...)` of any rank from 3 (a user's cell decides
+            what one step may be).
+    """
+    if len(input_shape) == 2:
+        size = input_shape[1] if input_shape[1] is not None else "features"
+        raise ShapeError(
+            f"{name} expects sequences (batch, timesteps, features), but received the 2-D "
+            f"input {format_shape(input_shape)} with no time axis.",
+            fix=f"if each sample is a sequence of {size} values, add Reshape(({size}, 1)) "
+            f"before the {name}; to feed the same vector at each of n steps, add "
+            "RepeatVector(n).",
+        )
+    if len(input_shape) < 3 or (len(input_shape) > 3 and not any_step_rank):
+        raise ShapeError(
+            f"{name} expects sequences (batch, timesteps, features), but received the "
+            f"{len(input_shape)}-D input {format_shape(input_shape)}.",
+            fix="reshape each sample to (timesteps, features), e.g. with Reshape((timesteps, "
+            "-1)), or wrap a per-step layer in TimeDistributed.",
+        )
+    if input_shape[-1] is None and not any_step_rank:
+        raise ShapeError(
+            f"{name} needs to know the number of features (the last axis) to create its "
+            f"kernel; received {format_shape(input_shape)}.",
+            fix="give the Input a fixed last dimension, e.g. Input(shape=(None, 16)).",
+        )
+    check_features(name, input_shape, features)
+
+
+def check_features(name: str, input_shape, features: int | None) -> None:
+    """Raise a ShapeError if a layer built for `features` per step receives another number."""
+    if features is not None and input_shape[-1] != features:
+        raise ShapeError(
+            f"It was built for {features} features per step, but received "
+            f"{format_shape(input_shape)} with {input_shape[-1]}.",
+            fix=f"project the input to {features} features per step first, e.g. with "
+            f"Dense({features}), or use a new {name} for this input.",
+        )
+
+
+def _scan(step, inputs: torch.Tensor, states: list, mask, zero_output_for_mask: bool):
+    """Step through time in Python: `step(x_t, states) -> (output, new_states)` for each step of
+    `inputs (batch, timesteps, ...)`, with `states` a flat list of tensors.
+
+    Masked steps keep the previous states and give the previous output (zeros with
+    `zero_output_for_mask`), Keras's rule. Returns the outputs stacked on axis 1, and the last
+    states.
+    """
+    outputs, output = [], None
+    for t in range(inputs.shape[1]):
+        new_output, new_states = step(inputs[:, t], states)
+        if mask is None:
+            output, states = new_output, new_states
+        else:
+            keep = mask[:, t]
+            states = [torch.where(_per_sample(keep, new), new, old)
+                      for new, old in zip(new_states, states)]
+            previous = output
+            if zero_output_for_mask or previous is None:
+                previous = torch.zeros_like(new_output)
+            output = torch.where(_per_sample(keep, new_output), new_output, previous)
+        outputs.append(output)
+    return torch.stack(outputs, 1), states
+
+
+def _per_sample(keep: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """A per-sample `(batch,)` mask shaped to broadcast against `like`."""
+    return keep.reshape(keep.shape + (1,) * (like.dim() - 1))
+
+
+class RecurrentKernels:
+    """The arguments, weights and step of one kind of recurrent cell, shared by the layer that
+    reads whole sequences (`LSTM`) and the cell that reads one step (`LSTMCell`).
+
+    A kind sets `_gates` (gate blocks per weight) and `_state_names`, and defines `_step` (one
+    time step of the Python loop) and `_fused` (the whole sequence in torch's kernel, or None when
+    the kernel does not apply).
 
     Args:
         units: the size of the output and of each state.
@@ -53,45 +139,24 @@ class RNNBase(Layer):
         use_bias: whether to add biases.
         kernel_initializer, recurrent_initializer, bias_initializer: initializers of the input
             kernel, recurrent kernel and bias.
-        kernel_regularizer, recurrent_regularizer, bias_regularizer, activity_regularizer:
-            regularizers, e.g. `"l2"`.
+        kernel_regularizer, recurrent_regularizer, bias_regularizer: regularizers, e.g. `"l2"`.
         kernel_constraint, recurrent_constraint, bias_constraint: constraints.
         dropout: the fraction of input features dropped in training (one mask for all steps).
         recurrent_dropout: the fraction of the recurrent state dropped in training, before the
             recurrent kernel (one mask for all steps).
         seed: kept in the config; the dropout masks draw from torch's global generator.
-        return_sequences: return every output `(batch, timesteps, units)` instead of the last.
-        return_state: also return the final states: `[output, *states]`.
-        go_backwards: read the sequence from its end; sequences are returned in reading order.
-        stateful: not supported; must be False.
-        unroll: accepted for compatibility; torch's kernels make unrolling unnecessary.
-        zero_output_for_mask: with a `mask`, give masked steps zero outputs instead of the
-            previous output.
-
-    Call arguments:
-        inputs: a `(batch, timesteps, features)` tensor.
-        initial_state: a list of state tensors `(batch, units)` (zeros by default).
-        mask: a `(batch, timesteps)` boolean tensor; masked steps keep the previous states.
-        training: whether dropout applies.
     """
 
     _gates = 1
     _state_names: tuple[str, ...] = ("h",)
     _one_buffer_at = None  # where the weights were laid out for cuDNN (`_share_one_buffer`)
 
-    def __init__(self, units, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform",
-                 recurrent_initializer="orthogonal", bias_initializer="zeros",
-                 kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
-                 activity_regularizer=None, kernel_constraint=None, recurrent_constraint=None,
-                 bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None,
-                 return_sequences=False, return_state=False, go_backwards=False, stateful=False,
-                 unroll=False, zero_output_for_mask=False, **kwargs):
-        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        if stateful:
-            raise ValueError(
-                f"{type(self).__name__}(stateful=True) is not supported yet. Pass stateful=False "
-                "and carry states yourself with return_state=True and initial_state=[...]."
-            )
+    def __init__(self, units, activation="tanh", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+                 bias_initializer="zeros", kernel_regularizer=None, recurrent_regularizer=None,
+                 bias_regularizer=None, kernel_constraint=None, recurrent_constraint=None,
+                 bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None, **kwargs):
+        super().__init__(**kwargs)
         self.units = check_positive_int("units", units)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
@@ -107,12 +172,19 @@ class RNNBase(Layer):
         self.dropout = _check_rate("dropout", dropout)
         self.recurrent_dropout = _check_rate("recurrent_dropout", recurrent_dropout)
         self.seed = seed
-        self.return_sequences = bool(return_sequences)
-        self.return_state = bool(return_state)
-        self.go_backwards = bool(go_backwards)
-        self.stateful = False
-        self.unroll = bool(unroll)
-        self.zero_output_for_mask = bool(zero_output_for_mask)
+
+    def _reject_unknown_kwargs(self, kwargs: dict) -> None:
+        # The arguments are spread over cooperative __init__s (the kind, these, the layer's): a
+        # misspelt one is matched against all of them.
+        known = {name for cls in type(self).__mro__
+                 if "__init__" in vars(cls) and cls not in (nn.Module, object)
+                 for name, p in inspect.signature(cls.__init__).parameters.items()
+                 if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and name != "self"}
+        key = next(iter(kwargs))
+        raise TypeError(
+            f"{type(self).__name__} got an unexpected keyword argument '{key}'."
+            f"{did_you_mean(key, known)} Allowed arguments: {', '.join(sorted(known))}."
+        )
 
     # ------------------------------------------------------------------ weights
 
@@ -122,9 +194,8 @@ class RNNBase(Layer):
     def _bias_initializer(self):
         return self.bias_initializer
 
-    def build(self, input_shape):
-        self._check_input(input_shape)
-        features, width = input_shape[-1], self._gates * self.units
+    def _build_kernels(self, features: int) -> None:
+        width = self._gates * self.units
         # Keras's shapes in the memory of torch's (gates * units, in) weight_ih / weight_hh.
         self.add_weight(name="kernel", shape=(features, width), initializer=self.kernel_initializer,
                         regularizer=self.kernel_regularizer, constraint=self.kernel_constraint,
@@ -146,51 +217,28 @@ class RNNBase(Layer):
 
     # ------------------------------------------------------------------ computing
 
-    def forward(self, inputs, initial_state=None, mask=None, training=None):
-        training = self.training if training is None else training
-        states = self._initial_states(inputs, initial_state)
+    def _read_sequence(self, inputs, states: list, mask, training: bool,
+                       zero_output_for_mask: bool):
+        """`(outputs (batch, timesteps, units), last states)` of reading `inputs` (in reading
+        order) from `states`: in torch's fused kernel where it computes what Keras computes,
+        otherwise in the Python loop."""
         if training and self.dropout:
             inputs = inputs * self._dropout_mask(inputs[:, :1], self.dropout)
         recurrent_mask = None
         if training and self.recurrent_dropout:
             recurrent_mask = self._dropout_mask(states[0], self.recurrent_dropout)
-        if mask is not None:
-            mask = torch.as_tensor(mask, dtype=torch.bool, device=inputs.device)
-        if self.go_backwards:
-            inputs = inputs.flip(1)
-            mask = None if mask is None else mask.flip(1)
         # Torch's kernels know neither masks nor recurrent dropout: those steps run in Python.
-        fused = None
         if mask is None and recurrent_mask is None:
             fused = self._fused(inputs, states)
-        if fused is not None:
-            outputs, states = fused
-        else:
-            outputs, states = self._loop(inputs, states, mask, recurrent_mask)
-        output = outputs if self.return_sequences else outputs[:, -1]
-        return [output, *states] if self.return_state else output
+            if fused is not None:
+                return fused
 
-    def produces_mask(self, input_has_mask: bool) -> bool:
-        return input_has_mask and self.return_sequences
+        def step(projected_input, states):
+            new_states = self._step(projected_input, states, recurrent_mask)
+            return new_states[0], new_states
 
-    def compute_mask(self, inputs, mask=None):
-        """A sequence output keeps the input's time mask; a last-step output has none."""
-        return mask if self.return_sequences else None
-
-    def _initial_states(self, inputs, initial_state) -> list:
-        if initial_state is None:
-            zeros = inputs.new_zeros(inputs.shape[0], self.units)
-            return [zeros] * len(self._state_names)
-        if isinstance(initial_state, torch.Tensor):
-            initial_state = [initial_state]
-        states = [torch.as_tensor(s, dtype=inputs.dtype, device=inputs.device)
-                  for s in initial_state]
-        if len(states) != len(self._state_names):
-            raise ValueError(
-                f"{type(self).__name__} '{self.name}' has {len(self._state_names)} state(s) "
-                f"({', '.join(self._state_names)}); received {len(states)} in initial_state."
-            )
-        return states
+        projected = F.linear(inputs, self.kernel.T, self._input_bias())
+        return _scan(step, projected, states, mask, zero_output_for_mask)
 
     def _dropout_mask(self, like: torch.Tensor, rate: float) -> torch.Tensor:
         keep = torch.empty_like(like).bernoulli_(1 - rate)
@@ -205,23 +253,6 @@ class RNNBase(Layer):
         weights = [self.kernel.T, self.recurrent_kernel.T]
         return weights + [self.bias, self._zero_recurrent_bias] if self.use_bias else weights
 
-    def _loop(self, inputs, states, mask, recurrent_mask):
-        """Step through time in Python; masked steps keep the previous states (Keras's rule)."""
-        projected = F.linear(inputs, self.kernel.T, self._input_bias())
-        output = states[0].new_zeros(states[0].shape)
-        outputs = []
-        for t in range(projected.shape[1]):
-            new_states = self._step(projected[:, t], states, recurrent_mask)
-            if mask is None:
-                states, output = new_states, new_states[0]
-            else:
-                keep = mask[:, t, None]
-                states = [torch.where(keep, new, old) for new, old in zip(new_states, states)]
-                previous = torch.zeros_like(output) if self.zero_output_for_mask else output
-                output = torch.where(keep, new_states[0], previous)
-            outputs.append(output)
-        return torch.stack(outputs, 1), states
-
     def _step(self, projected_input, states, recurrent_mask) -> list:
         """One time step: the input already multiplied by the kernel -> the new states."""
         raise NotImplementedError
@@ -230,58 +261,11 @@ class RNNBase(Layer):
         """(outputs, states) from torch's fused kernel, or None when it does not apply."""
         return None
 
-    # ------------------------------------------------------------------ shapes and config
+    # ------------------------------------------------------------------ config
 
-    def _check_input(self, input_shape):
-        name = type(self).__name__
-        if len(input_shape) == 2:
-            features = input_shape[1] if input_shape[1] is not None else "features"
-            raise ShapeError(
-                f"{name} expects sequences (batch, timesteps, features), but received the 2-D "
-                f"input {format_shape(input_shape)} with no time axis.",
-                fix=f"if each sample is a sequence of {features} values, add Reshape(({features}, "
-                f"1)) before the {name}; to feed the same vector at each of n steps, add "
-                "RepeatVector(n).",
-            )
-        if len(input_shape) != 3:
-            raise ShapeError(
-                f"{name} expects sequences (batch, timesteps, features), but received the "
-                f"{len(input_shape)}-D input {format_shape(input_shape)}.",
-                fix="reshape each sample to (timesteps, features), e.g. with Reshape((timesteps, "
-                "-1)), or wrap a per-step layer in TimeDistributed.",
-            )
-        if input_shape[-1] is None:
-            raise ShapeError(
-                f"{name} needs to know the number of features (the last axis) to create its "
-                f"kernel; received {format_shape(input_shape)}.",
-                fix="give the Input a fixed last dimension, e.g. Input(shape=(None, 16)).",
-            )
-        if self.built and input_shape[-1] != self.kernel.shape[0]:
-            expected = self.kernel.shape[0]
-            raise ShapeError(
-                f"It was built for {expected} features per step, but received "
-                f"{format_shape(input_shape)} with {input_shape[-1]}.",
-                fix=f"project the input to {expected} features per step first, e.g. with "
-                f"Dense({expected}), or use a new {name} for this input.",
-            )
-
-    def compute_output_shape(self, input_shape):
-        self._check_input(input_shape)
-        batch, steps = input_shape[0], input_shape[1]
-        output = (batch, steps, self.units) if self.return_sequences else (batch, self.units)
-        if self.return_state:
-            return [output] + [(batch, self.units)] * len(self._state_names)
-        return output
-
-    def get_config(self):
+    def _kernels_config(self) -> dict:
+        """The cell's arguments, as Keras's cells and layers both save them."""
         return {
-            **super().get_config(),
-            "return_sequences": self.return_sequences,
-            "return_state": self.return_state,
-            "go_backwards": self.go_backwards,
-            "stateful": self.stateful,
-            "unroll": self.unroll,
-            "zero_output_for_mask": self.zero_output_for_mask,
             "units": self.units,
             "activation": activations.serialize(self.activation),
             **self._recurrent_activation_config(),
@@ -293,7 +277,6 @@ class RNNBase(Layer):
             "kernel_regularizer": regularizers_module.serialize(self.kernel_regularizer),
             "recurrent_regularizer": regularizers_module.serialize(self.recurrent_regularizer),
             "bias_regularizer": regularizers_module.serialize(self.bias_regularizer),
-            "activity_regularizer": regularizers_module.serialize(self.activity_regularizer),
             "kernel_constraint": constraints_module.serialize(self.kernel_constraint),
             "recurrent_constraint": constraints_module.serialize(self.recurrent_constraint),
             "bias_constraint": constraints_module.serialize(self.bias_constraint),
@@ -308,38 +291,17 @@ class RNNBase(Layer):
         return {}
 
 
-class LSTM(RNNBase):
-    """Long Short-Term Memory layer (Hochreiter & Schmidhuber, 1997), as Keras computes it.
-
-    Gates are ordered (input, forget, cell, output), as in Keras and torch. With the default
-    activations the whole sequence runs in torch's fused LSTM kernel.
-
-    Args:
-        units: the size of the output and of the hidden and cell states.
-        activation: `"tanh"` by default.
-        recurrent_activation: the gate activation, `"sigmoid"` by default.
-        unit_forget_bias: start the forget-gate bias at 1 (and ignore bias_initializer for it).
-        use_cudnn: accepted for compatibility; torch picks its kernel itself.
-        Others: as in `RNNBase` (initializers, regularizers, constraints, dropout,
-            recurrent_dropout, seed, return_sequences, return_state, go_backwards, ...).
-
-    Input shape: `(batch, timesteps, features)`; timesteps may be None.
-    Output shape: `(batch, units)`, or `(batch, timesteps, units)` with `return_sequences`; with
-    `return_state`, the list `[output, h, c]` where `h` and `c` are `(batch, units)`.
-
-    >>> LSTM(4)(torch.zeros(2, 10, 3)).shape
-    torch.Size([2, 4])
-    """
+class _LSTMKernels(RecurrentKernels):
+    """LSTM's gates (input, forget, cell, output), as in Keras and torch."""
 
     _gates = 4
     _state_names = ("h", "c")
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
-                 unit_forget_bias=True, use_cudnn="auto", **kwargs):
+                 unit_forget_bias=True, **kwargs):
         super().__init__(units, activation=activation, use_bias=use_bias, **kwargs)
         self.recurrent_activation = activations.get(recurrent_activation)
         self.unit_forget_bias = bool(unit_forget_bias)
-        self.use_cudnn = use_cudnn
 
     def _bias_initializer(self):
         if not self.unit_forget_bias:
@@ -384,45 +346,18 @@ class LSTM(RNNBase):
     def _extra_bias_config(self):
         return {"unit_forget_bias": self.unit_forget_bias}
 
-    def get_config(self):
-        return {**super().get_config(), "seed": self.seed}
 
-
-class GRU(RNNBase):
-    """Gated Recurrent Unit layer (Cho et al., 2014), as Keras computes it.
-
-    Keras orders the gates (update z, reset r, candidate h) and torch (r, z, n): the weights keep
-    Keras's order, and torch's fused kernel gets a reordered copy on each call. With
-    `reset_after=True` (the default) and the default activations, the sequence runs in torch's
-    fused GRU kernel, which applies the reset gate after the recurrent matrix multiplication, as
-    Keras does.
-
-    Args:
-        units: the size of the output and of the state.
-        activation: `"tanh"` by default.
-        recurrent_activation: the gate activation, `"sigmoid"` by default.
-        reset_after: apply the reset gate after the recurrent kernel (True; the bias is then
-            `(2, 3 * units)`: input bias and recurrent bias), or before it (False; one bias
-            `(3 * units,)`, computed step by step in Python).
-        use_cudnn: accepted for compatibility; torch picks its kernel itself.
-        Others: as in `RNNBase`.
-
-    Input shape: `(batch, timesteps, features)`.
-    Output shape: `(batch, units)`, or `(batch, timesteps, units)` with `return_sequences`; with
-    `return_state`, `[output, h]`.
-
-    >>> GRU(4, return_sequences=True)(torch.zeros(2, 10, 3)).shape
-    torch.Size([2, 10, 4])
-    """
+class _GRUKernels(RecurrentKernels):
+    """GRU's gates in Keras's order (update z, reset r, candidate h); torch's fused kernel, which
+    orders them (r, z, n), gets a reordered copy on each call."""
 
     _gates = 3
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
-                 reset_after=True, use_cudnn="auto", **kwargs):
+                 reset_after=True, **kwargs):
         super().__init__(units, activation=activation, use_bias=use_bias, **kwargs)
         self.recurrent_activation = activations.get(recurrent_activation)
         self.reset_after = bool(reset_after)
-        self.use_cudnn = use_cudnn
 
     def _bias_shape(self):
         width = 3 * self.units
@@ -465,8 +400,280 @@ class GRU(RNNBase):
     def _recurrent_activation_config(self):
         return {"recurrent_activation": activations.serialize(self.recurrent_activation)}
 
+    def _kernels_config(self):
+        return {**super()._kernels_config(), "reset_after": self.reset_after}
+
+
+_FUSED_SIMPLE_RNN = {activations.tanh: torch.rnn_tanh, activations.relu: torch.rnn_relu}
+_CUDNN_MODES = {torch.rnn_tanh: "RNN_TANH", torch.rnn_relu: "RNN_RELU"}
+
+
+class _SimpleRNNKernels(RecurrentKernels):
+    """`h_t = activation(x_t W + h_{t-1} U + b)`; torch's fused kernel for tanh and relu."""
+
+    def _fused(self, inputs, states):
+        kernel_op = _FUSED_SIMPLE_RNN.get(self.activation)
+        if kernel_op is None:
+            return None
+        params = _share_one_buffer(self, inputs, _CUDNN_MODES[kernel_op])
+        outputs, h = kernel_op(inputs, states[0].unsqueeze(0), params, self.use_bias, 1, 0.0,
+                               _keeps_for_backward(), False, True)
+        return outputs, [h[0]]
+
+    def _step(self, projected_input, states, recurrent_mask):
+        h = states[0] if recurrent_mask is None else states[0] * recurrent_mask
+        return [self.activation(projected_input + F.linear(h, self.recurrent_kernel.T))]
+
+
+class RecurrentLayer(Layer):
+    """What every layer that reads sequences shares: `LSTM`, `GRU`, `SimpleRNN` and `RNN`.
+
+    A subclass gives its `state_size` (a list: one size per state, or a list of sizes per stacked
+    cell), its `_output_size`, builds, checks its input (`_check_sequences`) and reads the
+    sequence (`_read`); this class handles states, masks, the direction and what is returned.
+
+    Args:
+        return_sequences: return every output `(batch, timesteps, units)` instead of the last.
+        return_state: also return the final states: `[output, *states]`.
+        go_backwards: read the sequence from its end; sequences are returned in reading order.
+        stateful: not supported; must be False.
+        unroll: accepted for compatibility; torch's kernels make unrolling unnecessary.
+        zero_output_for_mask: with a `mask`, give masked steps zero outputs instead of the
+            previous output.
+
+    Call arguments:
+        sequences: a `(batch, timesteps, features)` tensor.
+        initial_state: a list of state tensors (zeros by default), in `state_size`'s structure
+            or flat.
+        mask: a `(batch, timesteps)` boolean tensor; masked steps keep the previous states.
+        training: whether dropout applies.
+    """
+
+    def __init__(self, return_sequences=False, return_state=False, go_backwards=False,
+                 stateful=False, unroll=False, zero_output_for_mask=False, **kwargs):
+        super().__init__(**kwargs)
+        if stateful:
+            raise ValueError(
+                f"{type(self).__name__}(stateful=True) is not supported yet. Pass stateful=False "
+                "and carry states yourself with return_state=True and initial_state=[...]."
+            )
+        self.return_sequences = bool(return_sequences)
+        self.return_state = bool(return_state)
+        self.go_backwards = bool(go_backwards)
+        self.stateful = False
+        self.unroll = bool(unroll)
+        self.zero_output_for_mask = bool(zero_output_for_mask)
+
+    @property
+    def state_size(self) -> list:
+        raise NotImplementedError
+
+    def _output_size(self) -> int:
+        raise NotImplementedError
+
+    def _check_sequences(self, sequences_shape) -> None:
+        raise NotImplementedError
+
+    def _read(self, sequences, states: list, mask, training: bool):
+        """`(outputs (batch, timesteps, size), last states as a flat list)`."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ computing
+
+    def forward(self, sequences, initial_state=None, mask=None, training=None):
+        training = self.training if training is None else training
+        states = self._initial_states(sequences, initial_state)
+        if isinstance(mask, (list, tuple)):  # masks of the sequences and the initial states
+            mask = mask[0]
+        if mask is not None:
+            mask = torch.as_tensor(mask, dtype=torch.bool, device=sequences.device)
+        if self.go_backwards:
+            sequences = sequences.flip(1)
+            mask = None if mask is None else mask.flip(1)
+        outputs, states = self._read(sequences, states, mask, training)
+        output = outputs if self.return_sequences else outputs[:, -1]
+        if not self.return_state:
+            return output
+        return [output, *nest.pack_like(self.state_size, states)]
+
+    def produces_mask(self, input_has_mask: bool) -> bool:
+        return input_has_mask and self.return_sequences
+
+    def compute_mask(self, inputs, mask=None):
+        """A sequence output keeps the input's time mask; a last-step output has none."""
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        return mask if self.return_sequences else None
+
+    def _initial_states(self, sequences, initial_state) -> list:
+        """The initial states as a flat list, in the sequences' dtype and device."""
+        if initial_state is None:
+            return self._zero_states(sequences)
+        sizes = nest.flatten(self.state_size)
+        states = [torch.as_tensor(s, dtype=sequences.dtype, device=sequences.device)
+                  for s in nest.flatten(initial_state)]
+        if len(states) != len(sizes):
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}' has {len(sizes)} state(s) "
+                f"({self._describe_states()}); received {len(states)} in initial_state."
+            )
+        return states
+
+    def _zero_states(self, sequences) -> list:
+        return [sequences.new_zeros(sequences.shape[0], size)
+                for size in nest.flatten(self.state_size)]
+
+    def _describe_states(self) -> str:
+        return f"state_size={self.state_size}"
+
+    # ------------------------------------------------------------------ shapes and config
+
+    def compute_output_shape(self, sequences_shape, initial_state_shape=None):
+        self._check_sequences(sequences_shape)
+        batch, steps, size = sequences_shape[0], sequences_shape[1], self._output_size()
+        output = (batch, steps, size) if self.return_sequences else (batch, size)
+        if not self.return_state:
+            return output
+        states = [(batch, s) for s in nest.flatten(self.state_size)]
+        return [output, *nest.pack_like(self.state_size, states)]
+
     def get_config(self):
-        return {**super().get_config(), "reset_after": self.reset_after, "seed": self.seed}
+        return {
+            **super().get_config(),
+            "return_sequences": self.return_sequences,
+            "return_state": self.return_state,
+            "go_backwards": self.go_backwards,
+            "stateful": self.stateful,
+            "unroll": self.unroll,
+            "zero_output_for_mask": self.zero_output_for_mask,
+        }
+
+
+class RNNBase(RecurrentLayer):
+    """What LSTM, GRU and SimpleRNN share: a recurrent layer that holds its own weights.
+
+    A subclass mixes in the kind of its cell (`_LSTMKernels`, ...), which gives the arguments,
+    weights and step (see `RecurrentKernels`); the sequence arguments are `RecurrentLayer`'s, and
+    `activity_regularizer` regularizes the outputs.
+    """
+
+    @property
+    def state_size(self) -> list:
+        return [self.units] * len(self._state_names)
+
+    def _output_size(self) -> int:
+        return self.units
+
+    def _describe_states(self) -> str:
+        return ", ".join(self._state_names)
+
+    def _zero_states(self, sequences) -> list:
+        zeros = sequences.new_zeros(sequences.shape[0], self.units)
+        return [zeros] * len(self._state_names)
+
+    def build(self, sequences_shape, initial_state_shape=None):
+        self._check_sequences(sequences_shape)
+        self._build_kernels(sequences_shape[-1])
+
+    def _check_sequences(self, sequences_shape):
+        features = self.kernel.shape[0] if self.built else None
+        check_sequence_shape(type(self).__name__, sequences_shape, features)
+
+    def _read(self, sequences, states, mask, training):
+        return self._read_sequence(sequences, states, mask, training, self.zero_output_for_mask)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            **self._kernels_config(),
+            "activity_regularizer": regularizers_module.serialize(self.activity_regularizer),
+        }
+
+
+class LSTM(_LSTMKernels, RNNBase):
+    """Long Short-Term Memory layer (Hochreiter & Schmidhuber, 1997), as Keras computes it.
+
+    Gates are ordered (input, forget, cell, output), as in Keras and torch. With the default
+    activations the whole sequence runs in torch's fused LSTM kernel.
+
+    Args:
+        units: the size of the output and of the hidden and cell states.
+        activation: `"tanh"` by default.
+        recurrent_activation: the gate activation, `"sigmoid"` by default.
+        unit_forget_bias: start the forget-gate bias at 1 (and ignore bias_initializer for it).
+        use_cudnn: accepted for compatibility; torch picks its kernel itself.
+        Others: the cell's (initializers, regularizers, constraints, dropout, recurrent_dropout,
+            seed: see `RecurrentKernels`) and the sequence's (return_sequences, return_state,
+            go_backwards, ...: see `RecurrentLayer`).
+
+    Input shape: `(batch, timesteps, features)`; timesteps may be None.
+    Output shape: `(batch, units)`, or `(batch, timesteps, units)` with `return_sequences`; with
+    `return_state`, the list `[output, h, c]` where `h` and `c` are `(batch, units)`.
+
+    >>> LSTM(4)(torch.zeros(2, 10, 3)).shape
+    torch.Size([2, 4])
+    """
+
+    def __init__(self, units, *args, use_cudnn="auto", **kwargs):
+        super().__init__(units, *args, **kwargs)
+        self.use_cudnn = use_cudnn
+
+    def get_config(self):
+        return {**super().get_config(), "seed": self.seed}
+
+
+class GRU(_GRUKernels, RNNBase):
+    """Gated Recurrent Unit layer (Cho et al., 2014), as Keras computes it.
+
+    Keras orders the gates (update z, reset r, candidate h) and torch (r, z, n): the weights keep
+    Keras's order, and torch's fused kernel gets a reordered copy on each call. With
+    `reset_after=True` (the default) and the default activations, the sequence runs in torch's
+    fused GRU kernel, which applies the reset gate after the recurrent matrix multiplication, as
+    Keras does.
+
+    Args:
+        units: the size of the output and of the state.
+        activation: `"tanh"` by default.
+        recurrent_activation: the gate activation, `"sigmoid"` by default.
+        reset_after: apply the reset gate after the recurrent kernel (True; the bias is then
+            `(2, 3 * units)`: input bias and recurrent bias), or before it (False; one bias
+            `(3 * units,)`, computed step by step in Python).
+        use_cudnn: accepted for compatibility; torch picks its kernel itself.
+        Others: as in `LSTM`.
+
+    Input shape: `(batch, timesteps, features)`.
+    Output shape: `(batch, units)`, or `(batch, timesteps, units)` with `return_sequences`; with
+    `return_state`, `[output, h]`.
+
+    >>> GRU(4, return_sequences=True)(torch.zeros(2, 10, 3)).shape
+    torch.Size([2, 10, 4])
+    """
+
+    def __init__(self, units, *args, use_cudnn="auto", **kwargs):
+        super().__init__(units, *args, **kwargs)
+        self.use_cudnn = use_cudnn
+
+    def get_config(self):
+        return {**super().get_config(), "seed": self.seed}
+
+
+class SimpleRNN(_SimpleRNNKernels, RNNBase):
+    """A fully connected recurrent layer: `h_t = activation(x_t W + h_{t-1} U + b)`.
+
+    With `activation="tanh"` (the default) or `"relu"` the sequence runs in torch's fused kernel.
+
+    Args:
+        units: the size of the output and of the state.
+        activation: `"tanh"` by default.
+        Others: as in `LSTM`.
+
+    Input shape: `(batch, timesteps, features)`.
+    Output shape: `(batch, units)`, or `(batch, timesteps, units)` with `return_sequences`; with
+    `return_state`, `[output, h]`.
+
+    >>> SimpleRNN(4)(torch.zeros(2, 10, 3)).shape
+    torch.Size([2, 4])
+    """
 
 
 def _share_one_buffer(layer, inputs: torch.Tensor, mode: str) -> list:
@@ -499,39 +706,3 @@ def _keeps_for_backward() -> bool:
     """The fused kernels' `train` flag: cuDNN keeps what its backward pass needs only when set
     (dropout is always 0 here, so the flag changes nothing else)."""
     return torch.is_grad_enabled()
-
-
-_FUSED_SIMPLE_RNN = {activations.tanh: torch.rnn_tanh, activations.relu: torch.rnn_relu}
-_CUDNN_MODES = {torch.rnn_tanh: "RNN_TANH", torch.rnn_relu: "RNN_RELU"}
-
-
-class SimpleRNN(RNNBase):
-    """A fully connected recurrent layer: `h_t = activation(x_t W + h_{t-1} U + b)`.
-
-    With `activation="tanh"` (the default) or `"relu"` the sequence runs in torch's fused kernel.
-
-    Args:
-        units: the size of the output and of the state.
-        activation: `"tanh"` by default.
-        Others: as in `RNNBase`.
-
-    Input shape: `(batch, timesteps, features)`.
-    Output shape: `(batch, units)`, or `(batch, timesteps, units)` with `return_sequences`; with
-    `return_state`, `[output, h]`.
-
-    >>> SimpleRNN(4)(torch.zeros(2, 10, 3)).shape
-    torch.Size([2, 4])
-    """
-
-    def _fused(self, inputs, states):
-        kernel_op = _FUSED_SIMPLE_RNN.get(self.activation)
-        if kernel_op is None:
-            return None
-        params = _share_one_buffer(self, inputs, _CUDNN_MODES[kernel_op])
-        outputs, h = kernel_op(inputs, states[0].unsqueeze(0), params, self.use_bias, 1, 0.0,
-                               _keeps_for_backward(), False, True)
-        return outputs, [h[0]]
-
-    def _step(self, projected_input, states, recurrent_mask):
-        h = states[0] if recurrent_mask is None else states[0] * recurrent_mask
-        return [self.activation(projected_input + F.linear(h, self.recurrent_kernel.T))]

@@ -8,40 +8,13 @@ from torch import nn
 from ..graph.errors import ShapeError
 from ..graph.shapes import format_shape
 from .layer import Layer
-from .recurrent import RNNBase
+from .recurrent import RecurrentLayer
+from .wrapper import Wrapper, build_shape_of, deserialize_wrapped, serialize_wrapped
 
 _MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
 
-def _serialize(layer: Layer, build_shape: tuple | None) -> dict:
-    entry = {
-        "module": "keras.layers",
-        "class_name": type(layer).__name__,
-        "config": layer.get_config(),
-        "registered_name": None,
-    }
-    if build_shape is not None:
-        entry["build_config"] = {"input_shape": list(build_shape)}
-    return entry
-
-
-def _deserialize(entry) -> Layer:
-    if isinstance(entry, Layer):
-        return entry
-    from .. import layers as layers_package  # the package that holds this module, loaded by now
-
-    cls = getattr(layers_package, entry["class_name"], None)
-    if not (isinstance(cls, type) and issubclass(cls, Layer)):
-        raise ValueError(f"Unknown layer class {entry['class_name']!r} in a wrapper's config.")
-    return cls.from_config(entry["config"])
-
-
-def _build_shape_of(entry) -> tuple | None:
-    shape = entry.get("build_config", {}).get("input_shape") if isinstance(entry, dict) else None
-    return None if shape is None else tuple(shape)
-
-
-def _renamed_copy(layer: RNNBase, prefix: str, **changes) -> RNNBase:
+def _renamed_copy(layer: RecurrentLayer, prefix: str, **changes) -> RecurrentLayer:
     """A new layer from `layer`'s config, named `<prefix><name>` (as Keras names the directions)."""
     config = {**layer.get_config(), **changes}
     config["name"] = prefix + config["name"].removeprefix(prefix)
@@ -57,7 +30,7 @@ class Bidirectional(Layer):
     backward outputs are flipped back into time order before merging.
 
     Args:
-        layer: an `LSTM`, `GRU` or `SimpleRNN`.
+        layer: an `LSTM`, `GRU`, `SimpleRNN` or `RNN` of cells.
         merge_mode: how to combine the two outputs: `"concat"` (default), `"sum"`, `"mul"`,
             `"ave"`, or None for the list `[forward_output, backward_output]`.
         backward_layer: an optional recurrent layer for the backward direction; it must have the
@@ -73,9 +46,9 @@ class Bidirectional(Layer):
 
     def __init__(self, layer, merge_mode="concat", backward_layer=None, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(layer, RNNBase):
+        if not isinstance(layer, RecurrentLayer):
             raise ValueError(
-                "Bidirectional wraps a recurrent layer (LSTM, GRU or SimpleRNN). "
+                "Bidirectional wraps a recurrent layer (LSTM, GRU, SimpleRNN or RNN). "
                 f"Received: layer={layer!r}"
             )
         if merge_mode not in _MERGE_MODES:
@@ -100,10 +73,10 @@ class Bidirectional(Layer):
 
     @staticmethod
     def _check_backward_layer(layer, backward_layer):
-        if not isinstance(backward_layer, RNNBase):
+        if not isinstance(backward_layer, RecurrentLayer):
             raise ValueError(
-                "Bidirectional's backward_layer must be a recurrent layer (LSTM, GRU or "
-                f"SimpleRNN). Received: backward_layer={backward_layer!r}"
+                "Bidirectional's backward_layer must be a recurrent layer (LSTM, GRU, SimpleRNN "
+                f"or RNN). Received: backward_layer={backward_layer!r}"
             )
         if backward_layer.go_backwards == layer.go_backwards:
             raise ValueError(
@@ -172,17 +145,17 @@ class Bidirectional(Layer):
         return {
             **super().get_config(),
             "merge_mode": self.merge_mode,
-            "layer": _serialize(self.forward_layer, self._build_shape),
-            "backward_layer": _serialize(self.backward_layer, self._build_shape),
+            "layer": serialize_wrapped(self.forward_layer, self._build_shape),
+            "backward_layer": serialize_wrapped(self.backward_layer, self._build_shape),
         }
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        build_shape = _build_shape_of(config["layer"])
-        config["layer"] = _deserialize(config["layer"])
+        build_shape = build_shape_of(config["layer"])
+        config["layer"] = deserialize_wrapped(config["layer"])
         if config.get("backward_layer") is not None:
-            config["backward_layer"] = _deserialize(config["backward_layer"])
+            config["backward_layer"] = deserialize_wrapped(config["backward_layer"])
         layer = cls(**config)
         # A saved wrapper records the shape it was built for; build now, as Keras does on load.
         if build_shape is not None:
@@ -190,7 +163,7 @@ class Bidirectional(Layer):
         return layer
 
 
-class TimeDistributed(Layer):
+class TimeDistributed(Wrapper):
     """Applies a layer to every time step: `(batch, timesteps, ...)` in, one result per step out.
 
     The batch and time axes are merged into one, the layer runs once on all steps, and the axes
@@ -206,13 +179,6 @@ class TimeDistributed(Layer):
     torch.Size([4, 10, 2])
     """
 
-    def __init__(self, layer, **kwargs):
-        super().__init__(**kwargs)
-        if not isinstance(layer, Layer):
-            raise ValueError(f"TimeDistributed wraps a Layer. Received: layer={layer!r}")
-        self.layer = layer
-        self._build_shape = None
-
     def _step_shape(self, input_shape):
         if len(input_shape) < 3:
             raise ShapeError(
@@ -224,9 +190,7 @@ class TimeDistributed(Layer):
         return (input_shape[0],) + tuple(input_shape[2:])
 
     def build(self, input_shape):
-        self._build_shape = self._step_shape(input_shape)
-        if not self.layer.built:
-            self.layer._build_once(self._build_shape)
+        super().build(self._step_shape(input_shape))
 
     def forward(self, inputs, training=None):
         steps = inputs.flatten(0, 1)
@@ -240,17 +204,8 @@ class TimeDistributed(Layer):
         step_output = self.layer.compute_output_shape(self._step_shape(input_shape))
         return (input_shape[0], input_shape[1]) + tuple(step_output[1:])
 
-    def get_config(self):
-        return {**super().get_config(), "layer": _serialize(self.layer, self._build_shape)}
-
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        step_shape = _build_shape_of(config["layer"])
-        config["layer"] = _deserialize(config["layer"])
-        layer = cls(**config)
-        if step_shape is not None:
-            layer.layer._build_once(step_shape)
-            layer._build_shape = step_shape
-            layer.built = True
-        return layer
+        wrapper = super().from_config(config)
+        wrapper.built = wrapper.layer.built  # no weights of its own: built with its layer
+        return wrapper
