@@ -28,6 +28,14 @@ S = np.array([[4.0, 1.0], [1.0, 3.0]], dtype="float32")  # symmetric positive de
 IMG = rng.standard_normal((2, 6, 6, 3)).astype("float32")
 KER = rng.standard_normal((3, 3, 3, 4)).astype("float32")
 Q = rng.standard_normal((2, 5, 2, 4)).astype("float32")  # (batch, length, heads, dim)
+SIGNAL = rng.standard_normal((2, 64)).astype("float32")
+# Keras's own STFTs of SIGNAL, keyed by (sequence_length, stride, fft_length, window, center).
+SPECTRUM = {
+    key: tuple(t.numpy() for t in keras.ops.stft(SIGNAL, *key[:3], window=key[3] or "hann",
+                                                 center=key[4]))
+    for key in [(16, 4, 32, "hann", True), (16, 4, 16, "hann", True),
+                (16, 8, 32, "hamming", False), (16, 4, 32, None, True), (12, 5, 16, "hann", False)]
+}
 
 CALLS = {
     # elementwise, one input
@@ -267,6 +275,29 @@ CALLS = {
     "dot_product_attention-mask": ("dot_product_attention", (Q, Q, Q),
                                    {"mask": np.tril(np.ones((5, 5), bool))[None, None],
                                     "scale": 0.3}),
+    # Fourier transforms, windows, transposed convolution, adaptive pooling
+    "rfft": ("rfft", (SIGNAL, 16), {}),
+    "irfft": ("irfft", ((F, P), 6), {}),
+    "fft": ("fft", ((F, P),), {}),
+    "fft2": ("fft2", ((F, P),), {}),
+    "ifft2": ("ifft2", ((F, P),), {}),
+    "stft": ("stft", (SIGNAL, 16, 4, 32), {}),
+    "stft-hamming-uncentred": ("stft", (SIGNAL, 16, 8, 16), {"window": "hamming",
+                                                            "center": False}),
+    **{f"istft-{i}": ("istft", (SPECTRUM[key], *key[:3]), {"window": key[3], "center": key[4]})
+       for i, key in enumerate(SPECTRUM)},
+    **{name: (name, (7,), {}) for name in ["bartlett", "blackman", "hamming", "hanning"]},
+    "kaiser": ("kaiser", (7, 2.0), {}),
+    "conv_transpose": ("conv_transpose", (IMG[..., :2], KER[..., :2]), {}),
+    "conv_transpose-same": ("conv_transpose", (IMG[..., :2], KER[..., :2]),
+                            {"strides": 2, "padding": "same"}),
+    "conv_transpose-output-padding": ("conv_transpose", (IMG[..., :2], KER[..., :2]),
+                                      {"strides": 3, "output_padding": 2}),
+    "conv_transpose-dilated": ("conv_transpose", (IMG[..., :2], KER[..., :2]),
+                               {"dilation_rate": 2, "padding": "same"}),
+    "adaptive_average_pool": ("adaptive_average_pool", (IMG, (2, 4)), {}),
+    "adaptive_max_pool": ("adaptive_max_pool", (IMG, 4), {}),
+    "unfold": ("unfold", (torch.from_numpy(IMG.transpose(0, 3, 1, 2).copy()), 2), {"stride": 2}),
     # linear algebra
     **{name: (name, (S,), {}) for name in ["cholesky", "det", "inv", "eigh", "qr", "svd",
                                            "pinv", "logdet", "slogdet", "matrix_rank"]},

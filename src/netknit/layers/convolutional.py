@@ -163,6 +163,18 @@ def check_window_fits(layer: Layer, input_shape, spatial, windows, what: str) ->
     )
 
 
+def transposed_crop(window: int, stride: int, padding: str, extra: int | None) -> tuple[int, int]:
+    """Torch's transposed convolution is `(n - 1) * stride + window` long; Keras's output is the
+    part of it left after cropping (start, end) positions, a negative crop meaning zeros to add.
+    `window` is the dilated window; `extra` the output_padding (None: Keras's default)."""
+    if padding == "valid":
+        extra = max(window, stride) - window if extra is None else extra
+        return 0, -extra
+    total = window + stride - 2 if extra is None else window + window % 2 - 2 + extra
+    start = min(total // 2 + total % 2, window - 1)
+    return window - 1 - start, window - 1 - (total - start)
+
+
 def torch_kernel_order(rank: int) -> tuple:
     """The permutation from Keras's kernel layout to torch's: (*k, in, out) -> (out, in, *k) for a
     convolution, and (*k, out, in) -> (in, out, *k) for a transposed one (the same permutation).
@@ -451,14 +463,8 @@ class ConvTranspose(BaseConv):
         self._zero_pads = [p for pair in pads for p in pair] if any(map(any, pads)) else None
 
     def _crop(self, axis: int) -> tuple[int, int]:
-        window, stride = self._windows[axis], self.strides[axis]
         extra = None if self.output_padding is None else self.output_padding[axis]
-        if self.padding == "valid":
-            extra = max(window, stride) - window if extra is None else extra
-            return 0, -extra
-        total = window + stride - 2 if extra is None else window + window % 2 - 2 + extra
-        start = min(total // 2 + total % 2, window - 1)
-        return window - 1 - start, window - 1 - (total - start)
+        return transposed_crop(self._windows[axis], self.strides[axis], self.padding, extra)
 
     def build(self, input_shape):
         channels = self._input_channels(input_shape)

@@ -8,7 +8,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from ..layers.convolutional import pad_same, same_padding
+from ..layers.convolutional import pad_same, same_padding, transposed_crop
 from .core import as_float, tensor, to_torch_dtype
 from .operation import keras_operation
 
@@ -353,6 +353,56 @@ def separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides=1, paddin
     depthwise = depthwise_conv(inputs, depthwise_kernel, strides, padding, data_format,
                                dilation_rate)
     return conv(depthwise, pointwise_kernel, 1, "valid", data_format)
+
+
+@_op("ConvTranspose", "inputs kernel")
+def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=None,
+                   data_format=None, dilation_rate=1):
+    x = _channels_first(as_float(tensor(inputs)), data_format)
+    kernel = tensor(kernel, like=x).to(x.dtype)
+    rank = x.ndim - 2
+    strides, dilation = _tuple(strides, rank), _tuple(dilation_rate, rank)
+    extras = (None,) * rank if output_padding is None else _tuple(output_padding, rank)
+    weight = kernel.permute(rank + 1, rank, *range(rank))  # (*k, out, in) -> (in, out, *k)
+    convolve = (F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)[rank - 1]
+    outputs = convolve(x, weight, None, strides, 0, 0, 1, dilation)
+    windows = [(k - 1) * d + 1 for k, d in zip(kernel.shape[:rank], dilation)]
+    crops = [transposed_crop(w, s, padding.lower(), e)
+             for w, s, e in zip(windows, strides, extras)]
+    outputs = outputs[(slice(None), slice(None)) + tuple(
+        slice(max(start, 0), -end if end > 0 else None) for start, end in crops)]
+    pads = [p for start, end in reversed(crops) for p in (max(-start, 0), max(-end, 0))]
+    return _channels_back(F.pad(outputs, pads) if any(pads) else outputs, data_format)
+
+
+def _adaptive_pool(functions, inputs, output_size, data_format):
+    x = _channels_first(as_float(tensor(inputs)), data_format)
+    rank = x.ndim - 2
+    return _channels_back(functions[rank - 1](x, _tuple(output_size, rank)), data_format)
+
+
+@_op("AdaptiveAveragePool", "inputs")
+def adaptive_average_pool(inputs, output_size, data_format=None):
+    return _adaptive_pool((F.adaptive_avg_pool1d, F.adaptive_avg_pool2d, F.adaptive_avg_pool3d),
+                          inputs, output_size, data_format)
+
+
+@_op("AdaptiveMaxPool", "inputs")
+def adaptive_max_pool(inputs, output_size, data_format=None):
+    return _adaptive_pool((F.adaptive_max_pool1d, F.adaptive_max_pool2d, F.adaptive_max_pool3d),
+                          inputs, output_size, data_format)
+
+
+@_op("Unfold")
+def unfold(x, kernel_size, dilation=1, padding=0, stride=1):
+    """Sliding blocks of a channels-first image (N, C, H, W) as columns (N, C*kh*kw, blocks)."""
+    return F.unfold(as_float(tensor(x)), kernel_size, dilation, padding, stride)
+
+
+@_op("Fold")
+def fold(x, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """The inverse of `unfold`: columns summed back into a (N, C, H, W) image."""
+    return F.fold(as_float(tensor(x)), output_size, kernel_size, dilation, padding, stride)
 
 
 @_op("DepthToSpace")

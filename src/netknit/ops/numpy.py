@@ -1086,3 +1086,45 @@ class _GetItem(Operation):
                             "left whole, with `x[:, ...]`", base=_GetItem)
 def get_item(x, key):
     return tensor(x)[key]
+
+
+# ----------------------------------------------------------------------------- windows
+
+def _window_function(name: str, make):
+    def window(x):
+        return make(int(x)).to(torch.float32)
+
+    window.__name__ = window.__qualname__ = name
+    window.__doc__ = f"NumPy's `{name}` window of `x` points (symmetric), float32."
+    return window
+
+
+bartlett = _window_function("bartlett", lambda n: torch.bartlett_window(n, periodic=False,
+                                                                        dtype=torch.float64))
+blackman = _window_function("blackman", lambda n: torch.blackman_window(n, periodic=False,
+                                                                        dtype=torch.float64))
+hamming = _window_function("hamming", lambda n: torch.hamming_window(n, periodic=False,
+                                                                     dtype=torch.float64))
+hanning = _window_function("hanning", lambda n: torch.hann_window(n, periodic=False,
+                                                                  dtype=torch.float64))
+
+
+def kaiser(x, beta):
+    """NumPy's Kaiser window of `x` points with shape parameter `beta`, float32."""
+    return torch.kaiser_window(int(x), periodic=False, beta=float(beta),
+                               dtype=torch.float64).to(torch.float32)
+
+
+def vectorize(pyfunc, *, excluded=None, signature=None):
+    """`pyfunc` mapped over the leading axis of its tensor arguments, with torch.vmap."""
+    if signature is not None:
+        raise ValueError("vectorize's `signature` is not supported; vectorize over the leading "
+                         "axis, or write the function with broadcasting tensor operations.")
+    excluded = set(excluded or ())
+
+    def vectorized(*args, **kwargs):
+        dims = tuple(None if i in excluded else 0 for i in range(len(args)))
+        return torch.vmap(lambda *a: pyfunc(*a, **kwargs), in_dims=dims)(
+            *(a if i in excluded else tensor(a) for i, a in enumerate(args)))
+
+    return vectorized
