@@ -183,3 +183,17 @@ def test_add_weight_takes_keras_positional_forms():
     with pytest.raises(TypeError, match="at most 2 positional"):
         layer.add_weight((2,), "zeros", "float32")
     assert not layer.add_variable((3,), "zeros", name="counts").any()
+
+
+def test_a_subclass_of_a_builtin_layer_reaches_its_call_with_super():
+    # Keras's idiom: override `call` and reuse the parent's computation.
+    class Doubled(layers.Dense):
+        def call(self, inputs):
+            return super().call(inputs) * 2
+
+    layer = Doubled(3, kernel_initializer="ones", bias_initializer="zeros")
+    assert torch.equal(layer(torch.ones(2, 4)), torch.full((2, 3), 8.0))
+    x = keras.Input((4,))
+    model = keras.Model(x, Doubled(2)(x))
+    assert model.output_shape == (None, 2)
+    assert len(model.trainable_variables) == 2 and model.non_trainable_variables == []

@@ -125,6 +125,9 @@ class Layer(nn.Module):
         # Keras users write `call`; torch runs `forward`. A subclass may define either.
         if "call" in cls.__dict__ and "forward" not in cls.__dict__:
             cls.forward = cls.__dict__["call"]
+        elif "forward" in cls.__dict__ and "call" not in cls.__dict__:
+            # So that a subclass's `call` can reach its parent's with `super().call(...)`.
+            cls.call = cls.__dict__["forward"]
         # `layer.build(shape)` called by hand marks the layer built, as in Keras.
         if "build" in cls.__dict__:
             cls.build = _marks_built(cls.__dict__["build"])
@@ -328,6 +331,14 @@ class Layer(nn.Module):
     @property
     def variables(self) -> list[torch.Tensor]:
         return self.weights
+
+    @property
+    def trainable_variables(self) -> list[torch.Tensor]:
+        return self.trainable_weights
+
+    @property
+    def non_trainable_variables(self) -> list[torch.Tensor]:
+        return self.non_trainable_weights
 
     @property
     def trainable(self) -> bool:
