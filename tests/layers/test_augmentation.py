@@ -163,3 +163,60 @@ def test_random_crop_outputs_floats_for_single_and_integer_images():
     assert first.shape == (2, 3, 2, 3)
     with pytest.raises(ValueError, match="positive integer for width"):
         layers.RandomCrop(2, 0)
+
+
+# ---------------------------------------------------------------------- shear, perspective, elastic
+
+
+def test_shear_reads_along_x_by_y_times_the_factor_either_way():
+    layer = layers.RandomShear(x_factor=(0.5, 0.5), fill_mode="constant", fill_value=-1)
+    # Row y reads x + 0.5 y (or x - 0.5 y): row 2 is shifted by one pixel.
+    seen = {tuple(layer(IMAGE)[0, 2, :, 0].tolist()) for _ in range(20)}
+    assert seen == {(11.0, 12.0, 13.0, 14.0, -1.0), (-1.0, 10.0, 11.0, 12.0, 13.0)}
+    assert torch.equal(layer(IMAGE)[0, 0], torch.as_tensor(IMAGE[0, 0]))  # row 0 stays
+
+
+def test_perspective_keeps_the_top_left_corner_and_is_identity_without_scale():
+    images = torch.rand(6, 5, 7, 2)
+    assert torch.allclose(layers.RandomPerspective((1.0, 1.0), scale=0.0)(images), images,
+                          atol=1e-5)
+    warped = layers.RandomPerspective((1.0, 1.0), scale=0.8, seed=1)(images)
+    assert torch.allclose(warped[:, 0, 0], images[:, 0, 0], atol=1e-5)
+    assert not torch.allclose(warped, images)
+    assert torch.equal(layers.RandomPerspective((0.0, 0.0))(images), images)  # probability 0
+
+
+def test_elastic_transform_is_smooth_repeatable_and_within_the_value_range():
+    images = torch.rand(4, 16, 12, 3)
+    first, second = (layers.RandomElasticTransform((1.0, 1.0), value_range=(0, 1), seed=3)(images)
+                     for _ in range(2))
+    assert torch.equal(first, second) and not torch.allclose(first, images)
+    assert first.min() >= 0 and first.max() <= 1
+    assert torch.equal(layers.RandomElasticTransform(scale=0.0)(images), images)
+    with pytest.raises(ValueError, match="fill_mode to be one of .*mirror"):
+        layers.RandomElasticTransform(fill_mode="edge")
+    with pytest.raises(ValueError, match="fill_mode to be one of reflect, wrap, constant, nearest"):
+        layers.RandomShear(fill_mode="mirror")
+
+
+def test_shear_takes_keras_s_factor_pairs_and_reads_its_own_configs():
+    layer = layers.RandomShear(0.2, (0.1, 0.3))
+    assert (layer.x_factor, layer.y_factor) == ((-0.2, 0.2), (0.1, 0.3))
+    assert layers.RandomShear.from_config(layer.get_config()).x_factor == (-0.2, 0.2)
+    with pytest.raises(ValueError, match=r"x_factor to be a number in \[0, 1\]"):
+        layers.RandomShear(-0.2)
+
+
+def test_new_random_layers_are_the_identity_in_predict():
+    L = layers
+    augment = keras.Sequential([
+        L.RandomShear(0.2, 0.2), L.RandomPerspective(), L.RandomElasticTransform(),
+        L.RandomGrayscale(), L.RandomHue(0.2), L.RandomSaturation(0.3),
+        L.RandomColorJitter(brightness_factor=0.1, hue_factor=0.1),
+        L.RandomColorDegeneration(0.3), L.RandomSharpness(0.4), L.RandomGaussianBlur(),
+        L.RandomInvert(), L.RandomPosterization(4), L.Solarization(0.2, 0.5),
+        L.RandomErasing(), L.MixUp(), L.CutMix(), L.RandAugment(), L.AugMix(),
+        L.Pipeline([L.RandomFlip(), L.RandomInvert()])])
+    images = np.random.default_rng(3).uniform(0, 255, (4, 8, 8, 3)).astype("float32")
+    np.testing.assert_array_equal(augment.predict(images, verbose=0), images)
+    assert not np.array_equal(augment(images, training=True).numpy(), images)

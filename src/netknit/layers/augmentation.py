@@ -1,28 +1,39 @@
-"""Random image augmentation: RandomFlip, RandomRotation, RandomZoom, RandomTranslation,
-RandomContrast, RandomBrightness, RandomCrop.
+"""Random image augmentation: the machinery every augmentation layer shares, and the layers that
+move pixels: RandomFlip, RandomRotation, RandomZoom, RandomTranslation, RandomShear,
+RandomPerspective, RandomElasticTransform and RandomCrop. Colour and intensity layers live in
+`color_augmentation.py`; layers that mix images or combine other layers in
+`mixing_augmentation.py`.
 
 As in Keras, they transform only in training: inside a model, `fit` augments and `predict` and
 `evaluate` pass images through unchanged (RandomCrop, whose output has its own size, centre-crops
-and resizes instead). Called directly on images, they augment unless given
-`training=False` (Keras's default for these layers). Each image of a batch gets its own random
-transformation. `seed=` makes the draws repeatable (from a generator of the layer's own); the
-values differ from Keras's, whose random streams are not torch's.
+and resizes instead; AutoContrast and Equalization, which are not random, always apply). Called
+directly on images, they augment unless given `training=False` (Keras's default for these
+layers). Each image of a batch gets its own random transformation. `seed=` makes the draws
+repeatable (from a generator of the layer's own, on the CPU); the values differ from Keras's,
+whose random streams are not torch's. Without a seed, draws come from torch's generator on the
+images' device.
 
 Images are `(batch, height, width, channels)` (or `channels_first`), or a single image without
-the batch axis. Geometric transformations sample the input with `grid_sample`; outside the image
-`fill_mode` decides: `"reflect"` (d c b a | a b c d | d c b a), `"wrap"` (a b c d | a b c d),
-`"nearest"` (a a a a | a b c d) or `"constant"` (`fill_value`).
+the batch axis; a dict `{"images": ..., "labels": ...}` is accepted too (MixUp and CutMix mix the
+labels, the others pass them on). Integer images are computed in the layer's dtype (float32).
+Geometric transformations sample the input with `grid_sample`; outside the image `fill_mode`
+decides: `"reflect"` (d c b a | a b c d | d c b a), `"wrap"` (a b c d | a b c d), `"nearest"`
+(a a a a | a b c d), `"constant"` (`fill_value`), and for RandomElasticTransform also `"mirror"`
+(c d c b | a b c d | c b a b).
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 
 import torch
 import torch.nn.functional as F
 
+from ..graph.errors import ShapeError
+from ..graph.shapes import format_shape
 from ..graph.symbolic import SymbolicTensor
-from .convolutional import check_spatial_input, normalize_data_format
+from .convolutional import check_spatial_input, normalize_data_format, split_spatial
 from .core import check_positive_int
 from .layer import Layer
 from .preprocessing import resize_images
@@ -31,21 +42,44 @@ _FILL_MODES = ("reflect", "wrap", "constant", "nearest")
 _INTERPOLATIONS = ("bilinear", "nearest")
 
 
+# ---------------------------------------------------------------------- argument checks
+
+
 def _factor_range(name: str, factor, bounds=(-1, 1)) -> tuple[float, float]:
     """Keras's `(lower, upper)` from one number `f` (`(-f, f)`, cut to `bounds`) or a pair."""
     message = (f"Expected {name} to be a number or a pair of numbers in [{bounds[0]}, "
                f"{bounds[1]}]. Received: {name}={factor!r}")
     if isinstance(factor, (tuple, list)):
-        if len(factor) != 2 or not all(isinstance(f, (int, float)) for f in factor):
+        if len(factor) != 2 or not all(_is_number(f) for f in factor):
             raise ValueError(message)
         lower, upper = sorted(factor)
         if lower > bounds[1] or upper < bounds[0]:
             raise ValueError(message)
         return lower, upper
-    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not (
-            bounds[0] <= factor <= bounds[1]):
+    if not _is_number(factor) or not bounds[0] <= factor <= bounds[1]:
         raise ValueError(message)
     return max(-abs(factor), bounds[0]), abs(factor)
+
+
+def _unit_pair(name: str, factor, symmetric: bool) -> tuple[float, float]:
+    """One number `f` in [0, 1], for `(-f, f)` if `symmetric`, else `(0, f)`; or a pair of
+    numbers in [0, 1] ([-1, 1] if `symmetric`, so that the pair a number gave reads back)
+    (RandomShear's and Solarization's factors)."""
+    lowest = -1 if symmetric else 0
+    if isinstance(factor, (tuple, list)):
+        valid = len(factor) == 2 and all(_is_number(f) and lowest <= f <= 1 for f in factor)
+    else:
+        valid = _is_number(factor) and 0 <= factor <= 1
+    if not valid:
+        raise ValueError(f"Expected {name} to be a number in [0, 1] or a pair of numbers in "
+                         f"[{lowest}, 1]. Received: {name}={factor!r}")
+    if isinstance(factor, (tuple, list)):
+        return tuple(sorted(factor))
+    return (-factor if symmetric else 0, factor)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _check_choice(name: str, value, choices) -> str:
@@ -55,61 +89,266 @@ def _check_choice(name: str, value, choices) -> str:
     return value
 
 
-class _Augmentation(Layer):
-    """Random per-image transformations in training, the identity otherwise."""
+def _check_value_range(value_range) -> tuple:
+    """`value_range` as a sorted pair `(low, high)`."""
+    if (not isinstance(value_range, (tuple, list)) or len(value_range) != 2
+            or not all(_is_number(v) for v in value_range) or value_range[0] == value_range[1]):
+        raise ValueError("Expected value_range to be a pair of different numbers (low, high), "
+                         f"such as (0, 255) or (0, 1). Received: value_range={value_range!r}")
+    return tuple(sorted(value_range))
+
+
+def _as_given(factor):
+    """A factor for the config: as given, a pair as a tuple (a saved config reads back a list)."""
+    return tuple(factor) if isinstance(factor, list) else factor
+
+
+# ---------------------------------------------------------------------- the base
+
+
+class _TrainsWhenCalled(Layer):
+    """A layer that, called directly on data, runs in training mode unless told otherwise, as
+    Keras's augmentation layers and Pipeline do; in a model it follows the model (whose loop
+    calls it without this method)."""
+
+    def __call__(self, *args, **kwargs):
+        data = args[0] if args else None
+        values = data.values() if isinstance(data, dict) else (data,)  # {"images", "labels"}
+        if args and not any(isinstance(v, SymbolicTensor) for v in values):
+            kwargs.setdefault("training", True)
+        return super().__call__(*args, **kwargs)
+
+
+class _Augmentation(_TrainsWhenCalled):
+    """Random per-image transformations in training, the identity otherwise.
+
+    Subclasses implement `_augment` on channels-first images `(batch, channels, height, width)`;
+    the base converts the layout, single images and dicts of images and labels, and draws the
+    random numbers (`_uniform`, `_normal`, `_chance`, ...).
+    """
 
     _accepts_training = True
     supports_masking = True
+    # AutoContrast and Equalization apply in inference too.
+    _in_inference = False
+    # Keras's AutoContrast, Equalization and RandomGrayscale list no seed in their configs.
+    _seed_in_config = True
+    # RandomGrayscale keeps integer images integers; the others compute in the layer's dtype.
+    _keeps_dtype = False
+    # The channel counts the layer can take (None: any).
+    _channels: tuple | None = None
 
     def __init__(self, seed=None, data_format=None, **kwargs):
         super().__init__(**kwargs)
+        if seed is not None:
+            if not isinstance(seed, numbers.Integral) or isinstance(seed, bool):
+                raise ValueError(f"Expected seed to be an integer or None. Received: "
+                                 f"seed={seed!r}")
+            seed = int(seed)
         self.seed = seed
         self.data_format = normalize_data_format(data_format)
         self._generator = None
         if seed is not None:
-            self._generator = torch.Generator().manual_seed(int(seed))
+            self._generator = torch.Generator().manual_seed(seed)
         self.built = True
-
-    def __call__(self, *args, **kwargs):
-        # Keras's augmentation layers default to training=True when called on images directly;
-        # in a model they follow the model (its loop calls them without this method).
-        if args and not isinstance(args[0], SymbolicTensor):
-            kwargs.setdefault("training", True)
-        return super().__call__(*args, **kwargs)
 
     def forward(self, inputs, training=None):
         training = self.training if training is None else training
-        if not training:
+        if not (training or self._in_inference):
             return inputs
-        single = inputs.dim() == 3
-        images = inputs.unsqueeze(0) if single else inputs
-        if self.data_format == "channels_last":
-            images = images.movedim(-1, 1)
-        out = self._augment(images)
-        if self.data_format == "channels_last":
-            out = out.movedim(1, -1)
-        return out.squeeze(0) if single else out
+        if isinstance(inputs, dict):
+            return self._augment_dict(inputs)
+        self._check_channels_of(inputs)
+        images, single = self._channels_first(inputs)
+        return self._restore(self._augment(images), single)
 
     def _augment(self, images: torch.Tensor) -> torch.Tensor:
         """Channels-first images `(batch, channels, height, width)` -> transformed."""
         raise NotImplementedError
 
-    def _uniform(self, count: int, lower: float, upper: float, like: torch.Tensor):
-        """`count` draws from U(lower, upper), on `like`'s device, from the layer's generator
-        when it was given a seed."""
+    def _augment_labelled(self, images: torch.Tensor, labels):
+        """Images and their labels (or None) -> both transformed; labels pass by default."""
+        return self._augment(images), labels
+
+    def _augment_dict(self, data: dict) -> dict:
+        if "images" not in data or set(data) - {"images", "labels"}:
+            raise ValueError(f"{type(self).__name__} takes images, or a dict with the key "
+                             f"'images' and optionally 'labels'. Received a dict with the keys "
+                             f"{sorted(data)}.")
+        self._check_channels_of(data["images"])
+        images, single = self._channels_first(data["images"])
+        images, labels = self._augment_labelled(images, data.get("labels"))
+        out = {"images": self._restore(images, single)}
+        if "labels" in data:
+            out["labels"] = labels
+        return out
+
+    def _channels_first(self, inputs: torch.Tensor) -> tuple[torch.Tensor, bool]:
+        """A batch of channels-first images (floating point unless the layer keeps the dtype),
+        and whether the input was a single image."""
+        single = inputs.dim() == 3
+        images = inputs.unsqueeze(0) if single else inputs
+        if self.data_format == "channels_last":
+            images = images.movedim(-1, 1)
+        if not (self._keeps_dtype or images.is_floating_point()):
+            images = images.to(self.dtype)
+        return images, single
+
+    def _restore(self, images: torch.Tensor, single: bool) -> torch.Tensor:
+        if self.data_format == "channels_last":
+            images = images.movedim(1, -1)
+        return images.squeeze(0) if single else images
+
+    def _check_channels_of(self, inputs) -> None:
+        """A readable error for images with channels the layer cannot take (a shape check on
+        the host, no device work)."""
+        if self._channels is not None:
+            shape = (None,) * (4 - inputs.dim()) + tuple(inputs.shape)
+            self._check_channels(shape)
+
+    def _check_channels(self, input_shape) -> None:
+        if self._channels is None:
+            return
+        _, channels = split_spatial(input_shape, self.data_format)
+        if channels is not None and channels not in self._channels:
+            allowed = " or ".join(str(c) for c in self._channels)
+            raise ShapeError(
+                f"{type(self).__name__} works on RGB images: it expects {allowed} channels, but "
+                f"received the input {format_shape(input_shape)} ({self.data_format}).",
+                fix=("convert the images to RGB, or pass data_format='channels_first' if the "
+                     "channels come first."))
+
+    # ------------------------------------------------------------------ random draws
+
+    def _draw(self, sample, like: torch.Tensor) -> torch.Tensor:
+        """`sample(generator, device)` on `like`'s device from torch's generator, or, when the
+        layer has a seed, from the layer's generator on the CPU, then moved."""
         if self._generator is None:
-            draws = torch.rand(count, device=like.device, dtype=torch.float32)
-        else:
-            draws = torch.rand(count, generator=self._generator).to(like.device)
+            return sample(None, like.device)
+        return sample(self._generator, torch.device("cpu")).to(like.device)
+
+    def _uniform(self, shape, lower, upper, like: torch.Tensor) -> torch.Tensor:
+        """Draws from U(lower, upper) of `shape` (an int or a tuple), float32."""
+        draws = self._draw(lambda g, d: torch.rand(shape, generator=g, device=d), like)
         return lower + (upper - lower) * draws
+
+    def _normal(self, shape, like: torch.Tensor) -> torch.Tensor:
+        return self._draw(lambda g, d: torch.randn(shape, generator=g, device=d), like)
+
+    def _chance(self, count: int, probability: tuple, like: torch.Tensor) -> torch.Tensor:
+        """`count` booleans, each true with a probability drawn from U(*probability)."""
+        threshold = self._uniform(count, *probability, like)
+        return self._uniform(count, 0.0, 1.0, like) < threshold
+
+    def _permutation(self, count: int, like: torch.Tensor) -> torch.Tensor:
+        return self._draw(lambda g, d: torch.randperm(count, generator=g, device=d), like)
+
+    def _dirichlet(self, shape, alpha: float, like: torch.Tensor) -> torch.Tensor:
+        """Weights summing to one along the last axis of `shape`, from the symmetric Dirichlet
+        distribution with concentration `alpha` (with two weights, the first is Beta(a, a))."""
+        return self._draw(lambda g, d: torch._sample_dirichlet(
+            torch.full(shape, float(alpha), device=d), generator=g), like)
+
+    def _host_uniform(self, lower: float, upper: float) -> float:
+        """One draw on the host, for what decides the shapes of the work (no device sync)."""
+        return lower + (upper - lower) * float(torch.rand((), generator=self._generator))
+
+    def _host_randint(self, high: int) -> int:
+        return int(torch.randint(high, (), generator=self._generator))
+
+    # ------------------------------------------------------------------ shapes and config
 
     def compute_output_shape(self, input_shape):
         # Symbolic images always have their batch axis; only a tensor may be a single image.
-        check_spatial_input(self, input_shape, 2, self.data_format)
+        images = input_shape["images"] if isinstance(input_shape, dict) else input_shape
+        check_spatial_input(self, images, 2, self.data_format)
+        self._check_channels(images)
         return input_shape
 
     def get_config(self):
-        return {**super().get_config(), "data_format": self.data_format, "seed": self.seed}
+        config = {**super().get_config(), "data_format": self.data_format}
+        if self._seed_in_config:
+            config["seed"] = self.seed
+        return config
+
+
+# ---------------------------------------------------------------------- sampling helpers
+
+
+def gaussian_blur(images: torch.Tensor, kernel_size: tuple[int, int], sigma_y,
+                  sigma_x) -> torch.Tensor:
+    """Channels-first images blurred channel by channel with a `kernel_size` (height, width)
+    Gaussian of standard deviations `sigma_y`, `sigma_x` (numbers or 0-d tensors), zero-padded
+    to keep their size, as Keras's `gaussian_blur`."""
+    channels = images.shape[1]
+    kernels = []
+    for size, sigma in zip(kernel_size, (sigma_y, sigma_x)):
+        offsets = torch.arange(size, dtype=images.dtype, device=images.device) - (size - 1) / 2
+        weights = torch.exp(-0.5 * (offsets / sigma) ** 2)
+        kernels.append(weights / weights.sum())
+    padding = (kernel_size[0] // 2, kernel_size[1] // 2)
+    if kernel_size[0] * kernel_size[1] <= 49:  # small: one pass is faster
+        kernel = (kernels[0][:, None] * kernels[1][None, :]).expand(channels, 1, *kernel_size)
+        return F.conv2d(images, kernel, padding=padding, groups=channels)
+    # Large (RandomElasticTransform's): the kernel is separable, two 1-D passes.
+    out = F.conv2d(images, kernels[0].reshape(-1, 1).expand(channels, 1, -1, 1),
+                   padding=(padding[0], 0), groups=channels)
+    return F.conv2d(out, kernels[1].reshape(1, -1).expand(channels, 1, 1, -1),
+                    padding=(0, padding[1]), groups=channels)
+
+
+def _fold(coordinate: torch.Tensor, size: int, fill_mode: str) -> torch.Tensor:
+    """Pixel coordinates outside `[0, size)` mapped back in, as `fill_mode` says (wrap and
+    constant are handled by the sampling)."""
+    if fill_mode == "reflect":
+        folded = torch.remainder(coordinate + 0.5, 2 * size)
+        return torch.where(folded >= size, 2 * size - folded, folded) - 0.5
+    if fill_mode == "mirror":
+        if size == 1:
+            return torch.zeros_like(coordinate)
+        folded = torch.remainder(coordinate, 2 * (size - 1))
+        return torch.where(folded > size - 1, 2 * (size - 1) - folded, folded)
+    if fill_mode == "wrap":
+        return torch.remainder(coordinate, size)
+    if fill_mode == "nearest":
+        return coordinate.clamp(0, size - 1)
+    return coordinate
+
+
+def sample_images(images: torch.Tensor, x: torch.Tensor, y: torch.Tensor, fill_mode: str,
+                  fill_value: float, interpolation: str) -> torch.Tensor:
+    """Channels-first `images` read at pixel coordinates `x`, `y` (each `(batch, height,
+    width)`; pixel centres at 0 .. n-1), outside the image as `fill_mode` says.
+
+    This is Keras's `map_coordinates`, where each interpolation tap is mapped into the image on
+    its own, done with `grid_sample`: every fill mode but wrap maps coordinates continuously, so
+    folding the coordinate first gives the same taps; wrap reads an image grown by one row and
+    column copied from the opposite edges.
+    """
+    height, width = images.shape[-2:]
+    if fill_mode == "wrap":
+        images = F.pad(images, (0, 1, 0, 1), mode="circular")
+    x, y = _fold(x, width, fill_mode), _fold(y, height, fill_mode)
+    padded_height, padded_width = images.shape[-2:]
+    grid = torch.stack([(2 * x + 1) / padded_width - 1, (2 * y + 1) / padded_height - 1], -1)
+    shift = fill_value if fill_mode == "constant" else 0.0
+    # grid_sample pads with zeros: sampling `images - fill_value` pads with fill_value.
+    out = F.grid_sample(images - shift if shift else images, grid.to(images.dtype),
+                        mode=interpolation,
+                        padding_mode="zeros" if fill_mode == "constant" else "border",
+                        align_corners=False)
+    return out + shift if shift else out
+
+
+def pixel_grid(height: int, width: int, like: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """(x, y) of every output pixel, each `(height, width)`."""
+    ys, xs = torch.meshgrid(torch.arange(height, device=like.device, dtype=like.dtype),
+                            torch.arange(width, device=like.device, dtype=like.dtype),
+                            indexing="ij")
+    return xs, ys
+
+
+# ---------------------------------------------------------------------- flips and warps
 
 
 class RandomFlip(_Augmentation):
@@ -140,55 +379,53 @@ class RandomFlip(_Augmentation):
         return {**super().get_config(), "mode": self.mode}
 
 
-class _AffineAugmentation(_Augmentation):
-    """An augmentation that moves pixels: each image gets an affine map from output to input."""
+class _WarpAugmentation(_Augmentation):
+    """An augmentation that moves pixels: each output pixel reads the input at the point that
+    `_sources` gives, interpolated, with `fill_mode` outside the image."""
+
+    _fill_modes = _FILL_MODES
 
     def __init__(self, fill_mode="reflect", interpolation="bilinear", seed=None, fill_value=0.0,
                  data_format=None, **kwargs):
         super().__init__(seed=seed, data_format=data_format, **kwargs)
-        self.fill_mode = _check_choice("fill_mode", fill_mode, _FILL_MODES)
+        self.fill_mode = _check_choice("fill_mode", fill_mode, self._fill_modes)
         self.interpolation = _check_choice("interpolation", interpolation, _INTERPOLATIONS)
+        if not _is_number(fill_value):
+            raise ValueError(f"Expected fill_value to be a number. Received: "
+                             f"fill_value={fill_value!r}")
         self.fill_value = float(fill_value)
 
     def _augment(self, images):
-        batch, _, height, width = images.shape
-        images = images if images.is_floating_point() else images.to(self.dtype)
-        # Pixel coordinates of the output grid (pixel centres 0 .. n-1).
-        ys, xs = torch.meshgrid(torch.arange(height, device=images.device, dtype=images.dtype),
-                                torch.arange(width, device=images.device, dtype=images.dtype),
-                                indexing="ij")
-        points = torch.stack([xs, ys, torch.ones_like(xs)], -1).reshape(1, -1, 3)
-        matrix = self._matrices(batch, height, width, images).to(images.dtype)
-        source = points @ matrix.transpose(1, 2)  # (batch, pixels, 2): where each pixel reads
-        x = self._fold(source[..., 0], width)
-        y = self._fold(source[..., 1], height)
-        grid = torch.stack([(2 * x + 1) / width - 1, (2 * y + 1) / height - 1], -1)
-        grid = grid.reshape(batch, height, width, 2)
-        shift = self.fill_value if self.fill_mode == "constant" else 0.0
-        # grid_sample pads with zeros: sampling `images - fill_value` pads with fill_value.
-        out = F.grid_sample(images - shift, grid, mode=self.interpolation,
-                            padding_mode="zeros" if self.fill_mode == "constant" else "border",
-                            align_corners=False)
-        return out + shift
+        x, y = self._sources(images)
+        return sample_images(images, x, y, self.fill_mode, self.fill_value, self.interpolation)
 
-    def _fold(self, coordinate: torch.Tensor, size: int) -> torch.Tensor:
-        """Coordinates outside `[0, size)` mapped back in, as `fill_mode` says."""
-        if self.fill_mode == "reflect":
-            folded = torch.remainder(coordinate + 0.5, 2 * size)
-            return torch.where(folded >= size, 2 * size - folded, folded) - 0.5
-        if self.fill_mode == "wrap":
-            return torch.remainder(coordinate + 0.5, size) - 0.5
-        if self.fill_mode == "nearest":
-            return coordinate.clamp(0, size - 1)
-        return coordinate
-
-    def _matrices(self, batch, height, width, like) -> torch.Tensor:
-        """`(batch, 2, 3)` maps from output pixel `(x, y, 1)` to the input pixel it reads."""
+    def _sources(self, images) -> tuple[torch.Tensor, torch.Tensor]:
+        """Where each output pixel reads: `x`, `y`, each `(batch, height, width)`."""
         raise NotImplementedError
 
     def get_config(self):
         return {**super().get_config(), "fill_mode": self.fill_mode,
                 "interpolation": self.interpolation, "fill_value": self.fill_value}
+
+
+class _AffineAugmentation(_WarpAugmentation):
+    """A warp given by one matrix per image: affine `(batch, 2, 3)`, or projective `(batch, 3,
+    3)` (the point is divided by its third coordinate)."""
+
+    def _sources(self, images):
+        batch, _, height, width = images.shape
+        xs, ys = pixel_grid(height, width, images)
+        points = torch.stack([xs, ys, torch.ones_like(xs)], -1).reshape(1, -1, 3)
+        matrix = self._matrices(batch, height, width, images).to(images.dtype)
+        source = points @ matrix.transpose(1, 2)  # (batch, pixels, 2 or 3)
+        if source.shape[-1] == 3:
+            source = source[..., :2] / source[..., 2:]
+        source = source.reshape(batch, height, width, -1)
+        return source[..., 0], source[..., 1]
+
+    def _matrices(self, batch, height, width, like) -> torch.Tensor:
+        """Maps from output pixel `(x, y, 1)` to the input pixel it reads."""
+        raise NotImplementedError
 
 
 def _about_centre(linear: torch.Tensor, height: int, width: int) -> torch.Tensor:
@@ -197,6 +434,11 @@ def _about_centre(linear: torch.Tensor, height: int, width: int) -> torch.Tensor
                           device=linear.device)
     offset = centre - linear @ centre
     return torch.cat([linear, offset[..., None]], -1)
+
+
+def _two_by_two(a, b, c, d) -> torch.Tensor:
+    """`(batch, 2, 2)` matrices `[[a, b], [c, d]]` from `(batch,)` entries."""
+    return torch.stack([torch.stack([a, b], -1), torch.stack([c, d], -1)], -2)
 
 
 class RandomRotation(_AffineAugmentation):
@@ -220,16 +462,10 @@ class RandomRotation(_AffineAugmentation):
     def _matrices(self, batch, height, width, like):
         angle = self._uniform(batch, *self.factor, like) * (2 * math.pi)
         cos, sin = torch.cos(angle), torch.sin(angle)
-        linear = torch.stack([torch.stack([cos, -sin], -1), torch.stack([sin, cos], -1)], -2)
-        return _about_centre(linear, height, width)
+        return _about_centre(_two_by_two(cos, -sin, sin, cos), height, width)
 
     def get_config(self):
         return {**super().get_config(), "factor": self.factor}
-
-
-def _as_given(factor):
-    """A factor for the config: as given, a pair as a tuple (a saved config reads back a list)."""
-    return tuple(factor) if isinstance(factor, list) else factor
 
 
 def _zoom_or_shift_factors(name: str, factor):
@@ -261,9 +497,7 @@ class RandomZoom(_AffineAugmentation):
         zoom_x = zoom_y if self._width_range is None else 1 + self._uniform(
             batch, *self._width_range, like)
         zeros = torch.zeros_like(zoom_x)
-        linear = torch.stack([torch.stack([zoom_x, zeros], -1), torch.stack([zeros, zoom_y], -1)],
-                             -2)
-        return _about_centre(linear, height, width)
+        return _about_centre(_two_by_two(zoom_x, zeros, zeros, zoom_y), height, width)
 
     def get_config(self):
         return {**super().get_config(), "height_factor": self.height_factor,
@@ -301,56 +535,161 @@ class RandomTranslation(_AffineAugmentation):
                 "width_factor": self.width_factor}
 
 
-class RandomContrast(_Augmentation):
-    """Scales each image's deviation from its per-channel mean by a random factor, in training:
-    `(x - mean) * f + mean`, clipped to `value_range`.
+class RandomShear(_AffineAugmentation):
+    """Shears each image by random amounts along x and y about its top-left corner, in training:
+    output pixel `(x, y)` reads the input at `(x + sx * y, y + sy * x)`.
+
+    The pair `(sx, sy)` is drawn from `x_factor` and `y_factor`, and both change sign together
+    with probability 1/2.
 
     Args:
-        factor: `f` is drawn from `[1 - lower, 1 + upper]`, with `(lower, upper)` as Keras makes
-            it from `factor` in [0, 1] (a single number `a` gives `(0, a)`: contrast only grows).
-        value_range: the range of the pixel values, `(0, 255)` by default.
-        seed: makes the factors repeatable.
+        x_factor: the range of `sx`: a number `f` in [0, 1] for `(-f, f)`, or a pair
+            `(lower, upper)` (default 0: no shear along x). The bottom row moves by `sx` times
+            the image's height.
+        y_factor: the range of `sy`, the same way (the right column moves by `sy` times the
+            width).
+        interpolation: `"bilinear"` (default) or `"nearest"`.
+        fill_mode: `"reflect"` (default), `"wrap"`, `"nearest"` or `"constant"`.
+        fill_value: the value outside the image with `fill_mode="constant"`.
+        data_format: `"channels_last"` (default) or `"channels_first"`.
+        seed: makes the draws repeatable.
+
+    >>> RandomShear(x_factor=0.2)(torch.zeros(2, 8, 8, 3)).shape
+    torch.Size([2, 8, 8, 3])
     """
 
-    def __init__(self, factor, value_range=(0, 255), seed=None, **kwargs):
-        super().__init__(seed=seed, **kwargs)
-        self.factor = _factor_range("factor", factor, bounds=(0, 1))
-        self.value_range = tuple(value_range)
+    def __init__(self, x_factor=0.0, y_factor=0.0, interpolation="bilinear",
+                 fill_mode="reflect", fill_value=0.0, data_format=None, seed=None, **kwargs):
+        super().__init__(fill_mode, interpolation, seed, fill_value, data_format, **kwargs)
+        self.x_factor = _unit_pair("x_factor", x_factor, symmetric=True)
+        self.y_factor = _unit_pair("y_factor", y_factor, symmetric=True)
 
-    def _augment(self, images):
-        images = images if images.is_floating_point() else images.to(self.dtype)
-        factor = self._uniform(images.shape[0], 1 - self.factor[0], 1 + self.factor[1], images)
-        mean = images.mean(dim=(-2, -1), keepdim=True)
-        out = (images - mean) * factor.to(images.dtype)[:, None, None, None] + mean
-        return out.clamp(*self.value_range)
+    def _matrices(self, batch, height, width, like):
+        sign = torch.where(self._uniform(batch, 0.0, 1.0, like) > 0.5, -1.0, 1.0)
+        shear_y = self._uniform(batch, *self.y_factor, like) * sign
+        shear_x = self._uniform(batch, *self.x_factor, like) * sign
+        ones, zeros = torch.ones_like(shear_x), torch.zeros_like(shear_x)
+        return torch.stack([torch.stack([ones, shear_x, zeros], -1),
+                            torch.stack([shear_y, ones, zeros], -1)], -2)
 
     def get_config(self):
-        return {**super().get_config(), "factor": self.factor, "value_range": self.value_range}
+        return {**super().get_config(), "x_factor": self.x_factor, "y_factor": self.y_factor}
 
 
-class RandomBrightness(_Augmentation):
-    """Adds a random amount to each image, in training: `factor * (high - low)` with the factor
-    drawn from `(lower, upper)`, clipped to `value_range`.
+def homographies(start: torch.Tensor, end: torch.Tensor) -> torch.Tensor:
+    """`(batch, 3, 3)` projective maps taking each of the 4 `end` points `(batch, 4, 2)` to the
+    matching `start` point."""
+    x, y = end[..., 0], end[..., 1]
+    u, v = start[..., 0], start[..., 1]
+    ones, zeros = torch.ones_like(x), torch.zeros_like(x)
+    # u = (a x + b y + c) / (g x + h y + 1), v = (d x + e y + f) / (g x + h y + 1), per point.
+    rows_u = torch.stack([x, y, ones, zeros, zeros, zeros, -u * x, -u * y], -1)
+    rows_v = torch.stack([zeros, zeros, zeros, x, y, ones, -v * x, -v * y], -1)
+    system = torch.stack([rows_u, rows_v], -2).reshape(-1, 8, 8)
+    targets = torch.stack([u, v], -1).reshape(-1, 8, 1)
+    # solve_ex: no check of the solution on the host (a device sync).
+    solution = torch.linalg.solve_ex(system, targets, check_errors=False)[0][..., 0]
+    return torch.cat([solution, torch.ones_like(solution[:, :1])], -1).reshape(-1, 3, 3)
+
+
+class RandomPerspective(_AffineAugmentation):
+    """Applies a random perspective distortion to each image with a random probability, in
+    training.
+
+    The image corners move by random fractions (in `[-scale / 2, scale / 2]`) of their own
+    coordinates — so the top-left corner stays — and the image is warped to match; outside the
+    image is `fill_value`.
 
     Args:
-        factor: a number `a` in [0, 1] for `(-a, a)`, or a pair `(lower, upper)` in [-1, 1].
+        factor: the probability of distorting each image is drawn from `(0, factor)` for a
+            number in [0, 1] (default 1.0: on average half of the images), or from a pair.
+        scale: the strength of the distortion, in [0, 1] (default 1.0).
+        interpolation: `"bilinear"` (default) or `"nearest"`.
+        fill_value: the value outside the image (default 0).
+        seed: makes the draws repeatable.
+        data_format: `"channels_last"` (default) or `"channels_first"`.
+    """
+
+    def __init__(self, factor=1.0, scale=1.0, interpolation="bilinear", fill_value=0.0,
+                 seed=None, data_format=None, **kwargs):
+        super().__init__("constant", interpolation, seed, fill_value, data_format, **kwargs)
+        self.factor = _factor_range("factor", factor, bounds=(0, 1))
+        if not _is_number(scale) or not 0 <= scale <= 1:
+            raise ValueError(f"Expected scale to be a number in [0, 1]. Received: scale={scale!r}")
+        self.scale = scale
+
+    def _augment(self, images):
+        applies = self._chance(images.shape[0], self.factor, images)
+        return torch.where(applies[:, None, None, None], super()._augment(images), images)
+
+    def _matrices(self, batch, height, width, like):
+        corners = torch.tensor([[0.0, 0.0], [width - 1, 0.0], [0.0, height - 1],
+                                [width - 1, height - 1]], device=like.device)
+        start = corners.expand(batch, 4, 2)
+        moves = self._uniform((batch, 4, 2), -0.5 * self.scale, 0.5 * self.scale, like)
+        return homographies(start, start + start * moves)
+
+    def get_config(self):
+        config = {**super().get_config(), "factor": self.factor, "scale": self.scale}
+        del config["fill_mode"]  # always constant: not an argument
+        return config
+
+
+class RandomElasticTransform(_WarpAugmentation):
+    """Displaces the pixels of each image by a smooth random field, with a random probability,
+    in training.
+
+    A strength `s` is drawn from `scale` once per batch; each pixel moves by
+    `0.1 * s * max(height, width)` times Gaussian noise smoothed by a Gaussian of standard
+    deviation `0.05 * s * min(height, width)`, and the result is clipped to `value_range`.
+
+    Args:
+        factor: the probability of transforming each image is drawn from `(0, factor)` for a
+            number in [0, 1] (default 1.0), or from a pair.
+        scale: the strength range: a number in [0, 1] for `(0, scale)` (default 1.0), or a
+            pair.
+        interpolation: `"bilinear"` (default) or `"nearest"`.
+        fill_mode: `"reflect"` (default), `"mirror"`, `"wrap"`, `"nearest"` or `"constant"`.
+        fill_value: the value outside the image with `fill_mode="constant"`.
         value_range: the range of the pixel values, `(0, 255)` by default.
         seed: makes the draws repeatable.
+        data_format: `"channels_last"` (default) or `"channels_first"`.
     """
 
-    def __init__(self, factor, value_range=(0, 255), seed=None, **kwargs):
-        super().__init__(seed=seed, **kwargs)
-        self.factor = _factor_range("factor", factor)
-        self.value_range = list(value_range)
+    _fill_modes = _FILL_MODES + ("mirror",)
+
+    def __init__(self, factor=1.0, scale=1.0, interpolation="bilinear", fill_mode="reflect",
+                 fill_value=0.0, value_range=(0, 255), seed=None, data_format=None, **kwargs):
+        super().__init__(fill_mode, interpolation, seed, fill_value, data_format, **kwargs)
+        self.factor = _factor_range("factor", factor, bounds=(0, 1))
+        self.scale = _factor_range("scale", scale, bounds=(0, 1))
+        self.value_range = _check_value_range(value_range)
 
     def _augment(self, images):
-        images = images if images.is_floating_point() else images.to(self.dtype)
-        low, high = self.value_range
-        delta = self._uniform(images.shape[0], *self.factor, images) * (high - low)
-        return (images + delta.to(images.dtype)[:, None, None, None]).clamp(low, high)
+        if self.scale[1] == 0 or self.factor[1] == 0:
+            return images
+        applies = self._chance(images.shape[0], self.factor, images)
+        warped = torch.where(applies[:, None, None, None], super()._augment(images), images)
+        return warped.clamp(*self.value_range)
+
+    def _sources(self, images):
+        batch, _, height, width = images.shape
+        # The strength sets the size of the smoothing kernel: drawn on the host.
+        strength = self._host_uniform(*self.scale)
+        alpha = max(height, width) * 0.1 * strength
+        sigma = max(min(height, width) * 0.05 * strength, 1e-6)
+        size = int(6 * sigma) | 1
+        noise = self._normal((batch, 2, height, width), images).to(images.dtype) * sigma
+        shift = gaussian_blur(noise, (size, size), sigma, sigma) * alpha
+        xs, ys = pixel_grid(height, width, images)
+        return xs + shift[:, 0], ys + shift[:, 1]
 
     def get_config(self):
-        return {**super().get_config(), "factor": self.factor, "value_range": self.value_range}
+        return {**super().get_config(), "factor": self.factor, "scale": self.scale,
+                "value_range": self.value_range}
+
+
+# ---------------------------------------------------------------------- cropping
 
 
 class RandomCrop(_Augmentation):
@@ -383,16 +722,13 @@ class RandomCrop(_Augmentation):
 
     def forward(self, inputs, training=None):
         training = self.training if training is None else training
-        single = inputs.dim() == 3
-        images = inputs.unsqueeze(0) if single else inputs
-        if self.data_format == "channels_last":
-            images = images.movedim(-1, 1)
+        images, single = self._channels_first(inputs)
         images = images.to(self.dtype)
         height, width = images.shape[-2:]
         if training and height > self.height and width > self.width:
             # Drawn on the CPU (the layer's generator or torch's), so no device sync.
-            top = int(torch.randint(height - self.height + 1, (1,), generator=self._generator))
-            left = int(torch.randint(width - self.width + 1, (1,), generator=self._generator))
+            top = self._host_randint(height - self.height + 1)
+            left = self._host_randint(width - self.width + 1)
             out = images[..., top:top + self.height, left:left + self.width]
         else:
             top, left, crop_height, crop_width = self._centred_crop(height, width)
@@ -401,9 +737,7 @@ class RandomCrop(_Augmentation):
             out = images[..., top:top + crop_height, left:left + crop_width]
             if tuple(out.shape[-2:]) != (self.height, self.width):
                 out = resize_images(out, self.height, self.width)
-        if self.data_format == "channels_last":
-            out = out.movedim(1, -1)
-        return out.squeeze(0) if single else out
+        return self._restore(out, single)
 
     def _centred_crop(self, height: int, width: int) -> tuple[int, int, int, int]:
         """(top, left, height, width) of the largest centred window of the target's aspect."""

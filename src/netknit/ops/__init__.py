@@ -8,7 +8,7 @@ and record operations on symbolic ones (see `operation.py`).
 Inside a layer's `call`/`forward`, plain torch functions work just as well.
 """
 
-from . import core, linalg, math, nn, numpy
+from . import core, image, linalg, math, nn, numpy
 from .core import *  # noqa: F403
 from .linalg import *  # noqa: F403
 from .math import *  # noqa: F403
@@ -25,7 +25,7 @@ def _public(module) -> list:
 
 __all__ = sorted({n for m in (core, linalg, math, nn, numpy) for n in _public(m)}
                  - {"tensor", "as_float", "to_torch_dtype"}) + [
-    "OPERATIONS", "Operation", "is_operation", "core", "linalg", "math", "nn", "numpy"]
+    "OPERATIONS", "Operation", "is_operation", "core", "image", "linalg", "math", "nn", "numpy"]
 
 
 def __getattr__(name: str):
