@@ -103,3 +103,43 @@ def test_errors_teach_the_fix():
         layer(keras.Input((3, 8)), keras.Input((3, 4)))
     with pytest.raises(ValueError, match="score_mode='sum'"):
         layers.Attention(score_mode="sum")
+
+
+def test_group_query_attention_shares_each_key_value_head_with_its_query_heads():
+    layer = layers.GroupQueryAttention(head_dim=2, num_query_heads=4, num_key_value_heads=2)
+    q, v = _x(2, 3, 6), _x(2, 5, 6, seed=1)
+    out, scores = layer(q, v, return_attention_scores=True)
+    assert layer.name.startswith("grouped_query_attention")
+    assert [w.shape for w in layer.get_weights()] == [
+        (6, 4, 2), (4, 2), (6, 2, 2), (2, 2), (6, 2, 2), (2, 2), (4, 2, 6), (6,)]
+    # The same layer as multi-head attention with each key/value head repeated for its queries.
+    mha = layers.MultiHeadAttention(4, 2)
+    mha(q, v)
+    wq, bq, wk, bk, wv, bv, wo, bo = layer.get_weights()
+    repeat = [np.repeat(w, 2, axis=-2) for w in (wk, bk, wv, bv)]
+    mha.set_weights([wq, bq, *repeat[:2], *repeat[2:], wo, bo])
+    expected, expected_scores = mha(q, v, return_attention_scores=True)
+    torch.testing.assert_close(out, expected)
+    torch.testing.assert_close(scores, expected_scores)
+    torch.testing.assert_close(layer(q, v), expected)  # the fused kernel, grouped heads
+
+
+def test_group_query_attention_sliding_window_limits_the_band():
+    layer = layers.GroupQueryAttention(2, 2, 1, sliding_window=2)
+    x = _x(1, 5, 4)
+    _, scores = layer(x, x, return_attention_scores=True, use_causal_mask=True)
+    allowed = torch.tensor([[t - 1 <= s <= t for s in range(5)] for t in range(5)])
+    assert torch.all((scores[0] > 0) == allowed)
+
+
+def test_group_query_attention_bad_arguments_say_what_is_allowed():
+    with pytest.raises(ValueError, match="num_query_heads=3, num_key_value_heads=2"):
+        layers.GroupQueryAttention(2, 3, 2)
+    with pytest.raises(ValueError, match="head_dim=0"):
+        layers.GroupQueryAttention(0, 2, 1)
+    with pytest.raises(ValueError, match="sliding_window=0"):
+        layers.GroupQueryAttention(2, 2, 1, sliding_window=0)
+    with pytest.raises(ValueError, match="flash_attention=True does not support dropout"):
+        layers.GroupQueryAttention(2, 2, 1, dropout=0.1, flash_attention=True)
+    with pytest.raises(keras.ShapeError, match=r"Dense\(6\)"):
+        layers.GroupQueryAttention(2, 2, 1)(keras.Input((3, 6)), keras.Input((4, 5)))

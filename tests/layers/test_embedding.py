@@ -59,3 +59,29 @@ def test_masking_zeroes_and_masks_padded_steps():
     torch.testing.assert_close(layer(x), torch.tensor([[[1.0, -1.0], [0.0, 0.0]]]))
     assert layer.compute_mask(x).tolist() == [[True, False]]
     assert layer(keras.Input((2, 2))).has_mask
+
+
+def test_reversible_embedding_projects_back_through_its_embeddings():
+    layer = layers.ReversibleEmbedding(5, 3)
+    vectors = layer(torch.tensor([[1, 4]]))
+    table = torch.as_tensor(layer.get_weights()[0])
+    torch.testing.assert_close(layer(vectors, reverse=True), vectors @ table.T)
+    untied = layers.ReversibleEmbedding(5, 3, tie_weights=False, logit_soft_cap=0.5)
+    untied.build(None)
+    reverse = torch.as_tensor(untied.get_weights()[1])
+    logits = untied(vectors, reverse=True)
+    torch.testing.assert_close(logits, torch.tanh(vectors @ reverse / 0.5) * 0.5)
+    assert logits.abs().max() < 0.5
+
+
+def test_reversible_embedding_masks_only_its_forward_outputs():
+    ids = keras.Input((4,), dtype="int64")
+    layer = layers.ReversibleEmbedding(6, 3, mask_zero=True)
+    vectors = layer(ids)
+    logits = layer(vectors, reverse=True)
+    assert vectors.has_mask and not logits.has_mask
+    assert logits.shape == (None, 4, 6)
+    with pytest.raises(keras.ShapeError, match=r"Dense\(3\)"):
+        layer(keras.Input((4, 5)), reverse=True)
+    with pytest.raises(ValueError, match="logit_soft_cap=0"):
+        layers.ReversibleEmbedding(6, 3, logit_soft_cap=0)

@@ -169,3 +169,90 @@ def test_symbolic_attention_scores_shapes_match_keras_outputs():
     their = theirs([keras.Input(Q), keras.Input((5, 6))], return_attention_scores=True)
     our = ours([netknit.Input(Q), netknit.Input((5, 6))], return_attention_scores=True)
     assert [t.shape for t in our] == [tuple(t.shape) for t in their]
+
+
+GQA_CASES = {
+    "grouped": (lambda L: L.GroupQueryAttention(3, 4, 2), [Q, (5, 6)]),
+    "multi-query-gate-key": (lambda L: L.GroupQueryAttention(2, 4, 1, use_bias=False,
+                                                             use_gate=True),
+                             [Q, (5, 6), (5, 3)]),
+    "as-many-heads-window": (lambda L: L.GroupQueryAttention(3, 2, 2, sliding_window=2),
+                             [Q, (5, 6)]),
+    "self-dropout": (lambda L: L.GroupQueryAttention(3, 6, 3, dropout=0.3), [Q, Q]),
+}
+
+
+def _gqa_pair(key):
+    factory, shapes = GQA_CASES[key]
+    keras.backend.clear_session()
+    netknit.backend.clear_session()
+    theirs, ours = factory(keras.layers), factory(netknit.layers)
+    their_out = theirs(*[keras.Input(s) for s in shapes])
+    our_out = ours(*[netknit.Input(s) for s in shapes])
+    _copy_random_weights(theirs, ours)
+    return theirs, ours, their_out, our_out, shapes
+
+
+@pytest.mark.parametrize("key", GQA_CASES)
+def test_group_query_attention_matches_keras(key):
+    theirs, ours, their_out, our_out, shapes = _gqa_pair(key)
+    assert our_out.shape == tuple(their_out.shape)
+    assert ours.name == theirs.name == "grouped_query_attention"
+    assert ours.count_params() == theirs.count_params()
+    assert [w.shape for w in ours.get_weights()] == [w.shape for w in theirs.get_weights()]
+    assert json.loads(json.dumps(ours.get_config())) == json.loads(json.dumps(theirs.get_config()))
+    our_scores = ours(*[netknit.Input(s) for s in shapes], return_attention_scores=True)[1]
+    their_scores = theirs(*[keras.Input(s) for s in shapes], return_attention_scores=True)[1]
+    assert our_scores.shape == tuple(their_scores.shape)
+    x = _data(shapes)
+    t, s = shapes[0][0], shapes[1][0]
+    rng = np.random.default_rng(3)
+    attention_mask = rng.random((2, t, s)) > 0.3
+    attention_mask[:, :, 0] = True
+    masked_row = attention_mask.copy()
+    masked_row[0, 1] = False  # fused and explicit paths differ on a fully masked row
+    query_mask = np.array([[1, 1, 1, 0], [1, 0, 1, 1]], dtype=bool)
+    value_mask = np.ones((2, s), dtype=bool)
+    value_mask[0, -2:] = False
+    for call in ({}, {"use_causal_mask": True}, {"attention_mask": attention_mask},
+                 {"attention_mask": masked_row}, {"use_causal_mask": True,
+                                                  "attention_mask": attention_mask},
+                 {"query_mask": query_mask, "value_mask": value_mask},
+                 {"key_mask": value_mask, "use_causal_mask": True}):
+        for scores in (False, True):
+            call = {**call, "return_attention_scores": scores}
+            ours_call = {k: torch.as_tensor(v) if isinstance(v, np.ndarray) else v
+                         for k, v in call.items()}
+            _close(ours(*[torch.as_tensor(a) for a in x], **ours_call), theirs(*x, **call))
+
+
+# Keras warns that its own projection sublayers drop the inputs' masks (the layer uses them).
+@pytest.mark.filterwarnings("ignore:.*does not support masking:UserWarning")
+def test_group_query_attention_in_a_masked_model_matches_keras():
+    def build(lib):
+        L = lib.layers
+        q, v = lib.Input((5,), dtype="int32"), lib.Input((6,), dtype="int32")
+        embed = L.Embedding(7, 4, mask_zero=True)
+        h = L.GroupQueryAttention(2, 4, 2)(embed(q), embed(v))
+        h = L.GroupQueryAttention(2, 2, 1, use_gate=True)(h, embed(v), use_causal_mask=True)
+        return lib.Model([q, v], [h, L.GlobalAveragePooling1D()(h)])
+
+    keras.backend.clear_session()
+    netknit.backend.clear_session()
+    theirs, ours = build(keras), build(netknit)
+    ours.set_weights(theirs.get_weights())
+    rng = np.random.default_rng(0)
+    x = [rng.integers(0, 3, (3, 5)), rng.integers(0, 3, (3, 6))]
+    x[1][0] = 0  # a sample whose values are all padding
+    _close(ours.predict(x, verbose=0), theirs.predict(x, verbose=0))
+
+
+def test_group_query_attention_flash_rules_follow_keras():
+    for lib in (keras, netknit):
+        with pytest.raises(ValueError, match="[Dd]ropout"):
+            lib.layers.GroupQueryAttention(2, 2, 1, flash_attention=True, dropout=0.1)
+    layer = netknit.layers.GroupQueryAttention(2, 2, 1, flash_attention=True)
+    x = torch.randn(2, 3, 4)
+    assert layer(x, x).shape == (2, 3, 4)
+    with pytest.raises(ValueError, match="attention scores"):
+        layer(x, x, return_attention_scores=True)

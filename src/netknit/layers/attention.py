@@ -1,9 +1,11 @@
-"""Attention layers: MultiHeadAttention, Attention (Luong) and AdditiveAttention (Bahdanau).
+"""Attention layers: MultiHeadAttention, GroupQueryAttention, Attention (Luong) and
+AdditiveAttention (Bahdanau).
 
 `MultiHeadAttention` projects query, key and value per head, attends, and projects back; it runs
 torch's fused `F.scaled_dot_product_attention` whenever Keras computes the same thing (no dropout,
-no attention scores requested, sequences of vectors). `Attention` and `AdditiveAttention` have no
-projections: they score a query against the keys and average the values.
+no attention scores requested, sequences of vectors). `GroupQueryAttention` is the same with fewer
+key and value heads than query heads. `Attention` and `AdditiveAttention` have no projections:
+they score a query against the keys and average the values.
 
 Masks: a padding mask from `Embedding(mask_zero=True)` or `Masking` on the query or the value is
 used automatically, as in Keras; `attention_mask` and `use_causal_mask` add more.
@@ -24,11 +26,23 @@ from ..graph import nest
 from ..graph.errors import ShapeError
 from ..graph.shapes import format_shape
 from ..graph.symbolic import SymbolicTensor
-from .layer import Layer, linear_weight
+from .core import check_positive_int
+from .layer import Layer, linear_weight, unique_name
 
-# Keras's masked softmax fills with -1e9 (float32); its fused path adds -0.7 * float32 max.
-_SOFTMAX_MASK_VALUE = -1e9
-_FUSED_MASK_VALUE = -0.7 * 3.38953e38
+
+def _softmax_mask_value(dtype: torch.dtype) -> float:
+    """Keras's masked softmax fills with -1e9, or -3e4 in float16 (whose range ends at 65504)."""
+    return -3e4 if dtype == torch.float16 else -1e9
+
+
+def _fused_mask_value(dtype: torch.dtype) -> float:
+    """Keras's fused path adds -0.7 times the largest float32 (or float16) value."""
+    return -0.7 * (65500.0 if dtype == torch.float16 else 3.38953e38)
+
+
+def _padding_penalty(dtype: torch.dtype) -> float:
+    """What Keras's dense Attention subtracts from masked scores: 1e9, float16's max in float16."""
+    return 65504.0 if dtype == torch.float16 else 1e9
 
 
 def _shape(value) -> tuple:
@@ -40,11 +54,20 @@ def _causal_mask(query_length: int, value_length: int, device) -> torch.Tensor:
     return torch.ones(query_length, value_length, dtype=torch.bool, device=device).tril()[None]
 
 
+def _sliding_window_mask(query_length: int, value_length: int, window: int,
+                         device) -> torch.Tensor:
+    """`(1, T, S)`: position t may attend to positions less than `window` away (Keras's
+    symmetric band; with the causal mask, the steps up to `window - 1` back)."""
+    t = torch.arange(query_length, device=device)[:, None]
+    s = torch.arange(value_length, device=device)
+    return ((t - s).abs() < window)[None]
+
+
 def _masked_softmax(scores: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
     """Softmax over the last axis; masked positions get probability 0 (all-masked rows: zeros)."""
     if mask is None:
         return torch.softmax(scores, -1)
-    weights = torch.softmax(scores.masked_fill(~mask, _SOFTMAX_MASK_VALUE), -1)
+    weights = torch.softmax(scores.masked_fill(~mask, _softmax_mask_value(scores.dtype)), -1)
     return weights.masked_fill(~mask, 0.0)
 
 
@@ -129,8 +152,8 @@ class MultiHeadAttention(Layer):
             raise ValueError("Expected attention_axes to be an int or a tuple of ints. "
                              f"Received: attention_axes={attention_axes!r}")
         if activity_regularizer is not None:
-            raise ValueError("MultiHeadAttention does not support activity_regularizer; put an "
-                             "ActivityRegularization layer after it instead.")
+            raise ValueError(f"{type(self).__name__} does not support activity_regularizer; put "
+                             "an ActivityRegularization layer after it instead.")
         self.num_heads = num_heads
         self.key_dim = key_dim
         self.value_dim = key_dim if value_dim is None else value_dim
@@ -146,6 +169,7 @@ class MultiHeadAttention(Layer):
         self.kernel_constraint = constraints_module.get(kernel_constraint)
         self.bias_constraint = constraints_module.get(bias_constraint)
         self.seed = seed
+        self.sliding_window = None
         self._scale = 1.0 / math.sqrt(key_dim)
 
     # ------------------------------------------------------------------ building
@@ -205,7 +229,7 @@ class MultiHeadAttention(Layer):
                     f"{format_shape(query_shape)}, {format_shape(value_shape)} and "
                     f"{format_shape(key_shape)}.",
                     fix="project the inputs to those sizes first, or use a new "
-                    "MultiHeadAttention layer for these inputs.",
+                    f"{type(self).__name__} layer for these inputs.",
                 )
         return axes
 
@@ -229,10 +253,15 @@ class MultiHeadAttention(Layer):
             projections.append(("gate", query_shape[-1], self.value_dim))
         projections.append(("value", value_shape[-1], self.value_dim))
         for name, in_dim, dim in projections:
-            self._add_kernel(f"{name}_kernel", (in_dim, heads, dim), in_axes=1)
-            self._add_bias(f"{name}_bias", (heads, dim))
+            self._add_kernel(f"{name}_kernel", (in_dim, self._heads_of(name), dim), in_axes=1)
+            self._add_bias(f"{name}_bias", (self._heads_of(name), dim))
         self._add_kernel("output_kernel", (heads, self.value_dim) + self._out_shape, in_axes=2)
         self._add_bias("output_bias", self._out_shape)
+
+    def _heads_of(self, projection: str) -> int:
+        """The number of heads a projection makes (fewer for the key and value in
+        `GroupQueryAttention`)."""
+        return self.num_heads
 
     def _add_kernel(self, name, shape, in_axes):
         self.add_weight(name=name, shape=shape, initializer=self.kernel_initializer,
@@ -290,7 +319,7 @@ class MultiHeadAttention(Layer):
                 value_mask = masks[1]
         key = value if key is None else key
         training = self.training if training is None else training
-        causal_only = use_causal_mask and all(
+        causal_only = use_causal_mask and self.sliding_window is None and all(
             m is None for m in (query_mask, value_mask, key_mask, attention_mask))
         if not causal_only:
             attention_mask = self._merge_masks(query, value, query_mask, value_mask, key_mask,
@@ -298,26 +327,9 @@ class MultiHeadAttention(Layer):
         q = self._heads(_linear(query, self.query_kernel, self.query_bias), self.key_dim)
         k = self._heads(_linear(key, self.key_kernel, self.key_bias), self.key_dim)
         v = self._heads(_linear(value, self.value_kernel, self.value_bias), self.value_dim)
-        scores = None
-        if self.dropout == 0 and not return_attention_scores and self._perm is None \
-                and query.dim() == 3:
-            # Keras's fused path: an additive mask (fully masked rows average all values).
-            bias = None if attention_mask is None else torch.zeros(
-                attention_mask.shape, dtype=q.dtype, device=q.device
-            ).masked_fill(~attention_mask, _FUSED_MASK_VALUE).unsqueeze(1)
-            attended = F.scaled_dot_product_attention(q, k, v, attn_mask=bias,
-                                                      is_causal=causal_only, scale=self._scale)
-        else:
-            if causal_only:
-                attention_mask = _causal_mask(q.shape[-2], k.shape[-2], q.device)
-            if attention_mask is not None:
-                attention_mask = attention_mask.reshape(
-                    (-1, 1) + tuple(attention_mask.shape[-2:]))
-            scores = _masked_softmax(torch.matmul(q * self._scale, k.transpose(-1, -2)),
-                                     attention_mask)
-            dropped = F.dropout(scores, self.dropout, True) if training and self.dropout \
-                else scores
-            attended = torch.matmul(dropped, v)
+        fused = self.dropout == 0 and not return_attention_scores and self._perm is None \
+            and query.dim() == 3
+        attended, scores = self._attend(q, k, v, attention_mask, causal_only, fused, training)
         outputs = self._merge_heads(attended, query)
         if self.use_gate:
             outputs = outputs * torch.sigmoid(_linear(query, self.gate_kernel, self.gate_bias))
@@ -327,9 +339,39 @@ class MultiHeadAttention(Layer):
             return outputs, self._scores_like_keras(scores, query, value)
         return outputs
 
+    def _attend(self, q, k, v, attention_mask, causal_only: bool, fused: bool, training: bool):
+        """`(softmax(q k^T * scale) v, the probabilities or None)` per head: `q` is
+        `(batch, heads, T, dim)`, `k` and `v` `(batch, kv_heads, S, dim)`, where each of the
+        `kv_heads` serves `heads / kv_heads` query heads in turn (grouped-query attention)."""
+        grouped = k.shape[1] != q.shape[1]
+        if grouped and (not fused or torch.jit.is_tracing()):
+            # The fused kernel reads grouped heads itself (`enable_gqa`); elsewhere, and under
+            # the TorchScript tracer (ONNX export), which does not know that argument, each
+            # key/value head is repeated for its query heads.
+            repeats = q.shape[1] // k.shape[1]
+            k, v = k.repeat_interleave(repeats, 1), v.repeat_interleave(repeats, 1)
+            grouped = False
+        if fused:
+            # Keras's fused path: an additive mask (fully masked rows average all values).
+            bias = None if attention_mask is None else torch.zeros(
+                attention_mask.shape, dtype=q.dtype, device=q.device
+            ).masked_fill(~attention_mask, _fused_mask_value(q.dtype)).unsqueeze(1)
+            gqa = {"enable_gqa": True} if grouped else {}
+            return F.scaled_dot_product_attention(q, k, v, attn_mask=bias, is_causal=causal_only,
+                                                  scale=self._scale, **gqa), None
+        if causal_only:
+            attention_mask = _causal_mask(q.shape[-2], k.shape[-2], q.device)
+        if attention_mask is not None:
+            attention_mask = attention_mask.reshape((-1, 1) + tuple(attention_mask.shape[-2:]))
+        scores = _masked_softmax(torch.matmul(q * self._scale, k.transpose(-1, -2)),
+                                 attention_mask)
+        dropped = F.dropout(scores, self.dropout, True) if training and self.dropout else scores
+        return torch.matmul(dropped, v), scores
+
     def _merge_masks(self, query, value, query_mask, value_mask, key_mask, attention_mask,
                      use_causal_mask):
-        """One boolean `(batch, T, S)` mask from the padding, causal and explicit masks."""
+        """One boolean `(batch, T, S)` mask from the padding, causal, sliding-window and explicit
+        masks."""
         merged = None if attention_mask is None else attention_mask.bool()
         parts = []
         if query_mask is not None:
@@ -339,6 +381,9 @@ class MultiHeadAttention(Layer):
                 parts.append(padding.bool()[..., None, :])
         if use_causal_mask:
             parts.append(_causal_mask(query.shape[1], value.shape[1], query.device))
+        if self.sliding_window is not None:
+            parts.append(_sliding_window_mask(query.shape[1], value.shape[1],
+                                              self.sliding_window, query.device))
         for part in parts:
             merged = part if merged is None else merged & part
         return merged
@@ -349,10 +394,10 @@ class MultiHeadAttention(Layer):
         Other axes join the batch.
         """
         if self._perm is None and x.dim() == 3:
-            return x.unflatten(-1, (self.num_heads, dim)).transpose(1, 2)
+            return x.unflatten(-1, (-1, dim)).transpose(1, 2)
         x = x if self._perm is None else x.permute(self._perm)
         steps = math.prod(x.shape[1 + len(self._batch_axes):-1])
-        return x.reshape(-1, steps, self.num_heads, dim).transpose(1, 2)
+        return x.reshape(-1, steps, x.shape[-1] // dim, dim).transpose(1, 2)
 
     def _merge_heads(self, x: torch.Tensor, query: torch.Tensor) -> torch.Tensor:
         """The inverse of `_heads`, laid out as the query: `(batch, ..., heads * value_dim)`."""
@@ -395,7 +440,7 @@ class MultiHeadAttention(Layer):
             "use_gate": self.use_gate,
             "output_shape": self.output_shape_arg,
             "attention_axes": self.attention_axes,
-            "sliding_window": None,
+            "sliding_window": self.sliding_window,
             "kernel_initializer": initializers_module.serialize(self.kernel_initializer),
             "bias_initializer": initializers_module.serialize(self.bias_initializer),
             "kernel_regularizer": regularizers_module.serialize(self.kernel_regularizer),
@@ -405,6 +450,135 @@ class MultiHeadAttention(Layer):
             "bias_constraint": constraints_module.serialize(self.bias_constraint),
             "seed": self.seed,
         }
+
+
+class GroupQueryAttention(MultiHeadAttention):
+    """Grouped-query attention (Ainslie et al., 2023): fewer key and value heads than query heads.
+
+    The query is projected into `num_query_heads` heads, the key and value into
+    `num_key_value_heads`; each key/value head serves `num_query_heads / num_key_value_heads`
+    consecutive query heads. One key/value head makes multi-query attention; as many as query
+    heads, multi-head attention. Attention, masks and the gate are `MultiHeadAttention`'s; torch's
+    fused kernel reads the grouped heads directly (`enable_gqa`), without repeating them.
+
+    Args:
+        head_dim: the size of each head, for query, key and value.
+        num_query_heads: the number of query heads.
+        num_key_value_heads: the number of key and value heads; it must divide num_query_heads.
+        dropout: the dropout rate on the attention probabilities (in training).
+        use_bias: whether the projections have biases.
+        sliding_window: None, or a positive int: each query step attends only to the steps less
+            than `sliding_window` away, on both sides (with `use_causal_mask`, the last
+            `sliding_window` steps).
+        flash_attention: accepted for compatibility (torch's `scaled_dot_product_attention`
+            picks its flash kernel itself where it applies); True refuses dropout and attention
+            scores, as in Keras.
+        kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
+        kernel_constraint, bias_constraint: for the projections, as in `Dense`.
+        use_gate: multiply the attended heads by a learned sigmoid gate of the query.
+        seed: kept in the config; dropout draws from torch's global generator.
+
+    Call arguments: as `MultiHeadAttention`'s: `query (batch, T, dim)`, `value (batch, S, dim)`,
+    `key (batch, S, dim_k)` (the value by default), the padding masks `query_mask`,
+    `value_mask`, `key_mask`, `attention_mask (batch, T, S)`, `return_attention_scores` (then
+    also the `(batch, num_query_heads, T, S)` probabilities), `training`, `use_causal_mask`.
+
+    Output shape: the query's, `(batch, T, dim)`.
+
+    Weights (Keras's order and layout): query kernel `(dim, num_query_heads, head_dim)` and bias
+    `(num_query_heads, head_dim)`; key kernel `(dim_k, num_key_value_heads, head_dim)` and bias
+    `(num_key_value_heads, head_dim)`; with `use_gate` the gate's, shaped as the query's; the
+    value's, shaped as the key's; output kernel `(num_query_heads, head_dim, dim)` and bias
+    `(dim,)`.
+
+    >>> layer = GroupQueryAttention(head_dim=8, num_query_heads=4, num_key_value_heads=2)
+    >>> x = torch.zeros(2, 10, 16)
+    >>> layer(x, x).shape
+    torch.Size([2, 10, 16])
+    """
+
+    def __init__(self, head_dim, num_query_heads, num_key_value_heads, dropout=0.0,
+                 use_bias=True, sliding_window=None, flash_attention=None,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, use_gate=False, seed=None,
+                 name=None, **kwargs):
+        for arg, value in (("head_dim", head_dim), ("num_query_heads", num_query_heads),
+                           ("num_key_value_heads", num_key_value_heads)):
+            check_positive_int(arg, value)
+        if num_query_heads % num_key_value_heads:
+            raise ValueError(
+                "Expected num_query_heads to be divisible by num_key_value_heads. Received: "
+                f"num_query_heads={num_query_heads}, num_key_value_heads={num_key_value_heads}")
+        if sliding_window is not None:
+            check_positive_int("sliding_window", sliding_window)
+        if name is None:  # Keras names it after its class, GroupedQueryAttention
+            name = unique_name("grouped_query_attention")
+        super().__init__(num_query_heads, head_dim, dropout=dropout, use_bias=use_bias,
+                         kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
+                         kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+                         activity_regularizer=activity_regularizer,
+                         kernel_constraint=kernel_constraint, bias_constraint=bias_constraint,
+                         use_gate=use_gate, seed=seed, name=name, **kwargs)
+        if flash_attention and self.dropout:
+            raise ValueError("flash_attention=True does not support dropout. Received: "
+                             f"dropout={dropout!r}; pass dropout=0.0 or flash_attention=None.")
+        self.head_dim = head_dim
+        self.num_query_heads = num_query_heads
+        self.num_key_value_heads = num_key_value_heads
+        self.sliding_window = sliding_window
+        self.flash_attention = flash_attention
+
+    def _heads_of(self, projection):
+        return self.num_key_value_heads if projection in ("key", "value") else self.num_heads
+
+    def _check_shapes(self, query_shape, value_shape, key_shape=None):
+        rank = len(query_shape)
+        if rank > 3:
+            raise ShapeError(
+                f"It attends over sequences (batch, steps, features), but the query is "
+                f"{rank}-D: {format_shape(query_shape)}.",
+                fix="reshape the inputs to (batch, steps, features), e.g. "
+                f"Reshape((-1, {query_shape[-1]})), or use MultiHeadAttention, which attends over "
+                "several axes (attention_axes).",
+            )
+        return super()._check_shapes(query_shape, value_shape, key_shape)
+
+    def compute_output_shape(self, query_shape, value_shape=None, key_shape=None):
+        if value_shape is not None and value_shape[-1] != query_shape[-1]:
+            raise ShapeError(
+                f"It needs values with as many features as the query, as in Keras, but the "
+                f"query is {format_shape(query_shape)} and the value "
+                f"{format_shape(value_shape)}.",
+                fix=f"project the value to {query_shape[-1]} features first, e.g. with "
+                f"Dense({query_shape[-1]}).",
+            )
+        return super().compute_output_shape(query_shape, value_shape, key_shape)
+
+    def _refuse_scores_with_flash(self, return_attention_scores) -> None:
+        if return_attention_scores and self.flash_attention:
+            raise ValueError("flash_attention=True cannot return attention scores; create the "
+                             "layer with flash_attention=None to get them.")
+
+    def _symbolic_output_shape(self, args, kwargs):
+        self._refuse_scores_with_flash(kwargs.get("return_attention_scores"))
+        return super()._symbolic_output_shape(args, kwargs)
+
+    def forward(self, query, value, key=None, query_mask=None, value_mask=None, key_mask=None,
+                attention_mask=None, return_attention_scores=False, training=None,
+                use_causal_mask=False, mask=None):
+        self._refuse_scores_with_flash(return_attention_scores)
+        return super().forward(query, value, key, query_mask, value_mask, key_mask,
+                               attention_mask, return_attention_scores, training,
+                               use_causal_mask, mask)
+
+    def get_config(self):
+        config = super().get_config()
+        for key in ("num_heads", "key_dim", "value_dim", "output_shape", "attention_axes"):
+            del config[key]
+        return {**config, "head_dim": self.head_dim, "num_query_heads": self.num_query_heads,
+                "num_key_value_heads": self.num_key_value_heads,
+                "sliding_window": self.sliding_window}
 
 
 class Attention(Layer):
@@ -505,7 +679,7 @@ class Attention(Layer):
             score_mask = causal if score_mask is None else score_mask & causal
         if score_mask is not None:
             # Keras subtracts a large number from the masked scores (no zeroing afterwards).
-            scores = scores - (~score_mask) * 1e9
+            scores = scores - (~score_mask) * _padding_penalty(scores.dtype)
         weights = torch.softmax(scores, -1)
         training = self.training if training is None else training
         dropped = F.dropout(weights, self.dropout, True) if training and self.dropout else weights

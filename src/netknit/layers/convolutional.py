@@ -63,6 +63,31 @@ def normalize_padding(padding, allowed: tuple = ("valid", "same")) -> str:
     return padding.lower()
 
 
+def check_strides_or_dilation(strides: tuple, dilation_rate: tuple) -> None:
+    """Keras's rule: a convolution either strides or dilates, not both."""
+    if max(strides) > 1 and max(dilation_rate) > 1:
+        raise ValueError(
+            "strides > 1 cannot be combined with dilation_rate > 1. Received: "
+            f"strides={strides}, dilation_rate={dilation_rate}"
+        )
+
+
+def dilated_windows(kernel_size: tuple, dilation_rate: tuple) -> tuple:
+    """The positions each kernel spans along each axis once dilated."""
+    return tuple((k - 1) * d + 1 for k, d in zip(kernel_size, dilation_rate))
+
+
+def torch_padding(padding: str, windows: tuple, strides: tuple):
+    """Torch's own padding argument where it pads as Keras does: none for "valid", half the
+    window on each side for "same" with stride 1 and odd windows. None means that each input
+    is padded first (`pad_same`: uneven or strided "same", or "causal")."""
+    if padding == "valid":
+        return 0
+    if padding == "same" and max(strides) == 1 and all(w % 2 for w in windows):
+        return tuple(w // 2 for w in windows)
+    return None
+
+
 def describe_layout(rank: int, data_format: str) -> str:
     """`(batch, height, width, channels)` for a 2-D channels_last input."""
     axes = SPATIAL_AXES[rank]
@@ -207,11 +232,7 @@ class BaseConv(Layer):
         self.padding = normalize_padding(padding, self._allowed_padding)
         self.data_format = normalize_data_format(data_format)
         self.dilation_rate = normalize_tuple(dilation_rate, rank, "dilation_rate")
-        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
-            raise ValueError(
-                "strides > 1 cannot be combined with dilation_rate > 1. Received: "
-                f"strides={self.strides}, dilation_rate={self.dilation_rate}"
-            )
+        check_strides_or_dilation(self.strides, self.dilation_rate)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         self.bias_initializer = initializers_module.get(bias_initializer)
@@ -219,17 +240,8 @@ class BaseConv(Layer):
         self.bias_constraint = constraints_module.get(bias_constraint)
         self._linear = self.activation is activations.linear
         self._channels_last = self.data_format == "channels_last"
-        self._windows = tuple((k - 1) * d + 1 for k, d in zip(self.kernel_size, self.dilation_rate))
-        # Torch's own padding where it matches Keras: none, or even padding for "same" with
-        # stride 1 and odd windows. None means padding each input (uneven or strided "same").
-        if self.padding == "valid":
-            self._torch_padding = 0
-        elif self.padding == "same" and max(self.strides) == 1 and all(
-            w % 2 for w in self._windows
-        ):
-            self._torch_padding = tuple(w // 2 for w in self._windows)
-        else:
-            self._torch_padding = None
+        self._windows = dilated_windows(self.kernel_size, self.dilation_rate)
+        self._torch_padding = torch_padding(self.padding, self._windows, self.strides)
 
     def _add_bias(self, size: int) -> None:
         if self.use_bias:

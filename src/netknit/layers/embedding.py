@@ -1,4 +1,5 @@
-"""Embedding (integer ids to dense vectors) and Masking (skip padded time steps).
+"""Embedding (integer ids to dense vectors), ReversibleEmbedding (and back to logits), and
+Masking (skip padded time steps).
 
 Both can start a *mask*: a `(batch, steps)` boolean tensor that travels with the data through a
 model and tells the layers that understand it (recurrent layers, `GlobalAveragePooling1D`,
@@ -11,6 +12,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import torch
 import torch.nn.functional as F
 
 from .. import constraints as constraints_module
@@ -19,7 +21,7 @@ from .. import regularizers as regularizers_module
 from ..graph.errors import ShapeError
 from ..graph.shapes import format_shape
 from .core import check_positive_int
-from .layer import Layer
+from .layer import Layer, _dtype, linear_weight
 
 
 class Embedding(Layer):
@@ -42,6 +44,9 @@ class Embedding(Layer):
     >>> layer(torch.tensor([[1, 2, 0]])).shape
     torch.Size([1, 3, 4])
     """
+
+    # Under a mixed policy the rows are looked up in float32, then cast, as in Keras.
+    _mixed_computes_in_float32 = True
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
                  embeddings_regularizer=None, embeddings_constraint=None, mask_zero=False,
@@ -145,3 +150,105 @@ class Masking(Layer):
 
     def get_config(self):
         return {**super().get_config(), "mask_value": self.mask_value}
+
+
+class ReversibleEmbedding(Embedding):
+    """An `Embedding` that can also project back from vectors to the vocabulary: the output
+    layer of a language model that shares its input embedding.
+
+    Called on ids it is an `Embedding`. Called with `reverse=True` on vectors
+    `(batch, ..., output_dim)` it gives logits `(batch, ..., input_dim)`: the vectors times the
+    transposed `embeddings` (`tie_weights=True`, Press & Wolf, 2016), or times a separate
+    `reverse_embeddings (output_dim, input_dim)`. There are no biases.
+
+    Args:
+        input_dim, output_dim, embeddings_initializer, embeddings_regularizer,
+        embeddings_constraint, mask_zero: as in `Embedding`.
+        tie_weights: reverse through the embeddings themselves (True), or through a weight of
+            their own (False; initialized as the embeddings, not regularized or constrained).
+        reverse_dtype: the dtype of the reverse product, such as `"float32"` (the layer's by
+            default).
+        logit_soft_cap: if set, the reverse logits become
+            `tanh(logits / logit_soft_cap) * logit_soft_cap`, bounded by the cap.
+
+    Call arguments: `inputs`, and `reverse` (False: ids to vectors; True: vectors to logits).
+
+    >>> layer = ReversibleEmbedding(100, 16)
+    >>> vectors = layer(torch.tensor([[1, 2, 3]]))
+    >>> layer(vectors, reverse=True).shape
+    torch.Size([1, 3, 100])
+    """
+
+    def __init__(self, input_dim, output_dim, tie_weights=True, embeddings_initializer="uniform",
+                 embeddings_regularizer=None, embeddings_constraint=None, mask_zero=False,
+                 reverse_dtype=None, logit_soft_cap=None, **kwargs):
+        weights = kwargs.pop("weights", None)  # set below, once reverse_embeddings exists too
+        super().__init__(input_dim, output_dim, embeddings_initializer=embeddings_initializer,
+                         embeddings_regularizer=embeddings_regularizer,
+                         embeddings_constraint=embeddings_constraint, mask_zero=mask_zero,
+                         **kwargs)
+        if logit_soft_cap is not None and (
+                isinstance(logit_soft_cap, bool) or not isinstance(logit_soft_cap, (int, float))
+                or logit_soft_cap <= 0):
+            raise ValueError("Expected logit_soft_cap to be None or a positive number. "
+                             f"Received: logit_soft_cap={logit_soft_cap!r}")
+        self.tie_weights = bool(tie_weights)
+        self.reverse_dtype = reverse_dtype
+        self._reverse_dtype = None if reverse_dtype is None else _dtype(reverse_dtype)
+        self.logit_soft_cap = logit_soft_cap
+        if weights is not None:
+            self.build(None)
+            self.set_weights([weights] if np.ndim(weights) == 2 else weights)
+
+    def build(self, input_shape=None):
+        super().build(input_shape)
+        if not self.tie_weights and "reverse_embeddings" not in self._weight_names:
+            # Keras's (output_dim, input_dim) in the memory of F.linear's (input_dim, output_dim).
+            self.add_weight(name="reverse_embeddings", shape=(self.output_dim, self.input_dim),
+                            initializer=self.embeddings_initializer, linear_in_axes=1)
+
+    def forward(self, inputs, reverse=False):
+        if not reverse:
+            return super().forward(inputs)
+        # The embeddings are already F.linear's (out, in) matrix for the reverse product.
+        kernel = self.embeddings if self.tie_weights else linear_weight(self.reverse_embeddings)
+        if self._reverse_dtype is not None:
+            inputs, kernel = inputs.to(self._reverse_dtype), kernel.to(self._reverse_dtype)
+        logits = F.linear(inputs, kernel)
+        if self.logit_soft_cap is None:
+            return logits
+        return torch.tanh(logits / self.logit_soft_cap) * self.logit_soft_cap
+
+    # ------------------------------------------------------------------ graph facts
+
+    @staticmethod
+    def _reverse_of(args: tuple, kwargs: dict) -> bool:
+        return bool(kwargs.get("reverse", args[1] if len(args) > 1 else False))
+
+    def _symbolic_call(self, args, kwargs):
+        outputs = super()._symbolic_call(args, kwargs)
+        if self._reverse_of(args, kwargs):  # logits carry no mask, as in Keras
+            outputs.has_mask = False
+        return outputs
+
+    def _symbolic_output_shape(self, args, kwargs):
+        input_shape = tuple(args[0].shape)
+        if not self.built:
+            self._build_once(input_shape)
+        return self.compute_output_shape(input_shape, self._reverse_of(args, kwargs))
+
+    def compute_output_shape(self, input_shape, reverse=False):
+        if not reverse:
+            return super().compute_output_shape(input_shape)
+        if input_shape[-1] != self.output_dim:
+            raise ShapeError(
+                f"Called with reverse=True it maps vectors of its {self.output_dim} features to "
+                f"{self.input_dim} logits, but received {format_shape(input_shape)}.",
+                fix=f"project the input to {self.output_dim} features first, e.g. with "
+                f"Dense({self.output_dim}), or call it without reverse=True on integer ids.",
+            )
+        return tuple(input_shape[:-1]) + (self.input_dim,)
+
+    def get_config(self):
+        return {**super().get_config(), "tie_weights": self.tie_weights,
+                "reverse_dtype": self.reverse_dtype, "logit_soft_cap": self.logit_soft_cap}

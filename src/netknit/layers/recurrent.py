@@ -334,7 +334,11 @@ class _LSTMKernels(RecurrentKernels):
         h, c = states
         if recurrent_mask is not None:
             h = h * recurrent_mask
-        gates = projected_input + F.linear(h, self.recurrent_kernel.T)
+        return self._update(projected_input + F.linear(h, self.recurrent_kernel.T), c)
+
+    def _update(self, gates, c) -> list:
+        """The new `[h, c]` from the gates' summed pre-activations, four blocks on axis 1 in
+        Keras's order (i, f, c, o): vectors here, feature maps in `ConvLSTM`."""
         i, f, g, o = gates.chunk(4, 1)
         act, gate = self.activation, self.recurrent_activation
         c = gate(f) * c + gate(i) * act(g)
