@@ -19,6 +19,8 @@ class InputLayer(Layer):
         name: the input's name; dict inputs are matched to it.
     """
 
+    _follows_dtype_policy = False  # never called on data in a model
+
     def __init__(self, shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None,
                  name=None, ragged=False, optional=False, **kwargs):
         if shape is not None and batch_shape is not None:
@@ -32,7 +34,9 @@ class InputLayer(Layer):
             raise ValueError("Sparse, ragged and optional inputs are not supported.")
         if batch_shape is None:
             batch_shape = (batch_size,) + standardize_shape(shape, "the Input shape")
-        super().__init__(name=name, dtype=dtype, **kwargs)
+        super().__init__(name=name, **kwargs)
+        # The input's own dtype: float32 unless given, whatever the dtype policy (as in Keras).
+        self.dtype = _dtype(dtype)
         self.batch_shape = standardize_shape(batch_shape, "the Input batch_shape")
         self.built = True
         tensor = SymbolicTensor(self.batch_shape, self.dtype, name=self.name)

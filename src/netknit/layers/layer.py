@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from .. import constraints as constraints_module
+from .. import dtype_policies
 from .. import initializers as initializers_module
 from .. import regularizers as regularizers_module
 from ..graph import nest
@@ -75,17 +76,15 @@ def unique_weight_name(layer, prefix: str) -> str:
 
 
 def _dtype(value) -> torch.dtype:
+    """The torch dtype of a weight or input dtype given by name (`"float32"`, `"int64"`) or as a
+    torch dtype; None is float32. A policy (or its config) gives its variable dtype."""
     if value is None:
         return torch.float32
     if isinstance(value, torch.dtype):
         return value
-    if isinstance(value, dict):  # Keras's DTypePolicy config
-        value = value.get("config", {}).get("name", "float32")
-    name = str(value).replace("torch.", "")
-    dtype = getattr(torch, "float32" if name == "mixed_float16" else name, None)
-    if not isinstance(dtype, torch.dtype):
-        raise ValueError(f"Unknown dtype: {value!r}. Use e.g. 'float32', 'float64' or 'int64'.")
-    return dtype
+    if isinstance(value, (dict, dtype_policies.DTypePolicy)):
+        return dtype_policies.get(value)._variable
+    return dtype_policies.torch_dtype(value)
 
 
 def is_shape(value) -> bool:
@@ -101,13 +100,24 @@ class Layer(nn.Module):
     Args:
         trainable: whether the layer's weights are updated in training.
         name: a unique name; by default made from the class name (`dense`, `dense_1`, ...).
-        dtype: the dtype of the weights and computation, such as `"float32"`.
+        dtype: the dtype policy: a name such as `"float32"` or `"mixed_float16"`, or a
+            `DTypePolicy`; the global policy (`keras.mixed_precision.set_global_policy`) by
+            default. `layer.dtype` is the weights' torch dtype (`variable_dtype`).
+        autocast: False leaves the inputs and weights of a layer under a mixed policy uncast, as
+            Keras's `autocast=False`.
         input_shape: the shape of one sample, for the first layer of a `Sequential`.
         input_dim: the same as `input_shape=(input_dim,)`.
 
     Subclasses create weights in `build(input_shape)` with `add_weight`, compute in `forward`,
     and give their shape rule in `compute_output_shape`, raising `ShapeError` with a fix when the
     input cannot be accepted.
+
+    Under a dtype policy other than the plain float32 one (and in every layer made while the
+    global policy is not float32), `forward` is wrapped to follow the policy as Keras's layers
+    do: floating inputs are cast to the compute dtype, a mixed policy's float32 weights are read
+    as compute-dtype copies for the call (gradients reach the float32 weights), and floating
+    outputs have the compute dtype. A float32 layer without a policy to follow runs `forward`
+    unwrapped, so the float32 path pays nothing.
     """
 
     # Set by layers whose forward takes `training=` (Dropout, BatchNormalization, models, ...).
@@ -119,6 +129,12 @@ class Layer(nn.Module):
     # An InputSpec (or a structure of them) that inputs must fit: checked on symbolic calls and on
     # the first call on data, never on the hot path.
     input_spec = None
+    # Whether calls follow the dtype policy (cast inputs, weights and outputs). Models do not:
+    # their layers do, each by its own policy, as in Keras. Neither do operations and inputs.
+    _follows_dtype_policy = True
+    # Under a mixed policy, run `forward` in float32 (inputs cast up, weights as they are) and
+    # return the compute dtype: Keras's normalization and embedding layers compute so.
+    _mixed_computes_in_float32 = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -141,6 +157,7 @@ class Layer(nn.Module):
         trainable: bool = True,
         name: str | None = None,
         dtype=None,
+        autocast: bool = True,
         input_shape=None,
         input_dim: int | None = None,
         activity_regularizer=None,
@@ -152,12 +169,15 @@ class Layer(nn.Module):
         if name is not None and (not isinstance(name, str) or not name or "/" in name):
             raise ValueError(f"Expected a non-empty name without '/'. Received: name={name!r}")
         self.name = name or unique_name(to_snake_case(type(self).__name__))
-        self.dtype = _dtype(dtype)
+        self.autocast = bool(autocast)
+        self._set_dtype_policy(dtype_policies.get(dtype),
+                               mixed_session=dtype_policies.dtype_policy().name != "float32")
         self._trainable = bool(trainable)
         self.built = False
         self._inbound_nodes: list[Node] = []
         self._weight_names: list[str] = []  # in creation order
         self._unnamed_weights: set[str] = set()  # made without a name: renamed when assigned
+        self._uncast_weights: set[str] = set()  # made with autocast=False
         self._regularized: list[tuple[str, Callable]] = []
         self._constrained: list[tuple[str, Callable]] = []
         self.activity_regularizer = regularizers_module.get(activity_regularizer)
@@ -181,6 +201,58 @@ class Layer(nn.Module):
             f"{type(self).__name__} got an unexpected keyword argument '{key}'."
             f"{did_you_mean(key, known)} Allowed arguments: {', '.join(sorted(known))}."
         )
+
+    # ------------------------------------------------------------------ dtype policy
+
+    def _set_dtype_policy(self, policy: dtype_policies.DTypePolicy, mixed_session=False) -> None:
+        """Take `policy`, and wrap `forward` to follow it if it casts anything (see the class
+        docstring); `mixed_session`: the layer is made while the global policy is not float32,
+        so its inputs may come in another float dtype."""
+        self._dtype_policy = policy
+        self.dtype = policy._variable
+        self._compute_dtype = policy._compute
+        follows = type(self)._follows_dtype_policy and policy._compute.is_floating_point and (
+            policy.is_mixed or policy.name != "float32" or mixed_session
+        )
+        self._follow_policy(follows)
+
+    def _follow_policy(self, follows: bool) -> None:
+        mixed = self._dtype_policy.is_mixed
+        in_float32 = mixed and type(self)._mixed_computes_in_float32
+        # The dtypes the wrapped forward casts floating inputs and outputs to (None: leave them),
+        # and whether it reads the weights in the compute dtype.
+        self._inputs_dtype = None if not self.autocast else (
+            self.dtype if in_float32 else self._compute_dtype)
+        self._outputs_dtype = self._compute_dtype if self.autocast else None
+        self._casts_weights = mixed and self.autocast and not in_float32
+        if follows:
+            self.forward = functools.partial(_forward_in_policy, self)
+        else:
+            self.__dict__.pop("forward", None)
+
+    @property
+    def dtype_policy(self) -> dtype_policies.DTypePolicy:
+        """The layer's `DTypePolicy`; settable (before the weights are made) by name or policy."""
+        return self._dtype_policy
+
+    @dtype_policy.setter
+    def dtype_policy(self, value) -> None:
+        self._set_dtype_policy(dtype_policies.get(value), mixed_session="forward" in self.__dict__)
+
+    @property
+    def compute_dtype(self) -> str:
+        """The dtype the layer computes in and returns, as a name (`"float16"`)."""
+        return self._dtype_policy.compute_dtype
+
+    @property
+    def variable_dtype(self) -> str:
+        """The dtype of the layer's weights, as a name (`"float32"`)."""
+        return self._dtype_policy.variable_dtype
+
+    @property
+    def input_dtype(self) -> str:
+        """The dtype the layer casts its floating inputs to."""
+        return dtype_policies.dtype_name(self._inputs_dtype or self._compute_dtype)
 
     # ------------------------------------------------------------------ weights
 
@@ -219,8 +291,9 @@ class Layer(nn.Module):
                 its output: the weight keeps its Keras shape in the memory order of torch's
                 `(out, in)` Linear weight, so that `linear_weight(w, k)` hands it to `F.linear`
                 or a fused kernel without a copy.
-            autocast, aggregation: accepted for compatibility (netknit does not autocast
-                variables; `fit` updates every weight where it lives).
+            autocast: False keeps the weight in its own dtype when a layer under a mixed
+                policy runs (the weights are otherwise read in the compute dtype).
+            aggregation: accepted for compatibility (`fit` updates every weight where it lives).
         """
         if args:
             legacy = ("name", "shape", "dtype", "initializer", "regularizer", "trainable",
@@ -244,7 +317,10 @@ class Layer(nn.Module):
         if name is None:
             name = unique_weight_name(self, "variable")
             self._unnamed_weights.add(name)
-        value = initializers_module.get(initializer)(shape, dtype=self.dtype).to(dtype)
+        # 16-bit weights are drawn in float32 (torch's CPU kernels lack some, such as the QR
+        # decomposition of the orthogonal initializer), then rounded.
+        draw = torch.float32 if self.dtype in (torch.float16, torch.bfloat16) else self.dtype
+        value = initializers_module.get(initializer)(shape, dtype=draw).to(dtype)
         if linear_in_axes:
             value = linear_weight(value, linear_in_axes).contiguous().T.reshape(value.shape)
         if trainable:
@@ -256,6 +332,8 @@ class Layer(nn.Module):
         # Keras variables carry their path ("dense/kernel"); so do ours.
         getattr(self, name).path = f"{self.name}/{name}"
         self._weight_names.append(name)
+        if not autocast:
+            self._uncast_weights.add(name)
         regularizer = regularizers_module.get(regularizer)
         if regularizer is not None:
             self._regularized.append((name, regularizer))
@@ -289,6 +367,8 @@ class Layer(nn.Module):
         else:
             self.register_buffer(new, self._buffers.pop(old))
         self._weight_names[self._weight_names.index(old)] = new
+        if old in self._uncast_weights:
+            self._uncast_weights = (self._uncast_weights - {old}) | {new}
         self._regularized = [(new if n == old else n, f) for n, f in self._regularized]
         self._constrained = [(new if n == old else n, f) for n, f in self._constrained]
 
@@ -378,8 +458,8 @@ class Layer(nn.Module):
         """The weights as NumPy arrays, in Keras's order."""
         arrays = []
         for owner, n in self._weight_entries():
-            value = getattr(owner, n).detach()
-            arrays.append(value.cpu().numpy().copy(order="C"))  # as Keras's: C order
+            value = dtype_policies.to_numpy(getattr(owner, n))
+            arrays.append(value.copy(order="C"))  # as Keras's: C order
         return arrays
 
     def set_weights(self, weights: list) -> None:
@@ -393,6 +473,9 @@ class Layer(nn.Module):
                 f"Layer '{self.name}' expects {len(entries)} weight arrays ({listing}); "
                 f"received {len(weights)}."
             )
+        # Keras gives bfloat16 weights as ml_dtypes arrays, which torch does not read.
+        weights = [np.asarray(w, np.float32) if np.asarray(w).dtype.name == "bfloat16" else w
+                   for w in weights]
         for (label, shape), value in zip(expected, weights):
             value = np.asarray(value)
             if tuple(value.shape) != shape:
@@ -488,7 +571,7 @@ class Layer(nn.Module):
             return value
         array = np.asarray(value)
         if array.dtype.kind == "f":
-            return torch.as_tensor(array, dtype=self.dtype)
+            return torch.as_tensor(array, dtype=self._compute_dtype)
         if array.dtype.kind in "iub":
             return torch.as_tensor(array)
         raise TypeError(
@@ -509,13 +592,15 @@ class Layer(nn.Module):
             output_shape = self._symbolic_output_shape(args, kwargs)
         except ShapeError as error:
             raise error.attach(self, symbolic) from None
-        dtype = self.compute_output_dtype(inputs)
+        dtype = self._symbolic_output_dtype(inputs)
         if is_shape(output_shape):
             outputs = SymbolicTensor(output_shape, dtype, name=f"{self.name}/output")
         else:
+            shapes = _shape_leaves(output_shape)
+            dtypes = dtype if isinstance(dtype, list) else [dtype] * len(shapes)
             tensors = [
                 SymbolicTensor(shape, dtype, name=f"{self.name}/output_{i}")
-                for i, shape in enumerate(_shape_leaves(output_shape))
+                for i, (shape, dtype) in enumerate(zip(shapes, dtypes))
             ]
             outputs = _pack_shapes(output_shape, tensors)
         has_mask = self.produces_mask(any(t.has_mask for t in nest.flatten(inputs)
@@ -536,8 +621,26 @@ class Layer(nn.Module):
             self._build_once(input_shape)
         return self.compute_output_shape(input_shape)
 
-    def compute_output_dtype(self, inputs) -> torch.dtype:
-        return self.dtype
+    def _symbolic_output_dtype(self, inputs) -> torch.dtype:
+        """`compute_output_dtype`, and the casts of the policy: a layer given floating inputs of
+        another dtype than its compute dtype (a float32 layer after mixed ones, made before the
+        policy was set or loaded from a config) casts them, as Keras's layers do."""
+        if "forward" not in self.__dict__ and type(self)._follows_dtype_policy and any(
+            isinstance(t, SymbolicTensor) and t.dtype.is_floating_point
+            and t.dtype != self._compute_dtype for t in nest.flatten(inputs)
+        ) and self._compute_dtype.is_floating_point:
+            self._follow_policy(True)
+        dtype = self.compute_output_dtype(inputs)
+        if "forward" in self.__dict__ and self._outputs_dtype is not None and (
+            dtype.is_floating_point
+        ):
+            return self._outputs_dtype
+        return dtype
+
+    def compute_output_dtype(self, inputs) -> torch.dtype | list[torch.dtype]:
+        """The dtype of the outputs, by default the compute dtype (or a list: one per output,
+        in `nest.flatten`'s order)."""
+        return self._compute_dtype
 
     def produces_mask(self, input_has_mask: bool) -> bool:
         """Whether the output carries a mask, given whether the input does (graph time)."""
@@ -605,12 +708,7 @@ class Layer(nn.Module):
         return {
             "name": self.name,
             "trainable": self.trainable,
-            "dtype": {
-                "module": "keras",
-                "class_name": "DTypePolicy",
-                "config": {"name": str(self.dtype).replace("torch.", "")},
-                "registered_name": None,
-            },
+            "dtype": dtype_policies.serialize(self._dtype_policy),
         }
 
     @classmethod
@@ -619,6 +717,76 @@ class Layer(nn.Module):
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}"
+
+
+def _forward_in_policy(layer: Layer, *args, **kwargs):
+    """`layer`'s forward under its dtype policy: floating inputs cast to the compute dtype (or to
+    float32 for layers that compute in it), the weights read as compute-dtype copies under a
+    mixed policy, and floating outputs cast to the compute dtype.
+
+    The copies stand in for the weights in the modules' own parameter tables for the length of
+    the call, as `torch.func.functional_call` swaps weights, so every layer's `forward` reads
+    them unchanged; the cast is part of the autograd graph, so the float32 weights get float32
+    gradients. Sublayers under the same compute dtype are covered too (an RNN reads its cell's
+    weights directly); the weights are put back even when the call fails.
+    """
+    if layer._inputs_dtype is not None:
+        args = _cast_floating(args, layer._inputs_dtype)
+        if kwargs:
+            kwargs = _cast_floating(kwargs, layer._inputs_dtype)
+    swapped = _swap_in_cast_weights(layer) if layer._casts_weights else ()
+    try:
+        outputs = type(layer).forward(layer, *args, **kwargs)
+    finally:
+        for store, name, weight in swapped:
+            store[name] = weight
+    if layer._outputs_dtype is None:
+        return outputs
+    return _cast_floating(outputs, layer._outputs_dtype)
+
+
+def _cast_floating(structure, dtype: torch.dtype):
+    if isinstance(structure, torch.Tensor):
+        if structure.is_floating_point() and structure.dtype != dtype:
+            return structure.to(dtype)
+        return structure
+    if isinstance(structure, (list, tuple, dict)):
+        return nest.map_structure(lambda t: _cast_floating(t, dtype), structure)
+    return structure
+
+
+def _swap_in_cast_weights(layer: Layer) -> list:
+    """Put compute-dtype copies of the float32 weights of `layer` (and of the modules inside it
+    that compute in the same dtype) in place; returns `(table, name, weight)` to put back."""
+    dtype, swapped = layer._compute_dtype, []
+
+    def visit(module) -> None:
+        uncast = getattr(module, "_uncast_weights", ())
+        for table in (module._parameters, module._buffers):
+            found = [(name, weight) for name, weight in table.items()
+                     if weight is not None and weight.dtype == torch.float32
+                     and name not in uncast]
+            for name, weight in found:
+                swapped.append((table, name, weight))
+                table[name] = weight.to(dtype)
+        for child in module._modules.values():
+            if child is not None and (not isinstance(child, Layer) or _read_in(child, dtype)):
+                visit(child)
+
+    visit(layer)
+    return swapped
+
+
+def _read_in(child: Layer, dtype: torch.dtype) -> bool:
+    """Whether a sublayer's weights are read in `dtype` within its parent's call: when it casts
+    its own the same way, or casts nothing at all (a float32 layer made before the policy was
+    set, such as an RNN's cell, whose weights the RNN reads directly). Never those of a layer
+    that computes in float32 or does not autocast, nor those of one following another policy."""
+    if not child.autocast or type(child)._mixed_computes_in_float32:
+        return False
+    if "forward" not in child.__dict__:
+        return True
+    return child._casts_weights and child._compute_dtype == dtype
 
 
 def _clear_penalties(layer: Layer, args) -> None:

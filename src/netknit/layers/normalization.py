@@ -58,6 +58,8 @@ class _AffineNormalization(Layer):
     """What the normalizations with a learned scale `gamma` and offset `beta` share."""
 
     supports_masking = True
+    # Statistics of float16 values overflow: under a mixed policy they are taken in float32.
+    _mixed_computes_in_float32 = True
 
     def __init__(self, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
                  gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None,
@@ -388,6 +390,8 @@ class UnitNormalization(Layer):
     """
 
     supports_masking = True
+    # Sums of squares overflow float16 (and Keras's 1e12 cap is out of its range).
+    _mixed_computes_in_float32 = True
 
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
@@ -496,6 +500,9 @@ class SpectralNormalization(Wrapper):
     >>> layer(torch.ones(2, 4), training=True).shape
     torch.Size([2, 3])
     """
+
+    # The power iteration updates the float32 kernel and `vector_u` in place.
+    _mixed_computes_in_float32 = True
 
     def __init__(self, layer, power_iterations=1, **kwargs):
         super().__init__(layer, **kwargs)

@@ -482,6 +482,9 @@ class Discretization(Layer):
     tensor([[0, 2, 3, 1]], dtype=torch.int32)
     """
 
+    # Values are binned in float32 under a mixed policy too (Keras's input dtype is float32).
+    _mixed_computes_in_float32 = True
+
     def __init__(self, bin_boundaries=None, num_bins=None, epsilon=0.01, output_mode="int",
                  sparse=False, **kwargs):
         super().__init__(**kwargs)

@@ -280,6 +280,11 @@ class Functional(Model):
                 )
         return _shapes_of(self._output_structure)
 
+    def compute_output_dtype(self, inputs):
+        """The dtypes of the model's outputs, each as its last layer gives it."""
+        dtypes = [t.dtype for t in self.outputs]
+        return dtypes[0] if len(dtypes) == 1 else dtypes
+
     @property
     def input(self):
         return self._input_structure

@@ -24,6 +24,10 @@ class Model(Trainer, Layer):
     (None, 1)
     """
 
+    # A model's layers follow their own dtype policies; the model's policy decides only whether
+    # `compile` scales the loss (mixed_float16), as in Keras.
+    _follows_dtype_policy = False
+
     def __new__(cls, *args, **kwargs):
         if cls is Model and _functional_arguments(args, kwargs):
             from .functional import Functional

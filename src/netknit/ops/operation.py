@@ -53,6 +53,7 @@ class Operation(Layer):
     config_parameters: dict = {}  # the settings' names and defaults
     _positional = True  # whether the call's arguments lead the function's signature
     _none_means: dict = {}  # settings whose None Keras saves as a value (`dtype` -> "float32")
+    _follows_dtype_policy = False  # Keras's operations compute in their inputs' dtypes
     _fix = ("give the inputs shapes that broadcast: equal sizes, or 1, on each axis (e.g. a "
             "Dense or Reshape on one of them)")
 

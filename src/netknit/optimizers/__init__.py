@@ -22,6 +22,7 @@ from .algorithms import Lamb as Lamb
 from .algorithms import Lion as Lion
 from .algorithms import Nadam as Nadam
 from .algorithms import RMSprop as RMSprop
+from .loss_scale_optimizer import LossScaleOptimizer as LossScaleOptimizer
 from .optimizer import Optimizer as Optimizer
 
 OPTIMIZERS = {
@@ -61,6 +62,8 @@ def deserialize(config: dict) -> Optimizer:
 
 
 def _lookup(name: str) -> type:
+    if name == "LossScaleOptimizer":  # not made by name alone: it wraps another optimizer
+        return LossScaleOptimizer
     cls = OPTIMIZERS.get(str(name).lower())
     if cls is None:
         raise unknown_name_error("optimizer", name, OPTIMIZERS)
@@ -69,5 +72,6 @@ def _lookup(name: str) -> type:
 
 __all__ = [
     "SGD", "Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "Adamax", "Ftrl", "Lamb", "Lion",
-    "Nadam", "Optimizer", "RMSprop", "deserialize", "get", "schedules", "serialize",
+    "LossScaleOptimizer", "Nadam", "Optimizer", "RMSprop", "deserialize", "get", "schedules",
+    "serialize",
 ]

@@ -307,6 +307,11 @@ class Optimizer:
                 "new set of parameters (compile the model again after changing `trainable`)."
             )
 
+    def scale_loss(self, loss: torch.Tensor) -> torch.Tensor:
+        """The loss to take gradients of: times `loss_scale_factor` when set (`apply` divides
+        the gradients by it again), as Keras's training step scales it."""
+        return loss if self.loss_scale_factor is None else loss * self.loss_scale_factor
+
     def _host_scalars(self) -> tuple[float, ...]:
         """The numbers of the next step, computed on the host; changes nothing.
 

@@ -17,6 +17,7 @@ import os
 import zipfile
 
 from ..file_io import atomic_write
+from ..optimizers import LossScaleOptimizer
 from .registry import SavingError
 from .serialization import deserialize_keras_object, serialize_keras_object
 from .weights import (
@@ -80,7 +81,8 @@ def compile_config_of(model) -> dict | None:
         return None
     compile_args = model._compile_config
     return {
-        "optimizer": serialize_keras_object(model.optimizer),
+        # The optimizer compile was given: a LossScaleOptimizer it added is not saved, as in Keras.
+        "optimizer": serialize_keras_object(compile_args.get("optimizer", model.optimizer)),
         **{k: serialize_keras_object(compile_args[k])
            for k in ("loss", "loss_weights", "metrics", "weighted_metrics")},
         "run_eagerly": False,
@@ -121,6 +123,7 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
         if compile and compile_config:
             compile_from_config(model, compile_config, custom_objects)
         arrays = read_h5(io.BytesIO(weights), f"The weights in {filepath}")
+        _restore_loss_scaling(model, arrays)
         load_model_arrays(model, arrays, f"The weights in {filepath}")
     except SavingError:
         raise
@@ -129,6 +132,18 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
             f"{filepath}: the saved model cannot be rebuilt ({type(error).__name__}: {error})."
         ) from error
     return model
+
+
+def _restore_loss_scaling(model, arrays: dict) -> None:
+    """Wrap the optimizer in a LossScaleOptimizer when the file's was one (its inner optimizer's
+    variables are stored apart): `compile` adds it only when the model's own policy is
+    mixed_float16, and a functional model's policy is not saved, so without this the saved
+    optimizer state would not fit."""
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None and not isinstance(optimizer, LossScaleOptimizer) and any(
+        k.startswith("optimizer/inner_optimizer/") for k in arrays
+    ):
+        model.optimizer = LossScaleOptimizer(optimizer, name="loss_scale_optimizer")
 
 
 def _read_archive(filepath: str) -> tuple[dict, bytes]:

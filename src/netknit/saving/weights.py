@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..dtype_policies import to_numpy
 from ..layers.layer import Layer, to_snake_case
 from ..layers.recurrent import RNNBase
 from .registry import SavingError
@@ -74,17 +75,26 @@ def saveables(model: Layer) -> list[Saveable]:
         used: dict = {}
         for child in layers:
             if isinstance(child, Layer):
-                visit(child, _join(path, _unique(to_snake_case(type(child).__name__), used)))
+                name = type(child).__name__
+                name = to_snake_case(_KERAS_CLASS_NAMES.get(name, name))
+                visit(child, _join(path, _unique(name, used)))
 
     visit(model, "")
     return found
 
+
+# Keras's class behind an exported name that differs from it: Keras's walk names paths after the
+# class.
+_KERAS_CLASS_NAMES = {"GroupQueryAttention": "GroupedQueryAttention"}
 
 # Layers that keep in one place weights Keras spreads over sublayers: weight-name prefix -> the
 # attribute of Keras's sublayer that holds them (kernel first, then bias).
 _KERAS_SUBLAYERS_BY_PREFIX = {
     "MultiHeadAttention": {"query": "query_dense", "key": "key_dense", "value": "value_dense",
                            "output": "output_dense", "gate": "_gate_dense"},
+    "GroupQueryAttention": {"query": "_query_dense", "key": "_key_dense",
+                            "value": "_value_dense", "output": "_output_dense",
+                            "gate": "_gate_dense"},
 }
 
 
@@ -104,7 +114,7 @@ def _keras_sublayers(layer: Layer, own: list) -> list[tuple[str, str, list]]:
 
 
 def _numpy(tensor: torch.Tensor) -> np.ndarray:
-    return tensor.detach().cpu().numpy()
+    return to_numpy(tensor)
 
 
 def _assign(target: torch.Tensor, array: np.ndarray) -> None:
@@ -127,6 +137,11 @@ def model_arrays(model: Layer, include_optimizer: bool = True) -> tuple[dict, di
         groups["optimizer/vars"] = optimizer.name
         for index, value in enumerate(optimizer_arrays(model, optimizer)):
             arrays[f"optimizer/vars/{index}"] = value
+        inner = getattr(optimizer, "inner_optimizer", None)
+        if inner is not None:  # Keras also stores a LossScaleOptimizer's inner one on its own
+            groups["optimizer/inner_optimizer/vars"] = inner.name
+            for index, value in enumerate(optimizer_arrays(model, inner)):
+                arrays[f"optimizer/inner_optimizer/vars/{index}"] = value
     return arrays, groups
 
 
@@ -140,7 +155,15 @@ def _slot_order(model, optimizer) -> list[tuple[str, int, tuple]]:
 
 
 def optimizer_arrays(model, optimizer) -> list[np.ndarray]:
-    """Keras's optimizer variables: iterations, learning rate (if a float), slots, extras."""
+    """Keras's optimizer variables: iterations, learning rate (if a float), slots, extras. A
+    LossScaleOptimizer's are its own (an unused iteration count and learning rate, then, once
+    built, the good-step count and the scale) followed by its inner optimizer's."""
+    inner = getattr(optimizer, "inner_optimizer", None)
+    if inner is not None:
+        values = [np.array(0, dtype="int32"), np.array(0.0, dtype="float32")]
+        if optimizer.built:
+            values += [_numpy(optimizer.step_counter), _numpy(optimizer.dynamic_scale)]
+        return values + optimizer_arrays(model, inner)
     values = [np.array(optimizer.iterations, dtype="int32")]
     if isinstance(optimizer._learning_rate, float):
         # float64, not Keras's float32, so that a resumed run continues with the exact rate.
@@ -221,6 +244,8 @@ def _plan_entry(entry, arrays: dict, source: str) -> list:
 
 def _plan_optimizer(model, optimizer, values: list, source: str):
     """A function restoring the optimizer from Keras's variable list, after checking it."""
+    if getattr(optimizer, "inner_optimizer", None) is not None:
+        return _plan_loss_scale_optimizer(model, optimizer, values, source)
     has_lr = isinstance(optimizer._learning_rate, float)
     head = 2 if has_lr else 1
     if any(v.shape != () for v in values[:head]):
@@ -259,6 +284,28 @@ def _plan_optimizer(model, optimizer, values: list, source: str):
         extra = dict(zip(extras, (float(v) for v in values[head + len(order):])))
         if extra:
             optimizer._load_extra_state(extra)
+
+    return restore
+
+
+def _plan_loss_scale_optimizer(model, optimizer, values: list, source: str):
+    """`_plan_optimizer` for a LossScaleOptimizer: its own two scalars, its step count and scale
+    when the file's was built, then the inner optimizer's variables."""
+    inner = optimizer.inner_optimizer
+    inner_head = 2 if isinstance(inner._learning_rate, float) else 1
+    if len(values) < 2 + inner_head or any(v.shape != () for v in values[:2]):
+        raise SavingError(f"{source}: the optimizer variables are not a LossScaleOptimizer's.")
+    if len(values) == 2 + inner_head:  # saved before the first step
+        return _plan_optimizer(model, inner, values[2:], source)
+    if any(v.shape != () for v in values[2:4]):
+        raise SavingError(f"{source}: the loss scale or its step count is bad.")
+    if not optimizer.built:
+        optimizer.build([p for p in model.parameters() if p.requires_grad])
+    restore_inner = _plan_optimizer(model, inner, values[4:], source)
+
+    def restore():
+        restore_inner()
+        optimizer.set_loss_scale_state(values[2], values[3])
 
     return restore
 

@@ -19,6 +19,7 @@ from .. import callbacks as callbacks_module
 from .. import metrics as metrics_module
 from .. import optimizers as optimizers_module
 from ..distributed.data_parallel import start_data_parallel
+from ..dtype_policies import to_numpy
 from ..graph import nest
 from ..graph.shapes import format_shape
 from .compile_utils import (
@@ -84,6 +85,7 @@ class Trainer:
     compiled = False
     optimizer = None
     stop_training = False
+    _scales_loss = False  # whether backward goes through the optimizer's loss scale
     _parallel = None  # a DataParallel during fit/evaluate/predict in several processes
     _ddp = None  # the DistributedDataParallel wrapper the training step runs through
 
@@ -105,12 +107,23 @@ class Trainer:
             weighted_metrics: metrics that also take `sample_weight`/`class_weight` into account.
             jit_compile: compile the whole training step (forward, loss, backward, update) with
                 `torch.compile`.
+            auto_scale_loss: under the `"mixed_float16"` dtype policy (the model's), wrap the
+                optimizer in a `LossScaleOptimizer`, as Keras does, so that small float16
+                gradients do not vanish.
             device: where to train, e.g. `"cuda"` or `"cpu"`; by default CUDA when available.
         """
-        self.optimizer = optimizers_module.get(optimizer)
+        optimizer = optimizers_module.get(optimizer)
+        self.optimizer = optimizer
+        policy = getattr(self, "dtype_policy", None)
+        if (auto_scale_loss and optimizer is not None and policy is not None
+                and policy.name == "mixed_float16"
+                and not isinstance(optimizer, optimizers_module.LossScaleOptimizer)):
+            self.optimizer = optimizers_module.LossScaleOptimizer(optimizer,
+                                                                  name="loss_scale_optimizer")
         self._compile_config = {
-            "loss": loss, "loss_weights": loss_weights, "metrics": metrics,
-            "weighted_metrics": weighted_metrics,
+            # As given (before any loss scaling wraps it): what Keras's compile_config holds.
+            "optimizer": optimizer, "loss": loss, "loss_weights": loss_weights,
+            "metrics": metrics, "weighted_metrics": weighted_metrics,
         }
         self._loss_container = None
         self._metrics_container = None
@@ -243,8 +256,14 @@ class Trainer:
             compiled["forward_and_loss"] = self._forward_and_loss
             return self._loss_and_gradients(x, y, sample_weight)
         if self._trainable_params:
-            result[0].backward()
+            self._backward(result[0])
         return result
+
+    # Backward of the loss: `Tensor.backward`, or through the optimizer's loss scale (`_prepare`).
+    _backward = staticmethod(torch.Tensor.backward)
+    # The model's outputs flattened per output for the losses and metrics; with half-precision
+    # outputs, cast to float32 (`_prepare`), as Keras computes losses and metrics in float32.
+    _flatten_outputs = staticmethod(flatten_outputs)
 
     def _forward_and_loss(self, x, y, sample_weight):
         y_pred = nn.Module.__call__(self._ddp or self, x)
@@ -268,18 +287,19 @@ class Trainer:
         optimizer's `_host_scalars`) are a tensor input."""
         y_true, weights = self._flatten_targets(y, sample_weight)
 
+        scale_loss = self.optimizer.scale_loss if self._scales_loss else _unchanged
+
         def loss_of(values, buffers):
             # The buffers are inputs, not captured: layers may update them in place (the moving
             # statistics of BatchNormalization), which torch.func allows only for inputs.
             tensors = {**dict(zip(names, values)), **buffers}
             y_pred = torch.func.functional_call(self, tensors, (x,))
-            y_pred = flatten_outputs(y_pred, self._loss_container.output_names)
+            y_pred = self._flatten_outputs(y_pred, self._loss_container.output_names)
             loss, per_output = self._loss_container(y_true, y_pred, weights)
-            return loss, (per_output, y_pred)
+            return scale_loss(loss), (loss, per_output, y_pred)
 
-        grads, (loss, (per_output, y_pred)) = torch.func.grad_and_value(loss_of, has_aux=True)(
-            params, dict(self.named_buffers())
-        )
+        grads, (_, (loss, per_output, y_pred)) = torch.func.grad_and_value(
+            loss_of, has_aux=True)(params, dict(self.named_buffers()))
         self.optimizer._apply_update(params, grads, self.optimizer._slots, scalars.unbind())
         for param, constraint in self._constraints:
             param.copy_(constraint(param))
@@ -293,7 +313,7 @@ class Trainer:
         """(loss, per-output losses, targets, outputs, sample weights), the last three as one
         entry per output. Pure: the compiled steps run it."""
         y_true, weights = self._flatten_targets(y, sample_weight)
-        y_pred = flatten_outputs(y_pred, self._loss_container.output_names)
+        y_pred = self._flatten_outputs(y_pred, self._loss_container.output_names)
         loss, per_output = self._loss_container(y_true, y_pred, weights)
         if self._has_penalties:
             loss = loss + sum(self.losses)
@@ -365,6 +385,18 @@ class Trainer:
         self._trainable_params = [p for p in self.parameters() if p.requires_grad]
         if training:
             self.optimizer.build(self._trainable_params)
+        # Mixed precision, decided once: backward through the optimizer's loss scale (a
+        # LossScaleOptimizer's, or `loss_scale_factor`), losses and metrics in float32.
+        optimizer = self.optimizer
+        self._scales_loss = optimizer is not None and (
+            optimizer.loss_scale_factor is not None
+            or isinstance(optimizer, optimizers_module.LossScaleOptimizer))
+        self._backward = (
+            functools.partial(_scaled_backward, optimizer) if self._scales_loss
+            else torch.Tensor.backward)
+        self._flatten_outputs = _flatten_outputs_in_float32 if any(
+            getattr(m, "_compute_dtype", None) in _HALF for m in self.modules()
+        ) else flatten_outputs
         layers = [m for m in self.modules() if hasattr(m, "_regularized")]
         self._has_penalties = any(
             layer._regularized or layer.activity_regularizer for layer in layers
@@ -708,6 +740,21 @@ class Trainer:
         return values[0] if len(values) == 1 else values
 
 
+_HALF = (torch.float16, torch.bfloat16)
+
+
+def _unchanged(value):
+    return value
+
+
+def _scaled_backward(optimizer, loss: torch.Tensor) -> None:
+    optimizer.scale_loss(loss).backward()
+
+
+def _flatten_outputs_in_float32(y_pred, names: list) -> list:
+    return [p.float() if p.dtype in _HALF else p for p in flatten_outputs(y_pred, names)]
+
+
 def _track_loss(tracker, value: torch.Tensor, batch_size: int) -> None:
     """`tracker.update_state(value, sample_weight=batch_size)` for a scalar loss, in two in-place
     operations: the general weighted update costs several small tensor ops per step."""
@@ -736,7 +783,7 @@ def _concatenate(batches: list):
         return {k: _concatenate([b[k] for b in batches]) for k in first}
     if isinstance(first, (list, tuple)):
         return type(first)(_concatenate([b[i] for b in batches]) for i in range(len(first)))
-    return torch.cat(batches).cpu().numpy()
+    return to_numpy(torch.cat(batches))
 
 
 def _dtypes_and_devices(module) -> list:
