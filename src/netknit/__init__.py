@@ -5,15 +5,18 @@
 """
 
 from . import activations as activations
+from . import applications as applications
 from . import backend as backend
 from . import callbacks as callbacks
 from . import config as config
 from . import constraints as constraints
 from . import distributed as distributed
+from . import dtype_policies as dtype_policies
 from . import initializers as initializers
 from . import layers as layers
 from . import losses as losses
 from . import metrics as metrics
+from . import mixed_precision as mixed_precision
 from . import models as models
 from . import ops as ops
 from . import optimizers as optimizers
@@ -22,6 +25,8 @@ from . import regularizers as regularizers
 from . import saving as saving
 from . import tree as tree
 from . import utils as utils
+from .dtype_policies import DTypePolicy as DTypePolicy
+from .dtype_policies import FloatDTypePolicy as FloatDTypePolicy
 from .graph.errors import ShapeError as ShapeError
 from .graph.symbolic import SymbolicTensor as SymbolicTensor
 from .initializers import Initializer as Initializer
@@ -45,10 +50,11 @@ def version() -> str:
     return __version__
 
 __all__ = [
-    "Initializer", "Input", "InputSpec", "KerasTensor", "Layer", "Loss", "Metric", "Model",
-    "Operation", "Optimizer", "Regularizer", "Sequential", "ShapeError", "SymbolicTensor",
-    "activations",
-    "backend", "callbacks", "config", "constraints", "distributed", "initializers", "layers",
-    "losses", "metrics", "models", "ops", "optimizers", "random", "regularizers", "saving",
-    "tree", "utils", "version",
+    "DTypePolicy", "FloatDTypePolicy", "Initializer", "Input", "InputSpec", "KerasTensor",
+    "Layer", "Loss", "Metric", "Model", "Operation", "Optimizer", "Regularizer", "Sequential",
+    "ShapeError", "SymbolicTensor",
+    "activations", "applications",
+    "backend", "callbacks", "config", "constraints", "distributed", "dtype_policies",
+    "initializers", "layers", "losses", "metrics", "mixed_precision", "models", "ops",
+    "optimizers", "random", "regularizers", "saving", "tree", "utils", "version",
 ]

@@ -104,9 +104,13 @@ def _truncated_normal(shape, mean, stddev, dtype, generator):
     return out.mul_(stddev).add_(mean)
 
 
-def compute_fans(shape) -> tuple[float, float]:
-    """Keras's fan-in and fan-out: kernels are (..., in, out), the leading axes are the field."""
+def compute_fans(shape, input_axes=None, output_axes=None) -> tuple[float, float]:
+    """Keras's fan-in and fan-out: kernels are (..., in, out), the leading axes are the field;
+    or, given both `input_axes` and `output_axes`, the products of those axes' sizes."""
     shape = tuple(shape)
+    if input_axes is not None and output_axes is not None:
+        return (float(math.prod(shape[a] for a in input_axes)),
+                float(math.prod(shape[a] for a in output_axes)))
     if len(shape) == 0:
         return 1.0, 1.0
     if len(shape) == 1:
@@ -125,12 +129,15 @@ class VarianceScaling(_Seeded):
         mode: `"fan_in"`, `"fan_out"` or `"fan_avg"`.
         distribution: `"truncated_normal"`, `"untruncated_normal"` or `"uniform"`.
         seed: an integer for reproducible values.
+        input_axes, output_axes: the kernel's axes that count as its inputs and outputs (both
+            or neither); by default the second-to-last and last, the others as the field.
     """
 
     MODES = ("fan_in", "fan_out", "fan_avg")
     DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform")
 
-    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
+    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None,
+                 input_axes=None, output_axes=None):
         super().__init__(seed)
         if scale <= 0.0:
             raise ValueError(f"Expected a positive scale. Received: scale={scale}")
@@ -144,9 +151,11 @@ class VarianceScaling(_Seeded):
                 f"Received: distribution={distribution!r}"
             )
         self.scale, self.mode, self.distribution = scale, mode, distribution
+        self.input_axes = None if input_axes is None else list(input_axes)
+        self.output_axes = None if output_axes is None else list(output_axes)
 
     def __call__(self, shape, dtype=torch.float32):
-        fan_in, fan_out = compute_fans(shape)
+        fan_in, fan_out = compute_fans(shape, self.input_axes, self.output_axes)
         n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
         variance = self.scale / max(1.0, n)
         generator = self._generator()
@@ -162,20 +171,21 @@ class VarianceScaling(_Seeded):
 
     def get_config(self):
         return {
-            "scale": self.scale, "mode": self.mode, "distribution": self.distribution,
-            "seed": self.seed,
+            "seed": self.seed, "scale": self.scale, "mode": self.mode,
+            "distribution": self.distribution, "input_axes": self.input_axes,
+            "output_axes": self.output_axes,
         }
 
 
 def _variance_scaling_preset(name, scale, mode, distribution):
     class Preset(VarianceScaling):
         def __init__(self, seed: int | None = None, input_axes=None, output_axes=None):
-            if input_axes is not None or output_axes is not None:
-                raise ValueError(f"{name} supports only input_axes=None and output_axes=None.")
-            super().__init__(scale=scale, mode=mode, distribution=distribution, seed=seed)
+            super().__init__(scale=scale, mode=mode, distribution=distribution, seed=seed,
+                             input_axes=input_axes, output_axes=output_axes)
 
         def get_config(self):
-            return {"seed": self.seed, "input_axes": None, "output_axes": None}
+            return {"seed": self.seed, "input_axes": self.input_axes,
+                    "output_axes": self.output_axes}
 
     Preset.__name__ = Preset.__qualname__ = name
     Preset.__doc__ = (

@@ -75,6 +75,8 @@ KERAS_CANNOT_RUN = {
     # Its output shape says (None, 3, 4, 2), but in inference it returns images uncropped;
     # netknit crops and resizes as Keras documents (tests/parity/test_preprocessing_parity.py).
     "RandomCrop": "Keras's RandomCrop passes images through uncropped in inference",
+    # Its output spec is its input tensor, so Keras 3.15.1 finds a cycle in any functional model.
+    "Equalization": "Keras's Equalization cannot be placed in a functional model",
 }
 
 
@@ -122,6 +124,12 @@ KERAS_MODELS = {
         L.RNN([L.LSTMCell(4), L.GRUCell(3, reset_after=False)], go_backwards=True,
               return_sequences=True),
         L.RNN(L.SimpleRNNCell(2, activation="relu")),
+    ]),
+    "conv-lstm": lambda L: keras.Sequential([
+        keras.Input((4, 6, 6, 2)),
+        L.ConvLSTM2D(3, 3, padding="same", return_sequences=True, recurrent_dropout=0.1),
+        L.ConvLSTM2D(2, (2, 3), strides=2, data_format="channels_last"), L.Flatten(),
+        L.Dense(1),
     ]),
 }
 
@@ -268,3 +276,49 @@ def test_a_users_cell_moves_both_ways(tmp_path):
     model.set_weights([w * 3 for w in model.get_weights()])
     in_keras, back = _both_ways(model, tmp_path)
     assert type(back.layers[1].cell.cells[0]) is ours
+
+
+def _attention_model(lib):
+    """Grouped-query self- and cross-attention with a gate, a key of its own, causal and
+    sliding-window masks."""
+    L = lib.layers
+    query, value = lib.Input((4, 6)), lib.Input((5, 6))
+    h = L.GroupQueryAttention(3, 4, 2, use_gate=True)(query, query, use_causal_mask=True)
+    key = L.Dense(3)(value)
+    h = L.GroupQueryAttention(2, 2, 1, use_bias=False, sliding_window=2)(h, value, key)
+    return lib.Model([query, value], h)
+
+
+@pytest.mark.parametrize("writer", ["keras", "netknit"])
+def test_group_query_attention_models_move_both_ways(writer, tmp_path):
+    lib = keras if writer == "keras" else netknit
+    model = _attention_model(lib)
+    rng = np.random.default_rng(2)
+    model.set_weights([0.5 * rng.standard_normal(w.shape).astype("float32")
+                       for w in model.get_weights()])
+    if writer == "netknit":
+        _both_ways(model, tmp_path)
+        return
+    x = _data(model)
+    model.save(tmp_path / "keras.keras")
+    loaded = netknit.models.load_model(tmp_path / "keras.keras")
+    _close(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    _both_ways(loaded, tmp_path)
+
+
+def _conv_lstm_states_model(lib):
+    """A ConvLSTM1D that starts from given states and returns its own."""
+    L = lib.layers
+    x, h, c = lib.Input((4, 7, 2)), lib.Input((7, 3)), lib.Input((7, 3))
+    output, h_out, c_out = L.ConvLSTM1D(3, 3, padding="same", return_state=True)(
+        x, initial_state=[h, c])
+    return lib.Model([x, h, c], [output, h_out, c_out])
+
+
+def test_a_conv_lstm_given_initial_states_moves_both_ways(tmp_path):
+    model = _conv_lstm_states_model(keras)
+    x = _data(model)
+    model.save(tmp_path / "keras.keras")
+    loaded = netknit.models.load_model(tmp_path / "keras.keras")
+    _close(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    _both_ways(_conv_lstm_states_model(netknit), tmp_path)
