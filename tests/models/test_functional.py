@@ -185,3 +185,12 @@ def test_a_plain_chain_runs_layer_after_layer_as_the_general_path_does():
     padded = torch.tensor([[3, 4, 0, 0, 0]])
     model = keras.Model(tokens, masked)
     torch.testing.assert_close(model(padded), model(padded[:, :2]))
+
+
+def test_a_single_input_or_output_in_a_list_or_dict_reports_its_shape_alone():
+    # Keras 3.15.1: Model([x], [y]).input_shape is (None, 3), not [(None, 3)].
+    x = keras.Input((3,), name="a")
+    y = layers.Dense(2)(x)
+    for inputs, outputs in (([x], [y]), ({"a": x}, {"o": y})):
+        model = keras.Model(inputs, outputs)
+        assert model.input_shape == (None, 3) and model.output_shape == (None, 2)

@@ -295,14 +295,15 @@ class Functional(Model):
 
     @property
     def input_shape(self):
-        """One shape, or a list of shapes (dict inputs too, in sorted key order, as Keras)."""
+        """One shape, or a list of shapes (dict inputs too, in sorted key order); a list of one
+        input gives its shape alone, as in Keras."""
         shapes = [t.shape for t in self.inputs]
-        return shapes[0] if isinstance(self._input_structure, SymbolicTensor) else shapes
+        return shapes[0] if len(shapes) == 1 else shapes
 
     @property
     def output_shape(self):
         shapes = [t.shape for t in self.outputs]
-        return shapes[0] if isinstance(self._output_structure, SymbolicTensor) else shapes
+        return shapes[0] if len(shapes) == 1 else shapes
 
     def get_config(self) -> dict:
         from .config import functional_config
