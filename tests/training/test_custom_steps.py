@@ -105,3 +105,33 @@ def test_a_subclass_passing_inputs_and_outputs_on_keeps_its_own_init():
     model = Tagged(inputs, keras.layers.Dense(1)(inputs), tag="y")
     assert model.tag == "y" and isinstance(model, keras.models.Functional)
     assert model.predict(np.ones((2, 3)), verbose=0).shape == (2, 1)
+
+
+class MetricsModel(keras.Model):
+    """Keras 3's other form of the step: the loss tracker by hand, the rest by compute_metrics."""
+
+    def train_step(self, data):
+        x, y = data
+        self.zero_grad()
+        y_pred = self(x, training=True)
+        loss = self.compute_loss(y=y, y_pred=y_pred)
+        loss.backward()
+        with torch.no_grad():
+            self.optimizer.apply([v.grad for v in self.trainable_weights],
+                                 self.trainable_weights)
+        self.metrics[0].update_state(loss)
+        return self.compute_metrics(x, y, y_pred)
+
+
+def test_compute_metrics_and_get_metrics_result_in_a_custom_step():
+    inputs = keras.Input((8,))
+    model = MetricsModel(inputs, keras.layers.Dense(1)(inputs))
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="mse", metrics=["mae"])
+    x, y = _data()
+    history = model.fit(x, y, epochs=3, batch_size=32, verbose=0).history
+    assert sorted(history) == ["loss", "mae"]
+    assert history["mae"][-1] < history["mae"][0]
+    result = model.get_metrics_result()
+    assert sorted(result) == ["loss", "mae"] and isinstance(result["mae"], float)
+    model.reset_metrics()
+    assert model.get_metrics_result()["loss"] == 0.0

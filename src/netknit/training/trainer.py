@@ -338,9 +338,27 @@ class Trainer:
         y_pred = [p.detach() for p in y_pred]
         self._metrics_container.update(y_true, y_pred, sample_weight)
 
-    def _reset_metrics(self) -> None:
+    def reset_metrics(self) -> None:
+        """Reset every metric, the loss trackers included, as `fit` does at each epoch."""
         for metric in self._flat_metrics():
             metric.reset_state()
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None) -> dict:
+        """Update the compiled metrics with `y_pred` against `y`, and return every metric's
+        result (`get_metrics_result`), as a custom `train_step` does in Keras. The loss trackers
+        are left to the step, which updates them with its loss."""
+        self._require_compiled("compute_metrics")
+        y_true, weights = self._flatten_targets(y, sample_weight)
+        y_pred = self._flatten_outputs(y_pred, self._loss_container.output_names)
+        if self._metrics_container.entries is None:
+            self._metrics_container.build(y_true, y_pred)
+        with torch.no_grad():
+            self._metrics_container.update(y_true, [p.detach() for p in y_pred], weights)
+        return self.get_metrics_result()
+
+    def get_metrics_result(self) -> dict:
+        """Every metric's current result as a float, by name, as Keras returns it."""
+        return self._epoch_logs()
 
     def _epoch_logs(self) -> dict:
         """Metric values as floats, keys sorted as Keras's callbacks see them; over the data of all
@@ -495,7 +513,7 @@ class Trainer:
         logs = {}
         # 3. Epochs: train, then validate when due.
         for epoch in range(initial_epoch, epochs):
-            self._reset_metrics()
+            self.reset_metrics()
             callback_list.on_epoch_begin(epoch)
             self.train(True)
             batch_logs = LazyLogs(self._flat_metrics())
@@ -643,7 +661,7 @@ class Trainer:
         return was_training
 
     def _run_evaluation(self, data, callback_list) -> dict:
-        self._reset_metrics()
+        self.reset_metrics()
         step = self._step_function("test")
         was_training = self._inference_mode()
         if callback_list is not None:
@@ -703,7 +721,7 @@ class Trainer:
         self._prepare(x)
         batch = next(iter(self._adapter(x, y, sample_weight, _num_samples(x), False, None,
                                         class_weight)))
-        self._reset_metrics()
+        self.reset_metrics()
         self.train(True)
         self._step_function("train")(batch)
         self.train(False)
@@ -715,7 +733,7 @@ class Trainer:
         self._require_compiled("test_on_batch")
         self._prepare(x, training=False)
         batch = next(iter(self._adapter(x, y, sample_weight, _num_samples(x), False, None)))
-        self._reset_metrics()
+        self.reset_metrics()
         with torch.no_grad():
             self._step_function("test")(batch)
         return self._result(self._epoch_logs(), return_dict)
