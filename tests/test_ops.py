@@ -221,3 +221,35 @@ def test_value_dependent_functions_refuse_symbolic_tensors():
 def test_a_bad_setting_is_named():
     with pytest.raises(TypeError, match="Sum has no setting \\['axes'\\].*'axis', 'keepdims'"):
         ops.sum.operation(axes=1)
+
+
+def test_custom_gradient_takes_keras_s_torch_form():
+    # Keras's documented example: a numerically stable gradient of log(1 + e^x).
+    @ops.custom_gradient
+    def log1pexp(x):
+        e = ops.exp(x)
+
+        def grad(*args, upstream=None):
+            if upstream is None:
+                (upstream,) = args
+            return ops.multiply(upstream, 1.0 - 1.0 / ops.add(1, e))
+
+        return ops.log(1 + e), grad
+
+    x = torch.tensor([0.0, 2.0], requires_grad=True)
+    log1pexp(x).sum().backward()
+    torch.testing.assert_close(x.grad, torch.sigmoid(torch.tensor([0.0, 2.0])))
+
+
+def test_control_flow_functions_compute_as_keras_documents():
+    assert ops.cond(torch.tensor(True), lambda: 1, lambda: 0) == 1
+    assert ops.switch(5, [lambda x: x + 1, lambda x: x * 10], 2) == 20  # index clipped
+    assert ops.fori_loop(0, 4, lambda i, total: total + i, 0) == 6
+    assert ops.while_loop(lambda a, b: a < 10, lambda a, b: (a + 1, b * 2), (0, 1)) == (10, 1024)
+    carry, ys = ops.scan(lambda c, x: (c + x, c * x), 0, torch.arange(1, 4))
+    assert carry == 6 and ys.tolist() == [0, 2, 9]
+    assert ops.map(lambda x: x * 2, torch.arange(3)).tolist() == [0, 2, 4]
+    assert ops.vectorized_map(lambda x: x.sum(), torch.ones(3, 2)).tolist() == [2.0] * 3
+    assert ops.associative_scan(lambda a, b: a + b, torch.arange(1, 5)).tolist() == [1, 3, 6, 10]
+    reverse = ops.associative_scan(lambda a, b: a + b, torch.arange(1, 5), reverse=True)
+    assert reverse.tolist() == [10, 9, 7, 4]

@@ -123,6 +123,20 @@ def refuse_imagenet(weights, model: str, keras_file: str) -> None:
         )
 
 
+def checked_input_shape(model: str, keras_file: str, weights, include_top, classes,
+                        input_shape, classifier_activation, default_size: int = 224) -> tuple:
+    """The checks VGG, ResNet, DenseNet and EfficientNet make before building, as Keras makes
+    them, in its order; returns the input shape (`default_size` square by default, at least
+    32x32). `keras_file` names the ImageNet file Keras would download for these arguments."""
+    check_weights(weights, include_top, classes)
+    input_shape = image_input_shape(input_shape, default_size=default_size, min_size=32,
+                                    require_flatten=include_top, weights=weights)
+    if include_top:
+        check_classifier_activation(classifier_activation, weights)
+    refuse_imagenet(weights, model, keras_file)
+    return input_shape
+
+
 def keras_file_name(stem: str, include_top: bool) -> str:
     """The name of Keras's ImageNet weights file for VGG, ResNet and DenseNet models."""
     return f"{stem}_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"

@@ -67,13 +67,9 @@ def conv_block(x: SymbolicTensor, growth_rate: int, name: str) -> SymbolicTensor
 def build_densenet(blocks: tuple, model: str, include_top, weights, input_tensor, input_shape,
                    pooling, classes, classifier_activation, name) -> Model:
     """A DenseNet whose four dense blocks have `blocks` conv blocks."""
-    application.check_weights(weights, include_top, classes)
-    input_shape = application.image_input_shape(input_shape, default_size=224, min_size=32,
-                                                require_flatten=include_top, weights=weights)
-    if include_top:
-        application.check_classifier_activation(classifier_activation, weights)
-    application.refuse_imagenet(
-        weights, model, application.keras_file_name(model.lower(), include_top))
+    input_shape = application.checked_input_shape(
+        model, application.keras_file_name(model.lower(), include_top), weights, include_top,
+        classes, input_shape, classifier_activation)
 
     img_input = application.image_input(input_tensor, input_shape)
     x = ZeroPadding2D(padding=((3, 3), (3, 3)))(img_input)

@@ -65,14 +65,9 @@ def build_efficientnet(width_coefficient: float, depth_coefficient: float, defau
     """An EfficientNet: B0's stages with filters scaled by `width_coefficient` and repeats by
     `depth_coefficient`, for `default_size` inputs, with dropout `dropout_rate` before the
     classifier."""
-    application.check_weights(weights, include_top, classes)
-    input_shape = application.image_input_shape(input_shape, default_size=default_size,
-                                                min_size=32, require_flatten=include_top,
-                                                weights=weights)
-    if include_top:
-        application.check_classifier_activation(classifier_activation, weights)
-    application.refuse_imagenet(
-        weights, model, f"{name}{'' if include_top else '_notop'}.h5")
+    input_shape = application.checked_input_shape(
+        model, f"{name}{'' if include_top else '_notop'}.h5", weights, include_top, classes,
+        input_shape, classifier_activation, default_size)
 
     def round_filters(filters: int) -> int:
         scaled = filters * width_coefficient

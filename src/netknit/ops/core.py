@@ -230,8 +230,9 @@ def associative_scan(f, elems, reverse=False, axis=0):
 
 
 def custom_gradient(f):
-    """`f(*args)` returns `(output, grad_fn)`; the gradient of the output is `grad_fn(upstream)`
-    (Keras's torch signature: `grad_fn(*args, upstream=...)` is also accepted)."""
+    """`f(*args)` returns `(output, grad_fn)`; the gradient with respect to the arguments is
+    `grad_fn(upstream)`, the upstream gradient passed positionally (Keras's torch form
+    `def grad(*args, upstream=None)` reads it from `args`)."""
 
     class _Custom(torch.autograd.Function):
         @staticmethod
@@ -243,10 +244,7 @@ def custom_gradient(f):
 
         @staticmethod
         def backward(ctx, upstream):
-            try:
-                grads = ctx.grad_fn(upstream)
-            except TypeError:
-                grads = ctx.grad_fn(upstream=upstream)
+            grads = ctx.grad_fn(upstream)
             return grads if isinstance(grads, tuple) else (grads,)
 
     def apply(*args):

@@ -120,13 +120,11 @@ def _warp(images, matrices, fill_mode, fill_value, interpolation):
     return sample_images(images, source_x, source_y, fill_mode, fill_value, interpolation)
 
 
-def _borders(size, first, second, target, names):
+def _check_two_of(first, second, target, names) -> None:
     """Keras's rule for crop_images/pad_images: two of (first, second, target) give the third."""
-    given = [v is not None for v in (first, second, target)]
-    if sum(given) != 2:
+    if sum(v is not None for v in (first, second, target)) != 2:
         raise ValueError(f"Give exactly two of {names[0]}, {names[1]} and {names[2]}; got "
                          f"{first}, {second} and {target}.")
-    return first, second, target
 
 
 @_op("CropImages")
@@ -134,10 +132,11 @@ def crop_images(images, top_cropping=None, left_cropping=None, bottom_cropping=N
                 right_cropping=None, target_height=None, target_width=None, data_format=None):
     x, single = _channels_first(images, data_format)
     height, width = x.shape[-2:]
-    top, bottom, target_height = _borders(height, top_cropping, bottom_cropping, target_height,
-                                          ("top_cropping", "bottom_cropping", "target_height"))
-    left, right, target_width = _borders(width, left_cropping, right_cropping, target_width,
-                                         ("left_cropping", "right_cropping", "target_width"))
+    _check_two_of(top_cropping, bottom_cropping, target_height,
+                  ("top_cropping", "bottom_cropping", "target_height"))
+    _check_two_of(left_cropping, right_cropping, target_width,
+                  ("left_cropping", "right_cropping", "target_width"))
+    top, bottom, left, right = top_cropping, bottom_cropping, left_cropping, right_cropping
     top = height - bottom - target_height if top is None else top
     left = width - right - target_width if left is None else left
     target_height = height - top - bottom if target_height is None else target_height
@@ -153,10 +152,11 @@ def pad_images(images, top_padding=None, left_padding=None, bottom_padding=None,
                right_padding=None, target_height=None, target_width=None, data_format=None):
     x, single = _channels_first(images, data_format)
     height, width = x.shape[-2:]
-    top, bottom, target_height = _borders(height, top_padding, bottom_padding, target_height,
-                                          ("top_padding", "bottom_padding", "target_height"))
-    left, right, target_width = _borders(width, left_padding, right_padding, target_width,
-                                         ("left_padding", "right_padding", "target_width"))
+    _check_two_of(top_padding, bottom_padding, target_height,
+                  ("top_padding", "bottom_padding", "target_height"))
+    _check_two_of(left_padding, right_padding, target_width,
+                  ("left_padding", "right_padding", "target_width"))
+    top, bottom, left, right = top_padding, bottom_padding, left_padding, right_padding
     top = target_height - height - bottom if top is None else top
     bottom = target_height - height - top if bottom is None else bottom
     left = target_width - width - right if left is None else left
