@@ -92,8 +92,6 @@ def test_bad_arguments_say_what_is_allowed():
         layers.ConvLSTM2D(2, 3, strides=2, dilation_rate=2)
     with pytest.raises(ValueError, match=r"kernel_size to be a positive integer or a tuple of 3"):
         layers.ConvLSTM3D(2, (3, 3))
-    with pytest.raises(ValueError, match=r"stateful=True\) is not supported"):
-        layers.ConvLSTM2D(2, 3, stateful=True)
     with pytest.raises(ValueError, match="recurrent_dropout=1.5"):
         layers.ConvLSTM2D(2, 3, recurrent_dropout=1.5)
     with pytest.raises(TypeError, match="Did you mean 'kernel_size'"):

@@ -155,8 +155,6 @@ def test_dropout_only_in_training():
 
 
 def test_bad_arguments_say_what_was_received():
-    with pytest.raises(ValueError, match=r"stateful=True\) is not supported"):
-        layers.LSTM(4, stateful=True)
     with pytest.raises(ValueError, match="units=0"):
         layers.SimpleRNN(0)
     with pytest.raises(ValueError, match="dropout=1.5"):
@@ -535,3 +533,69 @@ def test_kernel_constraint_acts_on_keras_axes():
     model.compile(optimizer=keras.optimizers.SGD(0.0), loss="mse")
     model.fit(np.zeros((4, 3, 2), "float32"), np.zeros((4, 2), "float32"), epochs=1, verbose=0)
     np.testing.assert_allclose(np.linalg.norm(model.get_weights()[0], axis=0), 1.0, rtol=1e-5)
+
+
+# ---------------------------------------------------------------- stateful layers
+
+
+def _stateful_model(layer, batch=2):
+    inputs = keras.Input((5, 3), batch_size=batch)
+    return keras.Model(inputs, layer(inputs))
+
+
+def test_stateful_layer_carries_its_states_until_reset():
+    layer = layers.LSTM(4, stateful=True)
+    model = _stateful_model(layer)
+    # As in Keras: the carried states are neither weights nor counted.
+    assert (len(model.weights), model.count_params()) == (3, 128)
+    assert [tuple(s.shape) for s in layer.states] == [(2, 4), (2, 4)]
+    x = np.random.default_rng(0).random((2, 5, 3), dtype=np.float32)
+    first = model.predict(x, verbose=0)
+    torch.testing.assert_close(layer.states[0], torch.as_tensor(first))  # h is the output
+    second = model.predict(x, verbose=0)
+    assert not np.allclose(first, second)  # started from the carried states
+    layer.reset_states()
+    np.testing.assert_allclose(model.predict(x, verbose=0), first, rtol=1e-6)
+    # Carrying over equals passing the last states in by hand.
+    stateless = layers.LSTM(4, return_state=True)
+    stateless(torch.as_tensor(x))
+    stateless.set_weights(layer.get_weights())
+    _, h, c = stateless(torch.as_tensor(x))
+    out, _, _ = stateless(torch.as_tensor(x), initial_state=[h, c])
+    np.testing.assert_allclose(out.detach().numpy(), second, rtol=1e-5, atol=1e-6)
+
+
+def test_stateful_training_cuts_gradients_between_batches():
+    layer = layers.GRU(3, stateful=True)
+    model = _stateful_model(layer)
+    model.compile("adam", "mse")
+    x = np.random.default_rng(1).random((8, 5, 3), dtype=np.float32)
+    history = model.fit(x, np.ones((8, 3), "float32"), batch_size=2, shuffle=False, epochs=2,
+                        verbose=0)
+    assert len(history.history["loss"]) == 2
+    assert not layer.states[0].requires_grad and layer.states[0].abs().sum() > 0
+
+
+def test_stateful_needs_a_fixed_batch_size():
+    with pytest.raises(ValueError, match=r"needs a fixed batch size.*batch_size=32"):
+        keras.Sequential([keras.Input((5, 3)), layers.SimpleRNN(4, stateful=True)])
+    model = _stateful_model(layers.LSTM(4, stateful=True))
+    with pytest.raises(ValueError, match="stateful with batches of 2; received a batch of 3"):
+        model.predict(np.ones((3, 5, 3), "float32"), verbose=0)
+
+
+def test_stateful_wrappers_cells_and_convolutions_carry_states():
+    bidirectional = layers.Bidirectional(layers.LSTM(3, stateful=True))
+    _stateful_model(bidirectional)
+    assert len(bidirectional.states) == 4
+    rnn = layers.RNN(layers.GRUCell(2), stateful=True)
+    model = _stateful_model(rnn)
+    x = np.ones((2, 5, 3), "float32")
+    first = model.predict(x, verbose=0)
+    assert not np.allclose(first, model.predict(x, verbose=0))
+    bidirectional.reset_state()
+    assert all(float(s.abs().sum()) == 0 for s in bidirectional.states)
+    conv = layers.ConvLSTM1D(2, 3, stateful=True)
+    inputs = keras.Input((4, 6, 1), batch_size=2)
+    keras.Model(inputs, conv(inputs))
+    assert [tuple(s.shape) for s in conv.states] == [(2, 4, 2), (2, 4, 2)]

@@ -317,8 +317,6 @@ def test_teaching_errors():
         layers.RNN(layers.Dense(3))
     with pytest.raises(ValueError, match=r"Layers with a `state_size`"):
         layers.StackedRNNCells([layers.LSTMCell(2), "gru"])
-    with pytest.raises(ValueError, match=r"RNN\(stateful=True\) is not supported"):
-        layers.RNN(layers.LSTMCell(4), stateful=True)
     with pytest.raises(ValueError, match=r"recurrent_dropout=1"):
         layers.LSTMCell(4, recurrent_dropout=1)
     with pytest.raises(TypeError, match=r"Did you mean 'dropout'\?"):
@@ -435,3 +433,21 @@ REFERENCE = {'custom_mask': {'weights': [[[-0.09, 0.31, -0.8], [-0.24, -0.73, 0.
                       [[-0.509656, 0.354281], [-0.444061, 0.381048]]]},
  'x': [[[0.25, 0.79], [0.55, -0.55], [-0.4, 0.75]],
        [[-0.99, 0.64], [0.59, -0.06], [-0.39, -0.44]]]}
+
+
+def test_every_recurrent_layer_is_an_rnn_as_in_keras():
+    assert isinstance(layers.LSTM(2), layers.RNN) and issubclass(layers.GRU, layers.RNN)
+    assert isinstance(layers.ConvLSTM2D(2, 3), layers.RNN)
+    assert not isinstance(layers.Bidirectional(layers.LSTM(2)), layers.RNN)
+    assert not isinstance(layers.Dense(2), layers.RNN)
+
+    class MyRNN(layers.RNN):
+        pass
+
+    assert not isinstance(layers.LSTM(2), MyRNN)  # only RNN itself answers for the others
+
+
+def test_nested_sequences_are_refused_with_a_fix():
+    rnn = layers.RNN(layers.GRUCell(2))
+    with pytest.raises(ValueError, match=r"(?s)nested inputs.*Concatenate\(\)"):
+        rnn((keras.Input((None, 3)), keras.Input((None, 4, 2))))

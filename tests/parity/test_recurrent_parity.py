@@ -249,3 +249,31 @@ def test_cells_called_on_one_step_match_keras(make):
     ours.set_weights(theirs.get_weights())
     assert json.loads(json.dumps(ours.get_config())) == json.loads(json.dumps(theirs.get_config()))
     _assert_rnn_outputs_match(theirs, ours, x, states=states)
+
+
+@pytest.mark.parametrize("factory", [
+    lambda L: L.LSTM(4, stateful=True, return_sequences=True),
+    lambda L: L.GRU(3, stateful=True),
+    lambda L: L.Bidirectional(L.SimpleRNN(3, stateful=True)),
+    lambda L: L.RNN(L.LSTMCell(3), stateful=True),
+], ids=["lstm", "gru", "bidirectional", "rnn-cell"])
+def test_stateful_layers_carry_states_as_keras(factory):
+    def build(lib):
+        inputs = lib.Input(INPUT_SHAPE, batch_size=2)
+        layer = factory(lib.layers)
+        return lib.Model(inputs, layer(inputs)), layer
+
+    (theirs, their_layer), (ours, our_layer) = build(keras), build(netknit)
+    ours.set_weights(theirs.get_weights())
+    assert ours.count_params() == theirs.count_params()
+    assert [tuple(s.shape) for s in our_layer.states] == [
+        tuple(s.shape) for s in their_layer.states]
+    x = np.random.default_rng(3).standard_normal((6,) + INPUT_SHAPE).astype("float32")
+    for _ in range(2):  # batches of 2 continue each other; the second call goes on from the first
+        np.testing.assert_allclose(ours.predict(x, batch_size=2, verbose=0),
+                                   theirs.predict(x, batch_size=2, verbose=0),
+                                   rtol=1e-4, atol=1e-5)
+    their_layer.reset_state()
+    our_layer.reset_state()
+    np.testing.assert_allclose(ours.predict(x[:2], verbose=0), theirs.predict(x[:2], verbose=0),
+                               rtol=1e-4, atol=1e-5)

@@ -263,8 +263,8 @@ class ConvLSTM2D(ConvLSTM):
         dropout, recurrent_dropout: fractions of the input and of the state dropped in training
             (one mask per gate, the same at every step).
         seed: kept in the config; the dropout masks draw from torch's global generator.
-        return_sequences, return_state, go_backwards, unroll, zero_output_for_mask: as in LSTM;
-            stateful=True is not supported.
+        return_sequences, return_state, go_backwards, stateful, unroll, zero_output_for_mask:
+            as in LSTM.
 
     The kernels' Keras layouts are `(kh, kw, channels, 4 * filters)` and
     `(kh, kw, filters, 4 * filters)`, gates in the order (i, f, c, o).

@@ -59,6 +59,14 @@ def check_sequence_shape(name: str, input_shape, features: int | None = None,
         any_step_rank: accept `(batch, timesteps, ...)` of any rank from 3 (a user's cell decides
             what one step may be).
     """
+    if any(isinstance(d, (tuple, list)) for d in input_shape):
+        raise ShapeError(
+            f"{name} reads one sequence tensor; it received the nested inputs "
+            f"{format_shape(input_shape)}. Nested inputs per step are not supported (nor are "
+            "they in Keras 3).",
+            fix="concatenate the sequences along the feature axis first (Concatenate(), after "
+            "reshaping each to (batch, timesteps, features)), and split them in your cell.",
+        )
     if len(input_shape) == 2:
         size = input_shape[1] if input_shape[1] is not None else "features"
         raise ShapeError(
@@ -440,7 +448,11 @@ class RecurrentLayer(Layer):
         return_sequences: return every output `(batch, timesteps, units)` instead of the last.
         return_state: also return the final states: `[output, *states]`.
         go_backwards: read the sequence from its end; sequences are returned in reading order.
-        stateful: not supported; must be False.
+        stateful: carry the last states of each call over as the next call's initial states
+            (sample `i` of a batch continues sample `i` of the previous one), until
+            `reset_state()`. The batch size must be fixed: `Input(shape, batch_size=...)`, and
+            `fit(..., batch_size=..., shuffle=False)`. Gradients do not flow from one batch into
+            the previous one.
         unroll: accepted for compatibility; torch's kernels make unrolling unnecessary.
         zero_output_for_mask: with a `mask`, give masked steps zero outputs instead of the
             previous output.
@@ -456,15 +468,11 @@ class RecurrentLayer(Layer):
     def __init__(self, return_sequences=False, return_state=False, go_backwards=False,
                  stateful=False, unroll=False, zero_output_for_mask=False, **kwargs):
         super().__init__(**kwargs)
-        if stateful:
-            raise ValueError(
-                f"{type(self).__name__}(stateful=True) is not supported yet. Pass stateful=False "
-                "and carry states yourself with return_state=True and initial_state=[...]."
-            )
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
         self.go_backwards = bool(go_backwards)
-        self.stateful = False
+        self.stateful = bool(stateful)
+        self._carried_count = 0  # how many carried states a stateful layer holds, once built
         self.unroll = bool(unroll)
         self.zero_output_for_mask = bool(zero_output_for_mask)
 
@@ -486,7 +494,10 @@ class RecurrentLayer(Layer):
 
     def forward(self, sequences, initial_state=None, mask=None, training=None):
         training = self.training if training is None else training
-        states = self._initial_states(sequences, initial_state)
+        if self.stateful and initial_state is None:
+            states = self._carried_over(sequences)
+        else:
+            states = self._initial_states(sequences, initial_state)
         if isinstance(mask, (list, tuple)):  # masks of the sequences and the initial states
             mask = mask[0]
         if mask is not None:
@@ -495,6 +506,10 @@ class RecurrentLayer(Layer):
             sequences = sequences.flip(1)
             mask = None if mask is None else mask.flip(1)
         outputs, states = self._read(sequences, states, mask, training)
+        if self.stateful:
+            with torch.no_grad():
+                for carried, state in zip(self.states, states):
+                    carried.copy_(state)
         output = outputs if self.return_sequences else outputs[:, -1]
         if not self.return_state:
             return output
@@ -526,6 +541,64 @@ class RecurrentLayer(Layer):
     def _zero_states(self, sequences) -> list:
         return [sequences.new_zeros(sequences.shape[0], size)
                 for size in nest.flatten(self.state_size)]
+
+    # ------------------------------------------------------------------ stateful layers
+
+    def _build_once(self, sequences_shape) -> None:
+        super()._build_once(sequences_shape)
+        if self.stateful:
+            self._create_carried_states(sequences_shape)
+
+    def _create_carried_states(self, sequences_shape) -> None:
+        if sequences_shape[0] is None or None in tuple(sequences_shape)[2:]:
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}' is stateful, so it needs a fixed batch size "
+                f"to carry its states from batch to batch; its input has shape "
+                f"{format_shape(sequences_shape)}. Give the batch size on the input, e.g. "
+                f"keras.Input(shape={format_shape(tuple(sequences_shape)[1:])}, batch_size=32), "
+                "and pass the same batch_size (with shuffle=False) to fit."
+            )
+        # Not weights, and not saved (as in Keras): buffers, so that they move with the model.
+        # Made outside inference mode, so that training can update a state first made in predict.
+        with torch.inference_mode(False):
+            sample = torch.zeros((sequences_shape[0], 1, *tuple(sequences_shape)[2:]),
+                                 dtype=self.dtype, device=self._device())
+            zeros = self._zero_states(sample)
+            for index, state in enumerate(zeros):
+                self.register_buffer(f"_carried_state_{index}", state.clone(), persistent=False)
+        self._carried_count = len(zeros)
+
+    def _device(self) -> torch.device:
+        return next((w.device for w in self.weights), torch.device("cpu"))
+
+    def _carried_over(self, sequences) -> list:
+        """The states the previous call left, checked against this batch."""
+        carried = self.states
+        if sequences.shape[0] != carried[0].shape[0]:
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}' is stateful with batches of "
+                f"{carried[0].shape[0]}; received a batch of {sequences.shape[0]}. Every batch "
+                f"must have the same size: pass batch_size={carried[0].shape[0]} to fit, "
+                "evaluate and predict, with a number of samples it divides."
+            )
+        # Copies: the carried buffers are overwritten after the call, which must not change
+        # what autograd saved.
+        return [state.to(sequences.dtype, copy=True) for state in carried]
+
+    @property
+    def states(self) -> list | None:
+        """A stateful layer's carried states, `(batch, ...)` each; None for other layers."""
+        if not self._carried_count:
+            return None
+        return [getattr(self, f"_carried_state_{i}") for i in range(self._carried_count)]
+
+    def reset_state(self) -> None:
+        """Set a stateful layer's carried states back to zeros (a new sequence begins)."""
+        with torch.no_grad():
+            for state in self.states or []:
+                state.zero_()
+
+    reset_states = reset_state  # Keras's other spelling
 
     def _describe_states(self) -> str:
         return f"state_size={self.state_size}"

@@ -365,7 +365,21 @@ class StackedRNNCells(Layer):
         return stack
 
 
-class RNN(RecurrentLayer):
+class _EveryRecurrentLayer(type):
+    """In Keras, LSTM, GRU, SimpleRNN and ConvLSTM are subclasses of RNN; here they share
+    `RecurrentLayer` with it instead. So that `isinstance(layer, RNN)` finds every recurrent
+    layer (to reset stateful ones, say), RNN answers for all of them."""
+
+    def __instancecheck__(cls, instance) -> bool:
+        return isinstance(instance, RecurrentLayer) if cls is RNN else \
+            super().__instancecheck__(instance)
+
+    def __subclasscheck__(cls, subclass) -> bool:
+        return issubclass(subclass, RecurrentLayer) if cls is RNN else \
+            super().__subclasscheck__(subclass)
+
+
+class RNN(RecurrentLayer, metaclass=_EveryRecurrentLayer):
     """Reads sequences with a cell: the generic recurrent layer.
 
     The cell computes one step; `RNN` runs it over the time axis and handles the rest: initial
@@ -381,7 +395,7 @@ class RNN(RecurrentLayer):
         return_state: also return the final states: `[output, *states]`, in the structure of
             `state_size` (with stacked cells, one entry per cell, a list for an LSTMCell).
         go_backwards: read the sequence from its end; sequences are returned in reading order.
-        stateful: not supported; must be False.
+        stateful: carry each call's last states over to the next call (see `LSTM`).
         unroll: accepted for compatibility; the loop is plain Python already.
         zero_output_for_mask: with a `mask`, give masked steps zero outputs instead of the
             previous output.

@@ -116,6 +116,19 @@ class Bidirectional(Layer):
         output = self._merge(y, y_rev)
         return [output, *states] if self.return_state else output
 
+    @property
+    def states(self) -> list | None:
+        """Stateful directions' carried states: the forward layer's, then the backward one's."""
+        forward = self.forward_layer.states
+        return None if forward is None else forward + self.backward_layer.states
+
+    def reset_state(self) -> None:
+        """Set both directions' carried states back to zeros (stateful layers)."""
+        self.forward_layer.reset_state()
+        self.backward_layer.reset_state()
+
+    reset_states = reset_state  # Keras's other spelling
+
     def produces_mask(self, input_has_mask: bool) -> bool:
         return self.forward_layer.produces_mask(input_has_mask)
 
