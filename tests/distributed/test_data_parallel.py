@@ -123,3 +123,30 @@ def test_predict_returns_all_samples_in_order_on_every_rank(runs):
 def test_only_rank_zero_runs_callbacks_that_write_files(runs):
     parallel, _ = runs
     assert parallel[0]["files"] == ["log0.csv", "rank0.txt"]
+
+
+def _stateful_run(_):
+    """Each rank's carried states after one epoch of a stateful RNN whose weights stay fixed."""
+    inputs = keras.Input((4, 2), batch_size=2)
+    rnn = layers.SimpleRNN(3, stateful=True)
+    model = keras.Model(inputs, rnn(inputs))
+    model.set_weights([np.full(w.shape, 0.1, "float32") for w in model.get_weights()])
+    model.compile(keras.optimizers.SGD(0.0), "mse", device="cpu")
+    x = np.arange(128, dtype="float32").reshape(16, 4, 2) / 100
+    model.fit(x, np.zeros((16, 3), "float32"), batch_size=2, shuffle=False, verbose=0)
+    return rnn.states[0].numpy()
+
+
+def test_stateful_layers_carry_each_ranks_own_states():
+    # DDP copies rank 0's buffers to every rank before each step; the carried states are exempt,
+    # so rank r's follow its own samples (r, r + 2, r + 4, ...) batch after batch.
+    carried = distributed.launch(_stateful_run, WORLD, None)
+    x = np.arange(128, dtype="float32").reshape(16, 4, 2) / 100
+    reference = layers.SimpleRNN(3, return_state=True)
+    reference(torch.zeros(2, 4, 2))
+    reference.set_weights([np.full(w.shape, 0.1, "float32") for w in reference.get_weights()])
+    for rank in range(WORLD):
+        samples, state = x[rank::WORLD], torch.zeros(2, 3)
+        for start in range(0, len(samples), 2):
+            _, state = reference(torch.as_tensor(samples[start:start + 2]), initial_state=[state])
+        np.testing.assert_allclose(carried[rank], state.detach().numpy(), rtol=1e-6)

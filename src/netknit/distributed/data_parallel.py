@@ -80,8 +80,13 @@ class DataParallel:
         """
         if not any(p.requires_grad for p in self.model.parameters()):
             return
+        wrapped = _TrainingForward(self.model)
+        # A stateful recurrent layer's carried states belong to each process's own samples: DDP
+        # must not overwrite them with rank 0's, as it does buffers.
+        DistributedDataParallel._set_params_and_buffers_to_ignore_for_model(
+            wrapped, [name for name, _ in wrapped.named_buffers() if "._carried_state_" in name])
         # Kept out of the model's submodules: the wrapper contains the model.
-        vars(self.model)["_ddp"] = DistributedDataParallel(_TrainingForward(self.model))
+        vars(self.model)["_ddp"] = DistributedDataParallel(wrapped)
 
     def close(self) -> None:
         """Ends the call: the model's steps run single-process again."""
