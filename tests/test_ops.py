@@ -253,3 +253,49 @@ def test_control_flow_functions_compute_as_keras_documents():
     assert ops.associative_scan(lambda a, b: a + b, torch.arange(1, 5)).tolist() == [1, 3, 6, 10]
     reverse = ops.associative_scan(lambda a, b: a + b, torch.arange(1, 5), reverse=True)
     assert reverse.tolist() == [10, 9, 7, 4]
+
+
+def test_rearrange_follows_keras_documented_examples():
+    images = np.random.default_rng(0).random((32, 30, 40, 3)).astype("float32")
+    cases = {
+        ("b h w c -> b c h w", ()): (32, 3, 30, 40),
+        ("b h w c -> (b h) w c", ()): (960, 40, 3),
+        ("b h w c -> h (b w) c", ()): (30, 1280, 3),
+        ("b h w c -> b (c h w)", ()): (32, 3600),
+        ("b (h1 h) (w1 w) c -> (b h1 w1) h w c", (("h1", 2), ("w1", 2))): (128, 15, 20, 3),
+        ("b (h h1) (w w1) c -> b h w (c h1 w1)", (("h1", 2), ("w1", 2))): (32, 15, 20, 12),
+    }
+    for (pattern, lengths), shape in cases.items():
+        assert tuple(ops.rearrange(images, pattern, **dict(lengths)).shape) == shape
+    # Values: merging (b h) is a reshape of the channels-last layout; space-to-depth by hand.
+    np.testing.assert_array_equal(ops.rearrange(images, "b h w c -> (b h) w c").numpy(),
+                                  images.reshape(960, 40, 3))
+    blocks = ops.rearrange(images, "b (h h1) (w w1) c -> b h w (c h1 w1)", h1=2, w1=2).numpy()
+    np.testing.assert_array_equal(blocks[0, 1, 2].reshape(3, 2, 2),
+                                  images[0, 2:4, 4:6].transpose(2, 0, 1))
+    symbolic = ops.rearrange(keras.Input((30, 40, 3)), "b (h h1) w c -> b h (w h1) c", h1=2)
+    assert symbolic.shape == (None, 15, 80, 3)
+
+
+def test_rearrange_says_what_is_wrong_with_a_pattern():
+    x = np.zeros((2, 6))
+    with pytest.raises(ValueError, match="names 3 input axes"):
+        ops.rearrange(x, "a b c -> a b c")
+    with pytest.raises(ValueError, match="appear on one side only"):
+        ops.rearrange(x, "a b -> a c")
+    with pytest.raises(ValueError, match="all but one"):
+        ops.rearrange(x, "a (b c) -> a b c")
+    with pytest.raises(ValueError, match="cannot be split"):
+        ops.rearrange(x, "a (b c) -> a b c", b=4)
+
+
+def test_jvp_gives_keras_documented_values():
+    primal, tangent = ops.jvp(ops.sin, (ops.convert_to_tensor(0.1),),
+                              (ops.convert_to_tensor(0.2),))
+    assert float(primal) == pytest.approx(0.09983342)
+    assert float(tangent) == pytest.approx(0.19900084)
+    out, tangent, aux = ops.jvp(lambda x, y: (x * y, {"x": x}), (2.0, 3.0), (1.0, 0.0),
+                                has_aux=True)
+    assert (float(out), float(tangent), float(aux["x"])) == (6.0, 3.0, 2.0)
+    with pytest.raises(TypeError, match="symbolic"):
+        ops.jvp(ops.sin, (keras.Input((2,)),), (keras.Input((2,)),))

@@ -455,3 +455,25 @@ def test_symbolic_models_match_keras_and_load_from_its_config(case):
     rebuilt = netknit.Model.from_config(theirs.get_config())
     for e, g in zip(expected, _leaves(rebuilt.predict(inputs, verbose=0))):
         np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("options", [
+    {"strategy": "greedy"}, {"strategy": "greedy", "merge_repeated": False, "mask_index": 4},
+    {"strategy": "beam_search", "beam_width": 12, "top_paths": 3},
+    {"strategy": "beam_search", "beam_width": 2, "top_paths": 2, "mask_index": 1},
+], ids=["greedy", "greedy-unmerged", "beam", "narrow-beam"])
+def test_ctc_decode_and_loss_match_keras(options):
+    logits = 2 * np.random.default_rng(5).standard_normal((6, 7, 5)).astype("float32")
+    lengths = np.array([7, 3, 6, 1, 7, 5], "int32")
+    expected = [t.numpy() for t in keras.ops.ctc_decode(logits, lengths, **options)]
+    got = [t.numpy() for t in netknit.ops.ctc_decode(logits, lengths, **options)]
+    np.testing.assert_array_equal(got[0], expected[0])
+    assert got[0].dtype == expected[0].dtype == np.int32
+    np.testing.assert_allclose(got[1], expected[1], rtol=1e-5, atol=1e-5)
+    labels = np.array([[1, 2, 0], [2, 2, 0], [3, 1, 4], [1, 0, 0], [4, 4, 4], [2, 3, 0]],
+                      "int32")
+    label_lengths = np.array([2, 2, 3, 1, 3, 2], "int32")
+    np.testing.assert_allclose(
+        netknit.ops.ctc_loss(labels, logits, label_lengths, np.maximum(lengths, 6)).numpy(),
+        keras.ops.ctc_loss(labels, logits, label_lengths, np.maximum(lengths, 6)).numpy(),
+        rtol=1e-5)

@@ -8,8 +8,9 @@ and record operations on symbolic ones (see `operation.py`).
 Inside a layer's `call`/`forward`, plain torch functions work just as well.
 """
 
-from . import core, image, linalg, math, nn, numpy
+from . import core, einops, image, linalg, math, nn, numpy
 from .core import *  # noqa: F403
+from .einops import rearrange as rearrange
 from .linalg import *  # noqa: F403
 from .math import *  # noqa: F403
 from .nn import *  # noqa: F403
@@ -23,7 +24,7 @@ def _public(module) -> list:
             and getattr(v, "__module__", None) == module.__name__]
 
 
-__all__ = sorted({n for m in (core, linalg, math, nn, numpy) for n in _public(m)}
+__all__ = sorted({n for m in (core, einops, linalg, math, nn, numpy) for n in _public(m)}
                  - {"tensor", "as_float", "to_torch_dtype"}) + [
     "OPERATIONS", "Operation", "is_operation", "core", "image", "linalg", "math", "nn", "numpy"]
 

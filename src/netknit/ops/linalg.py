@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 
+from ..graph import nest
 from .core import as_float, tensor
-from .operation import keras_operation
+from .operation import eager_only, keras_operation
 
 
 def _op(class_name: str, call: str = "x"):
@@ -97,3 +100,22 @@ def svd(x, full_matrices=True, compute_uv=True):
     if not compute_uv:
         return torch.linalg.svdvals(x)
     return tuple(torch.linalg.svd(x, full_matrices=full_matrices))
+
+
+@eager_only
+def jvp(fun, primals, tangents, has_aux=False):
+    """The forward-mode Jacobian-vector product of `fun` at `primals` along `tangents`.
+
+    Returns `(fun(*primals), jvp)`, and `fun`'s auxiliary output third with `has_aux=True`
+    (then `fun` returns `(output, aux)`). Runs on `torch.func.jvp`.
+
+    >>> jvp(torch.sin, (torch.tensor(0.1),), (torch.tensor(0.2),))
+    (tensor(0.0998), tensor(0.1990))
+    """
+    primals = tuple(nest.map_structure(tensor, tuple(primals)))
+    tangents = tuple(nest.map_structure(tensor, tuple(tangents)))
+    with warnings.catch_warnings():
+        # torch's first forward-mode call loads decompositions through its deprecated
+        # `torch.jit.script`, and says so; that is torch's business, not the caller's.
+        warnings.filterwarnings("ignore", "`torch.jit.script` is deprecated", DeprecationWarning)
+        return torch.func.jvp(fun, primals, tangents, has_aux=has_aux)

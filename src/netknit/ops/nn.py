@@ -461,3 +461,94 @@ def dot_product_attention(query, key, value, bias=None, mask=None, scale=None, i
                                              is_causal=is_causal, scale=scale)
     outputs = outputs.transpose(1, 2)
     return outputs.squeeze(2) if squeeze else outputs
+
+
+@_op("CtcLoss", "target output target_length output_length")
+def ctc_loss(target, output, target_length, output_length, mask_index=0):
+    """Per-sample CTC loss of `output` logits `(batch, time, classes)` for the label sequences
+    `target (batch, max_label_length)`; `mask_index` is the blank class."""
+    output = as_float(tensor(output))
+    log_probs = F.log_softmax(output.transpose(0, 1), dim=-1)  # torch's (time, batch, classes)
+    return F.ctc_loss(log_probs, tensor(target, like=output).long(),
+                      tensor(output_length, like=output).long(),
+                      tensor(target_length, like=output).long(),
+                      blank=mask_index, reduction="none")
+
+
+def ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_paths=1,
+               merge_repeated=True, mask_index=0):
+    """Decode CTC logits `(batch, time, classes)` into label sequences, as Keras does.
+
+    Returns `(paths, scores)`: `paths (top_paths, batch, time)` int32 padded with -1 (one path
+    with `strategy="greedy"`), and `scores`: with "greedy" `(batch, 1)`, minus the sum of each
+    step's largest logit; with "beam_search" `(batch, top_paths)`, each path's log probability
+    (a CTC prefix beam search over the softmax, keeping `beam_width` prefixes).
+    """
+    if strategy not in ("greedy", "beam_search"):
+        raise ValueError(f"Expected strategy to be 'greedy' or 'beam_search'. Received: "
+                         f"strategy={strategy!r}")
+    inputs = as_float(tensor(inputs))
+    lengths = tensor(sequence_lengths, like=inputs).long()
+    if strategy == "greedy":
+        return _ctc_greedy(inputs, lengths, merge_repeated, mask_index)
+    return _ctc_beam_search(inputs, lengths, beam_width, top_paths, mask_index)
+
+
+def _ctc_greedy(inputs, lengths, merge_repeated, blank):
+    scores, labels = inputs.max(dim=-1)
+    steps = torch.arange(inputs.shape[1], device=inputs.device)
+    valid = steps[None, :] < lengths[:, None]
+    labels = labels.masked_fill(~valid, blank)
+    keep = labels != blank
+    if merge_repeated:
+        keep[:, 1:] &= labels[:, 1:] != labels[:, :-1]
+    # The kept labels first, in order, then -1: a stable sort on "not kept".
+    order = torch.sort((~keep).to(torch.int8), dim=1, stable=True).indices
+    paths = torch.where(keep, labels, -1).gather(1, order).to(torch.int32)
+    return paths[None], -(scores * valid).sum(dim=1, keepdim=True)
+
+
+def _ctc_beam_search(inputs, lengths, beam_width, top_paths, blank):
+    log_probs = F.log_softmax(inputs, dim=-1).cpu().tolist()
+    batch, time = inputs.shape[0], inputs.shape[1]
+    paths = torch.full((top_paths, batch, time), -1, dtype=torch.int32)
+    scores = torch.full((batch, top_paths), -math.inf)
+    for b in range(batch):
+        beams = _prefix_beam_search(log_probs[b][:int(lengths[b])], beam_width, blank)
+        for k, (prefix, score) in enumerate(beams[:top_paths]):
+            paths[k, b, :len(prefix)] = torch.tensor(prefix, dtype=torch.int32)
+            scores[b, k] = score
+    return paths.to(inputs.device), scores.to(inputs.device)
+
+
+def _prefix_beam_search(steps: list, beam_width: int, blank: int) -> list:
+    """[(prefix, log probability)], best first: each prefix's probability is the sum over the
+    alignments kept in the beam, split by whether they end in a blank (so that a repeated label
+    after a blank starts a new one)."""
+    def add(a, b):
+        return b if a == -math.inf else a if b == -math.inf else max(a, b) + math.log1p(
+            math.exp(-abs(a - b)))
+
+    beams = {(): (0.0, -math.inf)}  # prefix -> (ending in blank, ending in a label)
+    for step in steps:
+        grown: dict = {}
+        for prefix, (p_blank, p_label) in beams.items():
+            total = add(p_blank, p_label)
+            old_blank, old_label = grown.get(prefix, (-math.inf, -math.inf))
+            grown[prefix] = (add(old_blank, total + step[blank]), old_label)
+            for label, p in enumerate(step):
+                if label == blank:
+                    continue
+                longer = prefix + (label,)
+                if prefix and prefix[-1] == label:
+                    # Only a blank in between makes a repeat a new label; else it merges.
+                    old_blank, old_label = grown[prefix]
+                    grown[prefix] = (old_blank, add(old_label, p_label + p))
+                    source = p_blank + p
+                else:
+                    source = total + p
+                old_blank, old_label = grown.get(longer, (-math.inf, -math.inf))
+                grown[longer] = (old_blank, add(old_label, source))
+        ranked = sorted(grown.items(), key=lambda item: -add(*item[1]))
+        beams = dict(ranked[:beam_width])
+    return [(prefix, add(*p)) for prefix, p in beams.items()]
