@@ -19,6 +19,29 @@ def test_imagenet_weights_are_refused_with_what_to_pass_instead():
         applications.DenseNet201()
     with pytest.raises(ValueError, match=r"efficientnetb0_notop\.h5"):
         applications.EfficientNetB0(include_top=False)
+    for builder, kwargs, keras_file in [
+        ("Xception", {"include_top": False}, "xception_weights_tf_dim_ordering_tf_kernels_notop"),
+        ("InceptionV3", {}, "inception_v3_weights_tf_dim_ordering_tf_kernels"),
+        ("InceptionResNetV2", {"include_top": False},
+         "inception_resnet_v2_weights_tf_dim_ordering_tf_kernels_notop"),
+        ("ConvNeXtTiny", {"include_top": False}, "convnext_tiny_notop"),
+        ("EfficientNetV2S", {}, "efficientnetv2-s"),
+        ("NASNetMobile", {}, "nasnet_mobile"),
+        ("NASNetLarge", {"include_top": False}, "nasnet_large_no_top"),
+    ]:
+        with pytest.raises(ValueError, match=rf"{keras_file}\.h5"):
+            getattr(applications, builder)(**kwargs)
+
+
+@pytest.mark.parametrize("builder, min_size, feature_size", [("Xception", 71, 3),
+                                                             ("InceptionV3", 75, 1),
+                                                             ("InceptionResNetV2", 75, 1)])
+def test_smallest_inputs(builder, min_size, feature_size):
+    function = getattr(applications, builder)
+    with pytest.raises(ValueError, match=f"at least {min_size}x{min_size}"):
+        function(weights=None, include_top=False, input_shape=(min_size - 1, 100, 3))
+    model = function(weights=None, include_top=False, input_shape=(min_size, min_size, 3))
+    assert model.output_shape[1:3] == (feature_size, feature_size)
 
 
 def test_weights_must_be_none_imagenet_or_an_existing_file(tmp_path):

@@ -2,13 +2,18 @@
 in both, then layer configs, graph, weights and predictions must agree. Skipped without Keras.
 
 Weights go from Keras to netknit with `set_weights` (random values, positive variances), so
-predictions are compared on small inputs, one case per family. `keras_facts.py`'s table is
-checked against Keras for its smaller models (Keras takes seconds to build each large one).
+predictions are compared on small inputs, one case per family (two where a family's variants
+differ in their blocks). `keras_facts.py`'s table is checked against Keras for its smaller models
+(Keras takes seconds to build each large one). NASNetMobile, which Keras 3 refuses to build on
+its torch backend, is compared with the NASNet function that Keras's NASNetMobile calls.
 """
+
+import inspect
 
 import numpy as np
 import pytest
 from keras_facts import CASES, case_id, describe
+from test_models import BUILDERS
 
 import netknit
 
@@ -17,7 +22,7 @@ keras = pytest.importorskip("keras")
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:keras",
                                         "ignore::UserWarning:keras")
 
-# One small case per family: (builder, kwargs, input shape of the test batch).
+# Small cases: (builder, kwargs, input shape of the test batch).
 NUMERIC_CASES = [
     ("VGG16", {"include_top": False, "input_shape": (32, 32, 3), "pooling": "avg"}, (32, 32, 3)),
     ("ResNet50", {"include_top": False, "input_shape": (32, 32, 3), "pooling": "max"},
@@ -29,6 +34,18 @@ NUMERIC_CASES = [
     ("DenseNet121", {"include_top": False, "input_shape": (32, 32, 3), "pooling": "avg"},
      (32, 32, 3)),
     ("EfficientNetB0", {"include_top": False, "input_shape": (33, 35, 3)}, (33, 35, 3)),
+    ("Xception", {"include_top": False, "input_shape": (71, 75, 3), "pooling": "max"},
+     (71, 75, 3)),
+    ("InceptionV3", {"include_top": False, "input_shape": (75, 77, 3), "pooling": "avg"},
+     (75, 77, 3)),
+    ("MobileNetV3Small", {"input_shape": (33, 35, 3), "classes": 10}, (33, 35, 3)),
+    ("MobileNetV3Large", {"alpha": 0.75, "minimalistic": True, "include_top": False,
+                          "input_shape": (33, 35, 3)}, (33, 35, 3)),
+    ("ConvNeXtTiny", {"include_top": False, "input_shape": (32, 36, 3), "pooling": "avg"},
+     (32, 36, 3)),
+    ("EfficientNetV2B0", {"include_top": False, "input_shape": (33, 35, 3)}, (33, 35, 3)),
+    ("InceptionResNetV2", {"include_top": False, "input_shape": (75, 75, 3)}, (75, 75, 3)),
+    ("NASNetMobile", {"include_top": False, "input_shape": (32, 35, 3)}, (32, 35, 3)),
 ]
 
 # Keras 3.15.1 writes VarianceScaling's `input_axes`/`output_axes` (both None) into its config;
@@ -36,12 +53,28 @@ NUMERIC_CASES = [
 INITIALIZER_AXES = ("input_axes", "output_axes")
 
 
+def _keras_builder(builder):
+    """Keras's builder; for NASNetMobile, which Keras 3 refuses to build on its torch backend,
+    the NASNet function it calls, with the same arguments."""
+    if builder != "NASNetMobile":
+        return getattr(keras.applications, builder)
+    from keras.src.applications.nasnet import NASNet
+
+    def nasnet_mobile(input_shape=None, include_top=True, **kwargs):
+        if not include_top and input_shape is None:
+            input_shape = (224, 224, 3)
+        return NASNet(input_shape, penultimate_filters=1056, num_blocks=4, stem_block_filters=32,
+                      skip_reduction=False, filter_multiplier=2, include_top=include_top,
+                      default_size=224, name="nasnet_mobile", **kwargs)
+
+    return nasnet_mobile
+
+
 def _build_both(builder, kwargs):
-    models = []
-    for library in (keras, netknit):
-        library.backend.clear_session()
-        models.append(getattr(library.applications, builder)(weights=None, **kwargs))
-    return models
+    keras.backend.clear_session()
+    keras_model = _keras_builder(builder)(weights=None, **kwargs)
+    netknit.backend.clear_session()
+    return keras_model, getattr(netknit.applications, builder)(weights=None, **kwargs)
 
 
 def _plain(value, drop=()):
@@ -88,11 +121,11 @@ def _random_weights(model, seed=0):
 def test_facts_table_is_keras(case):
     builder, kwargs, expected = case
     keras.backend.clear_session()
-    assert describe(getattr(keras.applications, builder)(weights=None, **kwargs)) == expected
+    assert describe(_keras_builder(builder)(weights=None, **kwargs)) == expected
 
 
 @pytest.mark.parametrize("builder, kwargs, image_shape", NUMERIC_CASES,
-                         ids=[case[0] for case in NUMERIC_CASES])
+                         ids=[case_id(case) for case in NUMERIC_CASES])
 def test_same_model_and_predictions(builder, kwargs, image_shape):
     keras_model, model = _build_both(builder, kwargs)
     # 1. The same layers, configured alike, connected alike, with weights of the same shapes.
@@ -112,6 +145,25 @@ def test_same_model_and_predictions(builder, kwargs, image_shape):
     expected = keras_model.predict(images, verbose=0)
     np.testing.assert_allclose(model.predict(images, verbose=0), expected, rtol=1e-4,
                                atol=1e-4 * np.abs(expected).max())
+
+
+def test_every_keras_application_is_here():
+    def public(module):
+        return {name for name in dir(module) if not name.startswith("_")}
+
+    assert public(keras.applications) <= set(netknit.applications.__all__)
+    for module in public(keras.applications) - set(BUILDERS):
+        assert public(getattr(keras.applications, module)) <= public(
+            getattr(netknit.applications, module)), module
+
+
+@pytest.mark.parametrize("builder", BUILDERS)
+def test_signatures_are_keras(builder):
+    def arguments(function):
+        return [(p.name, p.default) for p in inspect.signature(function).parameters.values()]
+
+    assert arguments(getattr(netknit.applications, builder)) == arguments(
+        getattr(keras.applications, builder))
 
 
 def test_efficientnet_initializer_configs():
@@ -172,6 +224,14 @@ def test_preprocess_input_is_keras(mode):
     ("MobileNetV2", {"weights": None, "input_shape": (64, 64, 3),
                      "input_tensor": "Input((64, 60, 3))"}),
     ("VGG19", {"weights": "no_such_file.h5"}),
+    ("Xception", {"weights": None, "include_top": False, "input_shape": (70, 100, 3)}),
+    ("InceptionV3", {"weights": None, "include_top": False, "input_shape": (100, 74, 3)}),
+    ("MobileNetV3Small", {"weights": "imagenet", "alpha": 0.5}),
+    ("MobileNetV3Large", {"weights": None, "input_shape": (31, 64, 3)}),
+    ("EfficientNetV2B0", {"weights": "imagenet", "classes": 10}),
+    ("ConvNeXtTiny", {"weights": None, "input_shape": (None, None, 3)}),
+    ("NASNetLarge", {"weights": "imagenet", "include_top": False,
+                     "input_shape": (None, None, 3)}),
 ])
 def test_rejects_what_keras_rejects(builder, kwargs):
     for library in (keras, netknit):

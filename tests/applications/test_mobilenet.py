@@ -1,10 +1,10 @@
-"""MobileNet's and MobileNetV2's own rules: default sizes, names, alpha, and the inputs they
-check (numbers from Keras 3.15.1)."""
+"""MobileNet's, MobileNetV2's and MobileNetV3's own rules: default sizes, names, alpha, and the
+inputs they check (numbers from Keras 3.15.1)."""
 
 import pytest
 
 import netknit
-from netknit.applications import MobileNet, MobileNetV2
+from netknit.applications import MobileNet, MobileNetV2, MobileNetV3Large, MobileNetV3Small
 from netknit.applications.mobilenet_v2 import _make_divisible
 
 
@@ -71,3 +71,26 @@ def test_mobilenet_v2_alpha():
                                              (44.8, 48), (35, 32), (9.6, 16)])
 def test_make_divisible(value, expected):
     assert _make_divisible(value, 8) == expected
+
+
+def test_mobilenet_v3_any_input_size_even_with_its_top():
+    model = MobileNetV3Small(weights=None, classes=3)
+    assert (model.name, model.input_shape, model.output_shape) == (
+        "MobileNetV3Small", (None, None, None, 3), (None, 3))
+    assert model.layers[1].name == "rescaling"
+    with pytest.raises(ValueError, match="at least 32x32"):
+        MobileNetV3Large(weights=None, input_shape=(31, 64, 3))
+    with pytest.raises(ValueError, match=r"must equal input_shape\[1\]"):
+        MobileNetV3Large(weights=None, input_tensor=netknit.Input((64, 60, 3)),
+                         input_shape=(64, 64, 3))
+
+
+def test_mobilenet_v3_imagenet_arguments():
+    with pytest.raises(ValueError, match="weights_mobilenet_v3_large_224_1.0_float.h5"):
+        MobileNetV3Large()
+    with pytest.raises(ValueError, match="small_minimalistic_224_1.0_float_no_top_v2.h5"):
+        MobileNetV3Small(minimalistic=True, include_top=False)
+    with pytest.raises(ValueError, match="alpha=0.75, minimalistic=True"):
+        MobileNetV3Small(minimalistic=True, alpha=0.75)
+    with pytest.raises(ValueError, match="alpha=0.5"):
+        MobileNetV3Large(alpha=0.5)

@@ -124,12 +124,13 @@ def refuse_imagenet(weights, model: str, keras_file: str) -> None:
 
 
 def checked_input_shape(model: str, keras_file: str, weights, include_top, classes,
-                        input_shape, classifier_activation, default_size: int = 224) -> tuple:
-    """The checks VGG, ResNet, DenseNet and EfficientNet make before building, as Keras makes
-    them, in its order; returns the input shape (`default_size` square by default, at least
-    32x32). `keras_file` names the ImageNet file Keras would download for these arguments."""
+                        input_shape, classifier_activation, default_size: int = 224,
+                        min_size: int = 32) -> tuple:
+    """The checks most builders make before building, as Keras makes them, in its order;
+    returns the input shape (`default_size` square by default, at least `min_size` high and
+    wide). `keras_file` names the ImageNet file Keras would download for these arguments."""
     check_weights(weights, include_top, classes)
-    input_shape = image_input_shape(input_shape, default_size=default_size, min_size=32,
+    input_shape = image_input_shape(input_shape, default_size=default_size, min_size=min_size,
                                     require_flatten=include_top, weights=weights)
     if include_top:
         check_classifier_activation(classifier_activation, weights)
@@ -152,6 +153,23 @@ def image_input(input_tensor, input_shape: tuple) -> SymbolicTensor:
             f"called on one). Received: input_tensor of type {type(input_tensor).__name__}"
         )
     return input_tensor
+
+
+def check_input_tensor_width(input_tensor, input_shape) -> None:
+    """MobileNetV2's and V3's check of an `input_tensor` given with an `input_shape`: a
+    symbolic tensor as wide as `input_shape` says."""
+    if input_shape is None or input_tensor is None:
+        return
+    if not is_symbolic(input_tensor):
+        raise ValueError(
+            "`input_tensor` must be a symbolic tensor (from `keras.Input(...)` or a layer "
+            f"called on one). Received: input_tensor of type {type(input_tensor).__name__}"
+        )
+    if input_tensor.shape[2] != input_shape[1]:
+        raise ValueError(
+            "The width of `input_tensor` (input_tensor.shape[2]) must equal input_shape[1]. "
+            f"Received: input_tensor.shape={input_tensor.shape}, input_shape={input_shape}"
+        )
 
 
 def pool_features(x: SymbolicTensor, pooling, avg_name: str | None = None,

@@ -71,17 +71,7 @@ def MobileNetV2(input_shape=None, alpha=1.0, include_top=True, weights="imagenet
     (None, 2, 2, 1280)
     """
     application.check_weights(weights, include_top, classes)
-    if input_shape is not None and input_tensor is not None:
-        if not is_symbolic(input_tensor):
-            raise ValueError(
-                "`input_tensor` must be a symbolic tensor (from `keras.Input(...)` or a layer "
-                f"called on one). Received: input_tensor of type {type(input_tensor).__name__}"
-            )
-        if input_tensor.shape[2] != input_shape[1]:
-            raise ValueError(
-                "The width of `input_tensor` (input_tensor.shape[2]) must equal input_shape[1]. "
-                f"Received: input_tensor.shape={input_tensor.shape}, input_shape={input_shape}"
-            )
+    application.check_input_tensor_width(input_tensor, input_shape)
     if input_shape is not None:
         sizes = input_shape[0], input_shape[1]
     elif input_tensor is not None and is_symbolic(input_tensor):

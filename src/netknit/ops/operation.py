@@ -96,19 +96,28 @@ class Operation(Layer):
         """Symbolic outputs, from running the operation on small stand-ins: ones with each
         unknown size set to two different values, so the sizes that follow them are unknown
         (`None`) in the result."""
+        def stand_in(leaf, batch: int, other: int, device):
+            if not isinstance(leaf, SymbolicTensor):
+                return leaf
+            dims = [(batch if i == 0 else other) if d is None else d
+                    for i, d in enumerate(leaf.shape)]
+            return torch.ones(dims, dtype=leaf.dtype, device=device)
+
+        def run(batch: int, other: int, device):
+            convert = functools.partial(stand_in, batch=batch, other=other, device=device)
+            with torch.no_grad():
+                return self.forward(*nest.map_structure(convert, args),
+                                    **nest.map_structure(convert, kwargs))
+
         runs = []
         for batch, other in ((2, 83), (3, 89)):
-            def stand_in(leaf, batch=batch, other=other):
-                if not isinstance(leaf, SymbolicTensor):
-                    return leaf
-                dims = [(batch if i == 0 else other) if d is None else d
-                        for i, d in enumerate(leaf.shape)]
-                return torch.ones(dims, dtype=leaf.dtype)
-
             try:
-                with torch.no_grad():
-                    runs.append(self.forward(*nest.map_structure(stand_in, args),
-                                             **nest.map_structure(stand_in, kwargs)))
+                # On the meta device first: shapes without computing (large unknown sizes
+                # cost nothing); an operation whose result depends on values runs for real.
+                try:
+                    runs.append(run(batch, other, "meta"))
+                except Exception:  # noqa: BLE001 (any failure on meta: run on real tensors)
+                    runs.append(run(batch, other, None))
             except (RuntimeError, IndexError, TypeError, ValueError) as error:
                 shapes = " and ".join(format_shape(t.shape) for t in symbolic)
                 raise ShapeError(
