@@ -174,6 +174,11 @@ def get(identifier) -> Callable:
         identifier = identifier.get("config", identifier.get("class_name"))
     if isinstance(identifier, str):
         if identifier not in ACTIVATIONS:
+            from .saving.registry import get_registered_object  # saving builds on this module
+
+            found = get_registered_object(identifier)  # a user's function, registered or in scope
+            if callable(found):
+                return found
             raise unknown_name_error("activation", identifier, ACTIVATIONS)
         return ACTIVATIONS[identifier]
     if callable(identifier):
@@ -185,10 +190,21 @@ def get(identifier) -> Callable:
 
 
 def serialize(activation: Callable):
-    """The name Keras writes in a config: `"relu"`, or the callable's `__name__`."""
+    """What Keras writes in a config: a built-in activation's name (`"relu"`); a user's function
+    as Keras's function entry (`{"class_name": "function", "config": "my_fn", ...}`), by its
+    registered name when it is registered."""
     for name, fn in ACTIVATIONS.items():
         if fn is activation:
             return name
     if hasattr(activation, "get_config"):
         return {"class_name": type(activation).__name__, "config": activation.get_config()}
-    return getattr(activation, "__name__", repr(activation))
+    from .saving.serialization import serialize_function  # saving builds on this module
+
+    return serialize_function(activation)
+
+def deserialize(config, custom_objects: dict | None = None):
+    """The activation a name or a `serialize` config (Keras's too) describes; `custom_objects` maps
+    names to the user's own activations."""
+    from .saving.serialization import deserialize_family  # saving builds on this module
+
+    return deserialize_family(get, config, custom_objects)

@@ -111,6 +111,13 @@ def serialize(constraint) -> dict | None:
         "registered_name": None,
     }
 
+def deserialize(config, custom_objects: dict | None = None):
+    """The constraint a name or a `serialize` config (Keras's too) describes; `custom_objects` maps
+    names to the user's own constraints."""
+    from .saving.serialization import deserialize_family  # saving builds on this module
+
+    return deserialize_family(get, config, custom_objects)
+
 
 # Keras's lowercase names for the same classes.
 max_norm, min_max_norm, non_neg, unit_norm = MaxNorm, MinMaxNorm, NonNeg, UnitNorm

@@ -155,3 +155,10 @@ def serialize(regularizer) -> dict | None:
         "config": regularizer.get_config(),
         "registered_name": None,
     }
+
+def deserialize(config, custom_objects: dict | None = None):
+    """The regularizer a name or a `serialize` config (Keras's too) describes; `custom_objects` maps
+    names to the user's own regularizers."""
+    from .saving.serialization import deserialize_family  # saving builds on this module
+
+    return deserialize_family(get, config, custom_objects)

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 import netknit as keras
 
@@ -19,3 +20,21 @@ def test_to_categorical_like_keras():
 def test_normalize_like_keras():
     np.testing.assert_allclose(keras.utils.normalize(np.array([[3.0, 4.0]])), [[0.6, 0.8]])
     np.testing.assert_array_equal(keras.utils.normalize(np.zeros((1, 2))), [[0.0, 0.0]])
+
+
+def test_normalize_keeps_numpy_dtypes_and_gives_tensors_for_other_inputs():
+    # Keras 3.15.1: float32 NumPy in, float32 NumPy out; a list or a tensor gives a float32
+    # backend tensor.
+    out = keras.utils.normalize(np.array([[3.0, 4.0]], dtype="float32"))
+    assert isinstance(out, np.ndarray) and out.dtype == np.float32
+    for given in ([[3.0, 4.0]], torch.tensor([[3.0, 4.0]])):
+        out = keras.utils.normalize(given)
+        assert torch.is_tensor(out) and out.dtype == torch.float32
+        np.testing.assert_allclose(out.numpy(), [[0.6, 0.8]], rtol=1e-6)
+
+
+def test_to_categorical_of_a_tensor_is_a_tensor():
+    # Keras 3.15.1 (torch backend) returns torch's one-hot encoding, int64.
+    out = keras.utils.to_categorical(torch.tensor([[0], [2]]), num_classes=3)
+    assert torch.is_tensor(out) and out.dtype == torch.int64
+    np.testing.assert_array_equal(out.numpy(), [[1, 0, 0], [0, 0, 1]])

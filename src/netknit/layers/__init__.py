@@ -159,4 +159,7 @@ from .rnn import SimpleRNNCell as SimpleRNNCell
 from .rnn import StackedRNNCells as StackedRNNCells
 from .rnn_wrappers import Bidirectional as Bidirectional
 from .rnn_wrappers import TimeDistributed as TimeDistributed
+from .serialization import deserialize as deserialize
+from .serialization import serialize as serialize
+from .torch_module_wrapper import TorchModuleWrapper as TorchModuleWrapper
 from .wrapper import Wrapper as Wrapper

@@ -401,13 +401,11 @@ class Lambda(Layer):
         return (first,) + tuple(self.output_shape_arg)
 
     def get_config(self):
-        return {
-            **super().get_config(),
-            "function": _serialize_function(self.function),
-            "output_shape": self.output_shape_arg if not callable(self.output_shape_arg)
-            else _serialize_function(self.output_shape_arg),
-            "arguments": self.arguments,
-        }
+        config = {**super().get_config(), "function": _serialize_function(self.function)}
+        if self.output_shape_arg is not None:
+            config["output_shape"] = (_serialize_function(self.output_shape_arg)
+                                      if callable(self.output_shape_arg) else self.output_shape_arg)
+        return {**config, "arguments": self.arguments}
 
     @classmethod
     def from_config(cls, config: dict, safe_mode: bool | None = None) -> "Lambda":
@@ -430,7 +428,13 @@ class Lambda(Layer):
 
 
 def _serialize_function(fn):
-    """Keras's `__lambda__` form: the function's bytecode, base64-encoded."""
+    """A named function by its name (Keras's function entry: loading finds it among the custom
+    objects, and runs no code from the file); a lambda in Keras's `__lambda__` form, its
+    bytecode base64-encoded."""
+    if getattr(fn, "__name__", "<lambda>") != "<lambda>":
+        from ..saving.serialization import serialize_function  # saving builds on the layers
+
+        return serialize_function(fn)
     return {
         "class_name": "__lambda__",
         "config": {

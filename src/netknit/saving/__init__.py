@@ -8,9 +8,9 @@ from .registry import CustomObjectScope as CustomObjectScope
 from .registry import SavingError as SavingError
 from .registry import custom_object_scope as custom_object_scope
 from .registry import get_custom_objects as get_custom_objects
-from .registry import get_registered_name as get_registered_name
 from .registry import get_registered_object as get_registered_object
 from .registry import register_keras_serializable as register_keras_serializable
+from .registry import saved_name as get_registered_name
 from .serialization import deserialize_keras_object as deserialize_keras_object
 from .serialization import serialize_keras_object as serialize_keras_object
 

@@ -1,4 +1,5 @@
-"""The `.keras` file: a zip of `config.json`, `metadata.json` and `model.weights.h5`.
+"""The `.keras` file: a zip of `config.json`, `metadata.json` and `model.weights.h5` (and Keras's
+legacy `.h5` format, through `legacy_h5.py`).
 
 The layout is Keras 3's, so files move between netknit and Keras both ways. Writing is atomic:
 the file is written next to its destination under a temporary name and moved into place with
@@ -18,6 +19,15 @@ import zipfile
 
 from ..file_io import atomic_write
 from ..optimizers import LossScaleOptimizer
+from .legacy_h5 import (
+    LEGACY_SUFFIXES,
+    compile_config_from_training_config,
+    is_legacy_weights_file,
+    load_legacy_weights,
+    read_legacy_model,
+    read_legacy_weights,
+    save_legacy_model,
+)
 from .registry import SavingError
 from .serialization import deserialize_keras_object, serialize_keras_object
 from .weights import (
@@ -40,13 +50,21 @@ _MAX_MEMBER_BYTES = 1 << 32
 def save_model(model, filepath, overwrite: bool = True) -> None:
     """Write `model` (config, weights, compiled state) to a `.keras` file."""
     filepath = os.fspath(filepath)
-    if not filepath.endswith(".keras"):
+    if not filepath.endswith((".keras", *LEGACY_SUFFIXES)):
         raise ValueError(
-            "model.save() writes the Keras 3 format, whose file name ends in .keras. Received: "
-            f"filepath={filepath!r}. Use model.save_weights('...weights.h5') for weights alone."
+            "model.save() writes the Keras 3 format, whose file name ends in .keras (or Keras's "
+            f"legacy HDF5 format, .h5). Received: filepath={filepath!r}. Use "
+            "model.save_weights('...weights.h5') for weights alone."
         )
     if not overwrite and os.path.exists(filepath):
         raise FileExistsError(f"{filepath} exists; pass overwrite=True to replace it.")
+    if filepath.endswith(LEGACY_SUFFIXES):
+        buffer = io.BytesIO()
+        save_legacy_model(model, buffer, serialize_keras_object(model), compile_config_of(model),
+                          KERAS_VERSION)
+        with atomic_write(filepath) as file:
+            file.write(buffer.getvalue())
+        return
     from .. import __version__
 
     # 1. Everything is serialized before the file is opened, so errors leave no trace.
@@ -106,10 +124,12 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
         SavingError: the file is not a model file netknit can read, or it is damaged.
     """
     filepath = os.fspath(filepath)
+    if filepath.endswith(LEGACY_SUFFIXES):
+        return _load_legacy_model(filepath, custom_objects, compile, safe_mode)
     if not filepath.endswith(".keras"):
         raise ValueError(
-            f"load_model reads .keras files. Received: {filepath!r}. For a weights file use "
-            "model.load_weights()."
+            f"load_model reads .keras files (and Keras's legacy .h5 files). Received: "
+            f"{filepath!r}. For a weights file use model.load_weights()."
         )
     # 1. Read the three members.
     config, weights = _read_archive(filepath)
@@ -125,6 +145,28 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
         arrays = read_h5(io.BytesIO(weights), f"The weights in {filepath}")
         _restore_loss_scaling(model, arrays)
         load_model_arrays(model, arrays, f"The weights in {filepath}")
+    except SavingError:
+        raise
+    except Exception as error:
+        raise SavingError(
+            f"{filepath}: the saved model cannot be rebuilt ({type(error).__name__}: {error})."
+        ) from error
+    return model
+
+
+def _load_legacy_model(filepath: str, custom_objects, compile: bool, safe_mode: bool):
+    """`load_model` for Keras's legacy HDF5 format: config, compile arguments, weights by the
+    order of the layers (the optimizer starts afresh)."""
+    source = f"The legacy model file {filepath}"
+    config, training_config, saved = read_legacy_model(filepath, source)
+    try:
+        model = deserialize_keras_object(config, custom_objects, safe_mode)
+        if not hasattr(model, "compile"):
+            raise SavingError(f"{filepath} holds a {config.get('class_name')}, not a model.")
+        if compile and training_config:
+            compile_from_config(model, compile_config_from_training_config(training_config),
+                                custom_objects)
+        load_legacy_weights(model, saved, source)
     except SavingError:
         raise
     except Exception as error:
@@ -225,18 +267,40 @@ def save_weights(model, filepath, overwrite: bool = True) -> None:
         file.write(buffer.getvalue())
 
 
-def load_weights(model, filepath, skip_mismatch: bool = False) -> None:
-    """Load weights written by `save_weights` (netknit's or Keras's) into `model`."""
+def load_weights(model, filepath, skip_mismatch: bool = False, by_name: bool = False) -> None:
+    """Load weights written by `save_weights` (netknit's or Keras's) into `model`.
+
+    Args:
+        model: the model to load into.
+        filepath: a `.weights.h5` or `.safetensors` file, or the weights of a `.keras` file; or
+            a legacy Keras `.h5` file (weights or whole model), whose weights go to the layers
+            in order, or by name.
+        skip_mismatch: let layers whose weights do not fit keep theirs, with a warning.
+        by_name: for a legacy `.h5` file only, load into the layers of the same names.
+    """
     filepath = os.fspath(filepath)
     if not os.path.exists(filepath):
         raise FileNotFoundError(f"No weights file at {filepath}.")
     source = f"The weights file {filepath}"
+    legacy = filepath.endswith(LEGACY_SUFFIXES) and is_legacy_weights_file(filepath)
+    if by_name and not legacy:
+        raise ValueError(
+            "by_name=True applies to Keras's legacy .h5 weights files only (a .weights.h5 file "
+            f"keys weights by the model's structure). Received: {filepath!r}"
+        )
+    if legacy:
+        saved = read_legacy_weights(filepath, source)
+        load_legacy_weights(model, saved, source, by_name=by_name, skip_mismatch=skip_mismatch)
+        return
     if filepath.endswith(".safetensors"):
         arrays = read_safetensors(filepath, source)
-    elif filepath.endswith(".h5"):
+    elif filepath.endswith(LEGACY_SUFFIXES):
         arrays = read_h5(filepath, source)
+    elif filepath.endswith(".keras"):  # the weights of a whole-model file, as Keras allows
+        arrays = read_h5(io.BytesIO(_read_archive(filepath)[1]), source)
     else:
         raise ValueError(
-            f"load_weights reads .weights.h5 and .safetensors files. Received: {filepath!r}"
+            "load_weights reads .weights.h5, .safetensors and .keras files (and Keras's legacy "
+            f".h5 files). Received: {filepath!r}"
         )
     load_model_arrays(model, arrays, source, skip_mismatch=skip_mismatch)

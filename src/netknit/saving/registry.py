@@ -11,9 +11,11 @@ from __future__ import annotations
 import contextvars
 import inspect
 
-# Keras's global custom objects: registered classes by "package>Name", and whatever the user puts
-# in `get_custom_objects()` by plain name.
-_CUSTOM: dict[str, type] = {}
+# Keras's global custom objects: registered classes and functions by "package>Name", and whatever
+# the user puts in `get_custom_objects()` by plain name.
+_CUSTOM: dict[str, object] = {}
+# The names of registered functions (a class keeps its own in `_registered_name`).
+_FUNCTION_NAMES: dict[object, str] = {}
 _SCOPES = contextvars.ContextVar("netknit_custom_object_scopes", default=())
 
 
@@ -22,29 +24,41 @@ class SavingError(ValueError):
 
 
 def register_keras_serializable(package: str = "Custom", name: str | None = None):
-    """Register a class (a custom layer or model) so that saved configs can name it.
+    """Register a class (a custom layer, model, loss, ...) or a function (a custom activation or
+    loss) so that saved configs can name it.
 
     Args:
         package: a namespace for the name, e.g. your project's name.
-        name: the name within `package`; the class name by default.
+        name: the name within `package`; the class's or function's name by default.
 
-    The class is saved as `registered_name="package>name"` and found again by `load_model`.
+    The object is saved under the name `"package>name"` and found again by `load_model`.
 
     >>> @register_keras_serializable(package="my_project")
     ... class Scale(Layer):
     ...     ...
+    >>> @register_keras_serializable(package="my_project", name="squared")
+    ... def squared(x):
+    ...     return x**2
     """
     if not isinstance(package, str) or not package or ">" in package:
         raise ValueError(f"Expected a non-empty package name without '>'. Received: {package!r}")
 
-    def decorator(cls):
-        if not inspect.isclass(cls):
+    def decorator(obj):
+        if inspect.isclass(obj) and not hasattr(obj, "get_config"):
+            raise ValueError(
+                f"Cannot register the class {obj.__name__}: it has no get_config() method, so "
+                "it could not be saved. Define get_config() (and from_config() if needed)."
+            )
+        if not callable(obj):
             raise TypeError(
-                f"register_keras_serializable decorates classes. Received: {cls!r}")
-        key = f"{package}>{name or cls.__name__}"
-        _CUSTOM[key] = cls
-        cls._registered_name = key
-        return cls
+                f"register_keras_serializable decorates classes and functions. Received: {obj!r}")
+        key = f"{package}>{name or obj.__name__}"
+        _CUSTOM[key] = obj
+        if inspect.isclass(obj):
+            obj._registered_name = key
+        else:
+            _FUNCTION_NAMES[obj] = key
+        return obj
 
     return decorator
 
@@ -75,15 +89,31 @@ class CustomObjectScope:
 custom_object_scope = CustomObjectScope
 
 
+def current_scopes() -> tuple[dict, ...]:
+    """The dicts of the custom object scopes open now, outermost first."""
+    return _SCOPES.get()
+
+
 def get_registered_name(obj_or_cls) -> str | None:
-    """`"package>Name"` for a registered class (or instance), None for built-in classes."""
+    """`"package>Name"` for a registered class (or instance) or function; None for anything not
+    registered, such as netknit's own classes."""
+    if not inspect.isclass(obj_or_cls):
+        try:
+            if obj_or_cls in _FUNCTION_NAMES:
+                return _FUNCTION_NAMES[obj_or_cls]
+        except TypeError:  # unhashable, so never registered
+            pass
     cls = obj_or_cls if inspect.isclass(obj_or_cls) else type(obj_or_cls)
     return cls.__dict__.get("_registered_name")
 
 
-def registered_class(registered_name: str | None) -> type | None:
-    """The class registered under `"package>Name"`, or None."""
-    return _CUSTOM.get(registered_name) if isinstance(registered_name, str) else None
+def saved_name(obj) -> str:
+    """The name a config gives a class or function, as `keras.saving.get_registered_name` says
+    it: `"package>Name"` when registered, else its own `__name__` (`"Dense"`, `"relu"`)."""
+    registered = get_registered_name(obj)
+    if registered is not None:
+        return registered
+    return getattr(obj, "__name__", type(obj).__name__)
 
 
 def get_registered_object(name: str, custom_objects: dict | None = None,
@@ -99,13 +129,16 @@ def get_registered_object(name: str, custom_objects: dict | None = None,
 
 
 def builtin_layer_classes() -> dict[str, type]:
-    """Every public layer and model class by its Keras class name."""
-    from .. import layers, models
+    """Every public layer and model class by its Keras class name, and the layers private to
+    one of Keras's application modules (saved under that module, e.g. ConvNeXt's LayerScale)."""
+    from .. import applications, layers, models
     from ..layers.layer import Layer
 
+    modules = (layers, models, *(m for m in vars(applications).values() if inspect.ismodule(m)))
     table = {
-        name: value for module in (layers, models) for name, value in vars(module).items()
+        name: value for module in modules for name, value in vars(module).items()
         if inspect.isclass(value) and issubclass(value, Layer)
+        and (module in (layers, models) or getattr(value, "_keras_module", None))
     }
     table["Functional"] = models.Functional
     return table

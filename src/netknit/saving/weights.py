@@ -26,6 +26,8 @@ from torch import nn
 from ..dtype_policies import to_numpy
 from ..layers.layer import Layer, to_snake_case
 from ..layers.recurrent import RNNBase
+from ..layers.torch_module_wrapper import TorchModuleWrapper
+from ..models.model import Model
 from .registry import SavingError
 
 
@@ -35,7 +37,15 @@ class Saveable:
 
     path: str
     name: str
-    weights: list = field(default_factory=list)  # (owner layer, attribute name)
+    weights: list = field(default_factory=list)  # (owner module, attribute name)
+    # The weights' names under `vars/`: 0, 1, ... unless given (a wrapped torch module's are its
+    # state_dict keys, as Keras stores them).
+    names: list | None = None
+
+    def keys(self) -> list[str]:
+        """Each weight's key in the file, in `weights` order."""
+        names = self.names or [str(i) for i in range(len(self.weights))]
+        return [_join(self.path, "vars", n) for n in names]
 
 
 def _join(*parts: str) -> str:
@@ -58,18 +68,29 @@ def saveables(model: Layer) -> list[Saveable]:
         if id(layer) in visited:
             return
         visited.add(id(layer))
-        own = [(layer, n) for trainable in (True, False) for n in layer._weight_names
-               if (n in layer._parameters) == trainable]
+        if isinstance(layer, TorchModuleWrapper):
+            state = layer.state_entries()
+            found.append(Saveable(path, layer.name, [(o, n) for _, o, n in state],
+                                  [key for key, _, _ in state]))
+            return
+        own = layer._own_weight_entries(True) + layer._own_weight_entries(False)
         for sub_path, sub_name, weights in _keras_sublayers(layer, own):
             found.append(Saveable(_join(path, sub_path), sub_name, weights))
         if hasattr(layer, "_layer_list"):  # a model: its layers, in order
             visit_container(layer.layers, _join(path, "layers"))
             return
-        for attribute, child in sorted(layer.named_children()):
+        children = list(layer.named_children())
+        if isinstance(layer, Model):
+            # A subclassed model: Keras's walk meets its `layers` list among its attributes.
+            children.append(("layers", layer.layers))
+        # Keras walks attributes by name, private ones last.
+        for attribute, child in sorted(children, key=lambda c: (c[0].startswith("_"), c[0])):
             if isinstance(child, Layer):
                 visit(child, _join(path, attribute))
             elif isinstance(child, (nn.ModuleList, nn.ModuleDict)):
                 visit_container(list(child.children()), _join(path, attribute))
+            elif isinstance(child, list):
+                visit_container(child, _join(path, attribute))
 
     def visit_container(layers: list, path: str) -> None:
         used: dict = {}
@@ -130,8 +151,8 @@ def model_arrays(model: Layer, include_optimizer: bool = True) -> tuple[dict, di
     arrays, groups = {}, {}
     for entry in saveables(model):
         groups[_join(entry.path, "vars")] = entry.name
-        for index, (owner, name) in enumerate(entry.weights):
-            arrays[_join(entry.path, "vars", str(index))] = _numpy(getattr(owner, name))
+        for key, (owner, name) in zip(entry.keys(), entry.weights):
+            arrays[key] = _numpy(getattr(owner, name))
     optimizer = getattr(model, "optimizer", None)
     if include_optimizer and optimizer is not None:
         groups["optimizer/vars"] = optimizer.name
@@ -192,7 +213,7 @@ def load_model_arrays(model: Layer, arrays: dict, source: str,
             if not skip_mismatch:
                 raise
             warnings.warn(f"Skipping weight loading for '{entry.path}': {error}", stacklevel=3)
-    expected = {_join(e.path, "vars", str(i)) for e in entries for i in range(len(e.weights))}
+    expected = {key for e in entries for key in e.keys()}
     extra = sorted(k for k in arrays if k not in expected and not k.startswith("optimizer/"))
     if extra and not skip_mismatch:
         raise SavingError(
@@ -224,18 +245,17 @@ def _plan_entry(entry, arrays: dict, source: str) -> list:
     """(target, array) for each weight of one saveable entry; SavingError if the
     file lacks one or has it in another shape."""
     plan = []
-    for index, (owner, name) in enumerate(entry.weights):
-        key = _join(entry.path, "vars", str(index))
+    for key, (owner, name) in zip(entry.keys(), entry.weights):
         if key not in arrays:
             raise SavingError(
-                f"{source} has no weights for layer '{owner.name}' (expected '{key}'). The "
+                f"{source} has no weights for layer '{entry.name}' (expected '{key}'). The "
                 "file was saved from a model with a different structure."
             )
         array = arrays[key]
         target = getattr(owner, name)
         if array.shape != target.shape:
             raise SavingError(
-                f"{source}: '{key}' (layer '{owner.name}', {name}) has shape "
+                f"{source}: '{key}' (layer '{entry.name}', {name}) has shape "
                 f"{tuple(array.shape)}; the model expects {tuple(target.shape)}."
             )
         plan.append((target, array))
@@ -264,13 +284,13 @@ def _plan_optimizer(model, optimizer, values: list, source: str):
                 "model or optimizer; recompile or load with compile=False."
             )
         slots = values[head:head + len(order)]
-        for (slot, index, (owner, name)), value in zip(order, slots):
+        for (slot, index, (_, name)), value in zip(order, slots):
             # A slot has its parameter's shape, except Adafactor's factored averages.
             expected = tuple(optimizer._slots[slot][index].shape)
             if tuple(value.shape) != expected:
                 raise SavingError(
-                    f"{source}: optimizer slot '{slot}' of {owner.name}/{name} has "
-                    f"shape {tuple(value.shape)}, expected {expected}."
+                    f"{source}: optimizer slot '{slot}' of weight {name} has shape "
+                    f"{tuple(value.shape)}, expected {expected}."
                 )
 
     def restore():

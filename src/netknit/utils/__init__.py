@@ -11,7 +11,12 @@ from ..saving import get_registered_object as get_registered_object
 from ..saving import register_keras_serializable as register_keras_serializable
 from ..saving import serialize_keras_object as serialize_keras_object
 from ..training.progress import Progbar as Progbar
+from .dataset_splitting import split_dataset as split_dataset
 from .graph_inputs import get_source_inputs as get_source_inputs
+from .image_utils import array_to_img as array_to_img
+from .image_utils import img_to_array as img_to_array
+from .image_utils import load_img as load_img
+from .image_utils import save_img as save_img
 from .model_visualization import model_to_svg as model_to_svg
 from .model_visualization import plot_model as plot_model
 from .numerical import normalize as normalize
