@@ -76,3 +76,64 @@ def test_a_compiled_model_is_cloned_compiled_as_keras_does(make):
     assert clone.optimizer is not model.optimizer
     assert clone.get_compile_config() == model.get_compile_config()
     assert keras.models.clone_model(make()).get_compile_config() is None
+
+
+class _Mlp(keras.Model):
+    def __init__(self, units=3, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.dense_1 = layers.Dense(units)
+
+    def call(self, inputs):
+        return self.dense_1(inputs)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
+def test_a_subclassed_model_is_cloned_from_its_config_as_keras_does():
+    # Keras 3.15.1 clones a subclassed model through get_config/from_config, compiled like the
+    # original; clone_function, input_tensors and call_function are ValueErrors there.
+    model = _Mlp(units=4, name="x")
+    model(np.ones((1, 2), "float32"))
+    model.compile("adam", "mse")
+    clone = keras.models.clone_model(model)
+    assert (type(clone), clone.name, clone.units, clone.compiled) == (_Mlp, "x", 4, True)
+    assert clone is not model and clone.dense_1 is not model.dense_1
+    with pytest.raises(ValueError, match="Sequential and functional models only"):
+        keras.models.clone_model(model, clone_function=lambda layer: layer)
+    with pytest.raises(ValueError, match="functional models only"):
+        keras.models.clone_model(model, call_function=lambda layer, *a, **k: layer(*a, **k))
+    assert type(keras.models.clone_model(layers.Dense(3))) is layers.Dense
+
+
+class _Trainer(keras.Model):
+    """A functional subclass that only overrides a method (Keras's custom train_step idiom)."""
+
+    def train_step(self, data):
+        return super().train_step(data)
+
+
+class _Wrapped(keras.Model):
+    """A functional subclass with its own constructor and config."""
+
+    def __init__(self, units=2, **kwargs):
+        x = keras.Input((3,))
+        super().__init__(x, layers.Dense(units)(x), **kwargs)
+        self.units = units
+
+    def get_config(self):
+        return {"units": self.units, "name": self.name}
+
+
+def test_functional_subclasses_are_revived_and_cloned_as_keras_does():
+    # Keras 3.15.1: a subclass taking Model's arguments comes back as itself; one with its own
+    # constructor is cloned through its graph into a plain functional model.
+    x = keras.Input((3,))
+    model = _Trainer(x, layers.Dense(2)(x), name="mm")
+    for again in (_Trainer.from_config(model.get_config()), keras.models.clone_model(model)):
+        assert isinstance(again, _Trainer) and type(again).__name__ == "_Trainer"
+    wrapped = _Wrapped(4, name="w")
+    clone = keras.models.clone_model(wrapped)
+    assert type(clone).__name__ == "Functional" and clone.output_shape == (None, 4)
+    assert _Wrapped.from_config(wrapped.get_config()).output_shape == (None, 4)

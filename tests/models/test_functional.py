@@ -84,12 +84,27 @@ def test_output_inside_nested_sequential_builds_and_runs():
     assert extractor.output_shape == (None, 6)
 
 
-def test_disconnected_and_unused_inputs_are_named():
+def test_disconnected_input_is_named():
     a, b = keras.Input((2,), name="a"), keras.Input((2,), name="b")
     with pytest.raises(ValueError, match="depend on the input 'b'"):
         keras.Model(a, layers.Dense(1)(b))
-    with pytest.raises(ValueError, match="'b' \\(None, 2\\) are not used"):
-        keras.Model([a, b], layers.Dense(1)(a))
+
+
+def test_unused_inputs_are_kept_as_in_keras():
+    # Keras 3.15.1 accepts an input that no output uses and lists it with the layers: unused
+    # inputs come first among the depth-0 layers.
+    a, b = keras.Input((3,), name="a"), keras.Input((2,), name="b")
+    model = keras.Model([a, b], layers.Dense(2, name="d")(a))
+    assert [layer.name for layer in model.layers] == ["a", "b", "d"]
+    assert model.input_shape == [(None, 3), (None, 2)]
+    assert tuple(model([torch.ones(1, 3), torch.ones(1, 2)]).shape) == (1, 2)
+    rebuilt = keras.Model.from_config(model.get_config())
+    assert [layer.name for layer in rebuilt.layers] == ["a", "b", "d"]
+    text = []
+    model.summary(print_fn=text.append)
+    assert "│ b (InputLayer)      │ (None, 2)         │          0 │ -                 │" in text[0]
+    by_dict = keras.Model({"a": a, "b": b}, layers.Dense(2, name="d2")(b))
+    assert [layer.name for layer in by_dict.layers] == ["b", "a", "d2"]
 
 
 def test_duplicate_layer_names_rejected():
@@ -117,9 +132,9 @@ def test_calling_a_model_with_wrong_count_or_shape():
 
 def test_error_inside_a_layer_names_the_layer():
     x = keras.Input((3,))
-    model = keras.Model(x, layers.Lambda(lambda t: t @ torch.zeros(3, 3), output_shape=(3,))(x))
+    model = keras.Model(x, layers.Lambda(lambda t: t @ torch.zeros(4, 3), output_shape=(3,))(x))
     with pytest.raises(RuntimeError) as info:
-        model(torch.zeros(2, 3, dtype=torch.float64))
+        model(torch.zeros(2, 3))
     assert "While running layer 'lambda' (Lambda)" in info.value.__notes__[0]
 
 
@@ -194,3 +209,121 @@ def test_a_single_input_or_output_in_a_list_or_dict_reports_its_shape_alone():
     for inputs, outputs in (([x], [y]), ({"a": x}, {"o": y})):
         model = keras.Model(inputs, outputs)
         assert model.input_shape == (None, 3) and model.output_shape == (None, 2)
+
+
+def test_numpy_inputs_are_checked_against_the_model_inputs():
+    # Keras 3.15.1 raises ValueError for data that does not fit, whatever its type and with or
+    # without training=; netknit used to let NumPy data reach the layers (a torch RuntimeError).
+    x = keras.Input((4,))
+    model = keras.Model(x, layers.Dense(2)(x))
+    for call in (lambda: model(np.ones((3, 5), "float32")),
+                 lambda: model(np.ones((3, 5), "float32"), training=False),
+                 lambda: model(torch.ones(3, 5), training=True)):
+        with pytest.raises(ValueError, match="expects shape \\(None, 4\\).*\\(3, 5\\)"):
+            call()
+
+
+def test_data_one_axis_off_with_size_1_is_fitted_to_the_input_as_in_keras():
+    # Keras 3.15.1 squeezes a trailing axis of size 1, or adds one when the input ends in 1.
+    x = keras.Input((1,))
+    model = keras.Model(x, layers.Dense(2)(x))
+    assert tuple(model(np.ones((3,), "float32")).shape) == (3, 2)
+    sequential = keras.Sequential([keras.Input((1,)), layers.Dense(2)])
+    assert tuple(sequential(np.ones((3,), "float32")).shape) == (3, 2)
+    y = keras.Input((4,))
+    wide = keras.Model(y, layers.Dense(2)(y))
+    assert tuple(wide(np.ones((3, 4, 1), "float32")).shape) == (3, 2)
+    with pytest.raises(ValueError, match="expects shape \\(None, 4\\)"):
+        wide(np.ones((3, 4, 2), "float32"))
+
+
+def test_output_names_are_the_output_layers_names():
+    x = keras.Input((3,))
+    h = layers.Dense(4)(x)
+    model = keras.Model(x, [layers.Dense(1, name="priority")(h),
+                            layers.Dense(4, name="department")(h)])
+    assert model.output_names == ["priority", "department"]
+
+
+def test_inputs_and_outputs_that_are_not_symbolic_are_value_errors():
+    x = keras.Input((3,))
+    with pytest.raises(ValueError, match="must be symbolic tensors"):
+        keras.Model(x, layers.Dense(2))
+    with pytest.raises(ValueError, match="must be symbolic tensors"):
+        keras.Model(np.ones(3), np.ones(3))
+
+
+class _UnnamedDense(layers.Layer):
+    """The functional guide's CustomDense: its config has no name."""
+
+    def __init__(self, units=32):
+        super().__init__()
+        self.units = units
+
+    def build(self, input_shape):
+        self.w = self.add_weight(shape=(input_shape[-1], self.units), initializer="random_normal")
+
+    def call(self, inputs):
+        return inputs @ self.w
+
+    def get_config(self):
+        return {"units": self.units}
+
+
+def test_from_config_of_a_custom_layer_whose_config_has_no_name():
+    # The functional guide's example: the rebuilt layer gets a new name, and the graph is still
+    # rebuilt from the entry's name, as in Keras 3.15.1.
+    x = keras.Input((4,))
+    model = keras.Model(x, _UnnamedDense(10)(x))
+    config = model.get_config()
+    entry = config["layers"][1]
+    # Keras writes an unregistered class with its module and its class name as registered name.
+    assert (entry["module"], entry["registered_name"]) == (__name__, "_UnnamedDense")
+    rebuilt = keras.Model.from_config(config, custom_objects={"_UnnamedDense": _UnnamedDense})
+    assert [type(layer).__name__ for layer in rebuilt.layers] == ["InputLayer", "_UnnamedDense"]
+    assert rebuilt.layers[1].name == "__unnamed_dense_1" and rebuilt.count_params() == 40
+
+
+def test_a_model_without_outputs_is_a_value_error():
+    # Keras 3.15.1: "`outputs` argument cannot be empty".
+    with pytest.raises(ValueError, match="at least one output"):
+        keras.Model(keras.Input((3,)), [])
+
+
+def test_one_output_in_a_list_comes_back_alone_on_data_as_in_keras():
+    # Keras 3.15.1 unpacks a single output on real data (call and predict); a symbolic call
+    # keeps the list.
+    x = keras.Input((3,))
+    model = keras.Model([x], [layers.Dense(2)(x)])
+    assert isinstance(model(np.ones((1, 3), "float32")), torch.Tensor)
+    assert isinstance(model.predict(np.ones((2, 3)), verbose=0), np.ndarray)
+    assert isinstance(model(keras.Input((3,))), list)
+    assert model.output_shape == (None, 2)
+
+
+def test_a_nested_model_gives_the_callers_sizes_as_keras_does():
+    # Keras 3.15.1 runs a nested model's graph on the tensors it is called on: a Sequential
+    # built by a call on 5 samples, called on Input((3,)), outputs (None, 2), not (5, 2); a
+    # model for sequences of any length gives the caller's length.
+    stack = keras.Sequential([layers.Dense(4), layers.Dense(2)])
+    stack(np.ones((5, 3), "float32"))
+    assert stack.output_shape == (5, 2)
+    assert stack(keras.Input((3,))).shape == (None, 2)
+    seq = keras.Input((None, 3))
+    encoder = keras.Model(seq, layers.Dense(4)(layers.Conv1D(2, 3)(seq)))
+    assert encoder(keras.Input((7, 3))).shape == (None, 5, 4)
+    assert encoder(keras.Input((None, 3))).shape == (None, None, 4)
+
+
+def test_data_takes_the_dtype_of_its_input_as_in_keras():
+    # Keras 3.15.1 converts each input to its Input's dtype: integer data for a float model,
+    # float data for integer token inputs.
+    x = keras.Input((3,))
+    model = keras.Model(x, layers.Dense(2)(x))
+    assert model(np.ones((2, 3), "int64")).dtype == torch.float32
+    assert model(torch.ones(2, 3, dtype=torch.float64)).dtype == torch.float32
+    tokens = keras.Input((3,), dtype="int32")
+    embed = keras.Model(tokens, layers.Embedding(5, 2)(tokens))
+    assert tuple(embed(np.ones((2, 3), "float32")).shape) == (2, 3, 2)
+    stack = keras.Sequential([keras.Input((3,), dtype="int32"), layers.Embedding(5, 2)])
+    assert stack.input_dtype == "int32"

@@ -59,3 +59,60 @@ def test_show_trainable_column():
     assert text.splitlines()[2].endswith("┃    Param # ┃ Trai… ┃")
     assert "│ frozen (Dense)              │ (None, 4)             │         24 │   N   │" in text
     assert " Non-trainable params: 24 (96.00 B)" in text
+
+
+def test_layers_called_eagerly_in_a_subclassed_model_show_their_output_shapes():
+    # Keras 3.15.1 infers a layer's output shape from the shapes it was built for when it has
+    # no symbolic call (the layers of a subclassed model called on data).
+    class Mlp(keras.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.dense_1 = layers.Dense(64, activation="relu")
+            self.dense_2 = layers.Dense(10)
+
+        def call(self, inputs):
+            return self.dense_2(self.dense_1(inputs))
+
+    model = Mlp()
+    model(np.zeros((1, 32), "float32"))
+    assert _summary(model) == KERAS_SUBCLASSED_SUMMARY
+
+
+def test_a_custom_layer_without_a_shape_rule_shows_a_question_mark_as_in_keras():
+    # The subclassing guide's VAE: Keras's base layer has no compute_output_shape, so its
+    # Encoder/Decoder blocks show "?" once called.
+    class Block(layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.dense = layers.Dense(4)
+
+        def call(self, inputs):
+            return self.dense(inputs)
+
+    class Outer(keras.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.block = Block()
+
+        def call(self, inputs):
+            return self.block(inputs)
+
+    model = Outer()
+    model(np.zeros((2, 3), "float32"))
+    assert "│ block (Block)                   │ ?                      │            16 │" in (
+        _summary(model))
+
+
+KERAS_SUBCLASSED_SUMMARY = """\
+Model: "mlp"
+┏━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━┓
+┃ Layer (type)                    ┃ Output Shape           ┃       Param # ┃
+┡━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━┩
+│ dense (Dense)                   │ (1, 64)                │         2,112 │
+├─────────────────────────────────┼────────────────────────┼───────────────┤
+│ dense_1 (Dense)                 │ (1, 10)                │           650 │
+└─────────────────────────────────┴────────────────────────┴───────────────┘
+ Total params: 2,762 (10.79 KB)
+ Trainable params: 2,762 (10.79 KB)
+ Non-trainable params: 0 (0.00 B)
+"""

@@ -82,6 +82,20 @@ def did_you_mean(name: str, options: Iterable[str]) -> str:
     return f" Did you mean '{close[0]}'?" if close else ""
 
 
+class UnknownArgumentError(TypeError, ValueError):
+    """A keyword argument a layer does not take. A TypeError, as Python raises for unexpected
+    arguments, and a ValueError, as Keras raises ("Unrecognized keyword arguments")."""
+
+
+def unknown_argument_error(owner: str, key: str, known: Iterable[str]) -> UnknownArgumentError:
+    """The error for `owner(key=...)`, with the nearest allowed argument and the whole list."""
+    known = sorted(set(known))
+    return UnknownArgumentError(
+        f"{owner} got an unexpected keyword argument '{key}'.{did_you_mean(key, known)} "
+        f"Allowed arguments: {', '.join(known)}."
+    )
+
+
 def unknown_name_error(kind: str, name: str, options: Iterable[str]) -> ValueError:
     """A ValueError for an unknown identifier that lists the valid ones and suggests the nearest."""
     options = sorted(set(options))

@@ -3,7 +3,8 @@
 `trace(inputs, outputs)` is done once, when a functional model is built. It returns the nodes in an
 order where every node comes after the nodes that feed it, which is all `Functional.forward` needs
 for its straight loop, and raises a clear error for graphs that cannot be run: an output that does
-not depend on the given inputs, an input that no output uses, or a cycle.
+not depend on the given inputs, or a cycle. An input that no output uses is kept, as Keras keeps
+it (its data may serve a loss or a custom step): its `InputLayer` joins the deepest-last level.
 
 Going beyond Keras, an output may be a tensor *inside* a nested model (a layer of a `Sequential`
 backbone that the outer model calls once). Such a tensor hangs off the nested model's own input;
@@ -33,7 +34,8 @@ class Trace:
 def trace(inputs: list[SymbolicTensor], outputs: list[SymbolicTensor]) -> Trace:
     for tensor in inputs + outputs:
         if not isinstance(tensor, SymbolicTensor) or tensor.history is None:
-            raise TypeError(
+            # A ValueError, as Keras raises for the same mistake.
+            raise ValueError(
                 "Model inputs and outputs must be symbolic tensors made by `Input()` and layer "
                 f"calls. Received: {tensor!r}"
             )
@@ -76,8 +78,9 @@ def trace(inputs: list[SymbolicTensor], outputs: list[SymbolicTensor]) -> Trace:
                 stack.append((resolve(parent), False))
 
     nodes = list(finished)
-    _check_inputs_reached(nodes, inputs, outputs)
-    nodes_by_depth, layers = _order_by_depth(nodes, inputs, seen_order)
+    unused = _unused_input_nodes(nodes, inputs)
+    nodes_by_depth, layers = _order_by_depth(nodes, unused, seen_order)
+    nodes = unused + nodes
     return Trace(nodes=nodes, layers=layers, nodes_by_depth=nodes_by_depth, aliases=aliases)
 
 
@@ -113,19 +116,17 @@ def _outer_feed(tensor, inputs, outputs) -> SymbolicTensor:
     )
 
 
-def _check_inputs_reached(nodes: list[Node], inputs, outputs) -> None:
+def _unused_input_nodes(nodes: list[Node], inputs) -> list[Node]:
+    """The `Input` nodes of inputs that no output depends on, in the order of `inputs`."""
     reached = {id(t) for node in nodes for t in node.outputs}
-    unused = [t for t in inputs if id(t) not in reached]
-    if unused:
-        names = ", ".join(f"'{t.history.node.layer.name}' {format_shape(t.shape)}" for t in unused)
-        raise ValueError(
-            f"Model input(s) {names} are not used by any output. Fix: remove them from "
-            "`inputs=`, or connect them to an output."
-        )
+    return [t.history.node for t in inputs if id(t) not in reached]
 
 
-def _order_by_depth(nodes: list[Node], inputs, seen_order: dict):
-    """Keras's layer order: deepest first (inputs), ties broken by first sight from the outputs."""
+def _order_by_depth(nodes: list[Node], unused: list[Node], seen_order: dict):
+    """Keras's layer order: deepest first (inputs), ties broken by first sight from the outputs.
+
+    Unused inputs (`unused`) sit at depth 0, ahead of the other layers there, as in Keras.
+    """
     members = set(nodes)
     node_depth: dict[Node, int] = {}
     layer_depth: dict = {}
@@ -136,6 +137,9 @@ def _order_by_depth(nodes: list[Node], inputs, seen_order: dict):
         for parent in node.parents:
             if parent in members:
                 node_depth[parent] = max(depth + 1, node_depth.get(parent, 0))
+    for node in unused:
+        node_depth[node] = layer_depth[node.layer] = 0
+        seen_order[node.layer] = -1
     nodes_by_depth: dict[int, list[Node]] = {}
     for node, depth in node_depth.items():
         nodes_by_depth.setdefault(depth, []).append(node)

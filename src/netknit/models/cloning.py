@@ -6,7 +6,7 @@ from ..graph import nest
 from ..layers.input_layer import InputLayer
 from ..layers.layer import Layer
 from ..ops import is_operation
-from .config import serialize_layer
+from .config import functional_config, serialize_layer
 from .from_config import functional_from_config
 from .functional import Functional
 from .sequential import Sequential
@@ -23,8 +23,11 @@ def clone_model(model, input_tensors=None, clone_function=None, call_function=No
                 recursive=False):
     """A new model with `model`'s architecture and newly initialized weights.
 
+    A subclassed model is made again from its config (`get_config`), as Keras does, and is
+    built on its first call.
+
     Args:
-        model: a `Sequential` or functional `Model`.
+        model: a `Sequential` or functional `Model`, or a subclassed model or layer.
         input_tensors: symbolic tensors from `Input` to build the clone on, in the structure of
             `model.inputs` (one tensor for a Sequential model); new inputs like the original's
             by default.
@@ -42,16 +45,23 @@ def clone_model(model, input_tensors=None, clone_function=None, call_function=No
     >>> clone.get_config() == model.get_config()
     True
     """
-    if not isinstance(model, Functional):
-        raise TypeError(
-            f"clone_model clones Sequential and functional models. Received a "
-            f"{type(model).__name__}; for a subclassed model, create a new instance instead."
-        )
     if clone_function is not None and not callable(clone_function):
         raise ValueError(
             "Expected `clone_function` argument to be a callable. "
             f"Received: clone_function={clone_function!r}"
         )
+    if not isinstance(model, Functional):
+        cloned = _clone_from_config(model, clone_function, input_tensors, call_function)
+    else:
+        cloned = _clone_graph(model, input_tensors, clone_function, call_function, recursive)
+    compile_config = model.get_compile_config() if hasattr(model, "get_compile_config") else None
+    if compile_config is not None:
+        cloned.compile_from_config(compile_config)
+    return cloned
+
+
+def _clone_graph(model, input_tensors, clone_function, call_function, recursive):
+    """A Sequential or functional model assembled again from clones of its layers."""
     given = clone_function or _clone_layer
     clones = {}  # a shared layer is cloned once
 
@@ -94,12 +104,30 @@ def clone_model(model, input_tensors=None, clone_function=None, call_function=No
                 return type(original).from_config(original.get_config())
             return clone(original)
 
-        cloned = functional_from_config(type(model), model.get_config(), make_layer=make_layer,
-                                        call_layer=call_function)
-    compile_config = model.get_compile_config()
-    if compile_config is not None:
-        cloned.compile_from_config(compile_config)
+        # The graph's own config, whatever a subclass's get_config returns (as Keras clones it).
+        cloned = functional_from_config(type(model), functional_config(model),
+                                        make_layer=make_layer, call_layer=call_function)
     return cloned
+
+
+def _clone_from_config(model, clone_function, input_tensors, call_function) -> Layer:
+    """A subclassed model (or a layer) made again from its config, as Keras clones it: its
+    layers are Python code, so the clone cannot be assembled layer by layer."""
+    if clone_function is not None or input_tensors is not None:
+        raise ValueError(
+            "`clone_function` and `input_tensors` work with Sequential and functional models "
+            f"only. Received a {type(model).__name__}: call clone_model(model) without them, or "
+            "implement get_config() and use type(model).from_config(model.get_config())."
+        )
+    if call_function is not None:
+        raise ValueError(
+            "`call_function` works with functional models only. Received a "
+            f"{type(model).__name__}."
+        )
+    from ..saving.serialization import deserialize_layer
+
+    return deserialize_layer(serialize_layer(model),
+                             custom_objects={type(model).__name__: type(model)}, safe_mode=False)
 
 
 def _input_layers_of(input_tensors, count: int) -> list[InputLayer]:

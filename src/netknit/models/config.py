@@ -23,6 +23,7 @@ def serialize_layer(layer) -> dict:
     from ..ops import is_operation
     from ..saving.registry import get_registered_name
     from .functional import Functional
+    from .model import Model
     from .sequential import Sequential
 
     if is_operation(layer):
@@ -30,13 +31,21 @@ def serialize_layer(layer) -> dict:
         return {"module": layer.keras_module, "class_name": name, "config": layer.get_config(),
                 "registered_name": name}
     registered = get_registered_name(layer)
-    if registered is not None:
-        module = type(layer).__module__
-    elif isinstance(layer, Sequential):
+    module = type(layer).__module__
+    keras_module = getattr(type(layer), "_keras_module", None)
+    if registered is None and keras_module is not None:
+        # A layer private to one of Keras's modules (ConvNeXt's LayerScale): Keras writes that
+        # module, and the class name as the registered name.
+        module, registered = keras_module, type(layer).__name__
+    elif registered is None and not module.startswith("netknit"):
+        # A user's class that is not registered: Keras writes its module (None for a script's
+        # `__main__`) and its class name as the registered name.
+        module, registered = (None if module == "__main__" else module), type(layer).__name__
+    elif registered is None and isinstance(layer, Sequential):
         module = "keras"
-    elif isinstance(layer, Functional):
+    elif registered is None and isinstance(layer, Functional):
         module, registered = "keras.src.models.functional", "Functional"
-    else:
+    elif registered is None:
         module = "keras.layers"
     entry = {
         "module": module,
@@ -44,19 +53,46 @@ def serialize_layer(layer) -> dict:
         "config": layer.get_config(),
         "registered_name": registered,
     }
-    build_config = _build_config(layer)
+    build_config = layer.get_build_config()
     if build_config is not None:
         entry["build_config"] = build_config
+    if isinstance(layer, Model):
+        # Keras writes a model's compile arguments with it, `{}` when it is not compiled.
+        entry["compile_config"] = layer.get_compile_config() or {}
     return entry
+
+
+def build_config_of(layer) -> dict | None:
+    """`Layer.get_build_config`: the shapes Keras records for the layer (a functional model's
+    and a Sequential's are their own)."""
+    from .functional import Functional
+
+    return _model_build_config(layer) if isinstance(layer, Functional) else _build_config(layer)
+
+
+def _model_build_config(model) -> dict | None:
+    """Keras's build config of a model: a Sequential's input shape once it is known; for a
+    functional model `{"input_shape": None}` (Keras builds those with no shape)."""
+    from .sequential import Sequential
+
+    if not isinstance(model, Sequential):
+        return {"input_shape": None}
+    return {"input_shape": tuple(model.inputs[0].shape)} if model.built else None
 
 
 def _build_config(layer) -> dict | None:
     """The shapes of the layer's first call, by argument as Keras records them."""
-    from ..layers.layer import _shapes_of
+    from ..layers.layer import Layer, _shapes_of
 
-    nodes = [n for n in layer._inbound_nodes if n.inputs]
-    if not nodes or type(layer).__name__ == "InputLayer":
+    if type(layer).__name__ == "InputLayer":
         return None
+    if _owner_of_build(type(layer)) is Layer and not layer._sublayers():
+        # Keras builds a layer without a `build` of its own, and without layers inside to build,
+        # when it is made, so it records no shapes (Dropout, Flatten, a custom `call`-only layer).
+        return None
+    nodes = [n for n in layer._inbound_nodes if n.inputs]
+    if not nodes:
+        return _direct_build_config(layer)
     args, kwargs = nodes[0]._call_structure
     names = list(inspect.signature(layer.forward).parameters)
     shapes = {
@@ -67,6 +103,25 @@ def _build_config(layer) -> dict | None:
     if len(shapes) == 1:
         return {"input_shape": next(iter(shapes.values()))}
     return {"shapes_dict": shapes}
+
+
+def _owner_of_build(cls: type) -> type:
+    """The class whose `build` `cls` uses."""
+    return next(base for base in cls.__mro__ if "build" in base.__dict__)
+
+
+def _direct_build_config(layer) -> dict | None:
+    """The build config of a layer built by `layer.build(shape)` or an eager call."""
+    from ..layers.layer import _map_shapes
+
+    if not layer.built or "_build_shapes" not in layer.__dict__:
+        return None
+    args, kwargs = layer._build_shapes
+    if len(args) == 1 and not kwargs:
+        return {"input_shape": _map_shapes(tuple, args[0])}
+    names = list(inspect.signature(layer.build).parameters)
+    return {"shapes_dict": {name: _map_shapes(tuple, shape)
+                            for name, shape in [*zip(names, args), *kwargs.items()]}}
 
 
 def first_node_index(layer) -> int:
@@ -124,7 +179,7 @@ def functional_config(model) -> dict:
         entry["name"] = layer.name
         entry["inbound_nodes"] = [
             {"args": tensor_config(list(node._call_structure[0])),
-             "kwargs": tensor_config(node._call_structure[1])}
+             "kwargs": tensor_config(_recorded_kwargs(node))}
             for node in layer._inbound_nodes
             if id(node) in members and node.inputs
         ]
@@ -136,6 +191,20 @@ def functional_config(model) -> dict:
         "input_layers": structure_config(model._input_structure),
         "output_layers": structure_config(model._output_structure),
     }
+
+
+def _recorded_kwargs(node) -> dict:
+    """A call's keyword arguments as Keras records them: a model called on unmasked tensors
+    gets `mask` too, None for each tensor of its first argument."""
+    from .functional import Functional
+
+    args, kwargs = node._call_structure
+    unmasked = not any(t.has_mask for t in node.inputs)
+    only_first = args and not any(isinstance(t, SymbolicTensor)
+                                  for t in nest.flatten((args[1:], kwargs)))
+    if isinstance(node.layer, Functional) and "mask" not in kwargs and unmasked and only_first:
+        return {**kwargs, "mask": nest.map_structure(lambda tensor: None, args[0])}
+    return kwargs
 
 
 def sequential_config(model) -> dict:

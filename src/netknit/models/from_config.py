@@ -76,14 +76,15 @@ def functional_from_config(cls, config: dict, custom_objects=None, safe_mode=Tru
             return {k: resolve(v) for k, v in value.items()}
         return value
 
-    # 2. Replay the calls, in layer order, until none is left waiting for its inputs.
-    pending = [(layer, list(entry.get("inbound_nodes") or []))
-               for layer, entry in zip(layers.values(), entries)]
-    if not all(isinstance(call, dict) for _, calls in pending for call in calls):
+    # 2. Replay the calls, in layer order, until none is left waiting for its inputs. Calls are
+    # filed under the entry's name: a custom layer whose config lacks its name gets a new one.
+    pending = [(name, layer, list(entry.get("inbound_nodes") or []))
+               for (name, layer), entry in zip(layers.items(), entries)]
+    if not all(isinstance(call, dict) for _, _, calls in pending for call in calls):
         raise SavingError("Each saved call in 'inbound_nodes' must be a dict of args and kwargs.")
-    while any(calls for _, calls in pending):
+    while any(calls for _, _, calls in pending):
         progress = False
-        for layer, calls in pending:
+        for name, layer, calls in pending:
             while calls:
                 try:
                     args, kwargs = _call_arguments(calls[0], resolve)
@@ -98,11 +99,11 @@ def functional_from_config(cls, config: dict, custom_objects=None, safe_mode=Tru
                     raise SavingError(
                         f"Replaying the saved call of layer '{layer.name}' failed: {error}"
                     ) from error
-                produced[layer.name].append(nest.flatten(outputs))
+                produced[name].append(nest.flatten(outputs))
                 calls.pop(0)
                 progress = True
         if not progress:
-            waiting = [layer.name for layer, calls in pending if calls]
+            waiting = [name for name, _, calls in pending if calls]
             raise SavingError(
                 f"The model config's graph cannot be rebuilt: the calls of {waiting} take tensors "
                 "that no layer produces (a loop, or a reference to a missing call)."
@@ -126,8 +127,10 @@ def functional_from_config(cls, config: dict, custom_objects=None, safe_mode=Tru
             "The model config's outputs refer to calls that were never made."
         ) from err
     from .functional import Functional
+    from .model import Model, takes_functional_arguments
 
-    model_cls = Functional if cls.__name__ == "Model" else cls
+    # A class whose constructor takes other arguments gets a plain functional model, as in Keras.
+    model_cls = cls if cls is not Model and takes_functional_arguments(cls) else Functional
     try:
         return model_cls(inputs, outputs, name=config.get("name"),
                          trainable=config.get("trainable", True))

@@ -8,6 +8,7 @@ steps in order, with no code generation and no per-call tree walking for single-
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -17,7 +18,7 @@ from ..graph.shapes import format_shape
 from ..graph.symbolic import SymbolicTensor
 from ..graph.trace import trace
 from ..layers.input_layer import InputLayer
-from ..layers.layer import Layer, _shapes_of, unique_name
+from ..layers.layer import Layer, _shape_leaves, _shapes_of, unique_name
 from ..ops import is_operation
 from ..training.loop import in_loop
 from .model import Model
@@ -59,6 +60,7 @@ class Functional(Model):
 
     _chain = None  # set with the graph (`_init_graph`); a deferred Sequential has none yet
     _fixed_sample_shape = None
+    _fixed_input_dtype = None
 
     def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
         super().__init__(name=name or unique_name("functional"), trainable=trainable, **kwargs)
@@ -70,6 +72,11 @@ class Functional(Model):
         self._output_structure = outputs
         self.inputs = nest.flatten(inputs)
         self.outputs = nest.flatten(outputs)
+        if not self.outputs:
+            raise ValueError(
+                "A model needs at least one output: pass `outputs=` the tensor(s) it computes. "
+                f"Received: outputs={outputs!r}"
+            )
         # 2. Order the nodes and collect the layers once.
         graph = trace(self.inputs, self.outputs)
         self._nodes_by_depth = graph.nodes_by_depth
@@ -123,6 +130,7 @@ class Functional(Model):
         self._fixed_sample_shape = sample_shape if (
             len(self.inputs) == 1 and None not in sample_shape
         ) else None
+        self._fixed_input_dtype = self.inputs[0].dtype
         # 6. Steps compiled under jit_compile=True ran the graph this one replaces (a Sequential
         # that gained or lost a layer).
         compiled = getattr(self, "_compiled_steps", None)
@@ -194,7 +202,13 @@ class Functional(Model):
             for k in step.free_after:
                 del values[k]
         results = [values[k] for k in self._output_keys]
-        if isinstance(self._output_structure, SymbolicTensor):
+        # One output comes back alone, also when it was given in a list or tuple (Keras unpacks
+        # that singleton on real data; a symbolic call keeps the structure).
+        structure = self._output_structure
+        if isinstance(structure, SymbolicTensor) or (
+            isinstance(structure, (list, tuple)) and len(structure) == 1
+            and isinstance(structure[0], SymbolicTensor)
+        ):
             return results[0]
         return nest.pack_like(self._output_structure, results)
 
@@ -236,29 +250,43 @@ class Functional(Model):
     def __call__(self, *args, **kwargs):
         if (
             len(args) == 1 and not kwargs and isinstance(args[0], torch.Tensor)
-            and args[0].shape[1:] == self._fixed_sample_shape and self.built
+            and args[0].shape[1:] == self._fixed_sample_shape
+            and args[0].dtype == self._fixed_input_dtype and self.built
         ):
             return nn.Module.__call__(self, args[0])
-        if (
-            self.built
-            and args
-            and not kwargs
-            and isinstance(args[0], (torch.Tensor, list, tuple, dict))
-        ):
+        if self.built and args and isinstance(args[0], (torch.Tensor, np.ndarray, list, tuple,
+                                                        dict)):
             leaves = nest.flatten(args[0])
-            if leaves and all(isinstance(t, torch.Tensor) for t in leaves):
-                self._check_real_inputs(args[0])
-                return nn.Module.__call__(self, *args)
+            if leaves and all(isinstance(t, (torch.Tensor, np.ndarray)) for t in leaves):
+                inputs = self._conform_inputs(args[0])
+                if not kwargs:
+                    return nn.Module.__call__(self, inputs, *args[1:])
+                return super().__call__(inputs, *args[1:], **kwargs)
         return super().__call__(*args, **kwargs)
 
-    def _check_real_inputs(self, inputs) -> None:
-        for tensor, value in zip(self.inputs, self._flatten_inputs(inputs)):
-            if not _shape_fits(tensor.shape, tuple(value.shape)):
+    def _conform_inputs(self, inputs):
+        """Real inputs as tensors the graph can take: one per model input, in order.
+
+        As in Keras, each value takes its input's dtype (integer data for a float `Input` becomes
+        float32), data with one axis more than its input, of size 1 at the end, loses it, and
+        data with one axis less gains it when the input ends in size 1 (labels of shape `(n,)`
+        for `Input((1,))`); other shapes that do not fit are a ValueError naming the input.
+        """
+        flat = [_as_tensor_of(value, tensor.dtype)
+                for value, tensor in zip(self._flatten_inputs(inputs), self.inputs)]
+        for i, (tensor, value) in enumerate(zip(self.inputs, flat)):
+            expected = tensor.shape
+            if value.dim() == len(expected) + 1 and value.shape[-1] == 1:
+                value = flat[i] = value.squeeze(-1)
+            elif value.dim() == len(expected) - 1 and expected[-1] == 1:
+                value = flat[i] = value.unsqueeze(-1)
+            if not _shape_fits(expected, tuple(value.shape)):
                 raise ValueError(
                     f"Input '{tensor.history.node.layer.name}' of model '{self.name}' expects "
-                    f"shape {format_shape(tensor.shape)}, but received data of shape "
+                    f"shape {format_shape(expected)}, but received data of shape "
                     f"{format_shape(tuple(value.shape))}."
                 )
+        return flat[0] if len(flat) == 1 else flat
 
     # ------------------------------------------------------------------ graph facts
 
@@ -278,7 +306,31 @@ class Functional(Model):
                     f"{format_shape(shape)}.",
                     fix=_fit_fix(tensor.shape, shape),
                 )
-        return _shapes_of(self._output_structure)
+        if all(tuple(t.shape) == tuple(shape) for t, shape in zip(self.inputs, shapes)):
+            return _shapes_of(self._output_structure)
+        return self._propagate_shapes(shapes)
+
+    def _propagate_shapes(self, shapes: list) -> list | tuple:
+        """The output shapes for inputs of `shapes`, layer by layer through the graph.
+
+        Keras runs a model's graph on the tensors it is called on, so a model built for a fixed
+        batch (a Sequential built by a first call) or for sequences of any length gives the
+        caller's sizes where they are known.
+        """
+        values = {key: SymbolicTensor(shape, tensor.dtype)
+                  for key, shape, tensor in zip(self._input_keys, shapes, self.inputs)}
+        try:
+            for step in self._steps:
+                args, kwargs = step.node.arguments([values[k] for k in step.input_keys])
+                produced = _shape_leaves(step.layer._symbolic_output_shape(args, kwargs))
+                for key, shape, tensor in zip(step.output_keys, produced, step.node.outputs):
+                    values[key] = SymbolicTensor(shape, tensor.dtype)
+        except (ShapeError, NotImplementedError):
+            # The graph was checked for its own input shapes, and the given ones fit them: a
+            # layer whose shape rule cannot take the more specific sizes keeps the model's shapes.
+            return _shapes_of(self._output_structure)
+        return _shapes_of(nest.pack_like(self._output_structure,
+                                         [values[k] for k in self._output_keys]))
 
     def compute_output_dtype(self, inputs):
         """The dtypes of the model's outputs, each as its last layer gives it."""
@@ -305,6 +357,11 @@ class Functional(Model):
         shapes = [t.shape for t in self.outputs]
         return shapes[0] if len(shapes) == 1 else shapes
 
+    @property
+    def output_names(self) -> list[str]:
+        """The names of the layers that produce the outputs, in `outputs` order (as Keras's)."""
+        return [t.history.node.layer.name for t in self.outputs]
+
     def get_config(self) -> dict:
         from .config import functional_config
 
@@ -316,6 +373,13 @@ class Functional(Model):
         from .from_config import functional_from_config
 
         return functional_from_config(cls, config, custom_objects, safe_mode)
+
+
+def _as_tensor_of(value, dtype: torch.dtype) -> torch.Tensor:
+    """`value` (a tensor or array-like) as a tensor of `dtype`, as Keras converts model inputs."""
+    if isinstance(value, torch.Tensor):
+        return value if value.dtype == dtype else value.to(dtype)
+    return torch.as_tensor(np.asarray(value), dtype=dtype)
 
 
 def _shape_list(shape):

@@ -6,6 +6,8 @@ writing `forward` (or Keras's `call`) gives a model whose graph is Python code.
 
 from __future__ import annotations
 
+import inspect
+
 from ..layers.layer import Layer
 from ..training.trainer import Trainer
 
@@ -33,7 +35,7 @@ class Model(Trainer, Layer):
             from .functional import Functional
 
             return super().__new__(Functional)
-        return super().__new__(cls)
+        return super().__new__(cls, *args, **kwargs)  # the arguments make a subclass's config
 
     def __init__(self, *args, **kwargs):
         from .functional import Functional
@@ -49,8 +51,11 @@ class Model(Trainer, Layer):
     @classmethod
     def from_config(cls, config: dict, custom_objects=None, safe_mode=True) -> "Model":
         """`Model.from_config(functional_model.get_config())` rebuilds the functional model, as in
-        Keras; other configs are constructor arguments."""
-        if cls is Model and all(k in config for k in ("layers", "input_layers", "output_layers")):
+        Keras, also for a subclass whose constructor takes a functional model's arguments; other
+        configs are constructor arguments."""
+        if takes_functional_arguments(cls) and all(
+            k in config for k in ("layers", "input_layers", "output_layers")
+        ):
             from .from_config import functional_from_config
 
             return functional_from_config(cls, config, custom_objects, safe_mode)
@@ -88,12 +93,13 @@ class Model(Trainer, Layer):
 
         save_weights(self, filepath, overwrite=overwrite)
 
-    def load_weights(self, filepath, skip_mismatch: bool = False) -> None:
+    def load_weights(self, filepath, skip_mismatch: bool = False, by_name: bool = False) -> None:
         """Load weights saved by `save_weights` (netknit's or Keras's); all or nothing, unless
-        `skip_mismatch` (then layers that do not match keep their weights, with a warning)."""
+        `skip_mismatch` (then layers that do not match keep their weights, with a warning).
+        `by_name=True` loads a legacy Keras `.h5` file into the layers of the same names."""
         from ..saving import load_weights
 
-        load_weights(self, filepath, skip_mismatch=skip_mismatch)
+        load_weights(self, filepath, skip_mismatch=skip_mismatch, by_name=by_name)
 
     def get_compile_config(self) -> dict | None:
         """`compile`'s arguments, serialized as Keras 3 stores them; None if not compiled."""
@@ -162,6 +168,17 @@ class Model(Trainer, Layer):
 
         return export(self, filepath, format=format, verbose=verbose,
                       input_signature=input_signature, **kwargs)
+
+
+def takes_functional_arguments(cls: type) -> bool:
+    """Whether `cls(inputs, outputs, name=...)` makes a functional model of that class: its
+    constructor is Model's or Functional's, has their arguments, or takes `*args, **kwargs`
+    (Keras's rule for reviving and cloning functional subclasses)."""
+    from .functional import Functional
+
+    spec = inspect.getfullargspec(cls.__init__)
+    return (spec.varargs is not None and spec.varkw is not None) or spec.args[1:] in (
+        ["inputs", "outputs", "name"], inspect.getfullargspec(Functional.__init__).args[1:])
 
 
 def _functional_arguments(args: tuple, kwargs: dict) -> bool:

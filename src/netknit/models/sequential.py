@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from .. import dtype_policies
+from ..graph.shapes import format_shape
 from ..graph.symbolic import SymbolicTensor
 from ..layers.input_layer import InputLayer
-from ..layers.layer import Layer, unique_name
+from ..layers.layer import Layer, building, unique_name
 from .functional import Functional
 from .model import Model
+
+# What a Sequential model has only once its input shape is known (an AttributeError before, as
+# in Keras).
+_GRAPH_ATTRIBUTES = ("input", "output", "inputs", "outputs", "input_shape", "output_shape")
 
 
 class Sequential(Functional):
@@ -40,6 +46,21 @@ class Sequential(Functional):
         """Append a layer (or an `Input` as the very first element)."""
         if isinstance(layer, SymbolicTensor) and isinstance(layer.producer, InputLayer):
             layer = layer.producer
+        # ValueErrors, as Keras raises for these mistakes.
+        if not isinstance(layer, Layer):
+            raise ValueError(
+                "Only layers can be added to a Sequential model, e.g. model.add(Dense(8)). "
+                f"Received: {layer!r} (of type {type(layer).__name__})"
+            )
+        if layer is self:
+            raise ValueError("A Sequential model cannot be added to itself.")
+        taken = [self._input_layer, *self._stack]
+        if any(other is not None and other is not layer and other.name == layer.name
+               for other in taken):
+            raise ValueError(
+                f"Sequential model '{self.name}' already has a layer named '{layer.name}'. All "
+                "layers in a model must have unique names: pass another name= to the new layer."
+            )
         if isinstance(layer, InputLayer):
             if self._stack or self._input_layer is not None:
                 raise ValueError(
@@ -47,24 +68,18 @@ class Sequential(Functional):
                     f"Model '{self.name}' already has layers."
                 )
             self._input_layer = layer
-        elif isinstance(layer, Layer):
-            if layer is self:
-                raise ValueError("A Sequential model cannot be added to itself.")
+        else:
             if not self._stack and self._input_layer is None and layer._input_shape_arg:
                 self._input_layer = InputLayer(shape=layer._input_shape_arg)
             self._stack.append(layer)
-        else:
-            raise TypeError(
-                "Only layers can be added to a Sequential model, e.g. model.add(Dense(8)). "
-                f"Received: {layer!r}"
-            )
         if rebuild:
             self._rebuild()
 
     def pop(self, rebuild: bool = True) -> Layer:
         """Remove and return the last layer."""
         if not self._stack:
-            raise TypeError(f"There are no layers in model '{self.name}' to pop.")
+            # An IndexError, as popping an empty list (and Keras's Sequential) raises.
+            raise IndexError(f"There are no layers in model '{self.name}' to pop.")
         layer = self._stack.pop()
         if rebuild:
             self._rebuild()
@@ -72,29 +87,45 @@ class Sequential(Functional):
 
     def _rebuild(self) -> None:
         """Connect the layers on the known input shape (if any) into a functional graph."""
+        first = self._stack[0] if self._stack else None
+        if self._input_layer is None and isinstance(first, Functional) and first.built and (
+            len(first.inputs) == 1
+        ):
+            # A built model as the first layer tells the input shape, as in Keras.
+            self._input_layer = InputLayer(batch_shape=first.inputs[0].shape,
+                                           dtype=first.inputs[0].dtype)
         if self._input_layer is None or not self._stack:
             self.built = False
             self._layer_list = list(self._stack)
+            # A graph built before (then popped to nothing) no longer describes the model.
+            for name in ("inputs", "outputs", "_input_structure", "_output_structure"):
+                self.__dict__.pop(name, None)
             return
         # Keras builds an inner functional model here, which takes a "functional" name; taking
         # one too keeps the automatic names of later models the same as in Keras.
         unique_name("functional")
         inputs = self._input_layer._inbound_nodes[0].outputs[0]
         x = inputs
-        for layer in self._stack:
-            x = layer(x)
-            if not isinstance(x, SymbolicTensor):
-                raise ValueError(
-                    f"Layer '{layer.name}' returns several tensors, which a Sequential model "
-                    "cannot pass on to the next layer. Use the functional API "
-                    "(Model(inputs, outputs))."
-                )
+        # Each layer takes what the one before returns, several tensors included (an LSTM's
+        # states for a Concatenate, or as the model's outputs), as in Keras.
+        with building(self):  # the layers' weights are named under the model, as in Keras
+            for layer in self._stack:
+                x = layer(x)
         self._init_graph(inputs, x)
 
     def build(self, input_shape=None) -> None:
-        """Build on inputs of `input_shape` (batch dimension included), as a first call would."""
+        """Build on inputs of `input_shape` (batch dimension included), as a first call would.
+
+        Without a shape, a model whose input shape is known (it starts with an `Input`) is left
+        as it is, as in Keras; one whose input shape is unknown cannot be built.
+        """
+        if input_shape is None and self._input_layer is not None:
+            return
         if input_shape is None:
-            raise ValueError(f"Cannot build Sequential '{self.name}' without an input shape.")
+            raise ValueError(
+                f"Cannot build Sequential '{self.name}' without an input shape: pass one, e.g. "
+                "model.build((None, 16)), or start the model with Input(shape=...)."
+            )
         if not self._stack:
             raise ValueError(
                 f"Sequential model '{self.name}' cannot be built because it has no layers. Call "
@@ -102,6 +133,12 @@ class Sequential(Functional):
             )
         if self._input_layer is None:
             self._input_layer = InputLayer(batch_shape=tuple(input_shape))
+        elif tuple(self._input_layer.batch_shape) != tuple(input_shape):
+            raise ValueError(
+                f"Sequential model '{self.name}' already takes inputs of shape "
+                f"{format_shape(self._input_layer.batch_shape)}, so it cannot be built for "
+                f"{format_shape(tuple(input_shape))}. Start a new model for the other shape."
+            )
         self._rebuild()
 
     def _sublayers(self) -> list[Layer]:
@@ -113,22 +150,23 @@ class Sequential(Functional):
         return self.layers
 
     @property
-    def input(self):
-        self._require_built("input")
-        return super().input
+    def input_dtype(self) -> str:
+        """The dtype of the model's `Input` when it starts with one (as Keras reports it), else
+        the layer rule's."""
+        if self._input_layer is not None:
+            return dtype_policies.dtype_name(self._input_layer.dtype)
+        return super().input_dtype
 
-    @property
-    def output(self):
-        self._require_built("output")
-        return super().output
-
-    def _require_built(self, what: str) -> None:
-        if not self.built:
-            raise ValueError(
-                f"Sequential model '{self.name}' has no {what} yet: its input shape is unknown. "
+    def __getattr__(self, name: str):
+        # Python comes here when an attribute is missing or a property raises AttributeError:
+        # before the input shape is known, the graph's attributes say why they are missing.
+        if name in _GRAPH_ATTRIBUTES and not self.__dict__.get("built", True):
+            raise AttributeError(
+                f"Sequential model '{self.name}' has no {name} yet: its input shape is unknown. "
                 "Start it with Input(shape=...), pass input_shape= to the first layer, or call it "
                 "on data once."
             )
+        return super().__getattr__(name)
 
     def get_config(self) -> dict:
         from .config import sequential_config

@@ -16,6 +16,7 @@ import rich.table
 
 from ..graph import nest
 from ..graph.shapes import format_shape
+from ..layers.layer import Layer, _shape_leaves
 
 
 def print_summary(model, line_length=None, positions=None, print_fn=None, expand_nested=False,
@@ -137,12 +138,28 @@ def _is_chain(model, nodes) -> bool:
 
 def _output_shape(layer) -> str:
     nodes = layer._inbound_nodes
-    if not nodes:
+    if nodes:
+        shapes = [t.shape for t in nest.flatten(nodes[-1].outputs_structure)]
+    elif "_build_shapes" in layer.__dict__ and _has_shape_rule(layer):
+        # A layer built by hand, or by an eager call inside a subclassed model: Keras infers its
+        # output shape from the shapes it was built for.
+        args, kwargs = layer._build_shapes
+        try:
+            shapes = _shape_leaves(layer.compute_output_shape(*args, **kwargs))
+        except Exception:  # a layer that cannot tell (Keras: NotImplementedError) shows "?"
+            return "?"
+    else:
         return "?"
     # Keras's summary writes a 1-tuple without its comma: `(None)`.
-    shapes = [format_shape(t.shape).replace(",)", ")")
-              for t in nest.flatten(nodes[-1].outputs_structure)]
-    return shapes[0] if len(shapes) == 1 else "[" + ", ".join(shapes) + "]"
+    texts = [format_shape(tuple(shape)).replace(",)", ")") for shape in shapes]
+    return texts[0] if len(texts) == 1 else "[" + ", ".join(texts) + "]"
+
+
+def _has_shape_rule(layer) -> bool:
+    """Whether the layer's class writes its own `compute_output_shape`. Keras's base layer has
+    none (netknit's infers one by running `forward`), so Keras shows "?" for such a layer."""
+    owner = next(c for c in type(layer).__mro__ if "compute_output_shape" in c.__dict__)
+    return owner is not Layer
 
 
 def _param_count(layer) -> str:
