@@ -197,3 +197,149 @@ def test_a_subclass_of_a_builtin_layer_reaches_its_call_with_super():
     model = keras.Model(x, Doubled(2)(x))
     assert model.output_shape == (None, 2)
     assert len(model.trainable_variables) == 2 and model.non_trainable_variables == []
+
+
+# ---------------------------------------------------------------- configs Keras writes by itself
+
+
+class _Scaled(keras.layers.Layer):
+    """A user's layer without get_config: Keras saves its constructor arguments."""
+
+    def __init__(self, units, scale=2.0, **kwargs):
+        super().__init__(**kwargs)
+        self.units, self.scale = units, scale
+
+    def call(self, x):
+        return x * self.scale
+
+
+def test_a_layer_without_get_config_saves_its_constructor_arguments():
+    layer = _Scaled(3, name="s")
+    config = layer.get_config()
+    # Keras 3.15.1: {'name': 's', 'units': 3, 'scale': 2.0, 'trainable': True, 'dtype': ...}
+    assert {k: config[k] for k in ("name", "units", "scale", "trainable")} == {
+        "name": "s", "units": 3, "scale": 2.0, "trainable": True}
+    again = _Scaled.from_config(config)
+    assert (again.units, again.scale) == (3, 2.0)
+    with pytest.raises(NotImplementedError, match="Define get_config"):
+        _Scaled(keras.initializers.Ones()).get_config()
+
+
+def test_a_subclassed_model_without_get_config_saves_and_loads(tmp_path):
+    class Net(keras.Model):
+        def __init__(self, hidden=4, **kwargs):
+            super().__init__(**kwargs)
+            self.hidden_layer = layers.Dense(hidden)
+            self.out = layers.Dense(1)
+
+        def call(self, x):
+            return self.out(self.hidden_layer(x))
+
+    model = Net(hidden=3)
+    x = np.ones((2, 5), "float32")
+    model(x)
+    assert model.get_config()["hidden"] == 3  # the argument given, not the default
+    model.save(tmp_path / "net.keras")
+    loaded = keras.saving.load_model(tmp_path / "net.keras", custom_objects={"Net": Net})
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_activity_regularizer_is_part_of_the_config():
+    config = layers.Dense(2, activity_regularizer="l2").get_config()
+    assert config["activity_regularizer"]["class_name"] == "L2"
+    assert layers.Dense.from_config(config).activity_regularizer.l2 == pytest.approx(0.01)
+    assert "activity_regularizer" not in layers.Dense(2).get_config()  # as Keras: only when set
+
+
+def test_a_named_function_in_a_lambda_is_saved_by_name(tmp_path):
+    def double(x):
+        return x * 2
+
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, layers.Lambda(double)(inputs))
+    assert model.layers[1].get_config()["function"] == {
+        "module": "builtins", "class_name": "function", "config": "double",
+        "registered_name": "function"}
+    model.save(tmp_path / "lambda.keras")
+    loaded = keras.saving.load_model(tmp_path / "lambda.keras", custom_objects={"double": double})
+    np.testing.assert_allclose(loaded.predict(np.ones((1, 3)), verbose=0), [[2.0, 2.0, 2.0]])
+
+
+# ---------------------------------------------------------------- masks of a user's layers
+
+
+class _NonZeroMask(keras.layers.Layer):
+    def call(self, x):
+        return keras.ops.expand_dims(keras.ops.cast(x, "float32"), -1)
+
+    def compute_mask(self, inputs, mask=None):
+        return keras.ops.not_equal(inputs, 0)
+
+
+class _NeedsMask(keras.layers.Layer):
+    def call(self, x, mask=None):
+        assert mask is not None  # the guide's TemporalSoftmax checks it, also when built
+        return x * keras.ops.expand_dims(keras.ops.cast(mask, "float32"), -1)
+
+
+def test_a_users_compute_mask_reaches_the_next_layers():
+    inputs = keras.Input((None,), dtype="int32")
+    outputs = layers.LSTM(2)(_NonZeroMask()(inputs))
+    model = keras.Model(inputs, outputs)
+    x = np.array([[1, 2, 0, 0]], "int32")
+    np.testing.assert_allclose(model.predict(x, verbose=0), model.predict(x[:, :2], verbose=0),
+                               rtol=1e-6)  # the padded steps are skipped
+
+
+def test_a_layer_reading_the_mask_gets_one_when_the_graph_is_built():
+    inputs = keras.Input((None,), dtype="int32")
+    x = layers.Embedding(10, 4, mask_zero=True)(inputs)
+    model = keras.Model(inputs, _NeedsMask()(x))
+    out = model.predict(np.array([[3, 0]]), verbose=0)
+    assert np.all(out[0, 1] == 0) and np.any(out[0, 0] != 0)
+
+
+def test_a_misspelt_argument_is_the_error_keras_raises_and_suggests_the_name():
+    # Keras raises ValueError ("Unrecognized keyword arguments"); Python's convention is a
+    # TypeError: the error is both.
+    with pytest.raises(ValueError, match="Did you mean 'units'"):
+        layers.Dense(2, untis=3)
+    with pytest.raises(TypeError, match="Did you mean 'dropout'"):
+        layers.LSTM(2, dropot=0.1)
+    with pytest.raises(ValueError) as error:
+        layers.ConvLSTM2D(2, 3, foo=1)
+    assert "units" not in str(error.value).split("Allowed arguments:")[1].split(", ")
+
+
+def test_a_layer_unfrozen_inside_a_frozen_block_trains_as_in_keras():
+    inner = keras.Sequential([keras.Input((3,)), layers.Dense(2), layers.Dense(2)])
+    outer = keras.Sequential([inner, layers.Dense(1)])
+    inner.trainable = False
+    inner.layers[0].trainable = True
+    # Keras 3.15.1: 4 trainable (the unfrozen Dense and the head), 2 non-trainable, 6 in all.
+    assert (len(outer.trainable_weights), len(outer.non_trainable_weights)) == (4, 2)
+    assert outer.trainable_weights[0] is inner.layers[0].kernel
+
+
+class _LogisticEndpoint(keras.layers.Layer):
+    """The training guide's endpoint layer: two tensor arguments, its loss added in `call`."""
+
+    def __init__(self, name=None):
+        super().__init__(name=name)
+        self.loss_fn = keras.losses.BinaryCrossentropy(from_logits=True)
+
+    def call(self, targets, logits):
+        self.add_loss(self.loss_fn(targets, logits))
+        return keras.ops.softmax(logits)
+
+
+def test_a_layer_of_two_tensor_arguments_whose_loss_is_the_models():
+    inputs, targets = keras.Input((3,), name="inputs"), keras.Input((10,), name="targets")
+    predictions = _LogisticEndpoint(name="predictions")(targets, layers.Dense(10)(inputs))
+    assert predictions.shape == (None, 10)
+    model = keras.Model([inputs, targets], predictions)
+    assert model.losses == []  # nothing left from building the graph, as in Keras
+    model.compile(optimizer="adam")  # no loss: the layer's is the loss
+    data = {"inputs": np.random.random((3, 3)), "targets": np.random.random((3, 10))}
+    history = model.fit(data, verbose=0, epochs=2)
+    assert list(history.history) == ["loss"] and history.history["loss"][0] > 0

@@ -248,7 +248,7 @@ def test_a_users_cell_works_the_keras_way():
     rnn = layers.RNN(cell, return_sequences=True, return_state=True)
     sequence, total, count = rnn(keras.Input((None, 2)))
     assert (sequence.shape, total.shape, count.shape) == ((None, None, 3), (None, 3), (None, 1))
-    assert [w.path for w in rnn.weights] == ["two_state_cell/kernel"]
+    assert [w.path for w in rnn.weights] == ["rnn/two_state_cell/kernel"]  # as Keras names it
     assert rnn.count_params() == 6
     x = torch.randn(2, 4, 2)
     sequence, total, count = rnn(x, training=True)

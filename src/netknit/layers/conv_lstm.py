@@ -43,6 +43,8 @@ class ConvLSTM(_LSTMKernels, RNNBase):
     """N-d convolutional LSTM (the base of ConvLSTM1D, ConvLSTM2D and ConvLSTM3D; see
     ConvLSTM2D for the arguments)."""
 
+    _keras_cell_name = "conv_lstm_cell"
+    _arguments_passed_for_the_user = ("units",)
     rank: int
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,

@@ -18,6 +18,8 @@ kernels, attention projections).
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import inspect
 import math
@@ -33,7 +35,7 @@ from .. import dtype_policies
 from .. import initializers as initializers_module
 from .. import regularizers as regularizers_module
 from ..graph import nest
-from ..graph.errors import ShapeError, did_you_mean
+from ..graph.errors import ShapeError, unknown_argument_error
 from ..graph.node import Node
 from ..graph.shapes import format_shape
 from ..graph.symbolic import SymbolicTensor
@@ -67,12 +69,36 @@ def linear_weight(weight: torch.Tensor, in_axes: int = 1) -> torch.Tensor:
 
 
 def unique_weight_name(layer, prefix: str) -> str:
-    """`prefix`, then `prefix_1`, ... : the first that is not yet an attribute of `layer`."""
+    """`prefix`, then `prefix_1`, ... : the first that is not yet an attribute or weight path of
+    `layer` (a weight renamed by assignment keeps the path of its first name)."""
+    taken = {getattr(getattr(layer, n, None), "path", "").rsplit("/", 1)[-1]
+             for n in layer.__dict__.get("_weight_names", ())}
     name, count = prefix, 0
-    while hasattr(layer, name):
+    while hasattr(layer, name) or name in taken:
         count += 1
         name = f"{prefix}_{count}"
     return name
+
+
+# The layers being built, outermost first: a weight's path starts with their names, as Keras's
+# name scopes make it ("sequential/dense/kernel", "my_block/dense/kernel").
+_BUILDING = contextvars.ContextVar("netknit_building_layers", default=())
+
+
+@contextlib.contextmanager
+def building(layer):
+    """Name the weights `layer` and the layers inside it create under its name."""
+    stack = _BUILDING.get()
+    token = _BUILDING.set(stack if layer in stack else (*stack, layer))
+    try:
+        yield
+    finally:
+        _BUILDING.reset(token)
+
+
+def _weight_path(layer, name: str) -> str:
+    scope = [outer.name for outer in _BUILDING.get() if outer is not layer]
+    return "/".join([*scope, layer.name, name])
 
 
 def _dtype(value) -> torch.dtype:
@@ -132,9 +158,17 @@ class Layer(nn.Module):
     # Whether calls follow the dtype policy (cast inputs, weights and outputs). Models do not:
     # their layers do, each by its own policy, as in Keras. Neither do operations and inputs.
     _follows_dtype_policy = True
+    # Whether a plain torch module assigned as an attribute is wrapped in a TorchModuleWrapper.
+    _wraps_torch_modules = True
     # Under a mixed policy, run `forward` in float32 (inputs cast up, weights as they are) and
     # return the compute dtype: Keras's normalization and embedding layers compute so.
     _mixed_computes_in_float32 = False
+
+    def __new__(cls, *args, **kwargs):
+        layer = super().__new__(cls)
+        if _takes_automatic_config(cls):
+            vars(layer)["_automatic_config"] = _constructor_arguments(cls, args, kwargs)
+        return layer
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -196,11 +230,7 @@ class Layer(nn.Module):
             inspect.signature(Layer.__init__).parameters
         )
         known -= {"self", "kwargs"}
-        key = next(iter(kwargs))
-        raise TypeError(
-            f"{type(self).__name__} got an unexpected keyword argument '{key}'."
-            f"{did_you_mean(key, known)} Allowed arguments: {', '.join(sorted(known))}."
-        )
+        raise unknown_argument_error(type(self).__name__, next(iter(kwargs)), known)
 
     # ------------------------------------------------------------------ dtype policy
 
@@ -330,7 +360,7 @@ class Layer(nn.Module):
         else:
             self.register_buffer(name, value)
         # Keras variables carry their path ("dense/kernel"); so do ours.
-        getattr(self, name).path = f"{self.name}/{name}"
+        getattr(self, name).path = _weight_path(self, name)
         self._weight_names.append(name)
         if not autocast:
             self._uncast_weights.add(name)
@@ -358,6 +388,13 @@ class Layer(nn.Module):
             if old is not None:
                 self._rename_weight(old, name)
                 return
+        if isinstance(value, nn.Module) and self._wraps_torch_modules and not isinstance(
+                value, (Layer, nn.ModuleList, nn.ModuleDict)):
+            # As in Keras: a plain torch module held by a layer is wrapped, so that its
+            # parameters are the layer's weights (listed, frozen, saved).
+            from .torch_module_wrapper import TorchModuleWrapper
+
+            value = TorchModuleWrapper(value)
         super().__setattr__(name, value)
 
     def _rename_weight(self, old: str, new: str) -> None:
@@ -372,12 +409,13 @@ class Layer(nn.Module):
         self._regularized = [(new if n == old else n, f) for n, f in self._regularized]
         self._constrained = [(new if n == old else n, f) for n, f in self._constrained]
 
+    def _own_weight_entries(self, trainable: bool) -> list[tuple[nn.Module, str]]:
+        """(owner, attribute) of the layer's own trainable (or non-trainable) weights, in
+        creation order."""
+        return [(self, n) for n in self._weight_names if (n in self._parameters) == trainable]
+
     def _own_weights(self, trainable: bool) -> list[torch.Tensor]:
-        return [
-            getattr(self, n)
-            for n in self._weight_names
-            if (n in self._parameters) == trainable
-        ]
+        return [getattr(owner, n) for owner, n in self._own_weight_entries(trainable)]
 
     def _sublayers(self) -> list["Layer"]:
         return [m for m in self.children() if isinstance(m, Layer)]
@@ -393,20 +431,23 @@ class Layer(nn.Module):
 
     @property
     def trainable_weights(self) -> list[torch.Tensor]:
+        """The weights that train: none when this layer is frozen; else each layer's own
+        trainable weights where that layer's `trainable` is set (a layer unfrozen inside a frozen
+        block trains, as Keras's per-weight flags make it), in `weights` order."""
         if not self._trainable:
             return []
-        return _unique(
-            self._own_weights(True) + [w for s in self._sublayers() for w in s.trainable_weights]
-        )
+        return _unique(self._weights_marked_trainable())
+
+    def _weights_marked_trainable(self) -> list[torch.Tensor]:
+        own = self._own_weights(True) if self._trainable else []
+        return own + [w for layer in self._sublayers() for w in layer._weights_marked_trainable()]
 
     @property
     def non_trainable_weights(self) -> list[torch.Tensor]:
         if not self._trainable:
             return self.weights
-        return _unique(
-            self._own_weights(False)
-            + [w for s in self._sublayers() for w in s.non_trainable_weights]
-        )
+        trainable = {id(w) for w in self.trainable_weights}
+        return [w for w in self.weights if id(w) not in trainable]
 
     @property
     def variables(self) -> list[torch.Tensor]:
@@ -431,9 +472,9 @@ class Layer(nn.Module):
         for module in self.modules():
             if isinstance(module, Layer):
                 module._trainable = value
-                for name in module._weight_names:
-                    weight = module._parameters.get(name)
-                    if weight is not None and weight.is_floating_point():
+                for owner, name in module._own_weight_entries(True):
+                    weight = owner._parameters[name]
+                    if weight.is_floating_point():
                         weight.requires_grad_(value)
 
     def _weight_entries(self) -> list[tuple["Layer", str]]:
@@ -442,12 +483,11 @@ class Layer(nn.Module):
 
         def visit(layer: Layer):
             for trainable in (True, False):
-                for n in layer._weight_names:
-                    if (n in layer._parameters) == trainable:
-                        tensor = getattr(layer, n)
-                        if id(tensor) not in seen:
-                            seen.add(id(tensor))
-                            entries.append((layer, n))
+                for owner, n in layer._own_weight_entries(trainable):
+                    tensor = getattr(owner, n)
+                    if id(tensor) not in seen:
+                        seen.add(id(tensor))
+                        entries.append((owner, n))
             for sub in layer._sublayers():
                 visit(sub)
 
@@ -465,7 +505,8 @@ class Layer(nn.Module):
     def set_weights(self, weights: list) -> None:
         """Set the weights from NumPy arrays in Keras's order (as `get_weights` gives them)."""
         entries = self._weight_entries()
-        expected = [(f"{o.name}/{n}", tuple(getattr(o, n).shape)) for o, n in entries]
+        expected = [(f"{getattr(o, 'name', type(o).__name__)}/{n}", tuple(getattr(o, n).shape))
+                    for o, n in entries]
         weights = list(weights)
         if len(weights) != len(entries):
             listing = ", ".join(f"{n} {format_shape(s)}" for n, s in expected) or "none"
@@ -560,9 +601,11 @@ class Layer(nn.Module):
                 except ShapeError as error:
                     raise error.attach(self, []) from None
             device = next((t.device for t in nest.flatten(inputs) if torch.is_tensor(t)), None)
-            self._build_once(nest.map_structure(lambda t: tuple(t.shape), inputs))
-            if device is not None:
-                self.to(device)
+            with building(self):  # the layers inside are built in this first call
+                self._build_once(nest.map_structure(lambda t: tuple(t.shape), inputs))
+                if device is not None:
+                    self.to(device)
+                return nn.Module.__call__(self, *args, **kwargs)
         # 5. Compute.
         return nn.Module.__call__(self, *args, **kwargs)
 
@@ -580,7 +623,10 @@ class Layer(nn.Module):
         )
 
     def _build_once(self, input_shape) -> None:
-        self.build(_map_shapes(tuple, input_shape))
+        # Recorded for the saved build_config, also for a layer without a `build` of its own.
+        self.__dict__.setdefault("_build_shapes", ((input_shape,), {}))
+        with building(self):
+            self.build(_map_shapes(tuple, input_shape))
         self.built = True
 
     def _symbolic_call(self, args: tuple, kwargs: dict):
@@ -589,9 +635,15 @@ class Layer(nn.Module):
         try:
             if self.input_spec is not None:
                 check_input_spec(self, self.input_spec, inputs)
-            output_shape = self._symbolic_output_shape(args, kwargs)
+            with building(self) if not self.built else contextlib.nullcontext():
+                output_shape = self._symbolic_output_shape(args, kwargs)
         except ShapeError as error:
             raise error.attach(self, symbolic) from None
+        # Shape inference may have run `forward` on stand-ins: the penalties it added are not
+        # the model's (Keras's `model.losses` is empty until a real call).
+        for layer in self.modules():
+            if isinstance(layer, Layer) and layer._activity_losses:
+                layer._activity_losses = []
         dtype = self._symbolic_output_dtype(inputs)
         if is_shape(output_shape):
             outputs = SymbolicTensor(output_shape, dtype, name=f"{self.name}/output")
@@ -619,6 +671,14 @@ class Layer(nn.Module):
         input_shape = _shapes_of(args[0])
         if not self.built:
             self._build_once(input_shape)
+        masked = self._accepts_mask and any(
+            t.has_mask for t in nest.flatten(args[0]) if isinstance(t, SymbolicTensor))
+        more_inputs = any(isinstance(t, SymbolicTensor) for t in nest.flatten((args[1:], kwargs)))
+        default_rule = type(self).compute_output_shape is Layer.compute_output_shape
+        if (masked or more_inputs) and default_rule:
+            # Run with every symbolic argument, and with a mask for a layer whose call reads it,
+            # as Keras's symbolic call does.
+            return self._run_for_shapes(input_shape, masked=masked, call=(args, kwargs))
         return self.compute_output_shape(input_shape)
 
     def _symbolic_output_dtype(self, inputs) -> torch.dtype:
@@ -643,7 +703,11 @@ class Layer(nn.Module):
         return self._compute_dtype
 
     def produces_mask(self, input_has_mask: bool) -> bool:
-        """Whether the output carries a mask, given whether the input does (graph time)."""
+        """Whether the output carries a mask, given whether the input does (graph time). A
+        layer with its own `compute_mask` may make one (it can still return None)."""
+        if type(self).compute_mask is not Layer.compute_mask and not type(
+                self).__module__.startswith("netknit."):
+            return True
         return input_has_mask and self.supports_masking
 
     def compute_mask(self, inputs, mask=None):
@@ -656,16 +720,31 @@ class Layer(nn.Module):
         The run uses zeros with every unknown size set to two different values: output sizes that
         change with them are unknown (`None`) in the result, as in Keras's own inference.
         """
+        return self._run_for_shapes(input_shape)
+
+    def _run_for_shapes(self, input_shape, masked: bool = False, call=None):
+        """`compute_output_shape`'s default rule. With `call`, the symbolic `(args, kwargs)` of
+        a call, every symbolic argument gets a stand-in (a layer of several tensor arguments);
+        with `masked`, the call also gets a mask of ones over the first input's axes but the
+        last, `(batch, timesteps)`."""
         results = []
         for fill in ((2, 83), (3, 89)):
-            def zeros(shape, fill=fill):
+            def zeros(shape, fill=fill, dtype=self.dtype):
                 dims = [fill[0] if i == 0 and d is None else fill[1] if d is None else d
                         for i, d in enumerate(shape)]
-                return torch.zeros(dims, dtype=self.dtype)
+                return torch.zeros(dims, dtype=dtype)
 
-            sample = _map_shapes(zeros, input_shape)
+            if call is None:
+                args, kwargs = (_map_shapes(zeros, input_shape),), {}
+            else:
+                args, kwargs = nest.map_structure(
+                    lambda t, zeros=zeros: zeros(t.shape, dtype=t.dtype)
+                    if isinstance(t, SymbolicTensor) else t, call)
+            if masked:
+                first = nest.flatten(args[0])[0]
+                kwargs = {**kwargs, "mask": torch.ones(first.shape[:-1], dtype=torch.bool)}
             with torch.no_grad():
-                out = nn.Module.__call__(self, sample)
+                out = nn.Module.__call__(self, *args, **kwargs)
             results.append(nest.flatten(out))
         shapes = [
             tuple(None if i == 0 or a != b else a for i, (a, b) in enumerate(zip(x.shape, y.shape)))
@@ -704,16 +783,47 @@ class Layer(nn.Module):
     # ------------------------------------------------------------------ config
 
     def get_config(self) -> dict:
-        """The constructor arguments that recreate this layer (without weights)."""
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "dtype": dtype_policies.serialize(self._dtype_policy),
-        }
+        """The constructor arguments that recreate this layer (without weights).
+
+        A user's layer without a `get_config` of its own gets, as in Keras, the arguments its
+        constructor was called with (defaults included), when they are plain values (numbers,
+        strings, None, and lists or dicts of them).
+        """
+        config = {"name": self.name}
+        if _takes_automatic_config(type(self)):
+            automatic = self.__dict__.get("_automatic_config")
+            if automatic is None:
+                raise NotImplementedError(
+                    f"Layer {type(self).__name__} has no get_config(), and its constructor "
+                    "arguments are not all plain values (numbers, strings, None, lists and dicts "
+                    "of them), so they cannot be saved as they are. Define get_config() returning "
+                    "{**super().get_config(), 'arg': self.arg, ...}, and from_config() for "
+                    "arguments that need rebuilding."
+                )
+            config.update(automatic)
+        config.update(trainable=self.trainable,
+                      dtype=dtype_policies.serialize(self._dtype_policy))
+        if self.activity_regularizer is not None:
+            config["activity_regularizer"] = regularizers_module.serialize(
+                self.activity_regularizer)
+        return config
 
     @classmethod
     def from_config(cls, config: dict) -> "Layer":
         return cls(**config)
+
+    def get_build_config(self) -> dict | None:
+        """The input shapes the layer was built for, as a saved model records them:
+        `{"input_shape": (None, 3)}` (or `{"shapes_dict": {...}}`); None before it is built."""
+        from ..models.config import build_config_of  # models build on the layers
+
+        return build_config_of(self)
+
+    def build_from_config(self, config: dict) -> None:
+        """Build the layer for the shapes of a `get_build_config()` result."""
+        from ..saving.serialization import build_from_config  # saving builds on the layers
+
+        build_from_config(self, config)
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}"
@@ -803,9 +913,45 @@ def _add_activity_penalty(layer: Layer, args, outputs) -> None:
         )
 
 
+def _takes_automatic_config(cls) -> bool:
+    """Whether `cls` is a user's layer class that leaves `get_config` to the base class."""
+    return cls.get_config is Layer.get_config and not cls.__module__.startswith("netknit.")
+
+
+def _constructor_arguments(cls, args: tuple, kwargs: dict) -> dict | None:
+    """The arguments of `cls(*args, **kwargs)` by name, defaults included, `**kwargs` spread and
+    `name` left out; None when they cannot make a config (not plain values, or `*args`)."""
+    parameters = inspect.signature(cls.__init__).parameters
+    try:
+        bound = inspect.signature(cls.__init__).bind(None, *args, **kwargs)
+    except TypeError:
+        return None
+    bound.apply_defaults()
+    arguments = dict(bound.arguments)
+    arguments.pop(next(iter(parameters)))  # self
+    for name, parameter in parameters.items():
+        if parameter.kind is parameter.POSITIONAL_ONLY and name in arguments:
+            return None
+        if parameter.kind is parameter.VAR_POSITIONAL and arguments.pop(name, ()):
+            return None
+        if parameter.kind is parameter.VAR_KEYWORD:
+            arguments.update(arguments.pop(name, {}))
+    arguments.pop("name", None)
+    for shape_argument in ("input_shape", "input_dim"):  # Keras takes these through **kwargs
+        if arguments.get(shape_argument, 0) is None:
+            del arguments[shape_argument]
+    plain = (str, int, float, bool, type(None))
+    if not all(isinstance(v, plain) for v in nest.flatten(arguments)):
+        return None
+    return arguments
+
+
 def _marks_built(build):
     @functools.wraps(build)
     def build_and_mark(self, *args, **kwargs):
+        # The shapes of the outermost build call: a layer built without a symbolic call records
+        # them in its saved `build_config`.
+        self.__dict__.setdefault("_build_shapes", (args, kwargs))
         result = build(self, *args, **kwargs)
         self.built = True
         return result

@@ -30,7 +30,7 @@ from .. import constraints as constraints_module
 from .. import initializers as initializers_module
 from .. import regularizers as regularizers_module
 from ..graph import nest
-from ..graph.errors import ShapeError, did_you_mean
+from ..graph.errors import ShapeError, unknown_argument_error
 from ..graph.shapes import format_shape
 from . import eager_kernels
 from .core import check_positive_int
@@ -181,6 +181,10 @@ class RecurrentKernels:
         self.recurrent_dropout = _check_rate("recurrent_dropout", recurrent_dropout)
         self.seed = seed
 
+    # Arguments of the kinds' __init__s that a layer fills itself (ConvLSTM's `units` are its
+    # `filters`): not the user's to pass.
+    _arguments_passed_for_the_user: tuple = ()
+
     def _reject_unknown_kwargs(self, kwargs: dict) -> None:
         # The arguments are spread over cooperative __init__s (the kind, these, the layer's): a
         # misspelt one is matched against all of them.
@@ -188,11 +192,8 @@ class RecurrentKernels:
                  if "__init__" in vars(cls) and cls not in (nn.Module, object)
                  for name, p in inspect.signature(cls.__init__).parameters.items()
                  if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and name != "self"}
-        key = next(iter(kwargs))
-        raise TypeError(
-            f"{type(self).__name__} got an unexpected keyword argument '{key}'."
-            f"{did_you_mean(key, known)} Allowed arguments: {', '.join(sorted(known))}."
-        )
+        known -= set(self._arguments_passed_for_the_user)
+        raise unknown_argument_error(type(self).__name__, next(iter(kwargs)), known)
 
     # ------------------------------------------------------------------ weights
 
@@ -465,6 +466,9 @@ class RecurrentLayer(Layer):
         training: whether dropout applies.
     """
 
+    # The name of the cell that holds a layer's own weights in Keras, for their paths.
+    _keras_cell_name: str | None = None
+
     def __init__(self, return_sequences=False, return_state=False, go_backwards=False,
                  stateful=False, unroll=False, zero_output_for_mask=False, **kwargs):
         super().__init__(**kwargs)
@@ -546,6 +550,11 @@ class RecurrentLayer(Layer):
 
     def _build_once(self, sequences_shape) -> None:
         super()._build_once(sequences_shape)
+        if self._keras_cell_name is not None:
+            # Keras keeps the weights in a cell sublayer: "lstm/lstm_cell/kernel".
+            for weight in self._own_weights(True) + self._own_weights(False):
+                scope, _, name = weight.path.rpartition("/")
+                weight.path = f"{scope}/{self._keras_cell_name}/{name}"
         if self.stateful:
             self._create_carried_states(sequences_shape)
 
@@ -691,6 +700,8 @@ class LSTM(_LSTMKernels, RNNBase):
     torch.Size([2, 4])
     """
 
+    _keras_cell_name = "lstm_cell"
+
     def __init__(self, units, *args, use_cudnn="auto", **kwargs):
         super().__init__(units, *args, **kwargs)
         self.use_cudnn = use_cudnn
@@ -726,6 +737,8 @@ class GRU(_GRUKernels, RNNBase):
     torch.Size([2, 10, 4])
     """
 
+    _keras_cell_name = "gru_cell"
+
     def __init__(self, units, *args, use_cudnn="auto", **kwargs):
         super().__init__(units, *args, **kwargs)
         self.use_cudnn = use_cudnn
@@ -751,6 +764,8 @@ class SimpleRNN(_SimpleRNNKernels, RNNBase):
     >>> SimpleRNN(4)(torch.zeros(2, 10, 3)).shape
     torch.Size([2, 4])
     """
+
+    _keras_cell_name = "simple_rnn_cell"
 
 
 def _share_one_buffer(layer, inputs: torch.Tensor, mode: str) -> list:

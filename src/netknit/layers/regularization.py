@@ -252,4 +252,6 @@ class ActivityRegularization(Layer):
         return tuple(input_shape)
 
     def get_config(self):
-        return {**super().get_config(), "l1": self.l1, "l2": self.l2}
+        config = super().get_config()
+        config.pop("activity_regularizer")  # made from l1 and l2, as in Keras's config
+        return {**config, "l1": self.l1, "l2": self.l2}
