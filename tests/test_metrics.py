@@ -276,3 +276,35 @@ def test_rates_at_a_constraint_check_their_arguments():
     with pytest.raises(ValueError, match="num_thresholds=0"):
         metrics.SensitivityAtSpecificity(0.5, num_thresholds=0)
     assert metrics.SpecificityAtSensitivity(0.5).name.startswith("specificity_at_sensitivity")
+
+
+class TruePositives(metrics.Metric):
+    """The custom metric of Keras's training guide, with in-place updates for `assign_add`."""
+
+    def __init__(self, name="categorical_true_positives", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.true_positives = self.add_variable(shape=(), name="ctp", initializer="zeros")
+        self.ones = self.add_weight(shape=(2,), initializer="ones", name="ones")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        hits = torch.as_tensor(y_true).reshape(-1) == torch.as_tensor(y_pred).argmax(1)
+        self.true_positives.add_(hits.float().sum())
+
+    def result(self):
+        return self.true_positives
+
+
+def test_add_variable_takes_keras_s_arguments():
+    metric = TruePositives()
+    assert metric.ones.tolist() == [1.0, 1.0] and len(metric.variables) == 2
+    metric.update_state([0, 1], [[0.9, 0.1], [0.8, 0.2]])
+    assert float(metric.result()) == 1.0
+    metric.reset_state()  # zeros every variable, as Keras's reset_state
+    assert float(metric.result()) == 0.0 and metric.ones.tolist() == [0.0, 0.0]
+
+
+def test_state_kept_under_another_attribute_follows_the_metric_to_a_device():
+    metric = TruePositives()
+    kept = metric.true_positives
+    metric._on_device_of(torch.zeros(1, device="meta"))
+    assert metric.true_positives.device.type == "meta" and kept.device.type == "cpu"

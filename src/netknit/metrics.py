@@ -19,6 +19,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from . import initializers
 from . import losses as losses_module
 from .graph.errors import unknown_name_error
 from .layers.core import check_positive_int
@@ -92,12 +93,37 @@ class Metric:
     def variables(self) -> list[torch.Tensor]:
         return list(self._variables.values())
 
-    def add_variable(self, name: str, shape=()) -> torch.Tensor:
-        """A zero state tensor, kept as `self.<name>` and moved with the metric."""
-        tensor = torch.zeros(shape, dtype=self._torch_dtype, device=self._device)
-        self._variables[name] = tensor
-        setattr(self, name, tensor)
+    def add_variable(self, shape=(), initializer=None, dtype=None, aggregation="sum",
+                     name=None) -> torch.Tensor:
+        """A state tensor, moved with the metric; `reset_state` sets it to zeros.
+
+        Takes Keras's arguments (`add_variable(shape=(), initializer="zeros", name="tp")`,
+        `initializer` a name or an `Initializer`, zeros by default) and also netknit's short
+        form `add_variable("total", (3,))`, which keeps the tensor as `self.total`.
+        `aggregation` is accepted as in Keras; data-parallel runs sum every state.
+        """
+        if isinstance(shape, str):  # the short form: the name first
+            name, shape = shape, (() if initializer is None else initializer)
+            initializer, keep_as_attribute = None, True
+        else:
+            keep_as_attribute = False
+        shape = tuple(shape) if isinstance(shape, (list, tuple)) else shape
+        torch_dtype = self._torch_dtype if dtype is None else _dtype(dtype, integer=True)
+        if initializer is None or initializer == "zeros":
+            tensor = torch.zeros(shape, dtype=torch_dtype, device=self._device)
+        else:
+            value = initializers.get(initializer)(shape, dtype=torch_dtype)
+            tensor = torch.as_tensor(value, dtype=torch_dtype).to(self._device).clone()
+        name = name or "variable"
+        key = name if keep_as_attribute else f"{name}_{len(self._variables)}"
+        self._variables[key] = tensor
+        if keep_as_attribute:
+            setattr(self, name, tensor)
         return tensor
+
+    def add_weight(self, shape=(), initializer=None, dtype=None, name=None) -> torch.Tensor:
+        """Keras's older name of `add_variable`."""
+        return self.add_variable(shape=shape, initializer=initializer, dtype=dtype, name=name)
 
     def _on_device_of(self, tensor: torch.Tensor) -> None:
         """Move the state to `tensor`'s device if it lives elsewhere (once, on the first batch)."""
@@ -106,7 +132,10 @@ class Metric:
             for name, value in self._variables.items():
                 moved = value.to(tensor.device)
                 self._variables[name] = moved
-                setattr(self, name, moved)
+                # Wherever the metric keeps the tensor (`self.tp = self.add_variable(...)`).
+                for attribute, held in list(vars(self).items()):
+                    if held is value:
+                        setattr(self, attribute, moved)
 
     def update_state(self, *args, **kwargs) -> None:
         raise NotImplementedError

@@ -39,7 +39,7 @@ def test_verbose(model, capsys):
     callback.set_model(model)
     callback.on_epoch_begin(2)
     assert capsys.readouterr().out == (
-        "Epoch 3: LearningRateScheduler setting learning rate to 0.25.\n")
+        "\nEpoch 3: LearningRateScheduler setting learning rate to 0.25.\n")
 
 
 def test_schedule_must_be_callable():

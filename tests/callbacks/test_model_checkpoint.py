@@ -45,8 +45,9 @@ def test_verbose_messages(model, tmp_path, capsys):
     path = str(tmp_path / "m.keras")
     run(model, ModelCheckpoint(path, save_best_only=True, verbose=1), [0.5, 0.6])
     assert capsys.readouterr().out == (
-        f"Epoch 1: val_loss improved from None to 0.50000, saving model to {path}\n"
-        "Epoch 2: val_loss did not improve from 0.50000\n")
+        f"\nEpoch 1: val_loss improved from None to 0.50000, saving model to {path}\n"
+        f"\nEpoch 1: finished saving model to {path}\n"
+        "\nEpoch 2: val_loss did not improve from 0.50000\n")
 
 
 def test_every_few_batches(model, tmp_path):

@@ -37,8 +37,10 @@ def test_changes_smaller_than_min_delta_are_no_improvement(model):
 
 def test_verbose_message(model, capsys):
     run(model, [1, 1], patience=1, verbose=1)
+    # Keras reads the rate back from its float32 variable (0.1 -> 0.10000000149011612) and
+    # starts the message with an empty line.
     assert capsys.readouterr().out == (
-        "Epoch 2: ReduceLROnPlateau reducing learning rate to 0.010000000000000002.\n")
+        "\nEpoch 2: ReduceLROnPlateau reducing learning rate to 0.010000000149011612.\n")
 
 
 def test_missing_monitor_warns(model):

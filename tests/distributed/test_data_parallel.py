@@ -1,6 +1,7 @@
 """Data-parallel fit/evaluate/predict on 2 CPU processes (gloo) match a single-process run."""
 
 import os
+import warnings
 
 import numpy as np
 import pytest
@@ -150,3 +151,51 @@ def test_stateful_layers_carry_each_ranks_own_states():
         for start in range(0, len(samples), 2):
             _, state = reference(torch.as_tensor(samples[start:start + 2]), initial_state=[state])
         np.testing.assert_allclose(carried[rank], state.detach().numpy(), rtol=1e-6)
+
+
+class _Positives(keras.metrics.Metric):
+    """A metric written the Keras way: its state is an attribute of another name."""
+
+    def __init__(self, name="positives", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.count = self.add_variable(shape=(), initializer="zeros", name="positive_count")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        self.count.add_((y_pred > 0).sum().to(self.count.dtype))
+
+    def result(self):
+        return self.count + 0
+
+
+def _count_positives(_):
+    x, y = _data()
+    model = _model()
+    model.compile(loss="mse", metrics=[_Positives()], device="cpu")
+    return model.evaluate(x, y, batch_size=2, verbose=0, return_dict=True)["positives"]
+
+
+def test_a_keras_style_metric_counts_the_samples_of_all_processes():
+    x, _ = _data()
+    expected = int((_model().predict(x, verbose=0) > 0).sum())
+    assert distributed.launch(_count_positives, WORLD, None) == [expected, expected]
+
+
+def _batches_per_epoch(_):
+    x, y = _data()
+    model = _model()
+    seen = []
+    counter = keras.callbacks.LambdaCallback(
+        on_epoch_begin=lambda epoch, logs: seen.append(0),
+        on_train_batch_end=lambda batch, logs: seen.__setitem__(-1, seen[-1] + 1))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(x, y, batch_size=PER_RANK_BATCH, steps_per_epoch=3, epochs=3, shuffle=False,
+                  verbose=0, callbacks=[counter])
+    return seen, any("ran out" in str(w.message) for w in caught)
+
+
+def test_steps_per_epoch_counts_the_batches_of_each_processs_shard():
+    # 16 samples per process in batches of 4: passes of 4 batches, so epochs of 3, 1 (the pass
+    # ran out, with Keras's warning) and 3, as one process runs them over its own data.
+    for seen, warned in distributed.launch(_batches_per_epoch, WORLD, None):
+        assert seen == [3, 1, 3] and warned

@@ -39,6 +39,10 @@ def test_evaluate_return_forms():
     model.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"])
     loss, accuracy = model.evaluate(x, y, verbose=0)
     assert model.evaluate(x, y, verbose=0, return_dict=True) == {"accuracy": accuracy, "loss": loss}
+    # As Keras, compiling again without metrics keeps the metrics given before.
+    model.compile(optimizer="sgd", loss="binary_crossentropy")
+    assert len(model.evaluate(x, y, verbose=0)) == 2
+    model = _binary_model()
     model.compile(optimizer="sgd", loss="binary_crossentropy")
     assert isinstance(model.evaluate(x, y, verbose=0), float)
 
@@ -249,3 +253,13 @@ def test_steps_per_epoch_with_arrays_continues_where_the_last_epoch_stopped():
     model.compile(optimizer="sgd", loss=loss)
     model.fit(x, x, batch_size=2, steps_per_epoch=2, epochs=3, shuffle=False, verbose=0)
     assert batches == [[0, 1], [2, 3], [4, 5], [6, 7], [0, 1], [2, 3]]
+
+
+def test_class_weight_and_sample_weight_together_are_refused_as_keras_does():
+    x, y = _binary_data()
+    model = _binary_model()
+    model.compile(optimizer="sgd", loss="binary_crossentropy")
+    with pytest.raises(ValueError, match="class_weight and sample_weight cannot be given"):
+        model.fit(x, y, class_weight={0: 2.0, 1: 1.0}, sample_weight=np.ones(len(y)), verbose=0)
+    with pytest.raises(ValueError, match="class_weight and sample_weight cannot be given"):
+        model.train_on_batch(x, y, class_weight={0: 2.0, 1: 1.0}, sample_weight=np.ones(len(y)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from ..distributed import rank
@@ -221,6 +222,11 @@ class CallbackList(Callback):
         for callback in self.callbacks:
             callback.set_model(model)
 
+    def reads_batch_logs(self, hook: str) -> bool:
+        """Whether a callback other than the progress bar implements the batch-level `hook`."""
+        return any(getattr(method, "__self__", None) is not self._progbar
+                   for method in self._batch_callbacks[hook])
+
     @property
     def initial_epoch_override(self) -> int | None:
         epochs = [c.resume_epoch for c in self.callbacks
@@ -259,7 +265,7 @@ class CallbackList(Callback):
 
     def on_train_batch_begin(self, batch, logs=None):
         for hook in self._batch_callbacks["on_train_batch_begin"]:
-            hook(batch, logs)
+            hook(batch, {} if logs is None else logs)
 
     def on_train_batch_end(self, batch, logs=None):
         for hook in self._batch_callbacks["on_train_batch_end"]:
@@ -267,7 +273,7 @@ class CallbackList(Callback):
 
     def on_test_batch_begin(self, batch, logs=None):
         for hook in self._batch_callbacks["on_test_batch_begin"]:
-            hook(batch, logs)
+            hook(batch, {} if logs is None else logs)
 
     def on_test_batch_end(self, batch, logs=None):
         for hook in self._batch_callbacks["on_test_batch_end"]:
@@ -275,7 +281,7 @@ class CallbackList(Callback):
 
     def on_predict_batch_begin(self, batch, logs=None):
         for hook in self._batch_callbacks["on_predict_batch_begin"]:
-            hook(batch, logs)
+            hook(batch, {} if logs is None else logs)
 
     def on_predict_batch_end(self, batch, logs=None):
         for hook in self._batch_callbacks["on_predict_batch_end"]:
@@ -286,6 +292,12 @@ class CallbackList(Callback):
 
     def on_batch_end(self, batch, logs=None):
         self.on_train_batch_end(batch, logs)
+
+
+def learning_rate_of(optimizer) -> float:
+    """The optimizer's learning rate as Keras's callbacks read it back: Keras keeps it in a
+    float32 variable, so 0.1 reads as 0.10000000149011612."""
+    return float(np.float32(optimizer.learning_rate))
 
 
 class BatchCounter:

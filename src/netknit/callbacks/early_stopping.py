@@ -83,7 +83,7 @@ class EarlyStopping(MonitorCallback):
 
     def on_train_end(self, logs=None):
         if self.stopped_epoch > 0 and self.verbose > 0:
-            write_line(f"Epoch {self.stopped_epoch + 1}: early stopping ({self.stop_reason})")
+            write_line(f"Epoch {self.stopped_epoch + 1}: early stopping")
         if self.restore_best_weights and self.best_weights is not None:
             if self.verbose > 0:
                 write_line("Restoring model weights from the end of the best epoch: "

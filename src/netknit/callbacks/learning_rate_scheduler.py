@@ -6,7 +6,7 @@ import inspect
 import numbers
 
 from ..training.progress import write_line
-from .callback import Callback
+from .callback import Callback, learning_rate_of
 
 
 def _takes_two_arguments(function) -> bool:
@@ -48,7 +48,7 @@ class LearningRateScheduler(Callback):
         if not hasattr(optimizer, "learning_rate"):
             raise ValueError('Optimizer must have a "learning_rate" attribute.')
         if self._with_lr:
-            learning_rate = self.schedule(epoch, float(optimizer.learning_rate))
+            learning_rate = self.schedule(epoch, learning_rate_of(optimizer))
         else:
             learning_rate = self.schedule(epoch)
         if not isinstance(learning_rate, numbers.Real) or isinstance(learning_rate, bool):
@@ -57,9 +57,9 @@ class LearningRateScheduler(Callback):
             raise ValueError(message)  # noqa: TRY004 (Keras raises ValueError)
         optimizer.learning_rate = float(learning_rate)
         if self.verbose > 0:
-            write_line(f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to "
-                       f"{float(learning_rate)}.")
+            write_line(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to "
+                       f"{learning_rate}.")
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
-            logs["learning_rate"] = float(self.model.optimizer.learning_rate)
+            logs["learning_rate"] = learning_rate_of(self.model.optimizer)

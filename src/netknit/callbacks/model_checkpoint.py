@@ -87,11 +87,13 @@ class ModelCheckpoint(MonitorCallback):
             self.model.save_weights(filepath)
         else:
             self.model.save(filepath)
+        if self.verbose > 0:
+            write_line(f"\nEpoch {epoch + 1}: finished saving model to {filepath}")
 
     def _should_save(self, epoch, logs, filepath) -> bool:
         if not self.save_best_only:
             if self.verbose > 0:
-                write_line(f"Epoch {epoch + 1}: saving model to {filepath}")
+                write_line(f"\nEpoch {epoch + 1}: saving model to {filepath}")
             return True
         current = self._monitor_value(logs, "Saving the best model")
         if current is None:
@@ -100,12 +102,12 @@ class ModelCheckpoint(MonitorCallback):
         best = "None" if self.best is None else f"{self.best:.5f}"
         if self._is_improvement(current, self.best):
             if self.verbose > 0:
-                write_line(f"Epoch {epoch + 1}: {self.monitor} improved from {best} to "
+                write_line(f"\nEpoch {epoch + 1}: {self.monitor} improved from {best} to "
                            f"{current:.5f}, saving model to {filepath}")
             self.best = current
             return True
         if self.verbose > 0:
-            write_line(f"Epoch {epoch + 1}: {self.monitor} did not improve from {best}")
+            write_line(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {best}")
         return False
 
     def _filepath(self, epoch, batch, logs) -> str:

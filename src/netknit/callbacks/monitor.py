@@ -88,7 +88,12 @@ class MonitorCallback(Callback):
         return current + self.min_delta < reference
 
     def _monitor_value(self, logs, context: str):
-        """The monitored value in `logs`, or None with a warning that lists the available keys."""
+        """The monitored value in `logs`, or None with a warning that lists the available keys.
+
+        The direction is settled first, as Keras does at each epoch end: a name whose direction
+        cannot be told is an error even when the value is missing."""
+        if self._maximize is None:
+            self._set_direction()
         logs = logs or {}
         value = logs.get(self.monitor)
         if value is None:

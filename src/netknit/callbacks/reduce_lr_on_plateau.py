@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..training.progress import write_line
+from .callback import learning_rate_of
 from .monitor import MonitorCallback
 
 
@@ -63,7 +64,7 @@ class ReduceLROnPlateau(MonitorCallback):
     def on_epoch_end(self, epoch, logs=None):
         optimizer = self.model.optimizer
         logs = {} if logs is None else logs
-        logs["learning_rate"] = float(optimizer.learning_rate)
+        logs["learning_rate"] = learning_rate_of(optimizer)
         current = self._monitor_value(logs, "Learning rate reduction")
         if current is None:
             return
@@ -79,13 +80,12 @@ class ReduceLROnPlateau(MonitorCallback):
         self.wait += 1
         if self.wait < self.patience:
             return
-        old_lr = float(optimizer.learning_rate)
-        # The rate is compared as float32, as the optimizer stores it.
+        old_lr = learning_rate_of(optimizer)
         if old_lr > np.float32(self.min_lr):
             new_lr = max(old_lr * self.factor, self.min_lr)
             optimizer.learning_rate = new_lr
             if self.verbose > 0:
-                write_line(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to "
+                write_line(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to "
                            f"{new_lr}.")
             self.cooldown_counter = self.cooldown
             self.wait = 0

@@ -25,7 +25,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler, Sampler
 
-from ..training.data import IterableAdapter, TensorAdapter
+from ..training.data import IterableAdapter, StepsOfPasses, TensorAdapter
 from .process_group import (
     backend_tensor,
     ensure_process_group,
@@ -104,13 +104,14 @@ class DataParallel:
             offset = 0
             for metric, name, value in states:
                 total = flat[offset:offset + value.numel()].reshape(value.shape)
-                setattr(metric, name, total.to(device=value.device, dtype=value.dtype))
+                _replace_state(metric, name, value, total.to(device=value.device,
+                                                             dtype=value.dtype))
                 offset += value.numel()
         try:
             return [metric.result() for metric in metrics]
         finally:
             for metric, name, value in states:
-                setattr(metric, name, value)
+                _replace_state(metric, name, metric._variables[name], value)
 
     def gather_predictions(self, outputs: list, data) -> list:
         """The per-batch outputs of all processes as one batch, in the order of the data."""
@@ -201,6 +202,8 @@ class ShardedTensorAdapter(TensorAdapter):
             self.size = len(self._fixed_order)
         self.full_steps = math.ceil(self.size / self.batch_size)
         self.num_batches = steps or self.full_steps
+        # `steps_per_epoch` counts batches of this process's shard.
+        self._steps = StepsOfPasses(self._one_pass, self.num_batches, self.full_steps)
 
     def _order(self) -> torch.Tensor:
         if self._fixed_order is not None:
@@ -222,6 +225,15 @@ class _StridedSampler(Sampler):
 
     def __len__(self) -> int:
         return len(self.indices)
+
+
+def _replace_state(metric, name: str, old: torch.Tensor, new: torch.Tensor) -> None:
+    """Put `new` in place of the metric's state `name` (`old`), also under every attribute that
+    holds it (`self.tp = self.add_variable(name="true_positives")`)."""
+    metric._variables[name] = new
+    for attribute, held in list(vars(metric).items()):
+        if held is old:
+            setattr(metric, attribute, new)
 
 
 def _can_resample(data) -> bool:

@@ -43,7 +43,8 @@ def _per_output(spec, names: list[str], what: str, flat_list_means_each: bool) -
 class LossContainer:
     """The losses of all outputs, weighted and summed into the training loss."""
 
-    def __init__(self, loss, loss_weights, output_names: list[str]):
+    def __init__(self, loss, loss_weights, output_names: list[str],
+                 outputs_are_dict: bool = False):
         self.output_names = output_names
         entries = _per_output(loss, output_names, "losses", flat_list_means_each=False)
         weights = (
@@ -60,25 +61,40 @@ class LossContainer:
                 f"{len(loss_weights)} weights. Give one loss per output, as a list or a dict by "
                 f"output name, e.g. loss={[loss] * len(loss_weights)!r}."
             )
-        self.losses = [losses_module.get(e) if e is not None else None for e in entries]
+        self.losses = [_resolve_loss(e) for e in entries]
         self.weights = [1.0 if w is None else float(w) for w in weights]
-        if all(loss is None for loss in self.losses):
+        # Keras compiles without a loss (for a `train_step` of one's own); the default steps
+        # refuse it when they need the loss (`check_not_empty`).
+        self.empty = all(loss is None for loss in self.losses)
+        if (isinstance(loss, dict) and not outputs_are_dict
+                and set(loss) != set(output_names) and not self.weights_error):
+            # Keras maps a loss dict onto a list of outputs only when it names every output.
+            self.weights_error = (
+                f"Expected keys {output_names} in loss dict, but found "
+                f"loss.keys()={list(loss)}. Give every output a key (None for no loss).")
+        # The outputs that have a loss, in Keras's order: output order, or the order of the
+        # loss dict's keys for a dict of outputs.
+        order = range(len(output_names))
+        if isinstance(loss, dict) and outputs_are_dict:
+            order = sorted(order, key=lambda i: list(loss).index(output_names[i])
+                           if output_names[i] in loss else len(loss))
+        self._computed = [(i, self.losses[i], self.weights[i]) for i in order if self.losses[i]]
+        self.names = [f"{output_names[i]}_loss" for i, _, _ in self._computed]
+        # As Keras, the losses of the outputs are logged one by one when there are several.
+        self.multi_output = len(self.names) > 1
+
+    def check_not_empty(self) -> None:
+        if self.empty:
             raise ValueError(
                 "compile() needs a loss for at least one output, e.g. loss='mse' or "
-                "loss='sparse_categorical_crossentropy'."
-            )
-        self.multi_output = len(output_names) > 1
-        self.names = [f"{name}_loss" for name, loss in zip(output_names, self.losses) if loss]
+                "loss='sparse_categorical_crossentropy'.")
 
     def __call__(self, y_true: list, y_pred: list, sample_weight: list):
         """The total loss and the per-output losses (for the logs of multi-output models)."""
         total = None
         per_output = []
-        for loss, weight, truth, pred, sw in zip(self.losses, self.weights, y_true, y_pred,
-                                                 sample_weight):
-            if loss is None:
-                continue
-            value = loss(truth, pred, sample_weight=sw)
+        for index, loss, weight in self._computed:
+            value = loss(y_true[index], y_pred[index], sample_weight=sample_weight[index])
             per_output.append(value)
             value = value * weight if weight != 1.0 else value
             total = value if total is None else total + value
@@ -86,42 +102,75 @@ class LossContainer:
 
 
 class MetricsContainer:
-    """The metrics of all outputs, created on the first batch (when shapes are known)."""
+    """The metrics of all outputs, created on the first batch (when shapes are known).
+
+    Each metric is logged under a key made as Keras makes it: the output's name first when the
+    model has several outputs, `weighted_` only for a weighted metric whose name an unweighted
+    one already took, and `_1`, `_2` ... for further repeats. The metric objects keep their
+    own names.
+    """
 
     def __init__(self, metrics, weighted_metrics, output_names: list[str], loss_container):
         self.output_names = output_names
-        self.specs = self._specs(metrics, output_names)
-        self.weighted_specs = self._specs(weighted_metrics, output_names)
+        self.specs, error = self._specs(metrics, output_names, "metrics")
+        self.weighted_specs, weighted_error = self._specs(weighted_metrics, output_names,
+                                                          "weighted_metrics")
+        # Keras refuses a list that does not fit the outputs when the metrics are built.
+        self.error = error or weighted_error
         self.loss_container = loss_container
         self.entries: list[tuple[int, object, bool]] | None = None  # (output, metric, weighted)
+        self.keys: list[str] = []  # the log key of each entry
 
     @staticmethod
-    def _specs(metrics, names):
-        if metrics is None:
-            return [[] for _ in names]
+    def _specs(metrics, names, argument) -> tuple[list, str | None]:
+        """One list of metric specs per output, and the error Keras gives for a list that does
+        not fit the outputs (None when it fits)."""
+        if not metrics:
+            return [[] for _ in names], None
+        if len(names) == 1:
+            return [nest.flatten(metrics)], None
         if isinstance(metrics, dict):
-            entries = _per_output(metrics, names, "metrics", flat_list_means_each=False)
-        elif isinstance(metrics, (list, tuple)) and metrics and all(
-            isinstance(m, (list, tuple)) or m is None for m in metrics
-        ):
-            entries = _per_output(list(metrics), names, "metric lists", False)
+            entries = _by_output_name(metrics, names, argument)
+        elif isinstance(metrics, (list, tuple)) and len(metrics) == len(names):
+            entries = list(metrics)
         else:
-            entries = [metrics] * len(names)
+            count = len(metrics) if isinstance(metrics, (list, tuple)) else 1
+            return [[] for _ in names], (
+                f"Node arity mismatch; expected {len(names)}, but got {count}.\n"
+                f"Invalid `{argument}`. `{argument}` should contain metrics objects and either "
+                "be a dict or a list matching the output names of the functional model "
+                f"{names} or match the output structure of the model: "
+                f"{['X'] * len(names)}.\nReceived: {argument}={metrics}")
         return [[] if e is None else list(e) if isinstance(e, (list, tuple)) else [e]
-                for e in entries]
+                for e in entries], None
 
     def build(self, y_true: list, y_pred: list) -> None:
-        self.entries = []
+        if self.error:
+            raise ValueError(self.error)
+        entries = []
         for weighted, specs in ((False, self.specs), (True, self.weighted_specs)):
             for index, output_specs in enumerate(specs):
-                loss = self.loss_container.losses[index]
                 for spec in output_specs:
-                    metric = resolve_metric(spec, y_true[index], y_pred[index], loss)
-                    if len(self.output_names) > 1:
-                        metric.name = f"{self.output_names[index]}_{metric.name}"
-                    if weighted:
-                        metric.name = f"weighted_{metric.name}"
-                    self.entries.append((index, metric, weighted))
+                    metric = resolve_metric(spec, y_true[index], y_pred[index])
+                    entries.append((index, metric, weighted))
+        self.keys = self._log_keys(entries)
+        self.entries = entries
+
+    def _log_keys(self, entries: list) -> list[str]:
+        seen: dict[str, int] = {}
+        keys = []
+        for index, metric, weighted in entries:
+            prefix = f"{self.output_names[index]}_" if len(self.output_names) > 1 else ""
+            key = prefix + metric.name
+            if weighted and key in seen:
+                key = f"{prefix}weighted_{metric.name}"
+            if key in seen:
+                seen[key] += 1
+                key = f"{key}_{seen[key] - 1}"
+            else:
+                seen[key] = 1
+            keys.append(key)
+        return keys
 
     def update(self, y_true: list, y_pred: list, sample_weight: list) -> None:
         for index, metric, weighted in self.entries:
@@ -133,9 +182,14 @@ class MetricsContainer:
         return [metric for _, metric, _ in self.entries or []]
 
     @property
+    def logged(self) -> list[tuple[str, object]]:
+        """(log key, metric) of every metric."""
+        return list(zip(self.keys, self.metrics))
+
+    @property
     def specified(self) -> bool:
         """Whether `compile` was given any metrics."""
-        return any(self.specs + self.weighted_specs)
+        return any(self.specs + self.weighted_specs) or bool(self.error)
 
 
 class CompileMetrics(metrics_module.Metric):
@@ -157,28 +211,59 @@ class CompileMetrics(metrics_module.Metric):
         self._container.update(y_true, [p.detach() for p in y_pred], weights)
 
     def result(self) -> dict:
-        return {metric.name: metric.result() for metric in self._container.metrics}
+        return {key: metric.result() for key, metric in self._container.logged}
 
     def reset_state(self) -> None:
         for metric in self._container.metrics:
             metric.reset_state()
 
 
-def resolve_metric(spec, y_true: torch.Tensor, y_pred: torch.Tensor, loss):
-    """A metric object; "accuracy" becomes binary, categorical or sparse as Keras decides."""
+def resolve_metric(spec, y_true: torch.Tensor, y_pred: torch.Tensor):
+    """A metric object; "accuracy" becomes binary, categorical or sparse categorical accuracy
+    from the shapes alone, as Keras decides."""
     if isinstance(spec, str) and spec.lower() in ("accuracy", "acc"):
-        if y_pred.shape[-1] == 1 or _is_binary_loss(loss):
-            metric = metrics_module.BinaryAccuracy(name=spec)
-        elif y_true.dim() < y_pred.dim() or (y_true.shape[-1] == 1 and y_pred.shape[-1] > 1):
-            metric = metrics_module.SparseCategoricalAccuracy(name=spec)
-        else:
-            metric = metrics_module.CategoricalAccuracy(name=spec)
-        return metric
+        kind = _kind_by_shapes(y_true, y_pred)
+        if kind == "binary":
+            return metrics_module.BinaryAccuracy(name=spec)
+        if kind == "sparse":
+            return metrics_module.SparseCategoricalAccuracy(name=spec)
+        return metrics_module.CategoricalAccuracy(name=spec)
     return metrics_module.get(spec)
 
 
-def _is_binary_loss(loss) -> bool:
-    return type(loss).__name__ in ("BinaryCrossentropy", "BinaryFocalCrossentropy")
+def _kind_by_shapes(y_true: torch.Tensor, y_pred: torch.Tensor) -> str:
+    """"binary" (one column of predictions), "sparse" (class indices as targets) or
+    "categorical", as Keras tells them apart for "accuracy" and "crossentropy"."""
+    if y_pred.shape[-1] == 1:
+        return "binary"
+    if y_true.dim() < y_pred.dim() or (y_true.shape[-1] == 1 and y_pred.shape[-1] > 1):
+        return "sparse"
+    return "categorical"
+
+
+def _resolve_loss(spec):
+    if spec is None:
+        return None
+    if isinstance(spec, str) and spec.lower() in ("crossentropy", "ce"):
+        return CrossentropyByShapes()
+    return losses_module.get(spec)
+
+
+_CROSSENTROPY = {"binary": "binary_crossentropy", "sparse": "sparse_categorical_crossentropy",
+                 "categorical": "categorical_crossentropy"}
+
+
+class CrossentropyByShapes:
+    """`loss="crossentropy"` (or `"ce"`): binary, sparse categorical or categorical
+    cross-entropy, chosen from the shapes of the first batch, as Keras chooses."""
+
+    def __init__(self):
+        self.chosen = None
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        if self.chosen is None:
+            self.chosen = losses_module.get(_CROSSENTROPY[_kind_by_shapes(y_true, y_pred)])
+        return self.chosen(y_true, y_pred, sample_weight=sample_weight)
 
 
 def flatten_targets(structure, output_names: list[str], what: str) -> list:

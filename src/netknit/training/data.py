@@ -11,8 +11,9 @@ tensor, a list, or a dict); `y` and `sample_weight` may be None.
 
 from __future__ import annotations
 
-import itertools
 import math
+import random
+import warnings
 from collections.abc import Iterable, Iterator
 
 import numpy as np
@@ -128,27 +129,27 @@ class TensorAdapter:
         self.full_steps = math.ceil(self.size / batch_size) if self.size else 0
         self.num_batches = steps or self.full_steps
         self.device = next(t.device for t in nest.flatten(x) if t is not None)
-        self._stream = None
+        self._steps = StepsOfPasses(self._one_pass, self.num_batches, self.full_steps)
 
     def __iter__(self) -> Iterator[tuple]:
         if self.num_batches == self.full_steps:
-            return itertools.islice(self._passes(), self.num_batches)
-        # With steps_per_epoch, an epoch goes on where the last one stopped, as in Keras.
-        if self._stream is None:
-            self._stream = self._passes()
-        return itertools.islice(self._stream, self.num_batches)
+            return self._one_pass()
+        return iter(self._steps)
 
-    def _passes(self) -> Iterator[tuple]:
-        """Batches of pass after pass over the data, in a new order each pass when shuffling."""
-        while self.size:
-            order = self._order()
-            for start in range(0, self.size, self.batch_size):
-                index = (
-                    order[start:start + self.batch_size]
-                    if order is not None
-                    else slice(start, start + self.batch_size)
-                )
-                yield (take(self.x, index), take(self.y, index), take(self.sample_weight, index))
+    def reset(self) -> None:
+        """Start the next epoch on a new pass (evaluation starts each run from the beginning)."""
+        self._steps.reset()
+
+    def _one_pass(self) -> Iterator[tuple]:
+        """The batches of one pass over the data, in a new order when shuffling."""
+        order = self._order()
+        for start in range(0, self.size, self.batch_size):
+            index = (
+                order[start:start + self.batch_size]
+                if order is not None
+                else slice(start, start + self.batch_size)
+            )
+            yield (take(self.x, index), take(self.y, index), take(self.sample_weight, index))
 
     def _order(self):
         if not self.shuffle:
@@ -159,6 +160,44 @@ class TensorAdapter:
             order = (batches[:, None] * self.batch_size + offsets).flatten()
             return order[order < self.size]
         return torch.randperm(self.size, device=self.device)
+
+
+class StepsOfPasses:
+    """Epochs of `steps` batches over passes of `per_pass` batches, as Keras's epochs run with
+    `steps_per_epoch`: an epoch goes on where the last one stopped; a pass that ends first ends
+    the epoch early, with a warning, and the next epoch starts a new pass."""
+
+    def __init__(self, new_pass, steps: int, per_pass: int | None):
+        self.new_pass, self.steps, self.per_pass = new_pass, steps, per_pass
+        self.reset()
+
+    def reset(self) -> None:
+        self._pass, self._seen = None, 0
+
+    def __iter__(self) -> Iterator:
+        if self._pass is None:
+            self._pass, self._seen = iter(self.new_pass()), 0
+        for _ in range(self.steps):
+            if self.per_pass is not None and self._seen >= self.per_pass:
+                _warn_ran_out(self.steps)
+                break
+            try:
+                batch = next(self._pass)
+            except StopIteration:
+                self.per_pass = self._seen
+                _warn_ran_out(self.steps)
+                break
+            self._seen += 1
+            yield batch
+        if self.per_pass is not None and self._seen >= self.per_pass:
+            self._pass = None
+
+
+def _warn_ran_out(steps: int) -> None:
+    warnings.warn(
+        f"The data ran out before the {steps} batches of steps_per_epoch: this epoch ends "
+        "early, and the next one starts a new pass. Give at least steps_per_epoch * epochs "
+        "batches (e.g. a generator that loops), or leave steps_per_epoch out.", stacklevel=2)
 
 
 class IterableAdapter:
@@ -178,30 +217,55 @@ class IterableAdapter:
         self.num_batches = steps
         if steps is None and hasattr(data, "__len__"):
             self.num_batches = len(data)
-        self._iterator = None
+        # Keras shuffles the order of a PyDataset's batches each epoch (with Python's random).
+        self._shuffles_batches = bool(shuffle) and _is_batch_dataset(data)
+        self._steps = None
+        if steps is not None:
+            if self._is_single_pass():
+                # A generator runs across epochs: keep drawing from the same one.
+                stream = iter(data)
+                self._steps = StepsOfPasses(lambda: stream, steps, None)
+            else:
+                per_pass = len(data) if hasattr(data, "__len__") else None
+                self._steps = StepsOfPasses(self._one_pass, steps, per_pass)
 
     def __iter__(self) -> Iterator[tuple]:
-        if self.num_batches is not None and self._is_single_pass():
-            # A generator runs across epochs: keep drawing from the same one.
-            if self._iterator is None:
-                self._iterator = iter(self.data)
-            source = self._iterator
-        else:
-            source = iter(self.data)
-        for count, element in enumerate(source):
+        source = self._one_pass() if self._steps is None else self._steps
+        for element in source:
             yield unpack(element, self.device)
-            if self.num_batches is not None and count + 1 >= self.num_batches:
-                return
+
+    def reset(self) -> None:
+        """Start the next epoch on a new pass (evaluation starts each run from the beginning)."""
+        if self._steps is not None and not self._is_single_pass():
+            self._steps.reset()
+
+    def _one_pass(self) -> Iterator:
+        return self._batches_in_random_order() if self._shuffles_batches else iter(self.data)
 
     def _is_single_pass(self) -> bool:
         return iter(self.data) is self.data
+
+    def _batches_in_random_order(self) -> Iterator:
+        order = list(range(len(self.data)))
+        random.shuffle(order)
+        try:
+            for index in order:
+                yield self.data[index]
+        finally:
+            self.data.on_epoch_end()
+
+
+def _is_batch_dataset(data) -> bool:
+    """Whether `data` is a PyDataset (batches by index, and an `on_epoch_end`)."""
+    return (not isinstance(data, torch.utils.data.Dataset)
+            and all(hasattr(data, name) for name in ("__len__", "__getitem__", "on_epoch_end")))
 
 
 def unpack(element, device=None) -> tuple:
     """`(x, y, sample_weight)` on the device from one element of a data stream."""
     if isinstance(element, tuple) and 1 <= len(element) <= 3:
         parts = list(element) + [None] * (3 - len(element))
-    elif isinstance(element, list) and len(element) in (2, 3) and not isinstance(
+    elif isinstance(element, list) and 1 <= len(element) <= 3 and not isinstance(
         element[0], (int, float)
     ):
         parts = list(element) + [None] * (3 - len(element))

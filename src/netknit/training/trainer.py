@@ -10,7 +10,7 @@ host only when the progress bar refreshes and at the end of an epoch.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 
 import torch
 from torch import nn
@@ -45,23 +45,93 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-class LazyLogs(Mapping):
-    """Batch-level logs: each value is read from the device only when a callback asks for it."""
+class _BatchLogs(MutableMapping):
+    """Batch-level logs read from the device only when a callback asks for a value. A callback
+    may add entries (seen by the callbacks after it, as in Keras's shared dict) and `copy()`
+    them to a plain dict."""
 
-    def __init__(self, metrics: list):
-        self._metrics = {m.name: m for m in sorted(metrics, key=lambda m: m.name)}
+    def __init__(self):
+        self._added = {}
+
+    def _keys(self):
+        raise NotImplementedError
+
+    def _value(self, key):
+        raise NotImplementedError
 
     def __getitem__(self, key):
-        return _to_float(self._metrics[key].result())
+        if key in self._added:
+            return self._added[key]
+        return self._value(key)
+
+    def __setitem__(self, key, value):
+        self._added[key] = value
+
+    def __delitem__(self, key):
+        del self._added[key]
 
     def __contains__(self, key) -> bool:
-        return key in self._metrics  # without reading the value from the device
+        return key in self._added or key in self._keys()
 
     def __iter__(self):
-        return iter(self._metrics)
+        yield from self._keys()
+        yield from (key for key in self._added if key not in self._keys())
 
     def __len__(self):
-        return len(self._metrics)
+        return len(set(self._keys()) | set(self._added))
+
+    def copy(self) -> dict:
+        return dict(self.items())
+
+
+class LazyLogs(_BatchLogs):
+    """The logs of the default steps: each metric's result, read when asked for."""
+
+    def __init__(self, metrics: list[tuple[str, object]]):
+        super().__init__()
+        self._metrics = dict(sorted(metrics, key=lambda pair: pair[0]))
+
+    def _keys(self):
+        return self._metrics  # the keys, without reading a value from the device
+
+    def _value(self, key):
+        return _to_float(self._metrics[key].result())
+
+
+class StepLogs(_BatchLogs):
+    """Batch-level logs of a step the user wrote: what it returned, as Keras's callbacks see it
+    (`pythonified`), read from the device only when a callback asks for it."""
+
+    def __init__(self, returned):
+        super().__init__()
+        self._returned = returned
+        self._logs = None
+
+    def _keys(self):
+        if self._logs is None:
+            returned = self._returned
+            self._logs = pythonified(returned) if isinstance(returned, Mapping) else {}
+        return self._logs
+
+    def _value(self, key):
+        return self._keys()[key]
+
+
+def pythonified(logs: Mapping) -> dict:
+    """Logs as Keras's callbacks receive them: keys sorted, the entries of a nested dict (such as
+    `compile_metrics`'s result) in its place, numbers as Python floats."""
+    result = {}
+    for key, value in sorted(logs.items()):
+        if isinstance(value, Mapping):
+            result.update(pythonified(value))
+        elif isinstance(value, torch.Tensor):
+            result[key] = _to_float(value)
+        else:
+            try:
+                result[key] = float(value)
+            except (TypeError, ValueError):
+                result[key] = value
+    return result
 
 
 def _step_numbers(values: tuple, like: torch.Tensor) -> torch.Tensor:
@@ -120,6 +190,14 @@ class Trainer:
                 and not isinstance(optimizer, optimizers_module.LossScaleOptimizer)):
             self.optimizer = optimizers_module.LossScaleOptimizer(optimizer,
                                                                   name="loss_scale_optimizer")
+        previous = getattr(self, "_compile_config", None)
+        if previous is not None:
+            # As Keras, compiling again without a loss or without metrics keeps those given
+            # before (a new optimizer alone, e.g. to fine-tune).
+            if loss is None:
+                loss, loss_weights = previous["loss"], previous["loss_weights"]
+            if metrics is None and weighted_metrics is None:
+                metrics, weighted_metrics = previous["metrics"], previous["weighted_metrics"]
         self._compile_config = {
             # As given (before any loss scaling wraps it): what Keras's compile_config holds.
             "optimizer": optimizer, "loss": loss, "loss_weights": loss_weights,
@@ -147,7 +225,9 @@ class Trainer:
     def _resolve_compile(self) -> None:
         names = self._output_names()
         config = self._compile_config
-        self._loss_container = LossContainer(config["loss"], config["loss_weights"], names)
+        self._loss_container = LossContainer(
+            config["loss"], config["loss_weights"], names,
+            outputs_are_dict=isinstance(getattr(self, "_output_structure", None), dict))
         self._metrics_container = MetricsContainer(
             config["metrics"], config["weighted_metrics"], names, self._loss_container
         )
@@ -177,11 +257,16 @@ class Trainer:
         return listed
 
     def _flat_metrics(self) -> list:
-        """Every metric object on its own, for the logs: loss, per-output losses, compiled."""
+        """Every metric object on its own: loss, per-output losses, compiled."""
+        return [metric for _, metric in self._logged_metrics()]
+
+    def _logged_metrics(self) -> list[tuple[str, object]]:
+        """(log key, metric) of every metric, for the logs."""
         if not self.compiled:
             return []
         per_output = self._per_output_loss_trackers if self._multi_output() else []
-        return [self._loss_tracker] + per_output + self._metrics_container.metrics
+        return ([("loss", self._loss_tracker)] + [(m.name, m) for m in per_output]
+                + self._metrics_container.logged)
 
     @property
     def metrics_names(self) -> list[str]:
@@ -274,6 +359,7 @@ class Trainer:
         layers' penalties), as a custom `train_step` computes it in Keras. `x` and `training`
         are accepted as in Keras's signature; the loss does not depend on them."""
         self._require_compiled("compute_loss")
+        self._loss_container.check_not_empty()
         return self._compute_loss(x, y, y_pred, sample_weight)[0]
 
     def _test_loss(self, x, y, sample_weight):
@@ -316,7 +402,8 @@ class Trainer:
         y_pred = self._flatten_outputs(y_pred, self._loss_container.output_names)
         loss, per_output = self._loss_container(y_true, y_pred, weights)
         if self._has_penalties:
-            loss = loss + sum(self.losses)
+            penalties = sum(self.losses)
+            loss = penalties if loss is None else loss + penalties
         return loss, per_output, y_true, y_pred, weights
 
     def _flatten_targets(self, y, sample_weight) -> tuple[list, list]:
@@ -339,8 +426,12 @@ class Trainer:
         self._metrics_container.update(y_true, y_pred, sample_weight)
 
     def reset_metrics(self) -> None:
-        """Reset every metric, the loss trackers included, as `fit` does at each epoch."""
-        for metric in self._flat_metrics():
+        """Reset every metric, the loss trackers included, as `fit` does at each epoch; also
+        the metrics a subclass lists in its own `metrics` property, as Keras resets them."""
+        listed = self._flat_metrics()
+        if type(self).metrics is not Trainer.metrics:
+            listed = [*listed, *(m for m in self.metrics if m not in listed)]
+        for metric in listed:
             metric.reset_state()
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None) -> dict:
@@ -357,46 +448,79 @@ class Trainer:
         return self.get_metrics_result()
 
     def get_metrics_result(self) -> dict:
-        """Every metric's current result as a float, by name, as Keras returns it."""
-        return self._epoch_logs()
+        """Every metric's current result as a float, by name, as Keras returns it: the metrics
+        of `self.metrics`, a subclass's own list included, with `compile_metrics` spread."""
+        if type(self).metrics is Trainer.metrics:
+            return self._epoch_logs()
+        results = {}
+        for metric in self.metrics:
+            result = metric.result()
+            if isinstance(result, Mapping):
+                results.update(result)
+            else:
+                results[metric.name] = result
+        return {key: _to_float(value) for key, value in results.items()}
+
+    def _logs_after(self, returned) -> Mapping:
+        """The logs at the end of an epoch (or evaluation) run by a step the user wrote, as
+        Keras chooses them: the metrics' results when the step returned a dict of the same
+        keys, otherwise what the last step returned (a nested dict is spread when the logs
+        are `pythonified`, after the validation logs joined them)."""
+        results = self.get_metrics_result()
+        if not isinstance(returned, Mapping) or set(returned) == set(results):
+            return results
+        return returned
+
+    def _user_step(self, kind: str) -> bool:
+        """Whether `kind`_step ("train", "test") is one the user wrote."""
+        return getattr(type(self), f"{kind}_step") is not getattr(Trainer, f"{kind}_step")
 
     def _epoch_logs(self) -> dict:
         """Metric values as floats, keys sorted as Keras's callbacks see them; over the data of all
         processes in a data-parallel run."""
-        metrics = self._flat_metrics()
+        logged = self._logged_metrics()
         if self._parallel is None:
-            return dict(sorted((m.name, _to_float(m.result())) for m in metrics))
-        results = self._parallel.global_results(metrics)
-        return dict(sorted((m.name, _to_float(r)) for m, r in zip(metrics, results)))
+            return dict(sorted((key, _to_float(m.result())) for key, m in logged))
+        results = self._parallel.global_results([m for _, m in logged])
+        return dict(sorted((key, _to_float(r)) for (key, _), r in zip(logged, results)))
 
     def _ordered_values(self, logs: dict) -> list:
-        """Keras's order for evaluate() lists: loss, single-output metrics in compile order,
-        per-output losses, then the rest sorted."""
-        first = ["loss"]
-        if not self._multi_output():
-            first += [m.name for m in self._metrics_container.metrics]
-        else:
-            first += self._loss_container.names
-        rest = sorted(k for k in logs if k not in first)
-        return [logs[k] for k in first + rest if k in logs]
+        """Keras's order for evaluate() lists: the values whose keys are the names of the
+        listed metrics (loss, the compiled metrics' own names, per-output losses), then the
+        rest by key. A compiled metric of a multi-output model is logged under a longer key,
+        so it comes in the sorted rest."""
+        names = []
+        for metric in self.metrics:
+            if isinstance(metric, CompileMetrics):
+                names += [m.name for m in self._metrics_container.metrics]
+            else:
+                names.append(metric.name)
+        first = [logs[name] for name in names if name in logs]
+        return first + [logs[key] for key in sorted(logs) if key not in names]
 
     # ------------------------------------------------------------------ preparation
 
-    def _prepare(self, x, training: bool = True) -> None:
+    def _build_on_first_batch(self, x, batch_size) -> None:
+        """Build a deferred model on the call's first batch (so its input shape has that
+        batch's size, as in Keras)."""
+        if not getattr(self, "built", False):
+            sample = next(iter(data_adapter_for(x, batch_size=batch_size or 32)))[0]
+            with torch.no_grad():
+                self(sample)
+
+    def _prepare(self, x, training: bool = True, batch_size=None) -> None:
         """Build (deferred models) and resolve everything the step needs, once per call.
 
         The optimizer is built (its slots made) only for training, as in Keras, where `summary()`
         counts its variables once it is built.
         """
-        if not getattr(self, "built", False):
-            sample = next(iter(data_adapter_for(x, batch_size=2)))[0]
-            with torch.no_grad():
-                self(sample)
+        self._build_on_first_batch(x, batch_size)
         if self._loss_container is None:
             self._resolve_compile()
         if self._loss_container.weights_error:
             raise ValueError(self._loss_container.weights_error)
-        if self._multi_output() and not getattr(self, "_per_output_loss_trackers", None):
+        trackers = getattr(self, "_per_output_loss_trackers", None) or []
+        if self._multi_output() and [t.name for t in trackers] != self._loss_container.names:
             self._per_output_loss_trackers = [
                 metrics_module.Mean(name=n) for n in self._loss_container.names
             ]
@@ -416,9 +540,15 @@ class Trainer:
             getattr(m, "_compute_dtype", None) in _HALF for m in self.modules()
         ) else flatten_outputs
         layers = [m for m in self.modules() if hasattr(m, "_regularized")]
+        # A layer that has called `add_loss` (when the model was built, at the latest) has its
+        # loss hooks: its penalties are added to the loss, as Keras adds them.
         self._has_penalties = any(
-            layer._regularized or layer.activity_regularizer for layer in layers
+            layer._regularized or layer.activity_regularizer or layer._loss_hooks is not None
+            for layer in layers
         )
+        if not self._has_penalties and not self._user_step("train" if training else "test"):
+            # Keras trains a model compiled without a loss on the losses its layers add alone.
+            self._loss_container.check_not_empty()
         self._constraints = [
             (getattr(layer, n), c)
             for layer in layers
@@ -456,14 +586,20 @@ class Trainer:
         if class_weight is not None:
             if not is_in_memory(y) or isinstance(y, (list, dict)):
                 raise ValueError("class_weight needs a single in-memory target array y.")
-            weights = class_weights_to_sample_weights(to_tensors(y), class_weight)
-            if sample_weight is None:
-                sample_weight = weights
-            else:
-                sample_weight = to_tensors(sample_weight) * weights
+            if sample_weight is not None:
+                # As Keras: one or the other (multiply them into one sample_weight instead).
+                raise ValueError(
+                    "class_weight and sample_weight cannot be given together. Fold the class "
+                    "weights into sample_weight (multiply each sample's weight by its class's).")
+            sample_weight = class_weights_to_sample_weights(to_tensors(y), class_weight)
         if is_in_memory(x):
             x = to_tensors(x, device)
-            self._check_data(x, y)  # wrong input counts, dict keys or shapes fail here
+            if getattr(self, "built", False) and hasattr(self, "_conform_inputs"):
+                # A functional model takes its inputs' dtypes and fixes a missing or extra axis
+                # of size 1, as in Keras; data that does not fit fails here, naming the input.
+                x = self._conform_inputs(x)
+            else:
+                self._check_data(x, y)
         return data_adapter_for(x, y, sample_weight, batch_size, shuffle, steps, device)
 
     # ------------------------------------------------------------------ fit
@@ -485,7 +621,7 @@ class Trainer:
             (x, y, sample_weight), validation_data = split_validation(
                 x, y, sample_weight, validation_split
             )
-        self._prepare(x)
+        self._prepare(x, batch_size=batch_size)
         train_data = self._adapter(x, y, sample_weight, batch_size, shuffle, steps_per_epoch,
                                    class_weight)
         valid_data = None
@@ -505,6 +641,7 @@ class Trainer:
             epochs=epochs, steps=train_data.num_batches,
         )
         step = self._step_function("train")
+        user_step = self._user_step("train")
         self.stop_training = False
         callback_list.on_train_begin()
         # BackupAndRestore resumes after the last epoch it backed up.
@@ -516,20 +653,27 @@ class Trainer:
             self.reset_metrics()
             callback_list.on_epoch_begin(epoch)
             self.train(True)
-            batch_logs = LazyLogs(self._flat_metrics())
+            batch_logs = LazyLogs(self._logged_metrics())
+            returned = None
             for index, batch in enumerate(train_data):
                 callback_list.on_train_batch_begin(index)
-                step(batch)
-                if index == 0:
-                    batch_logs = LazyLogs(self._flat_metrics())
+                if user_step:
+                    returned = step(batch)
+                    batch_logs = StepLogs(returned)
+                else:
+                    step(batch)
+                    if index == 0:
+                        batch_logs = LazyLogs(self._logged_metrics())
                 callback_list.on_train_batch_end(index, batch_logs)
                 if self.stop_training:
                     break
             self.train(False)
-            logs = self._epoch_logs()
+            logs = self._logs_after(returned) if user_step else self._epoch_logs()
             if valid_data is not None and _validation_due(epoch, validation_freq):
                 val_logs = self._run_evaluation(valid_data, callback_list)
-                logs.update({f"val_{k}": v for k, v in val_logs.items()})
+                logs = {**logs, **{f"val_{k}": v for k, v in val_logs.items()}}
+            # Keras's callbacks see all keys sorted, the validation ones included.
+            logs = pythonified(logs)
             callback_list.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
@@ -568,7 +712,7 @@ class Trainer:
         whole, as written, by torch.compile.
         """
         steps = {"train": self.train_step, "test": self.test_step, "predict": self.predict_step}
-        if getattr(type(self), f"{kind}_step") is not getattr(Trainer, f"{kind}_step"):
+        if self._user_step(kind):
             # A step the user wrote gets the batch as Keras gives it: (x,), (x, y) or
             # (x, y, sample_weight), without the parts the data does not have.
             step = steps[kind]
@@ -627,7 +771,7 @@ class Trainer:
         """The loss and metrics on the given data: a scalar, a list (Keras's order) or a dict."""
         self._require_compiled("evaluate")
         self._parallel = start_data_parallel(self)
-        self._prepare(x, training=False)
+        self._prepare(x, training=False, batch_size=batch_size)
         data, callback_list = self._inference_data(x, y, sample_weight, batch_size, steps, verbose,
                                                    callbacks)
         logs = self._run_evaluation(data, callback_list)
@@ -661,24 +805,32 @@ class Trainer:
         return was_training
 
     def _run_evaluation(self, data, callback_list) -> dict:
+        if hasattr(data, "reset"):
+            data.reset()  # with `steps`, each evaluation starts from the first batch, as Keras's
         self.reset_metrics()
         step = self._step_function("test")
+        user_step = self._user_step("test")
         was_training = self._inference_mode()
         if callback_list is not None:
             callback_list.on_test_begin()
-        batch_logs = LazyLogs(self._flat_metrics())
+        batch_logs = LazyLogs(self._logged_metrics())
+        returned = None
         with torch.no_grad():
             for index, batch in enumerate(data):
                 if callback_list is not None:
                     callback_list.on_test_batch_begin(index)
-                step(batch)
-                if callback_list is not None:
+                if user_step:
+                    returned = step(batch)
+                    batch_logs = StepLogs(returned)
+                else:
+                    step(batch)
                     if index == 0:
-                        batch_logs = LazyLogs(self._flat_metrics())
+                        batch_logs = LazyLogs(self._logged_metrics())
+                if callback_list is not None:
                     callback_list.on_test_batch_end(index, batch_logs)
         if was_training:
             self.train(True)
-        logs = self._epoch_logs()
+        logs = pythonified(self._logs_after(returned)) if user_step else self._epoch_logs()
         if callback_list is not None:
             callback_list.on_test_end(logs)
         return logs
@@ -688,10 +840,7 @@ class Trainer:
     @loop
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """The model's outputs as NumPy arrays (a list or dict for several outputs), batched."""
-        if not getattr(self, "built", False):
-            sample = next(iter(data_adapter_for(x, batch_size=2)))[0]
-            with torch.no_grad():
-                self(sample)
+        self._build_on_first_batch(x, batch_size)
         self._parallel = start_data_parallel(self)
         data, callback_list = self._inference_data(x, None, None, batch_size, steps, verbose,
                                                    callbacks)
@@ -699,11 +848,14 @@ class Trainer:
         callback_list.on_predict_begin()
         outputs = []
         predict_step = self._step_function("predict") if self.compiled else self.predict_step
+        # Keras's callbacks get each batch's outputs; read back to the host only if one asks.
+        reads_outputs = callback_list.reads_batch_logs("on_predict_batch_end")
         with torch.inference_mode():
             for index, batch in enumerate(data):
                 callback_list.on_predict_batch_begin(index)
                 outputs.append(predict_step(batch))
-                callback_list.on_predict_batch_end(index, {})
+                callback_list.on_predict_batch_end(
+                    index, _predict_batch_logs(outputs[-1]) if reads_outputs else {})
         if was_training:
             self.train(True)
         callback_list.on_predict_end()
@@ -718,25 +870,29 @@ class Trainer:
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One training step on one batch; returns the loss (and metrics) like `evaluate`."""
         self._require_compiled("train_on_batch")
-        self._prepare(x)
+        self._prepare(x, batch_size=_num_samples(x))
         batch = next(iter(self._adapter(x, y, sample_weight, _num_samples(x), False, None,
                                         class_weight)))
         self.reset_metrics()
         self.train(True)
-        self._step_function("train")(batch)
+        returned = self._step_function("train")(batch)
         self.train(False)
-        return self._result(self._epoch_logs(), return_dict)
+        logs = (pythonified(self._logs_after(returned)) if self._user_step("train")
+                else self._epoch_logs())
+        return self._result(logs, return_dict)
 
     @loop
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """The loss (and metrics) on one batch, without training."""
         self._require_compiled("test_on_batch")
-        self._prepare(x, training=False)
+        self._prepare(x, training=False, batch_size=_num_samples(x))
         batch = next(iter(self._adapter(x, y, sample_weight, _num_samples(x), False, None)))
         self.reset_metrics()
         with torch.no_grad():
-            self._step_function("test")(batch)
-        return self._result(self._epoch_logs(), return_dict)
+            returned = self._step_function("test")(batch)
+        logs = (pythonified(self._logs_after(returned)) if self._user_step("test")
+                else self._epoch_logs())
+        return self._result(logs, return_dict)
 
     @loop
     def predict_on_batch(self, x):
@@ -790,6 +946,17 @@ def _validation_due(epoch: int, freq) -> bool:
     if isinstance(freq, int):
         return (epoch + 1) % freq == 0
     return (epoch + 1) in freq
+
+
+def _predict_batch_logs(outputs) -> dict:
+    """The logs Keras's callbacks get at the end of a prediction batch: a single output as a
+    NumPy array under "outputs", a list of outputs as they are, a dict's entries as NumPy
+    arrays under their own keys."""
+    if isinstance(outputs, dict):
+        return {key: to_numpy(outputs[key]) for key in sorted(outputs)}
+    if isinstance(outputs, torch.Tensor):
+        return {"outputs": to_numpy(outputs)}
+    return {"outputs": outputs}
 
 
 def _concatenate(batches: list):
