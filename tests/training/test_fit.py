@@ -160,8 +160,8 @@ def test_data_errors_are_caught_before_the_first_step():
     model = keras.Sequential([keras.Input((10,)), layers.Dense(1)])
     model.compile(optimizer="sgd", loss="mse")
     y = np.zeros((32, 1), dtype="float32")
-    with pytest.raises(ValueError, match="expects data of shape \\(None, 10\\), but x has shape "
-                       "\\(None, 12\\)"):
+    with pytest.raises(ValueError, match="expects data of shape \\(None, 10\\), but received "
+                       "data of shape \\(None, 12\\) \\(32 samples\\)"):
         model.fit(np.zeros((32, 12), dtype="float32"), y, verbose=0)
     with pytest.raises(ValueError, match="expects 1 input\\(s\\).*called on 2"):
         model.fit([np.zeros((32, 10)), np.zeros((32, 10))], y, verbose=0)

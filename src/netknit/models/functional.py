@@ -281,10 +281,13 @@ class Functional(Model):
             elif value.dim() == len(expected) - 1 and expected[-1] == 1:
                 value = flat[i] = value.unsqueeze(-1)
             if not _shape_fits(expected, tuple(value.shape)):
+                received = (None, *value.shape[1:]) if value.dim() else ()
                 raise ValueError(
                     f"Input '{tensor.history.node.layer.name}' of model '{self.name}' expects "
-                    f"shape {format_shape(expected)}, but received data of shape "
-                    f"{format_shape(tuple(value.shape))}."
+                    f"data of shape {format_shape(expected)}, but received data of shape "
+                    f"{format_shape(received)} ({len(value) if value.dim() else 0} samples). "
+                    "Check that the data matches the model's input layer, e.g. the number of "
+                    "features."
                 )
         return flat[0] if len(flat) == 1 else flat
 
