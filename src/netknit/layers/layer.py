@@ -921,9 +921,10 @@ def _takes_automatic_config(cls) -> bool:
 def _constructor_arguments(cls, args: tuple, kwargs: dict) -> dict | None:
     """The arguments of `cls(*args, **kwargs)` by name, defaults included, `**kwargs` spread and
     `name` left out; None when they cannot make a config (not plain values, or `*args`)."""
-    parameters = inspect.signature(cls.__init__).parameters
+    signature = inspect.signature(cls.__init__)
+    parameters = signature.parameters
     try:
-        bound = inspect.signature(cls.__init__).bind(None, *args, **kwargs)
+        bound = signature.bind(None, *args, **kwargs)
     except TypeError:
         return None
     bound.apply_defaults()
