@@ -20,6 +20,7 @@ from . import mixed_precision as mixed_precision
 from . import models as models
 from . import ops as ops
 from . import optimizers as optimizers
+from . import preprocessing as preprocessing
 from . import random as random
 from . import regularizers as regularizers
 from . import saving as saving
@@ -56,5 +57,5 @@ __all__ = [
     "activations", "applications",
     "backend", "callbacks", "config", "constraints", "distributed", "dtype_policies",
     "initializers", "layers", "losses", "metrics", "mixed_precision", "models", "ops",
-    "optimizers", "random", "regularizers", "saving", "tree", "utils", "version",
+    "optimizers", "preprocessing", "random", "regularizers", "saving", "tree", "utils", "version",
 ]

@@ -196,3 +196,14 @@ def test_compiling_without_a_loss_is_refused_only_by_the_default_steps():
         model.fit(x, y, verbose=0)
     with pytest.raises(ValueError, match="needs a loss"):
         model.evaluate(x, y, verbose=0)
+
+
+def test_model_loss_is_what_compile_was_given():
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, keras.layers.Dense(1)(inputs))
+    assert model.loss is None  # as in Keras before compile
+    model.compile("adam", "mse")
+    assert model.loss == "mse"
+    loss = torch.nn.MSELoss()
+    model.compile("adam", loss)
+    assert model.loss is loss and len(model.layers) == 2  # not taken for a layer of the model

@@ -40,3 +40,10 @@ def test_save_and_load_with_a_target_size(tmp_path):
         keras.utils.load_img(tmp_path / "x.png", color_mode="cmyk")
     with pytest.raises(ValueError, match="interpolation"):
         keras.utils.load_img(tmp_path / "x.png", target_size=(3, 4), interpolation="cubic")
+
+
+def test_keras_preprocessing_aliases_the_utilities():
+    assert keras.preprocessing.image.img_to_array is keras.utils.img_to_array
+    assert keras.preprocessing.sequence.pad_sequences is keras.utils.pad_sequences
+    assert keras.preprocessing.timeseries_dataset_from_array is \
+        keras.utils.timeseries_dataset_from_array

@@ -158,6 +158,7 @@ class Trainer:
     _scales_loss = False  # whether backward goes through the optimizer's loss scale
     _parallel = None  # a DataParallel during fit/evaluate/predict in several processes
     _ddp = None  # the DistributedDataParallel wrapper the training step runs through
+    loss = None  # `compile`'s loss argument, as given (Keras's `model.loss`)
 
     # ------------------------------------------------------------------ compile
 
@@ -198,6 +199,8 @@ class Trainer:
                 loss, loss_weights = previous["loss"], previous["loss_weights"]
             if metrics is None and weighted_metrics is None:
                 metrics, weighted_metrics = previous["metrics"], previous["weighted_metrics"]
+        # Kept out of the module's attributes: a torch loss module is not one of its layers.
+        vars(self)["loss"] = loss
         self._compile_config = {
             # As given (before any loss scaling wraps it): what Keras's compile_config holds.
             "optimizer": optimizer, "loss": loss, "loss_weights": loss_weights,
