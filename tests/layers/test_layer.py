@@ -343,3 +343,27 @@ def test_a_layer_of_two_tensor_arguments_whose_loss_is_the_models():
     data = {"inputs": np.random.random((3, 3)), "targets": np.random.random((3, 10))}
     history = model.fit(data, verbose=0, epochs=2)
     assert list(history.history) == ["loss"] and history.history["loss"][0] > 0
+
+
+def test_eager_tensors_carry_keras_mask_into_the_next_layers():
+    # The masking guide: an Embedding(mask_zero=True) output carries its mask, and a subclassed
+    # model's LSTM skips the padding without being given the mask (Keras 3.15.1's values).
+    tokens = keras.utils.pad_sequences([[711, 632, 71], [73, 8, 3215, 55, 927]], padding="post")
+    embedded = layers.Embedding(5000, 16, mask_zero=True)(tokens)
+    np.testing.assert_array_equal(embedded._keras_mask.numpy(),
+                                  [[True, True, True, False, False], [True] * 5])
+
+    class Encoder(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.embedding = layers.Embedding(50, 4, mask_zero=True)
+            self.dense = layers.Dense(4)  # passes the mask on
+            self.lstm = layers.LSTM(3)
+
+        def call(self, inputs):
+            return self.lstm(self.dense(self.embedding(inputs)))
+
+    model = Encoder()
+    x = np.array([[5, 7, 0, 0], [9, 0, 0, 0]])
+    np.testing.assert_allclose(model(x).detach().numpy(), model(x[:, :2]).detach().numpy(),
+                               rtol=1e-6)

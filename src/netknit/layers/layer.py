@@ -160,6 +160,11 @@ class Layer(nn.Module):
     _follows_dtype_policy = True
     # Whether a plain torch module assigned as an attribute is wrapped in a TorchModuleWrapper.
     _wraps_torch_modules = True
+    # Whether the layer makes a mask of its own (Embedding(mask_zero=True), Masking), found on
+    # its first eager call (None until then); and whether any eager call has put a mask on a
+    # tensor yet. Until then, calls on tensors need not look at their input's attributes.
+    _makes_masks = None
+    _eager_masks_seen = False
     # Under a mixed policy, run `forward` in float32 (inputs cast up, weights as they are) and
     # return the compute dtype: Keras's normalization and embedding layers compute so.
     _mixed_computes_in_float32 = False
@@ -568,8 +573,11 @@ class Layer(nn.Module):
     # ------------------------------------------------------------------ calling
 
     def __call__(self, *args, **kwargs):
-        # The hot path: a built layer called on a tensor is a plain torch module call.
-        if self.built and not kwargs and args and isinstance(args[0], torch.Tensor):
+        # The hot path: a built layer called on a tensor is a plain torch module call (unless
+        # masks travel on eager tensors, see `_eager_call`).
+        if self.built and not kwargs and args and isinstance(args[0], torch.Tensor) and (
+                self._makes_masks is False
+                and not (Layer._eager_masks_seen and "_keras_mask" in args[0].__dict__)):
             return nn.Module.__call__(self, *args)
         return self._dispatch_call(args, kwargs)
 
@@ -605,9 +613,28 @@ class Layer(nn.Module):
                 self._build_once(nest.map_structure(lambda t: tuple(t.shape), inputs))
                 if device is not None:
                     self.to(device)
-                return nn.Module.__call__(self, *args, **kwargs)
+                return self._eager_call(args, kwargs)
         # 5. Compute.
-        return nn.Module.__call__(self, *args, **kwargs)
+        return self._eager_call(args, kwargs)
+
+    def _eager_call(self, args: tuple, kwargs: dict):
+        """Compute, with Keras's masks on eager tensors: an input's `_keras_mask` is the call's
+        `mask` (unless one is given), and the output gets the mask `compute_mask` gives, so that
+        `lstm(embedding(tokens))` in a subclassed model skips the padding, as in Keras."""
+        mask = kwargs.get("mask")
+        if mask is None:
+            mask = _keras_mask_of(args[0])
+            if mask is not None and self._accepts_mask:
+                kwargs = {**kwargs, "mask": mask}
+        outputs = nn.Module.__call__(self, *args, **kwargs)
+        if self._makes_masks is None:
+            self._makes_masks = self.produces_mask(False)
+        if isinstance(outputs, torch.Tensor) and self.produces_mask(mask is not None):
+            output_mask = self.compute_mask(args[0], mask)
+            if output_mask is not None:
+                outputs._keras_mask = output_mask
+                Layer._eager_masks_seen = True  # from now on, calls look for masks
+        return outputs
 
     def _to_tensor(self, value):
         if isinstance(value, torch.Tensor):
@@ -945,6 +972,17 @@ def _constructor_arguments(cls, args: tuple, kwargs: dict) -> dict | None:
     if not all(isinstance(v, plain) for v in nest.flatten(arguments)):
         return None
     return arguments
+
+
+def _keras_mask_of(inputs):
+    """The `_keras_mask` an eager call left on `inputs` (a list of them for a list of tensors),
+    or None."""
+    if isinstance(inputs, torch.Tensor):
+        return getattr(inputs, "_keras_mask", None)
+    if isinstance(inputs, (list, tuple)):
+        masks = [getattr(t, "_keras_mask", None) for t in inputs]
+        return masks if any(m is not None for m in masks) else None
+    return None
 
 
 def _marks_built(build):
