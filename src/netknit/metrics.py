@@ -129,13 +129,17 @@ class Metric:
         """Move the state to `tensor`'s device if it lives elsewhere (once, on the first batch)."""
         if tensor.device != self._device:
             self._device = tensor.device
-            for name, value in self._variables.items():
-                moved = value.to(tensor.device)
-                self._variables[name] = moved
-                # Wherever the metric keeps the tensor (`self.tp = self.add_variable(...)`).
-                for attribute, held in list(vars(self).items()):
-                    if held is value:
-                        setattr(self, attribute, moved)
+            for name, value in list(self._variables.items()):
+                self._replace_variable(name, value.to(tensor.device))
+
+    def _replace_variable(self, name: str, new: torch.Tensor) -> None:
+        """Put `new` in place of the state `name`, also wherever the metric keeps it under another
+        attribute (`self.tp = self.add_variable(name="true_positives")`)."""
+        old = self._variables[name]
+        self._variables[name] = new
+        for attribute, held in list(vars(self).items()):
+            if held is old:
+                setattr(self, attribute, new)
 
     def update_state(self, *args, **kwargs) -> None:
         raise NotImplementedError

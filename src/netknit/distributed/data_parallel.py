@@ -104,14 +104,13 @@ class DataParallel:
             offset = 0
             for metric, name, value in states:
                 total = flat[offset:offset + value.numel()].reshape(value.shape)
-                _replace_state(metric, name, value, total.to(device=value.device,
-                                                             dtype=value.dtype))
+                metric._replace_variable(name, total.to(device=value.device, dtype=value.dtype))
                 offset += value.numel()
         try:
             return [metric.result() for metric in metrics]
         finally:
             for metric, name, value in states:
-                _replace_state(metric, name, metric._variables[name], value)
+                metric._replace_variable(name, value)
 
     def gather_predictions(self, outputs: list, data) -> list:
         """The per-batch outputs of all processes as one batch, in the order of the data."""
@@ -225,15 +224,6 @@ class _StridedSampler(Sampler):
 
     def __len__(self) -> int:
         return len(self.indices)
-
-
-def _replace_state(metric, name: str, old: torch.Tensor, new: torch.Tensor) -> None:
-    """Put `new` in place of the metric's state `name` (`old`), also under every attribute that
-    holds it (`self.tp = self.add_variable(name="true_positives")`)."""
-    metric._variables[name] = new
-    for attribute, held in list(vars(metric).items()):
-        if held is old:
-            setattr(metric, attribute, new)
 
 
 def _can_resample(data) -> bool:

@@ -732,8 +732,7 @@ class Layer(nn.Module):
     def produces_mask(self, input_has_mask: bool) -> bool:
         """Whether the output carries a mask, given whether the input does (graph time). A
         layer with its own `compute_mask` may make one (it can still return None)."""
-        if type(self).compute_mask is not Layer.compute_mask and not type(
-                self).__module__.startswith("netknit."):
+        if type(self).compute_mask is not Layer.compute_mask and _users_class(type(self)):
             return True
         return input_has_mask and self.supports_masking
 
@@ -942,7 +941,13 @@ def _add_activity_penalty(layer: Layer, args, outputs) -> None:
 
 def _takes_automatic_config(cls) -> bool:
     """Whether `cls` is a user's layer class that leaves `get_config` to the base class."""
-    return cls.get_config is Layer.get_config and not cls.__module__.startswith("netknit.")
+    return cls.get_config is Layer.get_config and _users_class(cls)
+
+
+def _users_class(cls) -> bool:
+    """Whether `cls` is defined outside netknit (a user's layer, whose overrides Keras honours
+    where netknit's own layers say what they do themselves)."""
+    return not cls.__module__.startswith("netknit.")
 
 
 def _constructor_arguments(cls, args: tuple, kwargs: dict) -> dict | None:

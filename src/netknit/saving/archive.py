@@ -11,6 +11,7 @@ netknit's registry. A file that is truncated, corrupted or edited into nonsense 
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import io
 import json
@@ -133,11 +134,9 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
         )
     # 1. Read the three members.
     config, weights = _read_archive(filepath)
-    try:
+    with _rebuilding(filepath):
         # 2. Rebuild the model from its config.
-        model = deserialize_keras_object(config, custom_objects, safe_mode)
-        if not hasattr(model, "compile"):
-            raise SavingError(f"{filepath} holds a {config.get('class_name')}, not a model.")
+        model = _model_from_config(filepath, config, custom_objects, safe_mode)
         # 3. Compile (which creates the optimizer), then restore weights and optimizer state.
         compile_config = config.get("compile_config")
         if compile and compile_config:
@@ -145,12 +144,6 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
         arrays = read_h5(io.BytesIO(weights), f"The weights in {filepath}")
         _restore_loss_scaling(model, arrays)
         load_model_arrays(model, arrays, f"The weights in {filepath}")
-    except SavingError:
-        raise
-    except Exception as error:
-        raise SavingError(
-            f"{filepath}: the saved model cannot be rebuilt ({type(error).__name__}: {error})."
-        ) from error
     return model
 
 
@@ -159,20 +152,32 @@ def _load_legacy_model(filepath: str, custom_objects, compile: bool, safe_mode: 
     order of the layers (the optimizer starts afresh)."""
     source = f"The legacy model file {filepath}"
     config, training_config, saved = read_legacy_model(filepath, source)
-    try:
-        model = deserialize_keras_object(config, custom_objects, safe_mode)
-        if not hasattr(model, "compile"):
-            raise SavingError(f"{filepath} holds a {config.get('class_name')}, not a model.")
+    with _rebuilding(filepath):
+        model = _model_from_config(filepath, config, custom_objects, safe_mode)
         if compile and training_config:
             compile_from_config(model, compile_config_from_training_config(training_config),
                                 custom_objects)
         load_legacy_weights(model, saved, source)
+    return model
+
+
+@contextlib.contextmanager
+def _rebuilding(filepath: str):
+    """Any error while a model is rebuilt from a file is a SavingError that names the file."""
+    try:
+        yield
     except SavingError:
         raise
     except Exception as error:
         raise SavingError(
             f"{filepath}: the saved model cannot be rebuilt ({type(error).__name__}: {error})."
         ) from error
+
+
+def _model_from_config(filepath: str, config: dict, custom_objects, safe_mode: bool):
+    model = deserialize_keras_object(config, custom_objects, safe_mode)
+    if not hasattr(model, "compile"):
+        raise SavingError(f"{filepath} holds a {config.get('class_name')}, not a model.")
     return model
 
 
