@@ -41,6 +41,7 @@ from .models import Sequential as Sequential
 from .ops import Operation as Operation
 from .optimizers import Optimizer as Optimizer
 from .regularizers import Regularizer as Regularizer
+from .variables import Variable as Variable
 
 __version__ = "0.1.0"
 # Keras's name for the placeholder tensors that `Input` and symbolic layer calls return.
@@ -53,7 +54,7 @@ def version() -> str:
 __all__ = [
     "DTypePolicy", "FloatDTypePolicy", "Initializer", "Input", "InputSpec", "KerasTensor",
     "Layer", "Loss", "Metric", "Model", "Operation", "Optimizer", "Regularizer", "Sequential",
-    "ShapeError", "SymbolicTensor",
+    "ShapeError", "SymbolicTensor", "Variable",
     "activations", "applications",
     "backend", "callbacks", "config", "constraints", "distributed", "dtype_policies",
     "initializers", "layers", "losses", "metrics", "mixed_precision", "models", "ops",

@@ -31,6 +31,7 @@ from .losses import (
     squeeze_or_expand_to_same_rank,
     to_tensor,
 )
+from .variables import as_variable, rewrapped
 
 # The loss functions are metrics too, as in Keras (`keras.metrics.mean_squared_error`).
 binary_crossentropy = losses_module.binary_crossentropy
@@ -116,6 +117,7 @@ class Metric:
             tensor = torch.as_tensor(value, dtype=torch_dtype).to(self._device).clone()
         name = name or "variable"
         key = name if keep_as_attribute else f"{name}_{len(self._variables)}"
+        tensor = as_variable(tensor, trainable=False, path=f"{self.name}/{name}")
         self._variables[key] = tensor
         if keep_as_attribute:
             setattr(self, name, tensor)
@@ -136,6 +138,7 @@ class Metric:
         """Put `new` in place of the state `name`, also wherever the metric keeps it under another
         attribute (`self.tp = self.add_variable(name="true_positives")`)."""
         old = self._variables[name]
+        new = rewrapped(old, new)
         self._variables[name] = new
         for attribute, held in list(vars(self).items()):
             if held is old:

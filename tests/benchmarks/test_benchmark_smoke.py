@@ -47,3 +47,14 @@ def test_the_gpu_run_adds_the_large_batches_and_a_gpu_memory_column():
     assert lines[0].endswith("| GPU peak MB |")
     assert lines[2] == "| W2L | torch | 10 | 1.00 | 20 | 1.00 | 1.00 | 300 (200) | 50 |"
     assert lines[3].endswith("| 300 (200) | – |")
+
+
+def test_variable_overhead_prints_the_three_models():
+    script = RUN.parent / "variable_overhead.py"
+    result = subprocess.run([sys.executable, str(script), "--calls", "2", "--repeats", "1"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| ")][1:]
+    assert [row.split(" | ")[0] for row in rows] == [
+        "| netknit, Variables", "| netknit, plain Parameters", "| plain PyTorch"]
+    assert rows[1].count("| 1.00 |") == 2

@@ -8,8 +8,9 @@ A layer is called in one of two ways, through the same `__call__`:
 * on real data (torch tensors or NumPy arrays): it builds if needed and runs `forward`, plain
   PyTorch. Once built, a call on a tensor goes straight to `torch.nn.Module.__call__`.
 
-Weights are `nn.Parameter`s (trainable) and buffers (non-trainable, e.g. moving statistics) of
-Keras's shapes, so `layer.kernel`, `model.weights` and `get_weights()` all show what Keras shows.
+Weights are `Variable`s, `nn.Parameter`s (trainable) and buffers (non-trainable, e.g. moving
+statistics) with Keras's variable API, of Keras's shapes, so `layer.kernel`, `model.weights` and
+`get_weights()` all show what Keras shows.
 Where a torch kernel wants another layout, it gets a view: a weight created with
 `add_weight(..., linear_in_axes=k)` keeps torch's `(out, in)` Linear memory order behind its Keras
 shape, and `linear_weight(w, k)` is that `(out, in)` matrix without a copy (Dense, the recurrent
@@ -24,7 +25,6 @@ import functools
 import inspect
 import math
 import re
-from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -39,6 +39,7 @@ from ..graph.errors import ShapeError, unknown_argument_error
 from ..graph.node import Node
 from ..graph.shapes import format_shape
 from ..graph.symbolic import SymbolicTensor
+from ..variables import Variable, as_variable, rewrapped, stateless
 from .input_spec import check_input_spec
 
 _name_counts: dict[str, int] = {}
@@ -217,8 +218,6 @@ class Layer(nn.Module):
         self._weight_names: list[str] = []  # in creation order
         self._unnamed_weights: set[str] = set()  # made without a name: renamed when assigned
         self._uncast_weights: set[str] = set()  # made with autocast=False
-        self._regularized: list[tuple[str, Callable]] = []
-        self._constrained: list[tuple[str, Callable]] = []
         self.activity_regularizer = regularizers_module.get(activity_regularizer)
         self._activity_losses: list[torch.Tensor] = []
         self._loss_hooks = None
@@ -307,9 +306,9 @@ class Layer(nn.Module):
         linear_in_axes: int = 0,
         autocast: bool = True,
         aggregation: str = "none",
-    ) -> torch.Tensor:
+    ) -> Variable:
         """Create a weight of Keras shape `shape`, as Keras's `add_weight`, stored as
-        `self.<name>` and returned.
+        `self.<name>` and returned (a `Variable`).
 
         Args:
             shape: the weight's shape (`()` by default). Also the first positional argument, as
@@ -318,7 +317,8 @@ class Layer(nn.Module):
             initializer: `"glorot_uniform"` for float weights by default, `"zeros"` for others.
             dtype: the layer's by default (a counter may be `"int32"`, as in Keras).
             trainable: a `nn.Parameter` (True) or a buffer (False).
-            regularizer, constraint: applied in training, by name or object.
+            regularizer, constraint: applied in training, by name or object (kept as the
+                variable's `regularizer` and `constraint`).
             name: the attribute; without one the weight is `variable`, `variable_1`, ... until
                 it is assigned to an attribute (`self.w = self.add_weight(...)`), which then
                 names it.
@@ -358,24 +358,22 @@ class Layer(nn.Module):
         value = initializers_module.get(initializer)(shape, dtype=draw).to(dtype)
         if linear_in_axes:
             value = linear_weight(value, linear_in_axes).contiguous().T.reshape(value.shape)
+        # Keras variables carry their path ("dense/kernel"); so do ours.
+        weight = as_variable(value, trainable=trainable, path=_weight_path(self, name))
         if trainable:
             # An integer weight cannot take gradients; it is still listed as trainable, as in Keras.
-            self.register_parameter(name, nn.Parameter(
-                value, requires_grad=self._trainable and value.is_floating_point()))
+            weight.trainable = self._trainable
+            self.register_parameter(name, weight)
         else:
-            self.register_buffer(name, value)
-        # Keras variables carry their path ("dense/kernel"); so do ours.
-        getattr(self, name).path = _weight_path(self, name)
+            self.register_buffer(name, weight)
         self._weight_names.append(name)
         if not autocast:
             self._uncast_weights.add(name)
-        regularizer = regularizers_module.get(regularizer)
         if regularizer is not None:
-            self._regularized.append((name, regularizer))
-        constraint = constraints_module.get(constraint)
+            weight.regularizer = regularizers_module.get(regularizer)
         if constraint is not None:
-            self._constrained.append((name, constraint))
-        return getattr(self, name)
+            weight.constraint = constraints_module.get(constraint)
+        return weight
 
     def add_variable(self, shape, initializer, dtype=None, trainable=True, autocast=True,
                      regularizer=None, constraint=None, name=None) -> torch.Tensor:
@@ -411,8 +409,6 @@ class Layer(nn.Module):
         self._weight_names[self._weight_names.index(old)] = new
         if old in self._uncast_weights:
             self._uncast_weights = (self._uncast_weights - {old}) | {new}
-        self._regularized = [(new if n == old else n, f) for n, f in self._regularized]
-        self._constrained = [(new if n == old else n, f) for n, f in self._constrained]
 
     def _own_weight_entries(self, trainable: bool) -> list[tuple[nn.Module, str]]:
         """(owner, attribute) of the layer's own trainable (or non-trainable) weights, in
@@ -421,6 +417,18 @@ class Layer(nn.Module):
 
     def _own_weights(self, trainable: bool) -> list[torch.Tensor]:
         return [getattr(owner, n) for owner, n in self._own_weight_entries(trainable)]
+
+    def _apply(self, fn, recurse=True):
+        # `.to()`, `.double()`, `.cuda()`: torch puts what `fn` returns in place of a buffer (and
+        # of a parameter it cannot update in place), a plain tensor: keep the weights variables.
+        before = {n: w for store in (self._parameters, self._buffers)
+                  for n, w in store.items() if isinstance(w, Variable)}
+        super()._apply(fn, recurse)
+        for store in (self._parameters, self._buffers):
+            for n, old in before.items():
+                if n in store and store[n] is not old:
+                    store[n] = rewrapped(old, store[n])
+        return self
 
     def _sublayers(self) -> list["Layer"]:
         return [m for m in self.children() if isinstance(m, Layer)]
@@ -479,7 +487,9 @@ class Layer(nn.Module):
                 module._trainable = value
                 for owner, name in module._own_weight_entries(True):
                     weight = owner._parameters[name]
-                    if weight.is_floating_point():
+                    if isinstance(weight, Variable):
+                        weight.trainable = value
+                    elif weight.is_floating_point():  # a wrapped torch module's
                         weight.requires_grad_(value)
 
     def _weight_entries(self) -> list[tuple["Layer", str]]:
@@ -550,7 +560,9 @@ class Layer(nn.Module):
         for layer in self.modules():
             if isinstance(layer, Layer):
                 penalties.extend(layer._activity_losses)
-                penalties.extend(reg(getattr(layer, n)) for n, reg in layer._regularized)
+                if layer.trainable:  # as Keras: a frozen layer's weights add no penalty
+                    penalties.extend(w.regularizer(w) for w in layer._own_weights(True)
+                                     if getattr(w, "regularizer", None) is not None)
         return penalties
 
     def add_loss(self, value: torch.Tensor) -> None:
@@ -769,7 +781,7 @@ class Layer(nn.Module):
             if masked:
                 first = nest.flatten(args[0])[0]
                 kwargs = {**kwargs, "mask": torch.ones(first.shape[:-1], dtype=torch.bool)}
-            with torch.no_grad():
+            with torch.no_grad(), stateless():
                 out = nn.Module.__call__(self, *args, **kwargs)
             results.append(nest.flatten(out))
         shapes = [

@@ -542,22 +542,17 @@ class Trainer:
         self._flatten_outputs = _flatten_outputs_in_float32 if any(
             getattr(m, "_compute_dtype", None) in _HALF for m in self.modules()
         ) else flatten_outputs
-        layers = [m for m in self.modules() if hasattr(m, "_regularized")]
+        layers = [m for m in self.modules() if hasattr(m, "_loss_hooks")]
         # A layer that has called `add_loss` (when the model was built, at the latest) has its
         # loss hooks: its penalties are added to the loss, as Keras adds them.
         self._has_penalties = any(
-            layer._regularized or layer.activity_regularizer or layer._loss_hooks is not None
-            for layer in layers
-        )
+            layer.activity_regularizer or layer._loss_hooks is not None for layer in layers
+        ) or any(getattr(w, "regularizer", None) is not None for w in self.weights)
         if not self._has_penalties and not self._user_step("train" if training else "test"):
             # Keras trains a model compiled without a loss on the losses its layers add alone.
             self._loss_container.check_not_empty()
-        self._constraints = [
-            (getattr(layer, n), c)
-            for layer in layers
-            if layer.trainable
-            for n, c in layer._constrained
-        ]
+        self._constraints = [(w, w.constraint) for w in self.trainable_weights
+                             if getattr(w, "constraint", None) is not None]
 
     def _device(self) -> torch.device:
         param = next(self.parameters(), None)
