@@ -7,11 +7,14 @@ gradients.
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
+import netknit as keras
 from netknit import optimizers
 from netknit.optimizers import schedules
+from netknit.variables import Variable
 
 W0 = [[0.5, -0.3], [0.2, 0.8], [-0.6, 0.1]]
 B0 = [0.05, -0.1]
@@ -255,7 +258,7 @@ def test_optimizer_with_schedule_reads_it_at_iterations():
 
 def test_learning_rate_is_a_settable_float():
     opt = optimizers.Adam()
-    assert isinstance(opt.learning_rate, float) and opt.learning_rate == 0.001
+    assert isinstance(opt.learning_rate, Variable) and opt.learning_rate.item() == np.float32(0.001)
     opt.learning_rate = 0.01
     assert opt.learning_rate == 0.01
     with pytest.raises(ValueError, match="learning_rate=-0.1"):
@@ -299,9 +302,10 @@ def test_adafactor_factors_the_second_moment_of_matrices():
     kernel, bias = make_params()
     opt = optimizers.Adafactor()
     opt.build([kernel, bias])
-    # As Keras lists them: the kernel's row and column averages and velocity, then the bias's
-    # two unused integer placeholders and its velocity.
+    # As Keras lists them: the iteration and learning rate, the kernel's row and column averages
+    # and velocity, then the bias's two unused integer placeholders and its velocity.
     assert [(tuple(v.shape), v.dtype) for v in opt.variables] == [
+        ((), torch.int32), ((), torch.float32),
         ((3,), torch.float32), ((2,), torch.float32), ((3, 2), torch.float32),
         ((), torch.int32), ((), torch.int32), ((2,), torch.float32)]
     assert opt.get_config()["relative_step"] is True
@@ -412,12 +416,15 @@ def test_variables_follow_keras_order():
     opt = optimizers.Adam(amsgrad=True)
     opt.build([kernel, bias])
     shapes = [tuple(v.shape) for v in opt.variables]
-    # momentum/kernel, velocity/kernel, momentum/bias, velocity/bias, then the velocity_hats.
-    assert shapes == [(3, 2), (3, 2), (2,), (2,), (3, 2), (2,)]
-    assert optimizers.SGD().variables == [] and len(optimizers.SGD(momentum=0.5).variables) == 0
+    # iteration, learning rate, momentum/kernel, velocity/kernel, momentum/bias, velocity/bias,
+    # then the velocity_hats.
+    assert shapes == [(), (), (3, 2), (3, 2), (2,), (2,), (3, 2), (2,)]
+    assert [v.path for v in opt.variables][:3] == [
+        f"{opt.name}/iteration", f"{opt.name}/learning_rate", f"{opt.name}/param_0_momentum"]
+    assert len(optimizers.SGD().variables) == 2 and len(optimizers.SGD(momentum=0.5).variables) == 2
     adagrad = optimizers.Adagrad(initial_accumulator_value=0.3)
     adagrad.build([kernel])
-    assert torch.all(adagrad.variables[0] == 0.3)
+    assert torch.all(adagrad.variables[2] == 0.3)
 
 
 def test_build_twice_is_a_no_op_and_other_params_are_refused():
@@ -534,3 +541,27 @@ def test_adam_without_the_fused_kernel_matches_keras_too(case):
     train(opt, steps, params)
     torch.testing.assert_close(params[0].detach().flatten(), torch.tensor(EXPECTED[case][0]),
                                rtol=1e-4, atol=1e-6)
+
+
+def test_iterations_and_learning_rate_are_keras_variables():
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    opt = optimizers.Adam(0.1)
+    model.compile(opt, "mse")
+    assert isinstance(opt.iterations, Variable) and opt.iterations.dtype == torch.int32
+    model.fit(np.ones((8, 4)), np.ones((8, 2)), batch_size=4, verbose=0)
+    assert opt.iterations.numpy() == 2 and int(opt.iterations) == 2
+    assert float(opt.learning_rate) == float(np.float32(0.1))  # Keras's float32 variable
+    assert [v.path for v in opt.variables][2:4] == [
+        f"{opt.name}/sequential_dense_kernel_momentum",
+        f"{opt.name}/sequential_dense_kernel_velocity"]
+    # assignments reach the numbers the steps use
+    opt.learning_rate.assign(0.0)
+    opt.iterations.assign(10)
+    kernel = model.layers[0].kernel.numpy()
+    model.fit(np.ones((8, 4)), np.ones((8, 2)), batch_size=4, verbose=0)
+    np.testing.assert_array_equal(model.layers[0].kernel.numpy(), kernel)
+    assert int(opt.iterations) == 12
+    opt.learning_rate = 0.5
+    assert opt.learning_rate.item() == 0.5
+    schedule = optimizers.SGD(schedules.ExponentialDecay(0.1, 10, 0.5))
+    assert type(schedule.learning_rate) is torch.Tensor and len(schedule.variables) == 1

@@ -166,8 +166,9 @@ class Variable(torch.Tensor):
     def __deepcopy__(self, memo):
         if id(self) in memo:
             return memo[id(self)]
-        copied = _make(self.detach().clone(memory_format=torch.preserve_format),
-                       isinstance(self, nn.Parameter), self.requires_grad)
+        copied = torch.Tensor._make_subclass(
+            type(self), self.detach().clone(memory_format=torch.preserve_format),
+            self.requires_grad)
         memo[id(self)] = copied
         copied.__dict__.update(copy.deepcopy(self.__dict__, memo))
         return copied
@@ -175,8 +176,7 @@ class Variable(torch.Tensor):
     def __reduce_ex__(self, protocol):
         # Pickled (torch.save of a whole module, multiprocessing) as the tensor it holds plus
         # its attributes; unpickled as a variable again.
-        return (_rebuild, (self.detach(), isinstance(self, nn.Parameter), self.requires_grad,
-                           self.__dict__))
+        return (_rebuild, (type(self), self.detach(), self.requires_grad, self.__dict__))
 
 
 class _TrainableVariable(Variable, nn.Parameter):
@@ -196,13 +196,8 @@ for _module in ("torch.optim.optimizer", "torch.utils._foreach_utils"):
     _supported.extend(t for t in (_TrainableVariable, _StateVariable) if t not in _supported)
 
 
-def _make(tensor: torch.Tensor, trainable: bool, requires_grad: bool) -> Variable:
-    cls = _TrainableVariable if trainable else _StateVariable
-    return torch.Tensor._make_subclass(cls, tensor, requires_grad)
-
-
-def _rebuild(tensor, trainable, requires_grad, state) -> Variable:
-    variable = _make(tensor, trainable, requires_grad)
+def _rebuild(cls, tensor, requires_grad, state) -> Variable:
+    variable = torch.Tensor._make_subclass(cls, tensor, requires_grad)
     variable.__dict__.update(state)
     return variable
 
@@ -210,8 +205,9 @@ def _rebuild(tensor, trainable, requires_grad, state) -> Variable:
 def as_variable(tensor: torch.Tensor, *, trainable: bool, path: str) -> Variable:
     """`tensor`'s storage as a variable (trainable: an `nn.Parameter` that takes gradients where
     its dtype can), named by `path`."""
-    variable = _make(tensor.detach(), trainable,
-                     trainable and tensor.is_floating_point())
+    cls = _TrainableVariable if trainable else _StateVariable
+    variable = torch.Tensor._make_subclass(cls, tensor.detach(),
+                                           trainable and tensor.is_floating_point())
     variable.path = path
     return variable
 
@@ -220,9 +216,38 @@ def rewrapped(old: Variable, tensor: torch.Tensor) -> Variable:
     """`tensor` (`old` moved or cast by a torch operation) as a variable like `old`."""
     if isinstance(tensor, Variable):
         return tensor
-    variable = _make(tensor, isinstance(old, nn.Parameter), tensor.requires_grad)
-    variable.__dict__.update(old.__dict__)
-    return variable
+    return _rebuild(type(old), tensor, tensor.requires_grad, old.__dict__)
+
+
+class HostNumber(_StateVariable):
+    """A number kept on the host as a Python number, shown as a 0-d variable: an optimizer's
+    step count and learning rate, which each step reads without waiting for a device. `showing`
+    refreshes the variable when it is read; an assignment hands the new value back."""
+
+    def __new__(cls, path: str, dtype: torch.dtype, set_number):
+        number = torch.Tensor._make_subclass(cls, torch.zeros((), dtype=dtype), False)
+        number.path = path
+        number._set_number = set_number
+        return number
+
+    def showing(self, value) -> "HostNumber":
+        self.fill_(value)
+        return self
+
+    def assign(self, value) -> "HostNumber":
+        super().assign(value)
+        self._set_number(self.item())
+        return self
+
+    def assign_add(self, value) -> "HostNumber":
+        super().assign_add(value)
+        self._set_number(self.item())
+        return self
+
+    def assign_sub(self, value) -> "HostNumber":
+        super().assign_sub(value)
+        self._set_number(self.item())
+        return self
 
 
 def _initial_value(initializer, shape, dtype) -> torch.Tensor:

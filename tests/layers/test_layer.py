@@ -67,8 +67,9 @@ def test_input_output_and_shapes_from_first_call():
     y = dense(x)
     assert dense.input is x and dense.output is y
     assert dense.input_shape == (None, 5) and dense.output_shape == (None, 3)
-    with pytest.raises(ValueError, match="has not been called on a symbolic input"):
+    with pytest.raises(AttributeError, match="has no attribute 'output'"):  # as Keras
         _ = layers.Dense(1).output
+    assert not hasattr(layers.Dense(1), "input")
 
 
 def test_symbolic_call_computes_nothing_and_eager_call_computes():

@@ -794,10 +794,10 @@ class Layer(nn.Module):
 
     def _first_node(self, what: str) -> Node:
         if not self._inbound_nodes:
-            raise ValueError(
-                f"Layer '{self.name}' has no {what} yet: it has not been called on a symbolic "
-                "input. Call it on the output of `Input()` or of another layer first."
-            )
+            # An AttributeError, as in Keras (`hasattr(layer, "output")` is False); torch's
+            # `Module.__getattr__`, which Python then asks, words it "has no attribute".
+            raise AttributeError(f"Layer '{self.name}' has no {what}: it has not been called on "
+                                 "a symbolic input.")
         return self._inbound_nodes[0]
 
     @property

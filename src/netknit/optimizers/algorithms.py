@@ -404,7 +404,7 @@ class Nadam(Optimizer):
 
     def _count_step(self):
         f = _scalar_type(self._params)
-        self._u_product = float(f(self._u_product) * self._momentum_at(self.iterations + 1))
+        self._u_product = float(f(self._u_product) * self._momentum_at(self._iterations + 1))
         super()._count_step()
 
     def _update(self, params, grads, slots, lr, momentum_factor, gradient_factor, correction):

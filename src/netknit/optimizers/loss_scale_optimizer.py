@@ -80,11 +80,8 @@ class LossScaleOptimizer(Optimizer):
                 dynamic_growth_steps, numbers.Integral) or dynamic_growth_steps < 1:
             raise ValueError(f"Expected a positive integer dynamic_growth_steps. Received: "
                              f"dynamic_growth_steps={dynamic_growth_steps!r}")
-        # Set first: the base constructor sets `iterations`, which is the inner optimizer's.
-        self.inner_optimizer = inner_optimizer
-        iterations = inner_optimizer.iterations
         super().__init__(learning_rate=0.0, name=name)
-        inner_optimizer.iterations = iterations
+        self.inner_optimizer = inner_optimizer
         inner_optimizer.loss_scale_factor = None
         self.initial_scale = float(initial_scale)
         self.dynamic_growth_steps = int(dynamic_growth_steps)
@@ -97,7 +94,7 @@ class LossScaleOptimizer(Optimizer):
     # ------------------------------------------------------------------ the inner optimizer's
 
     @property
-    def learning_rate(self) -> float:
+    def learning_rate(self) -> torch.Tensor:
         return self.inner_optimizer.learning_rate
 
     @learning_rate.setter
@@ -105,12 +102,8 @@ class LossScaleOptimizer(Optimizer):
         self.inner_optimizer.learning_rate = value
 
     @property
-    def iterations(self) -> int:
+    def iterations(self) -> torch.Tensor:
         return self.inner_optimizer.iterations
-
-    @iterations.setter
-    def iterations(self, value: int) -> None:
-        self.inner_optimizer.iterations = value
 
     @property
     def _slot_groups(self):

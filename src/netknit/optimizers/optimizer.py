@@ -28,6 +28,7 @@ from collections.abc import Sequence
 import torch
 
 from ..layers.layer import to_snake_case, unique_name
+from ..variables import HostNumber, as_variable
 from . import schedules as schedules_module
 
 
@@ -107,7 +108,14 @@ class Optimizer:
         self.loss_scale_factor = loss_scale_factor
         self.gradient_accumulation_steps = gradient_accumulation_steps
         self._learning_rate = _check_learning_rate(learning_rate)
-        self.iterations = 0
+        self._iterations = 0
+        # Keras's `iteration` and `learning_rate` variables; the numbers themselves stay Python
+        # numbers on the host (`_host_scalars`).
+        self._iteration_variable = HostNumber(f"{self.name}/iteration", torch.int32,
+                                              self._set_iterations)
+        self._learning_rate_variable = HostNumber(f"{self.name}/learning_rate", torch.float32,
+                                                  self._set_learning_rate)
+        self._slot_variables: list[torch.Tensor] = []
         self.built = False
         self._params: list[torch.Tensor] = []
         self._slots: dict[str, list[torch.Tensor]] = {}
@@ -117,14 +125,32 @@ class Optimizer:
     # ------------------------------------------------------------------ learning rate
 
     @property
-    def learning_rate(self) -> float:
-        """The learning rate of the next step (a schedule is evaluated at `iterations`)."""
+    def iterations(self) -> torch.Tensor:
+        """The number of steps taken, as Keras's int32 `iteration` variable (`assign` sets it)."""
+        return self._iteration_variable.showing(self._iterations)
+
+    def _set_iterations(self, value) -> None:
+        self._iterations = int(value)
+
+    @property
+    def learning_rate(self) -> torch.Tensor:
+        """The learning rate of the next step, as Keras gives it: its float32 variable (which
+        `assign` sets), or for a schedule or callable the value at `iterations`, a tensor."""
+        lr = self._learning_rate
+        if isinstance(lr, float):
+            return self._learning_rate_variable.showing(lr)
+        return torch.tensor(self._current_learning_rate(), dtype=torch.float32)
+
+    def _current_learning_rate(self) -> float:
         lr = self._learning_rate
         if isinstance(lr, schedules_module.LearningRateSchedule):
-            return float(lr(self.iterations))
+            return float(lr(self._iterations))
         if callable(lr):
             return float(lr())
         return lr
+
+    def _set_learning_rate(self, value) -> None:
+        self.learning_rate = float(value)
 
     @learning_rate.setter
     def learning_rate(self, value) -> None:
@@ -136,6 +162,8 @@ class Optimizer:
                 f"so its learning rate cannot be set to a number (received {value!r}). Create the "
                 "optimizer with a float `learning_rate` to make it settable."
             )
+        if isinstance(value, torch.Tensor):
+            value = value.item()
         self._learning_rate = _check_learning_rate(value)
 
     # ------------------------------------------------------------------ state
@@ -153,6 +181,15 @@ class Optimizer:
             for group in self._slot_groups
             for slot in group
         }
+        # Keras's slot variables, named after their weights ("adam/dense_kernel_momentum"):
+        # views of the slots, which the updates keep as plain tensors.
+        self._slot_variables = [
+            as_variable(self._slots[slot][i], trainable=False,
+                        path=f"{self.name}/{_path_of(p, i).replace('/', '_')}_{slot}")
+            for group in self._slot_groups
+            for i, p in enumerate(self._params)
+            for slot in group
+        ]
         self.built = True
         if self._pending_state is not None:
             state, self._pending_state = self._pending_state, None
@@ -172,7 +209,7 @@ class Optimizer:
         scalars = 1 + self._extra_scalar_variables
         if not isinstance(self._learning_rate, schedules_module.LearningRateSchedule):
             scalars += 1
-        slots = self.variables
+        slots = self._slot_variables
         return (
             scalars + sum(v.numel() for v in slots),
             4 * scalars + sum(v.numel() * v.element_size() for v in slots),
@@ -180,16 +217,12 @@ class Optimizer:
 
     @property
     def variables(self) -> list[torch.Tensor]:
-        """The slot tensors in Keras's order.
-
-        This is Keras's list without `iteration` and `learning_rate`.
-        """
-        return [
-            self._slots[slot][i]
-            for group in self._slot_groups
-            for i in range(len(self._params))
-            for slot in group
-        ]
+        """Keras's list: `iterations`, the learning rate (unless a schedule or callable gives
+        it), then the slot variables (once built)."""
+        numbers = [self.iterations]
+        if isinstance(self._learning_rate, float):
+            numbers.append(self.learning_rate)
+        return numbers + self._slot_variables
 
     def state_dict(self) -> dict:
         """`iterations`, `learning_rate` (None for a schedule or callable) and `variables`.
@@ -199,9 +232,9 @@ class Optimizer:
         """
         lr = self._learning_rate
         return {
-            "iterations": self.iterations,
+            "iterations": self._iterations,
             "learning_rate": lr if isinstance(lr, float) else None,
-            "variables": self.variables,
+            "variables": self._slot_variables,
             **self._extra_state(),
         }
 
@@ -210,7 +243,7 @@ class Optimizer:
         if not self.built:
             self._pending_state = dict(state)
             return
-        saved, mine = list(state["variables"]), self.variables
+        saved, mine = list(state["variables"]), self._slot_variables
         if len(saved) != len(mine):
             raise ValueError(
                 f"Optimizer '{self.name}' has {len(mine)} slot tensors, but the saved state has "
@@ -225,7 +258,7 @@ class Optimizer:
                 )
             with torch.no_grad():
                 target.copy_(value)
-        self.iterations = int(state["iterations"])
+        self._iterations = int(state["iterations"])
         if state.get("learning_rate") is not None and isinstance(self._learning_rate, float):
             self._learning_rate = float(state["learning_rate"])
         self._load_extra_state(state)
@@ -318,13 +351,13 @@ class Optimizer:
         The weight-decay factor `1 - weight_decay * learning_rate`, then the algorithm's own
         (`_step_scalars`), with the learning rate of this step.
         """
-        lr = self.learning_rate
+        lr = self._current_learning_rate()
         decay = 1.0 - self.weight_decay * lr if self.weight_decay else 1.0
-        return (decay, *self._step_scalars(lr, self.iterations + 1))
+        return (decay, *self._step_scalars(lr, self._iterations + 1))
 
     def _count_step(self) -> None:
         """Count a step, after its update."""
-        self.iterations += 1
+        self._iterations += 1
 
     def _apply_update(self, params, grads, slots, scalars) -> None:
         """Steps 2 to 4 on tensors only, so that a compiled training step can include them:
@@ -468,3 +501,8 @@ def check_range(
         else:
             interval = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
         raise ValueError(f"Argument `{arg}` must be a number {interval}. Received: {arg}={value!r}")
+
+
+def _path_of(param: torch.Tensor, index: int) -> str:
+    """A weight's path (`dense/kernel`); a plain torch parameter's place in the list."""
+    return getattr(param, "path", None) or f"param_{index}"

@@ -185,7 +185,7 @@ def optimizer_arrays(model, optimizer) -> list[np.ndarray]:
         if optimizer.built:
             values += [_numpy(optimizer.step_counter), _numpy(optimizer.dynamic_scale)]
         return values + optimizer_arrays(model, inner)
-    values = [np.array(optimizer.iterations, dtype="int32")]
+    values = [np.array(optimizer._iterations, dtype="int32")]
     if isinstance(optimizer._learning_rate, float):
         # float64, not Keras's float32, so that a resumed run continues with the exact rate.
         values.append(np.array(optimizer._learning_rate, dtype="float64"))
@@ -294,7 +294,7 @@ def _plan_optimizer(model, optimizer, values: list, source: str):
                 )
 
     def restore():
-        optimizer.iterations = int(values[0])
+        optimizer._iterations = int(values[0])
         if has_lr:
             optimizer._learning_rate = float(values[1])
         if slots is None:
