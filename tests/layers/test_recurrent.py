@@ -49,7 +49,7 @@ def _call_kwargs(key):
 
 
 def _as_list(y):
-    return y if isinstance(y, list) else [y]
+    return list(y) if isinstance(y, (list, tuple)) else [y]
 
 
 @pytest.mark.parametrize("key", CASES)
@@ -599,3 +599,19 @@ def test_stateful_wrappers_cells_and_convolutions_carry_states():
     inputs = keras.Input((4, 6, 1), batch_size=2)
     keras.Model(inputs, conv(inputs))
     assert [tuple(s.shape) for s in conv.states] == [(2, 4, 2), (2, 4, 2)]
+
+
+def test_outputs_with_states_or_scores_are_tuples_as_in_keras():
+    x = np.ones((2, 3, 5), "float32")
+    symbolic = keras.Input((3, 5))
+    assert type(layers.LSTM(4, return_state=True)(x)) is tuple
+    assert type(layers.LSTM(4, return_state=True)(symbolic)) is tuple
+    assert type(layers.Bidirectional(layers.GRU(2, return_state=True))(x)) is tuple
+    assert type(layers.Bidirectional(layers.GRU(2, return_sequences=True),
+                                     merge_mode=None)(symbolic)) is tuple
+    assert type(layers.ConvLSTM1D(2, 3, return_state=True)(np.ones((2, 3, 5, 1), "float32"))) \
+        is tuple
+    attention = layers.MultiHeadAttention(2, 2)
+    assert type(attention(symbolic, symbolic, return_attention_scores=True)) is tuple
+    output, states = layers.LSTMCell(3)(torch.ones(2, 5), [torch.zeros(2, 3)] * 2)
+    assert output.shape == (2, 3) and len(states) == 2

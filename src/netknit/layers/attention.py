@@ -304,7 +304,7 @@ class MultiHeadAttention(Layer):
         scores = ((query_shape[0],) + tuple(query_shape[a] for a in self._batch_axes) + heads
                   + tuple(query_shape[a] for a in attended)
                   + tuple(value_shape[a] for a in attended))
-        return [output_shape, scores]
+        return (output_shape, scores)
 
     # ------------------------------------------------------------------ computing
 
@@ -700,7 +700,7 @@ class Attention(Layer):
         if not kwargs.get("return_attention_scores"):
             return output_shape
         query, _, key = self._check_inputs([tuple(t.shape) for t in args[0]])
-        return [output_shape, tuple(query[:-1]) + (key[-2],)]
+        return (output_shape, tuple(query[:-1]) + (key[-2],))
 
     def compute_output_shape(self, input_shape):
         query, value, _ = self._check_inputs([tuple(s) for s in input_shape]

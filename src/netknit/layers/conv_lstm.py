@@ -138,7 +138,7 @@ class ConvLSTM(_LSTMKernels, RNNBase):
         self._check_sequences(sequences_shape)
         state = self._state_shape(sequences_shape)
         output = (state[0], sequences_shape[1]) + state[1:] if self.return_sequences else state
-        return [output, state, state] if self.return_state else output
+        return (output, state, state) if self.return_state else output
 
     # ------------------------------------------------------------------ weights
 

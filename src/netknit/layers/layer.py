@@ -1047,7 +1047,8 @@ def _map_shapes(fn, structure):
         return fn(tuple(structure))
     if isinstance(structure, dict):
         return {k: _map_shapes(fn, v) for k, v in structure.items()}
-    return [_map_shapes(fn, v) for v in structure]
+    mapped = [_map_shapes(fn, v) for v in structure]
+    return tuple(mapped) if isinstance(structure, tuple) else mapped  # Keras's tuples stay
 
 
 def _pack_shapes(structure, tensors: list):

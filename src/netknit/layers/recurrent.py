@@ -447,7 +447,7 @@ class RecurrentLayer(Layer):
 
     Args:
         return_sequences: return every output `(batch, timesteps, units)` instead of the last.
-        return_state: also return the final states: `[output, *states]`.
+        return_state: also return the final states: `(output, *states)`.
         go_backwards: read the sequence from its end; sequences are returned in reading order.
         stateful: carry the last states of each call over as the next call's initial states
             (sample `i` of a batch continues sample `i` of the previous one), until
@@ -517,7 +517,7 @@ class RecurrentLayer(Layer):
         output = outputs if self.return_sequences else outputs[:, -1]
         if not self.return_state:
             return output
-        return [output, *nest.pack_like(self.state_size, states)]
+        return (output, *nest.pack_like(self.state_size, states))
 
     def produces_mask(self, input_has_mask: bool) -> bool:
         return input_has_mask and self.return_sequences
@@ -621,7 +621,7 @@ class RecurrentLayer(Layer):
         if not self.return_state:
             return output
         states = [(batch, s) for s in nest.flatten(self.state_size)]
-        return [output, *nest.pack_like(self.state_size, states)]
+        return (output, *nest.pack_like(self.state_size, states))
 
     def get_config(self):
         return {

@@ -198,7 +198,7 @@ class RecurrentCell(Layer):
                     f"from {type(self).__name__}.get_initial_state(batch_size).",
                 )
         listed = isinstance(given, (list, tuple)) or len(states) > 1
-        return [output, states if listed else states[0]]
+        return output, (states if listed else states[0])
 
     def get_config(self):
         return {**super().get_config(), **self._kernels_config(), "seed": self.seed}
@@ -392,7 +392,7 @@ class RNN(RecurrentLayer, metaclass=_EveryRecurrentLayer):
             are stacked with `StackedRNNCells`.
         return_sequences: return every output `(batch, timesteps, output_size)` instead of the
             last.
-        return_state: also return the final states: `[output, *states]`, in the structure of
+        return_state: also return the final states: `(output, *states)`, in the structure of
             `state_size` (with stacked cells, one entry per cell, a list for an LSTMCell).
         go_backwards: read the sequence from its end; sequences are returned in reading order.
         stateful: carry each call's last states over to the next call (see `LSTM`).
@@ -405,7 +405,7 @@ class RNN(RecurrentLayer, metaclass=_EveryRecurrentLayer):
 
     Input shape: `(batch, timesteps, features)`; a cell of your own may take more axes per step.
     Output shape: `(batch, output_size)`, or `(batch, timesteps, output_size)` with
-    `return_sequences`; with `return_state`, `[output, *states]`.
+    `return_sequences`; with `return_state`, `(output, *states)`.
 
     >>> class Accumulate(Layer):
     ...     def __init__(self, units, **kwargs):

@@ -38,7 +38,7 @@ class Bidirectional(Layer):
 
     Input shape: `(batch, timesteps, features)`.
     Output shape: the wrapped layer's, with twice the units under `"concat"`; with `return_state`,
-    `[output, *forward_states, *backward_states]`.
+    `(output, *forward_states, *backward_states)`.
 
     >>> Bidirectional(LSTM(4))(torch.zeros(2, 10, 3)).shape
     torch.Size([2, 8])
@@ -112,9 +112,9 @@ class Bidirectional(Layer):
         if self.return_sequences:
             y_rev = y_rev.flip(1)
         if self.merge_mode is None:
-            return [y, y_rev, *states]
+            return (y, y_rev, *states)
         output = self._merge(y, y_rev)
-        return [output, *states] if self.return_state else output
+        return (output, *states) if self.return_state else output
 
     @property
     def states(self) -> list | None:
@@ -146,10 +146,10 @@ class Bidirectional(Layer):
 
     def compute_output_shape(self, input_shape):
         shapes = self.forward_layer.compute_output_shape(input_shape)
-        output, states = (shapes[0], shapes[1:]) if self.return_state else (shapes, [])
+        output, states = (shapes[0], tuple(shapes[1:])) if self.return_state else (shapes, ())
         if self.merge_mode == "concat":
             output = output[:-1] + (2 * output[-1],)
-        outputs = [output, output] if self.merge_mode is None else [output]
+        outputs = (output, output) if self.merge_mode is None else (output,)
         if self.return_state or self.merge_mode is None:
             return outputs + states + states
         return output

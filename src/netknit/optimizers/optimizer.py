@@ -25,6 +25,7 @@ import numbers
 import warnings
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 
 from ..layers.layer import to_snake_case, unique_name
@@ -428,6 +429,8 @@ class Optimizer:
                 f"Optimizer '{self.name}' has a callable learning rate, which cannot be saved in a "
                 "config. Use a float or a `keras.optimizers.schedules.LearningRateSchedule`."
             )
+        elif isinstance(lr, float):
+            lr = float(np.float32(lr))  # as Keras reads its float32 variable: 0.01 -> 0.00999999977
         return {
             "name": self.name,
             "learning_rate": lr,
