@@ -165,3 +165,17 @@ def test_variables_survive_copies_and_casts():
     assert isinstance(norm.moving_mean, keras.Variable)
     assert norm.moving_mean.dtype == torch.float64 and not norm.moving_mean.trainable
     assert norm.moving_mean.path == "batch_normalization/moving_mean"
+
+
+def test_weights_replaced_by_plain_tensors_stay_variables():
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, kernel_regularizer="l2"),
+                              keras.layers.BatchNormalization()])
+    state = {k: v.clone() + 1 for k, v in model.state_dict().items()}
+    model.load_state_dict(state, assign=True)  # torch puts the given tensors in place
+    kernel = model.layers[0].kernel
+    assert isinstance(kernel, keras.Variable) and kernel.path == "sequential/dense/kernel"
+    assert kernel.requires_grad and len(model.losses) == 1
+    assert isinstance(model.layers[1].moving_mean, keras.Variable)
+    np.testing.assert_array_equal(model.get_weights()[0], state["_layer_modules.dense.kernel"])
+    model.layers[0].kernel = torch.nn.Parameter(torch.zeros(4, 2))
+    assert isinstance(model.layers[0].kernel, keras.Variable)

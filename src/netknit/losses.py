@@ -29,6 +29,7 @@ import torch.nn.functional as F
 
 from .graph.errors import unknown_name_error
 from .layers.layer import to_snake_case, unique_name
+from .ops.nn import ctc_loss
 
 EPSILON = 1e-7
 REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None)
@@ -379,6 +380,29 @@ def tversky(y_true, y_pred, alpha: float = 0.5, beta: float = 0.5, axis=None):
     missed = _sum((1 - y_pred) * y_true, axis)
     spurious = _sum(y_pred * (1 - y_true), axis)
     return 1 - overlap / (overlap + missed * alpha + spurious * beta + EPSILON)
+
+
+def ctc(y_true, y_pred):
+    """CTC (connectionist temporal classification) loss of each sample, as Keras's `ctc`.
+
+    `y_true` holds integer label sequences `(batch, max_length)`, padded with 0, which is also
+    the blank class, so labels start at 1; `y_pred` holds logits `(batch, time, classes)` (not
+    softmaxed). Every sample uses all `time` steps.
+    """
+    y_true, y_pred = to_tensor(y_true), to_tensor(y_pred)
+    if y_true.dim() != 2:
+        raise ValueError(
+            "CTC targets `y_true` must be integer labels of shape (batch_size, max_length), "
+            f"padded with 0. Received: y_true.shape={tuple(y_true.shape)}"
+        )
+    if y_pred.dim() != 3:
+        raise ValueError(
+            "CTC `y_pred` must be logits of shape (batch_size, time, num_classes). Received: "
+            f"y_pred.shape={tuple(y_pred.shape)}"
+        )
+    label_length = (y_true != 0).sum(-1)
+    input_length = torch.full((y_pred.shape[0],), y_pred.shape[1], device=y_pred.device)
+    return ctc_loss(y_true, y_pred, label_length, input_length, mask_index=0)
 
 
 def circle(y_true, y_pred, ref_labels=None, ref_embeddings=None, remove_diagonal: bool = True,
@@ -782,6 +806,20 @@ class Dice(LossFunctionWrapper):
                          axis=_check_axis_or_axes(axis))
 
 
+class CTC(LossFunctionWrapper):
+    """CTC loss (see `ctc`): integer label sequences padded with 0 (the blank class) against
+    logits `(batch, time, classes)`.
+
+    >>> y_true = torch.tensor([[1, 2, 0]])
+    >>> y_pred = torch.zeros(1, 4, 3)
+    >>> CTC()(y_true, y_pred).shape
+    torch.Size([])
+    """
+
+    def __init__(self, reduction="sum_over_batch_size", name="ctc", dtype=None):
+        super().__init__(ctc, reduction=reduction, name=name, dtype=dtype)
+
+
 class Tversky(LossFunctionWrapper):
     """Tversky loss: the Dice loss with the two kinds of error weighted apart (see `tversky`).
 
@@ -847,6 +885,7 @@ LOSS_CLASSES = {
         KLDivergence, Poisson, Hinge, SquaredHinge, CategoricalHinge, BinaryCrossentropy,
         BinaryFocalCrossentropy, CategoricalCrossentropy, CategoricalFocalCrossentropy,
         SparseCategoricalCrossentropy, Dice, Tversky, Circle, CategoricalGeneralizedCrossEntropy,
+        CTC,
     )
 }
 LOSS_FUNCTIONS = {
@@ -856,7 +895,7 @@ LOSS_FUNCTIONS = {
         mean_squared_logarithmic_error, cosine_similarity, huber, log_cosh, kl_divergence, poisson,
         hinge, squared_hinge, categorical_hinge, binary_crossentropy, binary_focal_crossentropy,
         categorical_crossentropy, categorical_focal_crossentropy, sparse_categorical_crossentropy,
-        dice, tversky, circle, categorical_generalized_cross_entropy,
+        dice, tversky, circle, categorical_generalized_cross_entropy, ctc,
     )
 }
 LOSS_FUNCTIONS.update({

@@ -130,25 +130,20 @@ class Variable(torch.Tensor):
                 f"`variable.assign(value)` must match. variable.shape={tuple(self.shape)}, "
                 f"Received: value.shape={tuple(value.shape)}. Target variable: {self.path}"
             )
-        if not _STATELESS.get():
-            with torch.no_grad():
-                self.copy_(value)
-        return self
+        return self._in_place(torch.Tensor.copy_, value)
 
     def assign_add(self, value) -> "Variable":
         """Add `value` (broadcast to the variable's shape) to the values."""
-        value = self._as_value(value)
-        if not _STATELESS.get():
-            with torch.no_grad():
-                self.add_(value)
-        return self
+        return self._in_place(torch.Tensor.add_, self._as_value(value))
 
     def assign_sub(self, value) -> "Variable":
         """Subtract `value` (broadcast to the variable's shape) from the values."""
-        value = self._as_value(value)
+        return self._in_place(torch.Tensor.sub_, self._as_value(value))
+
+    def _in_place(self, operation, value: torch.Tensor) -> "Variable":
         if not _STATELESS.get():
             with torch.no_grad():
-                self.sub_(value)
+                operation(self, value)
         return self
 
     def _as_value(self, value) -> torch.Tensor:
@@ -234,18 +229,8 @@ class HostNumber(_StateVariable):
         self.fill_(value)
         return self
 
-    def assign(self, value) -> "HostNumber":
-        super().assign(value)
-        self._set_number(self.item())
-        return self
-
-    def assign_add(self, value) -> "HostNumber":
-        super().assign_add(value)
-        self._set_number(self.item())
-        return self
-
-    def assign_sub(self, value) -> "HostNumber":
-        super().assign_sub(value)
+    def _in_place(self, operation, value: torch.Tensor) -> "HostNumber":
+        super()._in_place(operation, value)
         self._set_number(self.item())
         return self
 

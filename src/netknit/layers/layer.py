@@ -398,6 +398,12 @@ class Layer(nn.Module):
             from .torch_module_wrapper import TorchModuleWrapper
 
             value = TorchModuleWrapper(value)
+        elif isinstance(value, torch.Tensor) and not isinstance(value, Variable):
+            # A plain tensor in place of a weight (`load_state_dict(..., assign=True)`,
+            # `layer.kernel = nn.Parameter(...)`) stays a variable, path and regularizer kept.
+            old = self.__dict__["_parameters"].get(name, self.__dict__["_buffers"].get(name))
+            if isinstance(old, Variable):
+                value = rewrapped(old, value)
         super().__setattr__(name, value)
 
     def _rename_weight(self, old: str, new: str) -> None:
