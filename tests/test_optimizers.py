@@ -565,3 +565,48 @@ def test_iterations_and_learning_rate_are_keras_variables():
     assert opt.learning_rate.item() == 0.5
     schedule = optimizers.SGD(schedules.ExponentialDecay(0.1, 10, 0.5))
     assert type(schedule.learning_rate) is torch.Tensor and len(schedule.variables) == 1
+
+
+class _KerasDocsSGD(optimizers.Optimizer):
+    """The custom optimizer of Keras's `Optimizer` documentation, as written there."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.momentum = 0.9
+
+    def build(self, variables):
+        super().build(variables)
+        self.momentums = [self.add_variable_from_reference(reference_variable=v, name="momentum")
+                          for v in variables]
+
+    def update_step(self, gradient, variable, learning_rate):
+        learning_rate = keras.ops.cast(learning_rate, variable.dtype)
+        m = self.momentums[self._get_variable_index(variable)]
+        self.assign(m, m * keras.ops.cast(self.momentum, variable.dtype) - gradient * learning_rate)
+        self.assign_add(variable, m)
+
+
+def test_a_keras_style_optimizer_trains_as_in_keras():
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, kernel_initializer="ones")])
+    opt = _KerasDocsSGD(learning_rate=0.1, name="sgd")
+    model.compile(opt, "mse")
+    x = np.arange(32, dtype="float32").reshape(8, 4) / 32
+    history = model.fit(x, np.ones((8, 2), "float32"), batch_size=4, epochs=2, verbose=0,
+                        shuffle=False)
+    # Keras 3.15.1 (torch backend), the same class and data
+    assert history.history["loss"] == pytest.approx([2.165546, 0.547565], rel=1e-5)
+    np.testing.assert_allclose(model.get_weights()[0][:, 0], [0.54191, 0.52628, 0.51064, 0.49501],
+                               rtol=1e-4)
+    assert [v.path for v in opt.variables] == [
+        "sgd/iteration", "sgd/learning_rate", "sgd/sequential_dense_kernel_momentum",
+        "sgd/sequential_dense_bias_momentum"]
+
+
+def test_an_optimizer_without_update_step_says_what_to_write():
+    class Empty(optimizers.Optimizer):
+        pass
+
+    weight = torch.nn.Parameter(torch.ones(2))
+    weight.grad = torch.ones(2)
+    with pytest.raises(NotImplementedError, match="must implement `update_step"):
+        Empty(learning_rate=0.1).apply([weight])

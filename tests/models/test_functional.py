@@ -331,3 +331,17 @@ def test_data_takes_the_dtype_of_its_input_as_in_keras():
     assert tuple(embed(np.ones((2, 3), "float32")).shape) == (2, 3, 2)
     stack = keras.Sequential([keras.Input((3,), dtype="int32"), layers.Embedding(5, 2)])
     assert stack.input_dtype == "int32"
+
+
+def test_a_nested_models_output_mask_reaches_the_layers_after_it():
+    inputs = keras.Input((5,), dtype="int32")
+    inner = keras.Model(inputs, layers.Embedding(10, 3, mask_zero=True)(inputs))
+    tokens = keras.Input((5,), dtype="int32")
+    outer = keras.Model(tokens, layers.LSTM(2)(inner(tokens)))
+    outer.set_weights([np.arange(w.size, dtype="float32").reshape(w.shape) / w.size - 0.3
+                       for w in outer.get_weights()])
+    x = np.array([[1, 2, 0, 0, 0], [3, 4, 5, 6, 0]])
+    # Keras 3.15.1 (torch backend), the same weights: the LSTM skips the padded steps
+    np.testing.assert_allclose(outer.predict(x, verbose=0),
+                               [[0.06923, 0.12592], [0.2575, 0.3896]], atol=1e-5)
+    assert inner(x)._keras_mask.tolist() == (x != 0).tolist()

@@ -59,6 +59,7 @@ class Functional(Model):
     """A model defined by its inputs and outputs; see `Model`."""
 
     _chain = None  # set with the graph (`_init_graph`); a deferred Sequential has none yet
+    _masked_outputs = False  # whether an output carries a mask (Embedding(mask_zero=True), ...)
     _fixed_sample_shape = None
     _fixed_input_dtype = None
 
@@ -113,6 +114,7 @@ class Functional(Model):
             step.free_after = tuple(
                 k for k in set(step.input_keys) if last_use[k] == index and k not in keep
             )
+        self._masked_outputs = any(t.has_mask for t in self.outputs)
         # 5. A plain chain (a Sequential model, most often) runs as `x = layer(x)`, without the
         # table: on a small model that table costs a tenth of the forward pass.
         keys = [*self._input_keys]
@@ -150,6 +152,9 @@ class Functional(Model):
 
     def _sublayers(self) -> list[Layer]:
         return list(self._layer_list)
+
+    def produces_mask(self, input_has_mask: bool) -> bool:
+        return self._masked_outputs
 
     @property
     def operations(self) -> list[Layer]:
@@ -190,7 +195,10 @@ class Functional(Model):
                             kwargs["mask"] = mask
                     outputs = call(layer, *args, **kwargs)
                     if step.output_has_mask:
-                        masks[step.output_keys[0]] = layer.compute_mask(args[0], mask)
+                        # a model inside gives its output's mask with the output
+                        given = getattr(outputs, "_keras_mask", None)
+                        masks[step.output_keys[0]] = given if given is not None else \
+                            layer.compute_mask(args[0], mask)
             except Exception as error:
                 _add_context(error, layer)
                 raise
@@ -202,6 +210,12 @@ class Functional(Model):
             for k in step.free_after:
                 del values[k]
         results = [values[k] for k in self._output_keys]
+        if self._masked_outputs:
+            # As Keras's: the outputs carry their masks, for the layers after this model.
+            for k, result in zip(self._output_keys, results):
+                if masks.get(k) is not None and isinstance(result, torch.Tensor):
+                    result._keras_mask = masks[k]
+                    Layer._eager_masks_seen = True
         # One output comes back alone, also when it was given in a list or tuple (Keras unpacks
         # that singleton on real data; a symbolic call keeps the structure).
         structure = self._output_structure

@@ -16,6 +16,12 @@ numbers (`_host_scalars`). Steps 2 to 4 (`_apply_update`) are tensor work only, 
 tensor. Slot tensors ("momentum", "velocity", ...) are created by `build`, one per parameter per
 slot, with the parameter's shape, dtype and device unless the algorithm makes them otherwise
 (`_make_slot`: Adafactor's factored second moments).
+
+Keras sees its variables: `iterations` and `learning_rate` are variables that show the host
+numbers when read and hand an `assign` back, and `variables` lists them with the slots (views as
+variables named after their weights). An optimizer written as Keras's documentation shows
+(`build` with `add_variable_from_reference`, `update_step` with `self.assign*`) runs too, one
+`update_step` per parameter.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ import numpy as np
 import torch
 
 from ..layers.layer import to_snake_case, unique_name
-from ..variables import HostNumber, as_variable
+from ..variables import HostNumber, Variable, as_variable, rewrapped
 from . import schedules as schedules_module
 
 
@@ -117,6 +123,7 @@ class Optimizer:
         self._learning_rate_variable = HostNumber(f"{self.name}/learning_rate", torch.float32,
                                                   self._set_learning_rate)
         self._slot_variables: list[torch.Tensor] = []
+        self._user_variables: list[Variable] = []  # a user's optimizer's (`add_variable`)
         self.built = False
         self._params: list[torch.Tensor] = []
         self._slots: dict[str, list[torch.Tensor]] = {}
@@ -223,7 +230,7 @@ class Optimizer:
         numbers = [self.iterations]
         if isinstance(self._learning_rate, float):
             numbers.append(self.learning_rate)
-        return numbers + self._slot_variables
+        return numbers + self._slot_variables + self._user_variables
 
     def state_dict(self) -> dict:
         """`iterations`, `learning_rate` (None for a schedule or callable) and `variables`.
@@ -415,8 +422,67 @@ class Optimizer:
         slots: dict[str, list[torch.Tensor]],
         *scalars,
     ) -> None:
-        """Update `params` in place with `_step_scalars`'s numbers (floats or 0-d tensors)."""
-        raise NotImplementedError(f"{type(self).__name__} must implement `_update`.")
+        """Update `params` in place with `_step_scalars`'s numbers (floats or 0-d tensors).
+
+        The built-in algorithms update all parameters at once; a user's optimizer written as in
+        Keras gets `update_step` called per parameter with the learning rate as a tensor.
+        """
+        if type(self).update_step is Optimizer.update_step:
+            raise NotImplementedError(
+                f"{type(self).__name__} must implement `update_step(gradient, variable, "
+                "learning_rate)`, as a Keras optimizer does."
+            )
+        learning_rate = torch.as_tensor(scalars[0], dtype=torch.float32)
+        for gradient, variable in zip(grads, params):
+            self.update_step(gradient, variable, learning_rate)
+
+    # ------------------------------------------------------------------ Keras's optimizer API
+
+    def update_step(self, gradient, variable, learning_rate) -> None:
+        """A user's optimizer (as in Keras): update one `variable` from its `gradient`."""
+        raise NotImplementedError
+
+    def add_variable(self, shape, initializer="zeros", dtype=None, aggregation="none",
+                     layout=None, name=None) -> Variable:
+        """A new optimizer variable (not trained), listed in `variables`, as Keras's."""
+        return self._track(Variable(
+            initializer=initializer, shape=shape, dtype=dtype, trainable=False,
+            aggregation=aggregation, name=f"{self.name}/{name or 'variable'}"))
+
+    def add_variable_from_reference(self, reference_variable, name=None,
+                                    initializer="zeros") -> Variable:
+        """A new optimizer variable of `reference_variable`'s shape, dtype and device, named
+        `<optimizer>/<its path with _>_<name>` (`sgd/dense_kernel_momentum`)."""
+        name = f"{_path_of(reference_variable, len(self._user_variables)).replace('/', '_')}_" \
+               f"{name or 'var'}"
+        variable = Variable(initializer=initializer, shape=tuple(reference_variable.shape),
+                            dtype=reference_variable.dtype, trainable=False,
+                            name=f"{self.name}/{name}")
+        return self._track(rewrapped(variable, variable.to(reference_variable.device)))
+
+    def _track(self, variable: Variable) -> Variable:
+        self._user_variables.append(variable)
+        return variable
+
+    def _get_variable_index(self, variable) -> int:
+        """The position of `variable` in the list the optimizer was built for."""
+        return next(i for i, p in enumerate(self._params) if p is variable)
+
+    @staticmethod
+    @torch.no_grad()
+    def assign(variable, value) -> None:
+        """`variable[...] = value` (what Keras's optimizers write instead of `variable.assign`)."""
+        variable.copy_(torch.as_tensor(value, device=variable.device))
+
+    @staticmethod
+    @torch.no_grad()
+    def assign_add(variable, value) -> None:
+        variable.add_(torch.as_tensor(value, device=variable.device))
+
+    @staticmethod
+    @torch.no_grad()
+    def assign_sub(variable, value) -> None:
+        variable.sub_(torch.as_tensor(value, device=variable.device))
 
     # ------------------------------------------------------------------ config
 
