@@ -497,7 +497,7 @@ def test_loss_scale_factor_divides_gradients():
     ({"weight_decay": -1.0}, "weight_decay=-1.0"),
     ({"beta_1": 1.0}, r"beta_1.*\[0, 1\)"),
     ({"epsilon": -1e-7}, "epsilon=-1e-07"),
-    ({"use_ema": True}, "use_ema=True"),
+    ({"use_ema": True, "ema_momentum": 2.0}, "ema_momentum=2.0"),
     ({"gradient_accumulation_steps": 2}, "gradient_accumulation_steps=2"),
     ({"foo": 1}, "not recognized"),
 ])
@@ -610,3 +610,52 @@ def test_an_optimizer_without_update_step_says_what_to_write():
     weight.grad = torch.ones(2)
     with pytest.raises(NotImplementedError, match="must implement `update_step"):
         Empty(learning_rate=0.1).apply([weight])
+
+
+def _ema_model(optimizer):
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, kernel_initializer="ones")])
+    model.compile(optimizer, "mse")
+    return model
+
+
+EMA_X = np.arange(32, dtype="float32").reshape(8, 4) / 32
+EMA_Y = np.ones((8, 2), "float32")
+
+
+def test_use_ema_averages_the_weights_as_keras():
+    opt = optimizers.Adam(0.1, use_ema=True, ema_momentum=0.5)
+    model = _ema_model(opt)
+    history = model.fit(EMA_X, EMA_Y, batch_size=4, epochs=2, verbose=0, shuffle=False)
+    # Keras 3.15.1 (torch backend), the same model and data: fit ends with the averages
+    assert history.history["loss"] == pytest.approx([1.805118, 0.958285], rel=1e-5)
+    np.testing.assert_allclose(model.get_weights()[0][:, 0], [0.74849, 0.74926, 0.74998, 0.75064],
+                               atol=1e-5)
+    assert [v.path for v in opt.variables][2:5] == [
+        f"{opt.name}/sequential_dense_kernel_average", f"{opt.name}/sequential_dense_bias_average",
+        f"{opt.name}/sequential_dense_kernel_momentum"]
+
+
+def test_ema_overwrite_frequency_as_keras():
+    model = _ema_model(optimizers.SGD(0.1, use_ema=True, ema_momentum=0.9,
+                                      ema_overwrite_frequency=3))
+    history = model.fit(EMA_X, EMA_Y, batch_size=2, epochs=2, verbose=0, shuffle=False)
+    assert history.history["loss"] == pytest.approx([2.191218, 1.447869], rel=1e-5)
+    np.testing.assert_allclose(model.get_weights()[0][:, 0], [0.90846, 0.90661, 0.90476, 0.90291],
+                               atol=1e-5)
+
+
+def test_ema_arguments_are_checked():
+    with pytest.raises(ValueError, match="ema_momentum"):
+        optimizers.SGD(use_ema=True, ema_momentum=1.5)
+    with pytest.raises(ValueError, match="ema_overwrite_frequency"):
+        optimizers.SGD(use_ema=True, ema_overwrite_frequency=0)
+
+
+def test_an_ema_optimizer_saves_and_loads(tmp_path):
+    model = _ema_model(optimizers.Adam(0.1, use_ema=True))
+    model.fit(EMA_X, EMA_Y, batch_size=4, verbose=0)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    for saved, restored in zip(model.optimizer.variables, loaded.optimizer.variables):
+        np.testing.assert_array_equal(saved.numpy(), restored.numpy())
+    assert loaded.optimizer.use_ema

@@ -106,11 +106,14 @@ class LossScaleOptimizer(Optimizer):
         return self.inner_optimizer.iterations
 
     @property
-    def _slot_groups(self):
-        return self.inner_optimizer._slot_groups
+    def _state_groups(self):
+        return self.inner_optimizer._state_groups
 
     def _host_scalars(self) -> tuple[float, ...]:
         return self.inner_optimizer._host_scalars()
+
+    def finalize_variable_values(self, var_list) -> None:
+        self.inner_optimizer.finalize_variable_values(var_list)
 
     def _extra_state(self) -> dict:
         return self.inner_optimizer._extra_state()

@@ -51,8 +51,13 @@ class Optimizer:
         clipvalue: if set, each gradient element is clipped to `[-clipvalue, clipvalue]`.
         global_clipnorm: if set, all gradients are rescaled together so that their global L2 norm
             is at most this. At most one of the three clipping arguments may be set.
-        use_ema, ema_momentum, ema_overwrite_frequency: accepted for Keras configs; an
-            exponential moving average of the weights is not supported, so `use_ema` must be False.
+        use_ema: if True, keep an exponential moving average of each weight (first step: the
+            weight itself; then `average = ema_momentum * average + (1 - ema_momentum) * weight`
+            after each update); `fit` ends by writing the averages into the weights
+            (`finalize_variable_values`), as Keras's does.
+        ema_momentum: the averages' momentum, in [0, 1].
+        ema_overwrite_frequency: with `use_ema`, every this many steps the weights are set to
+            their averages; None (the default) only at the end of `fit`.
         loss_scale_factor: if set, gradients are divided by it before anything else.
         gradient_accumulation_steps: accepted for Keras configs; must be None.
         name: the optimizer's name; Keras's automatic name (`"adam"`, `"adam_1"`, ...) by default.
@@ -81,10 +86,11 @@ class Optimizer:
         if kwargs:
             raise ValueError(f"Argument(s) not recognized: {kwargs}")
         if use_ema:
-            raise ValueError(
-                "netknit optimizers do not keep an exponential moving average of the weights. "
-                "Received: use_ema=True. Pass use_ema=False."
-            )
+            check_range("ema_momentum", ema_momentum, high=1.0)
+            if ema_overwrite_frequency is not None and (
+                    not isinstance(ema_overwrite_frequency, int) or ema_overwrite_frequency < 1):
+                raise ValueError("`ema_overwrite_frequency` must be an integer >= 1 or None. "
+                                 f"Received: ema_overwrite_frequency={ema_overwrite_frequency!r}")
         if gradient_accumulation_steps is not None:
             raise ValueError(
                 "netknit optimizers do not accumulate gradients over steps. Received: "
@@ -185,8 +191,9 @@ class Optimizer:
         self._given_params = params
         self._params = list(params)
         self._slots = {
-            slot: [self._make_slot(slot, p) for p in self._params]
-            for group in self._slot_groups
+            slot: [torch.zeros_like(p) if slot == "average" else self._make_slot(slot, p)
+                   for p in self._params]
+            for group in self._state_groups
             for slot in group
         }
         # Keras's slot variables, named after their weights ("adam/dense_kernel_momentum"):
@@ -194,7 +201,7 @@ class Optimizer:
         self._slot_variables = [
             as_variable(self._slots[slot][i], trainable=False,
                         path=f"{self.name}/{_path_of(p, i).replace('/', '_')}_{slot}")
-            for group in self._slot_groups
+            for group in self._state_groups
             for i, p in enumerate(self._params)
             for slot in group
         ]
@@ -202,6 +209,12 @@ class Optimizer:
         if self._pending_state is not None:
             state, self._pending_state = self._pending_state, None
             self.load_state_dict(state)
+
+    @property
+    def _state_groups(self) -> tuple[tuple[str, ...], ...]:
+        """The slot groups in Keras's order: with `use_ema`, the weights' moving averages
+        ("average") come first, then the algorithm's own."""
+        return ((("average",),) if self.use_ema else ()) + tuple(self._slot_groups)
 
     def _make_slot(self, slot: str, param: torch.Tensor) -> torch.Tensor:
         """A new slot tensor of `param`: by default its shape, dtype and device, filled with
@@ -364,8 +377,32 @@ class Optimizer:
         return (decay, *self._step_scalars(lr, self._iterations + 1))
 
     def _count_step(self) -> None:
-        """Count a step, after its update."""
+        """Count a step, after its update; first, with `use_ema`, move the averages."""
+        if self.use_ema:
+            self._update_averages()
         self._iterations += 1
+
+    @torch.no_grad()
+    def _update_averages(self) -> None:
+        # As Keras: the first step's average is the weight; the step count is a host number.
+        momentum = self.ema_momentum if self._iterations else 0.0
+        averages = self._slots["average"]
+        torch._foreach_mul_(averages, momentum)
+        torch._foreach_add_(averages, self._params, alpha=1 - momentum)
+        if self.ema_overwrite_frequency and \
+                (self._iterations + 1) % self.ema_overwrite_frequency == 0:
+            torch._foreach_copy_(self._params, averages)
+
+    @torch.no_grad()
+    def finalize_variable_values(self, var_list: Sequence[torch.Tensor]) -> None:
+        """With `use_ema`, set the weights in `var_list` to their moving averages (what `fit`
+        does when it ends, as Keras's)."""
+        if not (self.use_ema and self.built):
+            return
+        averages = {id(p): a for p, a in zip(self._params, self._slots["average"])}
+        for variable in var_list:
+            if id(variable) in averages:
+                variable.copy_(averages[id(variable)])
 
     def _apply_update(self, params, grads, slots, scalars) -> None:
         """Steps 2 to 4 on tensors only, so that a compiled training step can include them:
