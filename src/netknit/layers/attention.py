@@ -29,6 +29,10 @@ from ..graph.symbolic import SymbolicTensor
 from .core import check_positive_int
 from .layer import Layer, linear_weight, unique_name
 
+# `keras.config.enable_flash_attention()` / `disable_flash_attention()`: None (the default) and
+# True let torch's fused attention kernel run wherever it applies; False computes the scores.
+flash_attention_enabled: bool | None = None
+
 
 def _softmax_mask_value(dtype: torch.dtype) -> float:
     """Keras's masked softmax fills with -1e9, or -3e4 in float16 (whose range ends at 65504)."""
@@ -328,7 +332,7 @@ class MultiHeadAttention(Layer):
         k = self._heads(_linear(key, self.key_kernel, self.key_bias), self.key_dim)
         v = self._heads(_linear(value, self.value_kernel, self.value_bias), self.value_dim)
         fused = self.dropout == 0 and not return_attention_scores and self._perm is None \
-            and query.dim() == 3
+            and query.dim() == 3 and flash_attention_enabled is not False
         attended, scores = self._attend(q, k, v, attention_mask, causal_only, fused, training)
         outputs = self._merge_heads(attended, query)
         if self.use_gate:

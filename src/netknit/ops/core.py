@@ -15,7 +15,7 @@ from ..graph.symbolic import SymbolicTensor
 from .operation import eager_only, keras_operation
 
 _PYTHON_DTYPES = {"b": torch.bool, "i": torch.int32, "u": torch.int32, "f": torch.float32}
-_DTYPE_ALIASES = {"float": "float32", "int": "int64", "bool": "bool", "double": "float64"}
+_DTYPE_ALIASES = {"float": "float32", "int": "int32", "bool": "bool", "double": "float64"}
 
 
 def to_torch_dtype(dtype) -> torch.dtype | None:
@@ -37,6 +37,8 @@ def standardize_dtype(dtype) -> str:
         dtype = dtype.dtype
     if dtype is None:
         return "float32"
+    if dtype in (int, float):  # Python's number types: Keras's default int and float
+        return "int32" if dtype is int else "float32"
     return str(to_torch_dtype(dtype)).removeprefix("torch.")
 
 

@@ -17,6 +17,7 @@ Metric values are read only when a line is drawn, so values that cost a device s
 
 from __future__ import annotations
 
+import logging
 import math
 import sys
 import time
@@ -27,6 +28,28 @@ LOG_INTERVAL = 30.0
 
 # The bar being drawn in place, if any: `write_line` prints above it through its console.
 _live_bar: Progbar | None = None
+
+# Keras's interactive logging: on, lines go to stdout (and a terminal gets the live bar); off
+# (`keras.config.disable_interactive_logging()`), every line goes to the `netknit` logger at
+# INFO level instead, as Keras sends them to absl's logging.
+_interactive = True
+_logger = logging.getLogger("netknit")
+
+
+def enable_interactive_logging() -> None:
+    """Progress bars and messages on stdout (the default)."""
+    global _interactive
+    _interactive = True
+
+
+def disable_interactive_logging() -> None:
+    """Progress lines and messages to the `netknit` logger (INFO), not stdout."""
+    global _interactive
+    _interactive = False
+
+
+def is_interactive_logging_enabled() -> bool:
+    return _interactive
 
 
 def _is_terminal(stream) -> bool:
@@ -53,6 +76,9 @@ def resolve_verbose(verbose, stream=None) -> int:
 
 def write_line(text: str) -> None:
     """Prints one line to stdout without garbling a progress bar that is being drawn in place."""
+    if not _interactive:
+        _logger.info(text)
+        return
     if _live_bar is not None and _live_bar._live.console.file is sys.stdout:
         # The live display prints the line above the bar and redraws the bar below it.
         _live_bar._live.console.print(text, markup=False, highlight=False, emoji=False,
@@ -166,7 +192,7 @@ class Progbar:
         stream = sys.stdout
         if self.verbose == 2:
             self._write_line(stream, self._summary_line(current, now, time_per_unit))
-        elif _is_terminal(stream):
+        elif _interactive and _is_terminal(stream):
             self._draw_live(stream, current, now, time_per_unit, finalize)
         elif finalize or now - self._last_log_line >= LOG_INTERVAL:
             self._last_log_line = now
@@ -288,6 +314,9 @@ class Progbar:
 
     @staticmethod
     def _write_line(stream, text):
+        if not _interactive:
+            _logger.info(text)
+            return
         stream.write(text + "\n")
         stream.flush()
 

@@ -10,12 +10,14 @@ host only when the progress bar refreshes and at the end of an epoch.
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Mapping, MutableMapping
 
 import torch
 from torch import nn
 
 from .. import callbacks as callbacks_module
+from .. import config
 from .. import metrics as metrics_module
 from .. import optimizers as optimizers_module
 from ..distributed.data_parallel import start_data_parallel
@@ -613,6 +615,10 @@ class Trainer:
         `x` as a `Dataset`/`DataLoader`/generator yielding `(x, y[, sample_weight])`.
         """
         self._require_compiled("fit")
+        if config.max_epochs() and config.max_epochs() < epochs:
+            warnings.warn(f"Limiting epochs to {config.max_epochs()}", stacklevel=2)
+            epochs = config.max_epochs()
+        steps_per_epoch, validation_steps = _capped(steps_per_epoch), _capped(validation_steps)
         self._parallel = start_data_parallel(self)
         # 1. Split off validation data (the tail, before shuffling) and build adapters.
         if validation_split and validation_data is None:
@@ -772,7 +778,8 @@ class Trainer:
         self._require_compiled("evaluate")
         self._parallel = start_data_parallel(self)
         self._prepare(x, training=False, batch_size=batch_size)
-        data, callback_list = self._inference_data(x, y, sample_weight, batch_size, steps, verbose,
+        data, callback_list = self._inference_data(x, y, sample_weight, batch_size,
+                                                   _capped(steps), verbose,
                                                    callbacks)
         logs = self._run_evaluation(data, callback_list)
         if self._parallel is not None:
@@ -842,7 +849,8 @@ class Trainer:
         """The model's outputs as NumPy arrays (a list or dict for several outputs), batched."""
         self._build_on_first_batch(x, batch_size)
         self._parallel = start_data_parallel(self)
-        data, callback_list = self._inference_data(x, None, None, batch_size, steps, verbose,
+        data, callback_list = self._inference_data(x, None, None, batch_size, _capped(steps),
+                                                   verbose,
                                                    callbacks)
         was_training = self._inference_mode()
         callback_list.on_predict_begin()
@@ -986,3 +994,12 @@ def _packed(batch: tuple) -> tuple:
     if sample_weight is not None:
         return batch
     return (x,) if y is None else (x, y)
+
+
+def _capped(steps: int | None) -> int | None:
+    """`steps` of an epoch under `keras.config.set_max_steps_per_epoch`'s cap, as Keras's."""
+    cap = config.max_steps_per_epoch()
+    if cap and (not steps or cap < steps):
+        warnings.warn(f"Limiting steps_per_epoch to {cap}", stacklevel=3)
+        return cap
+    return steps

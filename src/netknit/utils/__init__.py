@@ -9,8 +9,12 @@ from ..saving import get_custom_objects as get_custom_objects
 from ..saving import get_registered_name as get_registered_name
 from ..saving import get_registered_object as get_registered_object
 from ..saving import register_keras_serializable as register_keras_serializable
+from ..ops.core import standardize_dtype as standardize_dtype
 from ..saving import serialize_keras_object as serialize_keras_object
 from ..training.progress import Progbar as Progbar
+from ..training.progress import disable_interactive_logging as disable_interactive_logging
+from ..training.progress import enable_interactive_logging as enable_interactive_logging
+from ..training.progress import is_interactive_logging_enabled as is_interactive_logging_enabled
 from .dataset_splitting import split_dataset as split_dataset
 from .graph_inputs import get_source_inputs as get_source_inputs
 from .image_utils import array_to_img as array_to_img
