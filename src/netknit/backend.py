@@ -1,12 +1,29 @@
 """The backend helpers Keras users call: `clear_session`, `epsilon`, `floatx`, ..."""
 
+import contextlib
+
+import torch
+
 from .graph.symbolic import is_symbolic as is_keras_tensor
 from .layers.layer import clear_session as clear_session
 from .losses import EPSILON
 
-__all__ = ["backend", "clear_session", "epsilon", "floatx", "get_uid", "image_data_format",
-           "is_float_dtype", "is_int_dtype", "is_keras_tensor", "result_type", "set_epsilon",
-           "set_floatx", "set_image_data_format", "standardize_dtype"]
+__all__ = ["backend", "clear_session", "device", "epsilon", "floatx", "get_uid",
+           "image_data_format", "is_float_dtype", "is_int_dtype", "is_keras_tensor",
+           "result_type", "set_epsilon", "set_floatx", "set_image_data_format",
+           "standardize_dtype"]
+
+
+@contextlib.contextmanager
+def device(device_name: str):
+    """`with keras.device("gpu:0"):` — tensors and weights made inside are made on that device
+    (`"cpu"`, `"gpu"`/`"cuda"` with an optional index), as Keras's torch backend does; the
+    torch device is what the `with` gives."""
+    if not isinstance(device_name, str):
+        raise ValueError("Expected a device name such as 'gpu:0' or 'cpu'. Received: "
+                         f"device_name={device_name!r}")
+    with torch.device(device_name.lower().replace("gpu", "cuda")) as chosen:
+        yield chosen
 
 
 def backend() -> str:

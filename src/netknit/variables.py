@@ -55,8 +55,7 @@ class Variable(torch.Tensor):
     Example:
 
     >>> v = Variable(initializer="ones", shape=(2,), name="total", trainable=False)
-    >>> v.assign_add(np.array([1.0, 2.0]))
-    >>> v.numpy()
+    >>> v.assign_add(np.array([1.0, 2.0])).numpy()
     array([2., 3.], dtype=float32)
 
     Layers make theirs with `add_weight`, which names them under the layer (`dense/kernel`).
@@ -176,8 +175,6 @@ class Variable(torch.Tensor):
 
 class _TrainableVariable(Variable, nn.Parameter):
     """A trainable variable: an `nn.Parameter`, so modules list it in `parameters()`."""
-
-    __torch_function__ = torch._C._disabled_torch_function_impl
 
 
 class _StateVariable(Variable):

@@ -2,6 +2,7 @@
 
 from ..backend import is_keras_tensor as is_keras_tensor
 from ..layers.layer import clear_session as clear_session
+from ..ops.core import standardize_dtype as standardize_dtype
 from ..saving import CustomObjectScope as CustomObjectScope
 from ..saving import custom_object_scope as custom_object_scope
 from ..saving import deserialize_keras_object as deserialize_keras_object
@@ -9,7 +10,6 @@ from ..saving import get_custom_objects as get_custom_objects
 from ..saving import get_registered_name as get_registered_name
 from ..saving import get_registered_object as get_registered_object
 from ..saving import register_keras_serializable as register_keras_serializable
-from ..ops.core import standardize_dtype as standardize_dtype
 from ..saving import serialize_keras_object as serialize_keras_object
 from ..training.progress import Progbar as Progbar
 from ..training.progress import disable_interactive_logging as disable_interactive_logging
