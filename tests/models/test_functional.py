@@ -345,3 +345,21 @@ def test_a_nested_models_output_mask_reaches_the_layers_after_it():
     np.testing.assert_allclose(outer.predict(x, verbose=0),
                                [[0.06923, 0.12592], [0.2575, 0.3896]], atol=1e-5)
     assert inner(x)._keras_mask.tolist() == (x != 0).tolist()
+
+
+def test_a_mask_reaches_the_layers_inside_a_nested_model():
+    tokens = keras.Input((5,), dtype="int32")
+    inner = keras.Sequential([keras.Input((5, 3)), layers.LSTM(2)])
+    outer = keras.Model(tokens, inner(layers.Embedding(10, 3, mask_zero=True)(tokens)))
+    sequences = keras.Input((5, 3))
+    inner2 = keras.Model(sequences, layers.GRU(2, return_sequences=True)(sequences))
+    outer2 = keras.Model(tokens, layers.GlobalAveragePooling1D()(
+        inner2(layers.Embedding(10, 3, mask_zero=True)(tokens))))
+    x = np.array([[1, 2, 0, 0, 0], [3, 4, 5, 6, 0]])
+    # Keras 3.15.1 (torch backend), the same weights: the recurrent layers inside skip the
+    # padding, and the pooling after the inner model averages the unpadded steps only
+    for model, expected in ((outer, [[0.06923, 0.12592], [0.2575, 0.3896]]),
+                            (outer2, [[0.17285, 0.23642], [0.40505, 0.48012]])):
+        model.set_weights([np.arange(w.size, dtype="float32").reshape(w.shape) / w.size - 0.3
+                           for w in model.get_weights()])
+        np.testing.assert_allclose(model.predict(x, verbose=0), expected, atol=1e-5)

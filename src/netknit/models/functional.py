@@ -31,7 +31,8 @@ class Step:
                  "single_output", "pass_training", "recorded_training", "free_after", "masked",
                  "pass_mask", "output_has_mask")
 
-    def __init__(self, node, input_keys, output_keys, pass_training):
+    def __init__(self, node, input_keys, output_keys, pass_training, input_has_mask,
+                 output_has_mask):
         self.layer = node.layer
         self.node = node
         self.input_keys = input_keys
@@ -45,8 +46,7 @@ class Step:
         self.recorded_training = pass_training and "training" in node._call_structure[1]
         self.free_after: tuple = ()
         # Masks (Embedding(mask_zero=True), Masking) take the slower path; others never see it.
-        input_has_mask = any(t.has_mask for t in node.inputs)
-        self.output_has_mask = any(t.has_mask for t in node.outputs)
+        self.output_has_mask = output_has_mask
         self.pass_mask = input_has_mask and node.layer._accepts_mask and (
             "mask" not in node._call_structure[1]
         )
@@ -98,23 +98,13 @@ class Functional(Model):
 
         self._input_keys = [key(t) for t in self.inputs]
         self._output_keys = [key(t) for t in self.outputs]
-        self._steps = [
-            Step(node, [key(t) for t in node.inputs], [id(t) for t in node.outputs],
-                 node.layer._accepts_training)
-            for node in graph.nodes
-            if not isinstance(node.layer, InputLayer)
-        ]
-        # 4. Free each value after its last use, so inference holds only live activations.
-        last_use = {}
-        for index, step in enumerate(self._steps):
-            for k in step.input_keys:
-                last_use[k] = index
-        keep = set(self._output_keys)
-        for index, step in enumerate(self._steps):
-            step.free_after = tuple(
-                k for k in set(step.input_keys) if last_use[k] == index and k not in keep
-            )
-        self._masked_outputs = any(t.has_mask for t in self.outputs)
+        nodes = [node for node in graph.nodes if not isinstance(node.layer, InputLayer)]
+        # Two plans: as built, and for inputs that come with masks (the model called on the
+        # output of an Embedding(mask_zero=True)), whose masks then reach the layers inside.
+        self._steps, masked = self._plan(nodes, key, set())
+        self._masked_outputs = any(k in masked for k in self._output_keys)
+        self._steps_for_masked_inputs, masked = self._plan(nodes, key, set(self._input_keys))
+        self._masked_outputs_for_masked_inputs = any(k in masked for k in self._output_keys)
         # 5. A plain chain (a Sequential model, most often) runs as `x = layer(x)`, without the
         # table: on a small model that table costs a tenth of the forward pass.
         keys = [*self._input_keys]
@@ -150,11 +140,34 @@ class Functional(Model):
                 )
             seen[layer.name] = layer
 
+    def _plan(self, nodes, key, masked: set) -> tuple[list[Step], set]:
+        """The steps of `nodes`, given the keys of the values that carry masks (`masked`, which
+        grows with the outputs that carry one), and each value freed after its last use, so
+        inference holds only live activations."""
+        steps = []
+        for node in nodes:
+            input_keys, output_keys = [key(t) for t in node.inputs], [id(t) for t in node.outputs]
+            input_has_mask = any(t.has_mask for t in node.inputs) or any(
+                k in masked for k in input_keys)
+            output_has_mask = any(t.has_mask for t in node.outputs) or (
+                input_has_mask and node.layer.produces_mask(True))
+            if output_has_mask:
+                masked.update(output_keys)
+            steps.append(Step(node, input_keys, output_keys, node.layer._accepts_training,
+                              input_has_mask, output_has_mask))
+        last_use = {k: index for index, step in enumerate(steps) for k in step.input_keys}
+        keep = set(self._output_keys)
+        for index, step in enumerate(steps):
+            step.free_after = tuple(
+                k for k in set(step.input_keys) if last_use[k] == index and k not in keep
+            )
+        return steps, masked
+
     def _sublayers(self) -> list[Layer]:
         return list(self._layer_list)
 
     def produces_mask(self, input_has_mask: bool) -> bool:
-        return self._masked_outputs
+        return self._masked_outputs_for_masked_inputs if input_has_mask else self._masked_outputs
 
     @property
     def operations(self) -> list[Layer]:
@@ -163,9 +176,10 @@ class Functional(Model):
 
     # ------------------------------------------------------------------ running
 
-    def forward(self, inputs, training=None):
+    def forward(self, inputs, training=None, mask=None):
         call = nn.Module.__call__
-        if self._chain is not None and training is None and isinstance(inputs, torch.Tensor):
+        if self._chain is not None and training is None and mask is None and isinstance(
+                inputs, torch.Tensor):
             try:
                 for layer in self._chain:
                     inputs = call(layer, inputs)
@@ -174,8 +188,13 @@ class Functional(Model):
                 raise
             return inputs
         values = dict(zip(self._input_keys, self._flatten_inputs(inputs)))
-        masks = {}
-        for step in self._steps:
+        masks, steps = {}, self._steps
+        if mask is not None:
+            given = mask if isinstance(mask, (list, tuple)) else [mask]
+            masks = {k: m for k, m in zip(self._input_keys, given) if m is not None}
+            if masks:
+                steps = self._steps_for_masked_inputs
+        for step in steps:
             layer = step.layer
             try:
                 if step.single_input and training is None:
@@ -210,7 +229,7 @@ class Functional(Model):
             for k in step.free_after:
                 del values[k]
         results = [values[k] for k in self._output_keys]
-        if self._masked_outputs:
+        if masks:
             # As Keras's: the outputs carry their masks, for the layers after this model.
             for k, result in zip(self._output_keys, results):
                 if masks.get(k) is not None and isinstance(result, torch.Tensor):
