@@ -179,3 +179,37 @@ def test_weights_replaced_by_plain_tensors_stay_variables():
     np.testing.assert_array_equal(model.get_weights()[0], state["_layer_modules.dense.kernel"])
     model.layers[0].kernel = torch.nn.Parameter(torch.zeros(4, 2))
     assert isinstance(model.layers[0].kernel, keras.Variable)
+
+
+def test_predict_reads_built_in_layers_weights_as_plain_tensors_and_restores_them():
+    seen = {}
+
+    class Probe(keras.layers.Layer):  # a user's layer keeps its variables while predicting
+        def build(self, input_shape):
+            self.scale = self.add_weight(shape=(), initializer="ones")
+
+        def call(self, inputs):
+            seen["user"] = type(self.scale)
+            seen["built_in"] = type(dense.kernel)
+            return inputs * self.scale.value
+
+    dense = keras.layers.Dense(2)
+    model = keras.Sequential([keras.Input((3,)), dense, Probe()])
+    x = np.ones((4, 3), "float32")
+    expected = model(torch.as_tensor(x)).detach().numpy()
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-6)
+    assert seen["built_in"] is torch.Tensor and issubclass(seen["user"], keras.Variable)
+    assert isinstance(model.layers[0].kernel, keras.Variable)  # restored
+    assert all(isinstance(p, keras.Variable) for p in model.parameters())
+
+    class Failing(keras.layers.Layer):
+        def call(self, inputs):
+            if inputs.shape[0] == 4:  # the data's batch, not the stand-ins that infer shapes
+                raise RuntimeError("boom")
+            return inputs
+
+    broken = keras.Sequential([keras.layers.Dense(2), Failing()])
+    broken.build((None, 3))
+    with pytest.raises(RuntimeError, match="boom"):
+        broken.predict(x, verbose=0)
+    assert isinstance(broken.layers[0].kernel, keras.Variable)

@@ -9,6 +9,7 @@ host only when the progress bar refreshes and at the end of an epoch.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import warnings
 from collections.abc import Mapping, MutableMapping
@@ -24,6 +25,7 @@ from ..distributed.data_parallel import start_data_parallel
 from ..dtype_policies import to_numpy
 from ..graph import nest
 from ..graph.shapes import format_shape
+from ..layers.layer import plain_weights
 from .compile_utils import (
     CompileMetrics,
     LossContainer,
@@ -858,7 +860,8 @@ class Trainer:
         predict_step = self._step_function("predict") if self.compiled else self.predict_step
         # Keras's callbacks get each batch's outputs; read back to the host only if one asks.
         reads_outputs = callback_list.reads_batch_logs("on_predict_batch_end")
-        with torch.inference_mode():
+        eager = not (self.compiled and self._jit_compile) and not self._user_step("predict")
+        with torch.inference_mode(), plain_weights(self) if eager else contextlib.nullcontext():
             for index, batch in enumerate(data):
                 callback_list.on_predict_batch_begin(index)
                 outputs.append(predict_step(batch))
