@@ -60,6 +60,7 @@ class Functional(Model):
 
     _chain = None  # set with the graph (`_init_graph`); a deferred Sequential has none yet
     _masked_outputs = False  # whether an output carries a mask (Embedding(mask_zero=True), ...)
+    _masked_outputs_for_masked_inputs = False  # the same when the inputs come with masks
     _fixed_sample_shape = None
     _fixed_input_dtype = None
 
