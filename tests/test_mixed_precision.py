@@ -400,3 +400,9 @@ def test_a_trained_loss_scaled_model_resumes_from_its_file(tmp_path):
         torch.testing.assert_close(a, b)
     # The compile config holds the optimizer compile was given, as Keras's does.
     assert loaded.get_compile_config()["optimizer"]["class_name"] == "Adam"
+
+
+def test_symbolic_outputs_show_the_compute_dtype_by_name():
+    layer = keras.layers.Dense(2, dtype="mixed_float16")
+    outputs = layer(keras.Input((3,)))
+    assert outputs.dtype == "float16" and layer.compute_dtype == "float16"

@@ -173,7 +173,7 @@ def _examples(signature: list, device: torch.device) -> tuple[list, list, list]:
         shape = [(2 if i == 0 else _UNKNOWN_DIM_EXAMPLE) if d is None else d
                  for i, d in enumerate(spec.shape)]
         # Zeros are valid for every input kind, including indices into an Embedding.
-        examples.append(torch.zeros(shape, dtype=spec.dtype, device=device))
+        examples.append(torch.zeros(shape, dtype=spec.dtype.torch, device=device))
         dims = {i: torch.export.Dim.AUTO for i, d in enumerate(spec.shape) if i and d is None}
         if spec.shape[0] is None:
             dims[0] = batch

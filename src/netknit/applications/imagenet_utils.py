@@ -106,7 +106,7 @@ def _preprocess_tensor(x, data_format: str, mode: str):
 def _channel_constant(values: tuple, x, data_format: str) -> torch.Tensor:
     """`values` as a tensor broadcasting over the channels of `x`, in its float dtype and on its
     device."""
-    dtype = x.dtype if x.dtype.is_floating_point else torch.float32
+    dtype = ops.core.to_torch_dtype(x.dtype) if x.dtype.is_floating_point else torch.float32
     device = x.device if isinstance(x, torch.Tensor) else None
     constant = torch.tensor(values, dtype=dtype, device=device)
     return constant.reshape(_per_channel_shape(len(x.shape), data_format))

@@ -29,12 +29,55 @@ class History(NamedTuple):
         return self.node.layer
 
 
+class KerasDType(str):
+    """A symbolic tensor's dtype as Keras gives it, a name (`x.dtype == "float32"`), that also
+    stands for its torch dtype: it equals it (`x.dtype == torch.float32`), answers
+    `is_floating_point` and `itemsize`, and `.torch` is the torch dtype itself, for torch
+    functions."""
+
+    torch: torch.dtype
+
+    def __new__(cls, dtype):
+        if isinstance(dtype, KerasDType):
+            return dtype
+        if not isinstance(dtype, torch.dtype):
+            dtype = getattr(torch, str(dtype).removeprefix("torch."), None)
+            if not isinstance(dtype, torch.dtype):
+                raise ValueError(f"Unknown dtype {dtype!r}. Use a name such as 'float32'.")
+        name = super().__new__(cls, str(dtype).removeprefix("torch."))
+        name.torch = dtype
+        return name
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, torch.dtype):
+            return other == self.torch
+        return str.__eq__(self, other)
+
+    def __ne__(self, other) -> bool:
+        return not self == other
+
+    __hash__ = str.__hash__
+
+    @property
+    def is_floating_point(self) -> bool:
+        return self.torch.is_floating_point
+
+    @property
+    def is_complex(self) -> bool:
+        return self.torch.is_complex
+
+    @property
+    def itemsize(self) -> int:
+        return self.torch.itemsize
+
+
 class SymbolicTensor:
     """A tensor of known shape (batch dimension `None`) that exists only in a graph.
 
     Args:
         shape: full shape including the batch dimension; unknown sizes are `None`.
-        dtype: a `torch.dtype`.
+        dtype: a `torch.dtype` or a dtype name; `dtype` gives it as Keras's name, a
+            `KerasDType` that also equals the torch dtype.
         name: a readable name, such as `"dense/output"`.
         history: the `(node, index)` that produced the tensor, or `None` before it is recorded.
     """
@@ -47,7 +90,7 @@ class SymbolicTensor:
         history: History | None = None,
     ):
         self.shape = tuple(None if d is None else int(d) for d in shape)
-        self.dtype = dtype
+        self.dtype = KerasDType(dtype)
         self.name = name
         self.history = history
         # Whether a mask (e.g. from Embedding(mask_zero=True)) travels with this tensor.
@@ -67,8 +110,8 @@ class SymbolicTensor:
         return None if self.history is None else self.history.node.layer
 
     def __repr__(self) -> str:
-        dtype = str(self.dtype).replace("torch.", "")
-        return f"<SymbolicTensor shape={format_shape(self.shape)}, dtype={dtype}, name={self.name}>"
+        return (f"<SymbolicTensor shape={format_shape(self.shape)}, dtype={self.dtype}, "
+                f"name={self.name}>")
 
     def __len__(self) -> int:
         raise TypeError(

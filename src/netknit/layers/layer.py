@@ -782,7 +782,7 @@ class Layer(nn.Module):
                 args, kwargs = (_map_shapes(zeros, input_shape),), {}
             else:
                 args, kwargs = nest.map_structure(
-                    lambda t, zeros=zeros: zeros(t.shape, dtype=t.dtype)
+                    lambda t, zeros=zeros: zeros(t.shape, dtype=t.dtype.torch)
                     if isinstance(t, SymbolicTensor) else t, call)
             if masked:
                 first = nest.flatten(args[0])[0]

@@ -123,7 +123,7 @@ class Functional(Model):
         self._fixed_sample_shape = sample_shape if (
             len(self.inputs) == 1 and None not in sample_shape
         ) else None
-        self._fixed_input_dtype = self.inputs[0].dtype
+        self._fixed_input_dtype = self.inputs[0].dtype.torch
         # 6. Steps compiled under jit_compile=True ran the graph this one replaces (a Sequential
         # that gained or lost a layer).
         compiled = getattr(self, "_compiled_steps", None)
@@ -306,7 +306,7 @@ class Functional(Model):
         data with one axis less gains it when the input ends in size 1 (labels of shape `(n,)`
         for `Input((1,))`); other shapes that do not fit are a ValueError naming the input.
         """
-        flat = [_as_tensor_of(value, tensor.dtype)
+        flat = [_as_tensor_of(value, tensor.dtype.torch)
                 for value, tensor in zip(self._flatten_inputs(inputs), self.inputs)]
         for i, (tensor, value) in enumerate(zip(self.inputs, flat)):
             expected = tensor.shape

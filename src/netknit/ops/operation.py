@@ -101,7 +101,7 @@ class Operation(Layer):
                 return leaf
             dims = [(batch if i == 0 else other) if d is None else d
                     for i, d in enumerate(leaf.shape)]
-            return torch.ones(dims, dtype=leaf.dtype, device=device)
+            return torch.ones(dims, dtype=leaf.dtype.torch, device=device)
 
         def run(batch: int, other: int, device):
             convert = functools.partial(stand_in, batch=batch, other=other, device=device)
