@@ -67,15 +67,20 @@ def test_interactive_logging_off_sends_lines_to_the_logger(capsys, caplog):
     assert keras.config.is_interactive_logging_enabled()
 
 
-def test_flash_attention_switch():
+def test_flash_attention_switch(monkeypatch):
+    calls = []
+    fused_kernel = torch.nn.functional.scaled_dot_product_attention
+    monkeypatch.setattr(torch.nn.functional, "scaled_dot_product_attention",
+                        lambda *a, **k: calls.append(1) or fused_kernel(*a, **k))
     layer = keras.layers.MultiHeadAttention(2, 4)
     x = torch.randn(2, 3, 8)
     fused = layer(x, x)
-    assert keras.config.is_flash_attention_enabled() is None
+    assert keras.config.is_flash_attention_enabled() is None and len(calls) == 1
     keras.config.disable_flash_attention()
     try:
         assert keras.config.is_flash_attention_enabled() is False
         torch.testing.assert_close(layer(x, x), fused, atol=1e-5, rtol=1e-5)
+        assert len(calls) == 1  # the scores were computed without torch's fused kernel
     finally:
         keras.layers.attention.flash_attention_enabled = None
 

@@ -32,8 +32,7 @@ class History(NamedTuple):
 class KerasDType(str):
     """A symbolic tensor's dtype as Keras gives it, a name (`x.dtype == "float32"`), that also
     stands for its torch dtype: it equals it (`x.dtype == torch.float32`), answers
-    `is_floating_point` and `itemsize`, and `.torch` is the torch dtype itself, for torch
-    functions."""
+    `is_floating_point`, and `.torch` is the torch dtype itself, for torch functions."""
 
     torch: torch.dtype
 
@@ -62,13 +61,6 @@ class KerasDType(str):
     def is_floating_point(self) -> bool:
         return self.torch.is_floating_point
 
-    @property
-    def is_complex(self) -> bool:
-        return self.torch.is_complex
-
-    @property
-    def itemsize(self) -> int:
-        return self.torch.itemsize
 
 
 class SymbolicTensor:

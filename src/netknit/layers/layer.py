@@ -567,7 +567,7 @@ class Layer(nn.Module):
             if isinstance(layer, Layer):
                 penalties.extend(layer._activity_losses)
                 if layer.trainable:  # as Keras: a frozen layer's weights add no penalty
-                    penalties.extend(w.regularizer(w) for w in layer._own_weights(True)
+                    penalties.extend(w.regularizer(w) for w in layer._parameters.values()
                                      if getattr(w, "regularizer", None) is not None)
         return penalties
 
