@@ -406,3 +406,23 @@ def test_symbolic_outputs_show_the_compute_dtype_by_name():
     layer = keras.layers.Dense(2, dtype="mixed_float16")
     outputs = layer(keras.Input((3,)))
     assert outputs.dtype == "float16" and layer.compute_dtype == "float16"
+
+
+def test_layer_dtype_is_keras_s_name_and_still_equals_the_torch_dtype():
+    # Keras: Dense(3).dtype == "float32"; mixed policies give the variable dtype.
+    assert repr(layers.Dense(3).dtype) == "'float32'"
+    mixed = layers.Dense(3, dtype="mixed_float16")
+    assert mixed.dtype == "float32" and mixed.dtype == torch.float32
+    assert layers.Dense(3, dtype="float64").dtype.torch is torch.float64
+    assert keras.Input((2,), dtype="int32")._keras_history.operation.dtype == "int32"
+    # A user layer may hand its dtype to add_weight or ops.cast, as Keras code does.
+
+    class Scale(layers.Layer):
+        def build(self, input_shape):
+            self.factor = self.add_weight(shape=(), initializer="ones", dtype=self.dtype)
+
+        def call(self, inputs):
+            return keras.ops.cast(inputs, self.dtype) * self.factor
+
+    scale = Scale(dtype="float64")
+    assert scale(np.ones((2, 2), "float32")).dtype == torch.float64

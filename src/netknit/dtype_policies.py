@@ -22,6 +22,37 @@ MIXED = {"mixed_float16": "float16", "mixed_bfloat16": "bfloat16"}
 COMMON = ("float32", "float16", "bfloat16", "float64", "mixed_float16", "mixed_bfloat16")
 
 
+class KerasDType(str):
+    """A dtype as Keras gives it (a layer's, a symbolic tensor's): a name, `"float32"`, that
+    also stands for its torch dtype. It equals it (`layer.dtype == torch.float32`), answers
+    `is_floating_point`, and `.torch` is the torch dtype itself, for torch functions."""
+
+    torch: torch.dtype
+
+    def __new__(cls, dtype):
+        if isinstance(dtype, KerasDType):
+            return dtype
+        if not isinstance(dtype, torch.dtype):
+            dtype = torch_dtype(dtype)
+        name = super().__new__(cls, dtype_name(dtype))
+        name.torch = dtype
+        return name
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, torch.dtype):
+            return other == self.torch
+        return str.__eq__(self, other)
+
+    def __ne__(self, other) -> bool:
+        return not self == other
+
+    __hash__ = str.__hash__
+
+    @property
+    def is_floating_point(self) -> bool:
+        return self.torch.is_floating_point
+
+
 def torch_dtype(name: str) -> torch.dtype:
     """The torch dtype of a dtype name (`"float32"`, `"int64"`, `"torch.float16"`); ValueError
     for anything else, policy names included."""

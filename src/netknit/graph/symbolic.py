@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import torch
 
+from ..dtype_policies import KerasDType
 from .shapes import format_shape
 
 if TYPE_CHECKING:
@@ -29,38 +30,13 @@ class History(NamedTuple):
         return self.node.layer
 
 
-class KerasDType(str):
-    """A symbolic tensor's dtype as Keras gives it, a name (`x.dtype == "float32"`), that also
-    stands for its torch dtype: it equals it (`x.dtype == torch.float32`), answers
-    `is_floating_point`, and `.torch` is the torch dtype itself, for torch functions."""
+class KerasHistory(NamedTuple):
+    """Keras's name for where a tensor came from: output `tensor_index` of the
+    `node_index`-th call of `operation`."""
 
-    torch: torch.dtype
-
-    def __new__(cls, dtype):
-        if isinstance(dtype, KerasDType):
-            return dtype
-        if not isinstance(dtype, torch.dtype):
-            dtype = getattr(torch, str(dtype).removeprefix("torch."), None)
-            if not isinstance(dtype, torch.dtype):
-                raise ValueError(f"Unknown dtype {dtype!r}. Use a name such as 'float32'.")
-        name = super().__new__(cls, str(dtype).removeprefix("torch."))
-        name.torch = dtype
-        return name
-
-    def __eq__(self, other) -> bool:
-        if isinstance(other, torch.dtype):
-            return other == self.torch
-        return str.__eq__(self, other)
-
-    def __ne__(self, other) -> bool:
-        return not self == other
-
-    __hash__ = str.__hash__
-
-    @property
-    def is_floating_point(self) -> bool:
-        return self.torch.is_floating_point
-
+    operation: Any
+    node_index: int
+    tensor_index: int
 
 
 class SymbolicTensor:
@@ -100,6 +76,16 @@ class SymbolicTensor:
     def producer(self):
         """The layer that produced this tensor (an `InputLayer` for model inputs)."""
         return None if self.history is None else self.history.node.layer
+
+    @property
+    def _keras_history(self) -> KerasHistory | None:
+        """Keras's `(operation, node_index, tensor_index)` view of `history`, which Keras code
+        reads to find the layer that made a tensor."""
+        if self.history is None:
+            return None
+        layer = self.history.node.layer
+        return KerasHistory(layer, layer._inbound_nodes.index(self.history.node),
+                            self.history.index)
 
     def __repr__(self) -> str:
         return (f"<SymbolicTensor shape={format_shape(self.shape)}, dtype={self.dtype}, "

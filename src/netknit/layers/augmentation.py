@@ -191,7 +191,7 @@ class _Augmentation(_TrainsWhenCalled):
         if self.data_format == "channels_last":
             images = images.movedim(-1, 1)
         if not (self._keeps_dtype or images.is_floating_point()):
-            images = images.to(self.dtype)
+            images = images.to(self._variable_dtype)
         return images, single
 
     def _restore(self, images: torch.Tensor, single: bool) -> torch.Tensor:
@@ -723,7 +723,7 @@ class RandomCrop(_Augmentation):
     def forward(self, inputs, training=None):
         training = self.training if training is None else training
         images, single = self._channels_first(inputs)
-        images = images.to(self.dtype)
+        images = images.to(self._variable_dtype)
         height, width = images.shape[-2:]
         if training and height > self.height and width > self.width:
             # Drawn on the CPU (the layer's generator or torch's), so no device sync.

@@ -167,7 +167,7 @@ class RandomGrayscale(_Augmentation):
 
     def _augment(self, images):
         applies = _per_image(self._uniform(images.shape[0], 0.0, 1.0, images) < self.factor)
-        computed = images if images.is_floating_point() else images.to(self.dtype)
+        computed = images if images.is_floating_point() else images.to(self._variable_dtype)
         return torch.where(applies, grayscale(computed).to(images.dtype), images)
 
     def compute_output_dtype(self, inputs) -> torch.dtype:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..dtype_policies import KerasDType
 from ..graph.node import Node
 from ..graph.shapes import standardize_shape
 from ..graph.symbolic import SymbolicTensor
@@ -36,7 +37,7 @@ class InputLayer(Layer):
             batch_shape = (batch_size,) + standardize_shape(shape, "the Input shape")
         super().__init__(name=name, **kwargs)
         # The input's own dtype: float32 unless given, whatever the dtype policy (as in Keras).
-        self.dtype = _dtype(dtype)
+        self.dtype = KerasDType(_dtype(dtype))
         self.batch_shape = standardize_shape(batch_shape, "the Input batch_shape")
         self.built = True
         tensor = SymbolicTensor(self.batch_shape, self.dtype, name=self.name)
@@ -51,7 +52,7 @@ class InputLayer(Layer):
     def get_config(self) -> dict:
         return {
             "batch_shape": self.batch_shape,
-            "dtype": str(self.dtype).replace("torch.", ""),
+            "dtype": str(self.dtype),
             "sparse": False,
             "ragged": False,
             "name": self.name,

@@ -129,7 +129,8 @@ class Layer(nn.Module):
         name: a unique name; by default made from the class name (`dense`, `dense_1`, ...).
         dtype: the dtype policy: a name such as `"float32"` or `"mixed_float16"`, or a
             `DTypePolicy`; the global policy (`keras.mixed_precision.set_global_policy`) by
-            default. `layer.dtype` is the weights' torch dtype (`variable_dtype`).
+            default. `layer.dtype` is the weights' dtype (`variable_dtype`): a name
+            that also equals the torch dtype.
         autocast: False leaves the inputs and weights of a layer under a mixed policy uncast, as
             Keras's `autocast=False`.
         input_shape: the shape of one sample, for the first layer of a `Sequential`.
@@ -243,7 +244,8 @@ class Layer(nn.Module):
         docstring); `mixed_session`: the layer is made while the global policy is not float32,
         so its inputs may come in another float dtype."""
         self._dtype_policy = policy
-        self.dtype = policy._variable
+        self._variable_dtype = policy._variable
+        self.dtype = dtype_policies.KerasDType(policy._variable)
         self._compute_dtype = policy._compute
         follows = type(self)._follows_dtype_policy and policy._compute.is_floating_point and (
             policy.is_mixed or policy.name != "float32" or mixed_session
@@ -256,7 +258,7 @@ class Layer(nn.Module):
         # The dtypes the wrapped forward casts floating inputs and outputs to (None: leave them),
         # and whether it reads the weights in the compute dtype.
         self._inputs_dtype = None if not self.autocast else (
-            self.dtype if in_float32 else self._compute_dtype)
+            self._variable_dtype if in_float32 else self._compute_dtype)
         self._outputs_dtype = self._compute_dtype if self.autocast else None
         self._casts_weights = mixed and self.autocast and not in_float32
         if follows:
@@ -346,7 +348,7 @@ class Layer(nn.Module):
             name = given.get("name", name)
         shape = () if shape is None else tuple(shape) if isinstance(shape, (tuple, list)) else (
             shape,)
-        dtype = self.dtype if dtype is None else _dtype(dtype)
+        dtype = self._variable_dtype if dtype is None else _dtype(dtype)
         if initializer is None:
             initializer = "glorot_uniform" if dtype.is_floating_point else "zeros"
         if name is None:
@@ -354,7 +356,7 @@ class Layer(nn.Module):
             self._unnamed_weights.add(name)
         # 16-bit weights are drawn in float32 (torch's CPU kernels lack some, such as the QR
         # decomposition of the orthogonal initializer), then rounded.
-        draw = torch.float32 if self.dtype in (torch.float16, torch.bfloat16) else self.dtype
+        draw = torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype
         value = initializers_module.get(initializer)(shape, dtype=draw).to(dtype)
         if linear_in_axes:
             value = linear_weight(value, linear_in_axes).contiguous().T.reshape(value.shape)
@@ -773,7 +775,7 @@ class Layer(nn.Module):
         last, `(batch, timesteps)`."""
         results = []
         for fill in ((2, 83), (3, 89)):
-            def zeros(shape, fill=fill, dtype=self.dtype):
+            def zeros(shape, fill=fill, dtype=self._variable_dtype):
                 dims = [fill[0] if i == 0 and d is None else fill[1] if d is None else d
                         for i, d in enumerate(shape)]
                 return torch.zeros(dims, dtype=dtype)

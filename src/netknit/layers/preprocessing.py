@@ -61,14 +61,14 @@ class Rescaling(Layer):
         for name in ("scale", "offset"):
             value = getattr(self, name)
             if isinstance(value, list):  # moved with the model, not saved
-                self.register_buffer(f"_{name}", torch.tensor(value, dtype=self.dtype),
+                self.register_buffer(f"_{name}", torch.tensor(value, dtype=self._variable_dtype),
                                      persistent=False)
         self.built = True
 
     def forward(self, inputs):
         scale = self._scale if isinstance(self.scale, list) else self.scale
         offset = self._offset if isinstance(self.offset, list) else self.offset
-        return inputs.to(self.dtype) * scale + offset
+        return inputs.to(self._variable_dtype) * scale + offset
 
     def compute_output_dtype(self, inputs) -> torch.dtype:
         return self.dtype
@@ -264,12 +264,12 @@ class Normalization(Layer):
                             dtype="int32")
         else:
             for name, value in (("_mean", self.input_mean), ("_variance", self.input_variance)):
-                tensor = torch.broadcast_to(torch.tensor(value, dtype=self.dtype), shape)
+                tensor = torch.broadcast_to(torch.tensor(value, dtype=self._variable_dtype), shape)
                 self.register_buffer(name, tensor.reshape(self._broadcast).clone(),
                                      persistent=False)
 
     def forward(self, inputs):
-        inputs = inputs.to(self.dtype)
+        inputs = inputs.to(self._variable_dtype)
         if self.input_mean is None:
             mean = self.mean.reshape(self._broadcast)
             variance = self.variance.reshape(self._broadcast)
@@ -400,12 +400,12 @@ class CategoryEncoding(Layer):
         if self.output_mode == "one_hot":
             if inputs.dim() > 1 and inputs.shape[-1] == 1:
                 inputs = inputs.squeeze(-1)
-            return F.one_hot(inputs.long(), self.num_tokens).to(self.dtype)
-        hot = F.one_hot(inputs.long(), self.num_tokens).to(self.dtype)
+            return F.one_hot(inputs.long(), self.num_tokens).to(self._variable_dtype)
+        hot = F.one_hot(inputs.long(), self.num_tokens).to(self._variable_dtype)
         if self.output_mode == "multi_hot":
             return hot.amax(dim=-2)
         if count_weights is not None:
-            hot = hot * torch.as_tensor(count_weights, dtype=self.dtype,
+            hot = hot * torch.as_tensor(count_weights, dtype=self._variable_dtype,
                                         device=hot.device).unsqueeze(-1)
         return hot.sum(dim=-2)
 
@@ -545,7 +545,7 @@ class Discretization(Layer):
             return indices.to(torch.int32)
         if self.output_mode == "one_hot" and indices.dim() > 1 and indices.shape[-1] == 1:
             indices = indices.squeeze(-1)
-        hot = F.one_hot(indices, self._boundaries.shape[0] + 1).to(self.dtype)
+        hot = F.one_hot(indices, self._boundaries.shape[0] + 1).to(self._variable_dtype)
         if self.output_mode == "one_hot":
             return hot
         axis = 1 if indices.dim() > 1 else 0
@@ -587,7 +587,7 @@ class Discretization(Layer):
         # Keras's keys exactly: no `trainable`, and the dtype as a plain name.
         return {"bin_boundaries": self.bin_boundaries, "num_bins": self.num_bins,
                 "epsilon": self.epsilon, "output_mode": self.output_mode, "sparse": self.sparse,
-                "name": self.name, "dtype": str(self.dtype).replace("torch.", "")}
+                "name": self.name, "dtype": str(self.dtype)}
 
     @classmethod
     def from_config(cls, config):

@@ -219,7 +219,8 @@ class RecurrentKernels:
                             constraint=self.bias_constraint)
             # Torch's fused kernels take a recurrent bias too, which Keras's LSTM and SimpleRNN
             # do not have: a zero one, made once (not a weight, not saved).
-            self.register_buffer("_zero_recurrent_bias", torch.zeros(width, dtype=self.dtype),
+            self.register_buffer("_zero_recurrent_bias",
+                                 torch.zeros(width, dtype=self._variable_dtype),
                                  persistent=False)
         else:
             self.bias = None
@@ -571,7 +572,7 @@ class RecurrentLayer(Layer):
         # Made outside inference mode, so that training can update a state first made in predict.
         with torch.inference_mode(False):
             sample = torch.zeros((sequences_shape[0], 1, *tuple(sequences_shape)[2:]),
-                                 dtype=self.dtype, device=self._device())
+                                 dtype=self._variable_dtype, device=self._device())
             zeros = self._zero_states(sample)
             for index, state in enumerate(zeros):
                 self.register_buffer(f"_carried_state_{index}", state.clone(), persistent=False)

@@ -161,7 +161,7 @@ class _SpatialDropout(Dropout):
     def get_config(self):
         # Keras's spatial dropout configs hold these keys only.
         return {"rate": self.rate, "seed": self.seed, "name": self.name,
-                "dtype": str(self.dtype).replace("torch.", ""), "data_format": self.data_format}
+                "dtype": str(self.dtype), "data_format": self.data_format}
 
 
 class SpatialDropout1D(_SpatialDropout):

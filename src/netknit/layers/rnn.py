@@ -174,7 +174,7 @@ class RecurrentCell(Layer):
     def get_initial_state(self, batch_size=None) -> list:
         """Zero states, one `(batch_size, units)` tensor per state."""
         device = self.kernel.device if self.built else None
-        return [torch.zeros(batch_size, self.units, dtype=self.dtype, device=device)
+        return [torch.zeros(batch_size, self.units, dtype=self._variable_dtype, device=device)
                 for _ in self._state_names]
 
     def compute_output_shape(self, input_shape):
@@ -334,7 +334,7 @@ class StackedRNNCells(Layer):
             if getter is not None:
                 states.append(getter(batch_size=batch_size))
             else:
-                zeros = [torch.zeros(batch_size, size, dtype=self.dtype)
+                zeros = [torch.zeros(batch_size, size, dtype=self._variable_dtype)
                          for size in nest.flatten(cell.state_size)]
                 states.append(zeros if isinstance(cell.state_size, (list, tuple)) else zeros[0])
         return states
