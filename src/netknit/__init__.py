@@ -10,6 +10,7 @@ from . import backend as backend
 from . import callbacks as callbacks
 from . import config as config
 from . import constraints as constraints
+from . import datasets as datasets
 from . import distributed as distributed
 from . import dtype_policies as dtype_policies
 from . import initializers as initializers

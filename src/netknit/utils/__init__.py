@@ -16,6 +16,7 @@ from ..training.progress import disable_interactive_logging as disable_interacti
 from ..training.progress import enable_interactive_logging as enable_interactive_logging
 from ..training.progress import is_interactive_logging_enabled as is_interactive_logging_enabled
 from .dataset_splitting import split_dataset as split_dataset
+from .file_utils import get_file as get_file
 from .graph_inputs import get_source_inputs as get_source_inputs
 from .image_utils import array_to_img as array_to_img
 from .image_utils import img_to_array as img_to_array
