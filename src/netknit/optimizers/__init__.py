@@ -23,12 +23,14 @@ from .algorithms import Lion as Lion
 from .algorithms import Nadam as Nadam
 from .algorithms import RMSprop as RMSprop
 from .loss_scale_optimizer import LossScaleOptimizer as LossScaleOptimizer
+from .muon import Muon as Muon
 from .optimizer import Optimizer as Optimizer
+from .schedule_free import ScheduleFreeAdamW as ScheduleFreeAdamW
 
 OPTIMIZERS = {
     cls.__name__.lower(): cls
     for cls in (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, Nadam, Lion, Ftrl, Lamb,
-                Adafactor)
+                Adafactor, Muon, ScheduleFreeAdamW)
 }
 
 
@@ -72,6 +74,6 @@ def _lookup(name: str) -> type:
 
 __all__ = [
     "SGD", "Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "Adamax", "Ftrl", "Lamb", "Lion",
-    "LossScaleOptimizer", "Nadam", "Optimizer", "RMSprop", "deserialize", "get", "schedules",
-    "serialize",
+    "LossScaleOptimizer", "Muon", "Nadam", "Optimizer", "RMSprop", "ScheduleFreeAdamW",
+    "deserialize", "get", "schedules", "serialize",
 ]

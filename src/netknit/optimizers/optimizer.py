@@ -216,6 +216,11 @@ class Optimizer:
         ("average") come first, then the algorithm's own."""
         return ((("average",),) if self.use_ema else ()) + tuple(self._slot_groups)
 
+    def _has_slot(self, slot: str, index: int) -> bool:
+        """Whether Keras keeps `slot` for the parameter at `index`: always, unless an algorithm
+        leaves some out (Muon's weights have no velocity)."""
+        return True
+
     def _make_slot(self, slot: str, param: torch.Tensor) -> torch.Tensor:
         """A new slot tensor of `param`: by default its shape, dtype and device, filled with
         `_slot_initial_value`."""

@@ -172,7 +172,8 @@ def _slot_order(model, optimizer) -> list[tuple[str, int, tuple]]:
     owners = {id(getattr(o, n)): (o, n) for o, n in model._weight_entries()}
     params = [p for p in model.trainable_weights if id(p) in position]
     return [(slot, position[id(p)], owners[id(p)])
-            for group in optimizer._state_groups for p in params for slot in group]
+            for group in optimizer._state_groups for p in params for slot in group
+            if optimizer._has_slot(slot, position[id(p)])]
 
 
 def optimizer_arrays(model, optimizer) -> list[np.ndarray]:
