@@ -73,3 +73,27 @@ def test_a_nested_model_call_records_the_masks_of_its_inputs_as_keras_does():
     assert entries["single"]["inbound_nodes"][0]["kwargs"] == {"mask": None}
     rebuilt = keras.models.model_from_json(model.to_json())
     assert rebuilt.output_shape == [(None, 3), (None, 3), (None, 2)]
+
+
+def test_array_arguments_of_op_calls_are_saved_as_keras_tags_them(tmp_path):
+    import numpy as np
+    import torch
+
+    x = keras.Input((4,))
+    shifted = keras.ops.add(x, np.arange(4, dtype="float32"))
+    model = keras.Model(x, keras.ops.multiply(shifted, torch.full((4,), 2.0)))
+    args = [entry["inbound_nodes"][0]["args"][1] for entry in _entries(model).values()
+            if entry.get("inbound_nodes")]
+    # Keras: {"class_name": "__numpy__", "config": {"value": [...], "dtype": "float32"}}.
+    assert args[0] == {"class_name": "__numpy__",
+                       "config": {"value": [0.0, 1.0, 2.0, 3.0], "dtype": "float32"}}
+    assert args[1]["class_name"] == "__tensor__"
+    rebuilt = keras.models.model_from_json(model.to_json())
+    ones = np.ones((1, 4), "float32")
+    np.testing.assert_allclose(rebuilt.predict(ones, verbose=0), [[2.0, 4.0, 6.0, 8.0]])
+    model.save(tmp_path / "m.keras")
+    np.testing.assert_allclose(keras.saving.load_model(tmp_path / "m.keras").predict(
+        ones, verbose=0), [[2.0, 4.0, 6.0, 8.0]])
+    assert keras.saving.serialize_keras_object(np.float32(2.5)) == 2.5
+    assert keras.saving.deserialize_keras_object(
+        keras.saving.serialize_keras_object(b"tag")) == b"tag"

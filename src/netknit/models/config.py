@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import inspect
 
+import numpy as np
+import torch
+
 from ..graph import nest
 from ..graph.symbolic import SymbolicTensor
 
@@ -124,6 +127,34 @@ def _direct_build_config(layer) -> dict | None:
                             for name, shape in [*zip(names, args), *kwargs.items()]}}
 
 
+def array_config(value):
+    """A NumPy array, NumPy number, tensor or bytes as Keras writes them in a config (tagged
+    entries of plain lists), or None for any other value."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (np.ndarray, torch.Tensor)):
+        array = value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else value
+        if isinstance(value, np.ndarray) and value.ndim == 0:
+            return value.item()
+        return {"class_name": "__numpy__" if isinstance(value, np.ndarray) else "__tensor__",
+                "config": {"value": array.tolist(), "dtype": str(array.dtype)}}
+    if isinstance(value, bytes):
+        return {"class_name": "__bytes__", "config": {"value": value.decode("utf-8")}}
+    return None
+
+
+def array_from_config(entry):
+    """The value of an entry `array_config` wrote (or Keras did); None for other entries."""
+    kind = entry.get("class_name") if isinstance(entry, dict) else None
+    if kind not in ("__numpy__", "__tensor__", "__bytes__"):
+        return None
+    config = entry.get("config") or {}
+    if kind == "__bytes__":
+        return str(config.get("value", "")).encode("utf-8")
+    array = np.array(config.get("value"), dtype=config.get("dtype"))
+    return array if kind == "__numpy__" else torch.as_tensor(array)
+
+
 def first_node_index(layer) -> int:
     """Where Keras counts a layer's calls from in `input_layers`/`output_layers`."""
     from .functional import Functional
@@ -163,7 +194,8 @@ def functional_config(model) -> dict:
                     "config": {"start": value.start, "stop": value.stop, "step": value.step}}
         if value is Ellipsis:
             return {"class_name": "__ellipsis__", "config": {}}
-        return value
+        array = array_config(value)
+        return value if array is None else array
 
     def structure_config(structure):
         if isinstance(structure, SymbolicTensor):

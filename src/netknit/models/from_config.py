@@ -10,7 +10,7 @@ from __future__ import annotations
 from ..graph import nest
 from ..layers.input_layer import InputLayer
 from ..ops import is_operation
-from .config import first_node_index
+from .config import array_from_config, first_node_index
 
 
 def _saving():
@@ -70,6 +70,9 @@ def functional_from_config(cls, config: dict, custom_objects=None, safe_mode=Tru
             return slice(bounds.get("start"), bounds.get("stop"), bounds.get("step"))
         if isinstance(value, dict) and value.get("class_name") == "__ellipsis__":
             return Ellipsis
+        array = array_from_config(value)
+        if array is not None:
+            return array
         if isinstance(value, (list, tuple)):  # tuples where the config was not through JSON
             return type(value)(resolve(v) for v in value)
         if isinstance(value, dict):

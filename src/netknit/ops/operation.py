@@ -121,7 +121,7 @@ class Operation(Layer):
             except (RuntimeError, IndexError, TypeError, ValueError) as error:
                 shapes = " and ".join(format_shape(t.shape) for t in symbolic)
                 raise ShapeError(
-                    f"On inputs of shape {shapes}: {str(error).splitlines()[0]}.",
+                    f"On inputs of shape {shapes}: {str(error).splitlines()[0].rstrip('.')}.",
                     fix=self._fix,
                 ).attach(self, symbolic) from None
 

@@ -15,7 +15,7 @@ import torch
 
 from .. import activations, constraints, initializers, losses, metrics, optimizers, regularizers
 from ..layers.layer import Layer, is_shape
-from ..models.config import serialize_layer
+from ..models.config import array_config, array_from_config, serialize_layer
 from .registry import (
     CustomObjectScope,
     SavingError,
@@ -57,6 +57,9 @@ def serialize_keras_object(obj):
         # A layer's own config may hold objects (a sublayer, an initializer), as its get_config
         # returned them: Keras writes their entries in their place, at any depth.
         return serialize_objects_in(serialize_layer(obj))
+    array = array_config(obj)
+    if array is not None:
+        return array
     for base, module in _BASES:
         if isinstance(obj, base):
             entry = module.serialize(obj)
@@ -136,6 +139,9 @@ def deserialize_keras_object(config, custom_objects: dict | None = None, safe_mo
     """
     if not isinstance(config, dict) or "class_name" not in config:
         return config
+    array = array_from_config(config)
+    if array is not None:
+        return array
     if config["class_name"] == "function":
         return deserialize_function(config.get("config"), custom_objects)
     module = str(config.get("module") or "")
