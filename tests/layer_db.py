@@ -279,6 +279,16 @@ ROWS = [
     LayerCase(layers.Discretization, {"bin_boundaries": [-1.0, 0.0, 1.0],
                                       "output_mode": "count"}, (4, 2), (None, 2, 4), 0,
               id="Discretization-count"),
+    # audio
+    LayerCase(layers.STFTSpectrogram, {"frame_length": 16, "fft_length": 32}, (100, 2),
+              (None, 11, 34), 544,
+              errors=[((100,), r"expects 3-D inputs"), ((10, 1), r"padding='same'")]),
+    LayerCase(layers.STFTSpectrogram, {"mode": "stft", "frame_length": 16, "padding": "same",
+                                       "expand_dims": True, "data_format": "channels_first"},
+              (2, 100), (None, 2, 13, 18), 288, id="STFTSpectrogram-stft"),
+    LayerCase(layers.MelSpectrogram, {"fft_length": 64, "sequence_stride": 32,
+                                      "num_mel_bins": 8}, (256,), (None, 8, 9), 0,
+              errors=[((20,), r"fft_length // 2 = 32")]),
     # augmentation (the identity in inference, where the parity tests compare them)
     LayerCase(layers.RandomFlip, {"mode": "horizontal"}, (4, 5, 3), (None, 4, 5, 3), 0,
               errors=[((4, 5, 3, 2), r"4-D inputs")]),

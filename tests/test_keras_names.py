@@ -25,5 +25,8 @@ def test_lowercase_and_longer_aliases():
     assert metrics.mean_squared_error is losses.mean_squared_error
     assert constraints.max_norm is constraints.MaxNorm
     assert initializers.IdentityInitializer is initializers.identity is initializers.Identity
+    # Keras's lookup table takes the longer class names as strings too.
+    assert isinstance(initializers.get("OrthogonalInitializer"), initializers.Orthogonal)
+    assert isinstance(initializers.get("STFTInitializer"), initializers.STFT)
     assert keras.models.save_model is keras.saving.save_model
     assert keras.utils.register_keras_serializable is keras.saving.register_keras_serializable

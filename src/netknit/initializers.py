@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 from .graph.errors import unknown_name_error
@@ -246,12 +247,92 @@ class Identity(Initializer):
         return {"gain": self.gain}
 
 
+# Windows torch computes; its `periodic` flag gives scipy's `get_window(..., fftbins=periodic)`.
+_TORCH_WINDOWS = {"hann": torch.hann_window, "hamming": torch.hamming_window}
+
+
+def window_values(window, length: int, periodic: bool = False) -> torch.Tensor:
+    """The `length` float64 values of a window: a name `scipy.signal.get_window` knows, with
+    `periodic` as its `fftbins` (`"hann"` and `"hamming"` need no SciPy); or the values."""
+    if not isinstance(window, str):
+        values = torch.tensor(window, dtype=torch.float64)
+        if values.shape != (length,):
+            raise ValueError(f"Expected a window of {length} values, one per sample of a frame. "
+                             f"Received a window of shape {tuple(values.shape)}.")
+        return values
+    if window in _TORCH_WINDOWS:
+        return _TORCH_WINDOWS[window](length, periodic=periodic, dtype=torch.float64)
+    try:
+        from scipy.signal import get_window
+    except ImportError:
+        raise ImportError(
+            f"window={window!r} needs SciPy (pip install scipy). Without it a window is "
+            f"{' or '.join(map(repr, _TORCH_WINDOWS))}, None, or an array of its values."
+        ) from None
+    try:
+        return torch.from_numpy(get_window(window, length, fftbins=periodic))
+    except ValueError as error:
+        raise ValueError(f"Unknown window: {window!r} ({error}). Use 'hann', 'hamming', another "
+                         "scipy.signal.get_window name, None, or an array of the window's "
+                         "values.") from None
+
+
+class STFT(Initializer):
+    """Convolution kernels that compute a short-time Fourier transform: the real or imaginary
+    part of the discrete Fourier basis, times a window (the kernels of `STFTSpectrogram`).
+
+    The shape is `(frame_length, 1, fft_length // 2 + 1)`: one kernel per frequency bin.
+
+    Args:
+        side: `"real"` (cosines) or `"imag"` (negated sines).
+        window: a `scipy.signal.get_window` name (`"hann"` and `"hamming"` need no SciPy), an
+            array of `frame_length` values, or None for no window.
+        scaling: divide the windowed kernels by the window's L2 norm (`"density"`) or its L1
+            norm (`"spectrum"`); None leaves them as they are.
+        periodic: the periodic (DFT-even) window rather than the symmetric one.
+
+    >>> STFT("imag", "hamming")((256, 1, 129)).shape
+    torch.Size([256, 1, 129])
+    """
+
+    def __init__(self, side="real", window="hann", scaling="density", periodic=False):
+        if side not in ("real", "imag"):
+            raise ValueError(f"Expected side to be 'real' or 'imag'. Received: side={side!r}")
+        if scaling not in (None, "density", "spectrum"):
+            raise ValueError("Expected scaling to be 'density', 'spectrum' or None. Received: "
+                             f"scaling={scaling!r}")
+        if isinstance(window, str):
+            window_values(window, 1)  # an unknown name fails here rather than when building
+        elif window is not None:
+            window = np.asarray(window, dtype="float64").tolist()  # configs save it as a list
+        self.side, self.window, self.scaling, self.periodic = side, window, scaling, periodic
+
+    def __call__(self, shape, dtype=torch.float32):
+        frame_length, _, bins = shape
+        # Keras's arithmetic, in its order and in `dtype`: fresh kernels equal Keras's.
+        freq = torch.arange(bins, dtype=dtype).reshape(1, 1, bins) / ((bins - 1) * 2)
+        time = torch.arange(frame_length, dtype=dtype).reshape(frame_length, 1, 1)
+        angles = -2 * time * freq * torch.tensor(math.pi, dtype=dtype)
+        kernel = torch.cos(angles) if self.side == "real" else torch.sin(angles)
+        if self.window is None:
+            return kernel
+        window = window_values(self.window, frame_length, self.periodic).to(dtype)
+        window = window.reshape(frame_length, 1, 1)
+        norm = (window.square().sum().sqrt() if self.scaling == "density"
+                else window.abs().sum() if self.scaling == "spectrum" else 1)
+        return kernel * window / norm
+
+    def get_config(self):
+        return {"side": self.side, "window": self.window, "periodic": self.periodic,
+                "scaling": self.scaling}
+
+
 INITIALIZERS = {
     cls.__name__: cls
     for cls in (
         Zeros, Ones, Constant, RandomNormal, RandomUniform, TruncatedNormal, VarianceScaling,
         GlorotUniform, GlorotNormal, HeUniform, HeNormal, LecunUniform, LecunNormal, Orthogonal,
-        Identity,
+        Identity, STFT,
     )
 }
 _ALIASES = {
@@ -261,7 +342,8 @@ _ALIASES = {
     "glorot_normal": GlorotNormal, "he_uniform": HeUniform, "he_normal": HeNormal,
     "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal, "orthogonal": Orthogonal,
     "identity": Identity, "uniform": RandomUniform, "normal": RandomNormal, "one": Ones,
-    "zero": Zeros,
+    "zero": Zeros, "stft": STFT, "STFTInitializer": STFT, "IdentityInitializer": Identity,
+    "OrthogonalInitializer": Orthogonal,
 }
 
 
@@ -315,6 +397,6 @@ he_uniform, he_normal, lecun_uniform, lecun_normal = HeUniform, HeNormal, LecunU
 orthogonal, random_normal, random_uniform, truncated_normal = (
     Orthogonal, RandomNormal, RandomUniform, TruncatedNormal
 )
-identity, variance_scaling = Identity, VarianceScaling
+identity, variance_scaling, stft = Identity, VarianceScaling, STFT
 # Keras 3's longer class names for the same classes.
-IdentityInitializer, OrthogonalInitializer = Identity, Orthogonal
+IdentityInitializer, OrthogonalInitializer, STFTInitializer = Identity, Orthogonal, STFT

@@ -9,6 +9,8 @@ from .attention import AdditiveAttention as AdditiveAttention
 from .attention import Attention as Attention
 from .attention import GroupQueryAttention as GroupQueryAttention
 from .attention import MultiHeadAttention as MultiHeadAttention
+from .audio import MelSpectrogram as MelSpectrogram
+from .audio import STFTSpectrogram as STFTSpectrogram
 from .augmentation import RandomCrop as RandomCrop
 from .augmentation import RandomElasticTransform as RandomElasticTransform
 from .augmentation import RandomFlip as RandomFlip
