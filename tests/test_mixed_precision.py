@@ -426,3 +426,21 @@ def test_layer_dtype_is_keras_s_name_and_still_equals_the_torch_dtype():
 
     scale = Scale(dtype="float64")
     assert scale(np.ones((2, 2), "float32")).dtype == torch.float64
+
+
+def test_loss_scale_optimizer_variables_are_keras_s_list():
+    optimizer = keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam())
+    assert [v.path for v in optimizer.variables] == [
+        "loss_scale_optimizer/iteration", "loss_scale_optimizer/learning_rate",
+        "adam/iteration", "adam/learning_rate"]
+    model = keras.Sequential([keras.Input((3,)), layers.Dense(2)])
+    model.compile(optimizer, "mse")
+    model.fit(np.ones((4, 3)), np.ones((4, 2)), verbose=0)
+    # Keras 3.15.1: the wrapper's own iteration and learning rate stay 0.
+    assert [(v.path, float(v.numpy())) for v in optimizer.variables[:4]] == [
+        ("loss_scale_optimizer/iteration", 0.0), ("loss_scale_optimizer/learning_rate", 0.0),
+        ("loss_scale_optimizer/step_counter", 1.0),
+        ("loss_scale_optimizer/dynamic_scale", 32768.0)]
+    assert [v.path for v in optimizer.variables[6:]] == [
+        "adam/sequential_dense_kernel_momentum", "adam/sequential_dense_kernel_velocity",
+        "adam/sequential_dense_bias_momentum", "adam/sequential_dense_bias_velocity"]

@@ -29,6 +29,7 @@ from collections.abc import Sequence
 
 import torch
 
+from ..variables import as_variable
 from .optimizer import Optimizer
 
 # The base arguments Keras's configs of this optimizer may hold, at their only allowed values.
@@ -90,6 +91,12 @@ class LossScaleOptimizer(Optimizer):
         self.dynamic_scale: torch.Tensor | None = None
         self.step_counter: torch.Tensor | None = None
         self._finite: torch.Tensor | None = None
+        # Keras's wrapper has an iteration count and a learning rate of its own, which stay 0
+        # (`iterations` and `learning_rate` are the inner optimizer's): listed, never used.
+        self._own_variables = [
+            as_variable(torch.zeros((), dtype=torch.int32), trainable=False,
+                        path=f"{self.name}/iteration"),
+            as_variable(torch.zeros(()), trainable=False, path=f"{self.name}/learning_rate")]
 
     # ------------------------------------------------------------------ the inner optimizer's
 
@@ -127,8 +134,11 @@ class LossScaleOptimizer(Optimizer):
         inner.build(params)
         self._given_params, self._params, self._slots = params, inner._params, inner._slots
         device = inner._params[0].device if inner._params else torch.device("cpu")
-        self.dynamic_scale = torch.tensor(self.initial_scale, dtype=torch.float32, device=device)
-        self.step_counter = torch.zeros((), dtype=torch.int32, device=device)
+        self.dynamic_scale = as_variable(
+            torch.tensor(self.initial_scale, dtype=torch.float32, device=device),
+            trainable=False, path=f"{self.name}/dynamic_scale")
+        self.step_counter = as_variable(torch.zeros((), dtype=torch.int32, device=device),
+                                        trainable=False, path=f"{self.name}/step_counter")
         self._finite = torch.ones((), dtype=torch.bool, device=device)
         self.built = True
         if self._pending_state is not None:
@@ -137,10 +147,11 @@ class LossScaleOptimizer(Optimizer):
 
     @property
     def variables(self) -> list[torch.Tensor]:
-        """The step counter and the scale, then the inner optimizer's variables."""
-        if not self.built:
-            return self.inner_optimizer.variables
-        return [self.step_counter, self.dynamic_scale, *self.inner_optimizer.variables]
+        """Keras's list: this optimizer's own iteration and learning rate, once built its step
+        counter and scale, then the inner optimizer's variables."""
+        own = [*self._own_variables, self.step_counter, self.dynamic_scale] if self.built else (
+            self._own_variables)
+        return [*own, *self.inner_optimizer.variables]
 
     def variables_size(self) -> tuple[int, int]:
         """Keras's count: this optimizer's iteration and learning rate (and, once built, its
