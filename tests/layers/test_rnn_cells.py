@@ -346,6 +346,28 @@ def test_sequence_arguments_are_kept_in_the_config():
     assert "build_config" not in config["cell"]  # not built yet
 
 
+@pytest.mark.parametrize("cell_dtype, rnn_dtype, output_dtype", [
+    ("float64", None, torch.float32),
+    (None, "mixed_float16", torch.float16),
+    ("float64", "float16", torch.float16),
+    ("mixed_bfloat16", None, torch.float32),
+])
+def test_a_cell_under_another_dtype_policy_than_its_rnn(cell_dtype, rnn_dtype, output_dtype):
+    # Keras 3.15.1: the cell keeps its weights' dtype, the RNN returns its compute dtype.
+    cell = keras.layers.LSTMCell(4, dtype=cell_dtype)
+    layer = keras.layers.RNN(cell, return_state=True, dtype=rnn_dtype)
+    inputs = torch.rand(2, 3, 5)
+    outputs = layer(inputs)
+    assert [t.dtype for t in outputs] == [output_dtype] * 3
+    assert [str(t.dtype) for t in layer(keras.Input((3, 5)))] == [str(output_dtype)[6:]] * 3
+    if cell_dtype == "float64" and rnn_dtype is None:
+        # The float64 cell computes in float64: the same as its own loop over the steps.
+        states = [torch.zeros(2, 4, dtype=torch.float64)] * 2
+        for step in range(3):
+            output, states = cell(inputs[:, step].double(), states)
+        torch.testing.assert_close(outputs[0], output.float())
+
+
 REFERENCE = {'custom_mask': {'weights': [[[-0.09, 0.31, -0.8], [-0.24, -0.73, 0.32]],
                              [[0.66, -0.25, -0.26], [0.08, -0.57, -0.51], [-0.34, -0.09, -0.84]]],
                  'y': [[[[-0.2121, -0.4992, 0.0528], [-0.2121, -0.4992, 0.0528],
@@ -451,3 +473,4 @@ def test_nested_sequences_are_refused_with_a_fix():
     rnn = layers.RNN(layers.GRUCell(2))
     with pytest.raises(ValueError, match=r"(?s)nested inputs.*Concatenate\(\)"):
         rnn((keras.Input((None, 3)), keras.Input((None, 4, 2))))
+

@@ -472,10 +472,19 @@ class RNN(RecurrentLayer, metaclass=_EveryRecurrentLayer):
             outputs, last = sequences, []
             for cell in cells:
                 count = len(cell._state_names)
+                cell_states = states[len(last):len(last) + count]
+                read_in = cell.kernel.dtype  # the cell's own, or its reading by a mixed RNN
+                if read_in != outputs.dtype:
+                    # A cell under another dtype policy than the RNN's: torch's fused kernels
+                    # take one dtype, and the RNN returns its own, as Keras's does.
+                    outputs = outputs.to(read_in)
+                    cell_states = [s.to(read_in) for s in cell_states]
                 outputs, cell_states = cell._read_sequence(
-                    outputs, states[len(last):len(last) + count], mask, training,
-                    self.zero_output_for_mask)
+                    outputs, cell_states, mask, training, self.zero_output_for_mask)
                 last += cell_states
+            if outputs.dtype != self._compute_dtype:
+                outputs, last = outputs.to(self._compute_dtype), [
+                    s.to(self._compute_dtype) for s in last]
             return outputs, last
         return self._step_through(sequences, states, mask, training)
 
