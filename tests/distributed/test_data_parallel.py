@@ -199,3 +199,39 @@ def test_steps_per_epoch_counts_the_batches_of_each_processs_shard():
     # ran out, with Keras's warning) and 3, as one process runs them over its own data.
     for seen, warned in distributed.launch(_batches_per_epoch, WORLD, None):
         assert seen == [3, 1, 3] and warned
+
+
+class _StopsOneRank(keras.callbacks.Callback):
+    """Stops training in rank 1 only: after batch `batch` of the first epoch, or (batch None)
+    at the end of the first epoch."""
+
+    def __init__(self, batch):
+        super().__init__()
+        self.batch, self.batches = batch, 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.batches += 1
+        if distributed.rank() == 1 and batch == self.batch:
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        if distributed.rank() == 1 and self.batch is None:
+            self.model.stop_training = True
+
+
+def _stop_in_one_rank(batch):
+    x, y = _data()
+    model = _model()
+    stopper = _StopsOneRank(batch)
+    history = model.fit(x, y, batch_size=PER_RANK_BATCH, epochs=3, verbose=0,
+                        callbacks=[stopper])
+    return stopper.batches, len(history.history["loss"]), model.get_weights()
+
+
+@pytest.mark.parametrize("batch, batches, epochs", [(1, 2, 1), (None, 4, 1)])
+def test_a_stop_in_one_process_stops_all_of_them_at_the_same_batch(batch, batches, epochs):
+    # Before, the other process waited in the next gradient all-reduce: a hang.
+    results = distributed.launch(_stop_in_one_rank, WORLD, batch)
+    assert [r[:2] for r in results] == [(batches, epochs)] * WORLD
+    for ours, theirs in zip(results[0][2], results[1][2]):
+        np.testing.assert_array_equal(ours, theirs)

@@ -31,6 +31,9 @@ class Callback:
     """
 
     rank_zero_only = False
+    # Whether one of netknit's callbacks may set `model.stop_training` after a batch (a user's
+    # callback with a batch-end hook is taken to).
+    _stops_mid_epoch = False
 
     def __init__(self):
         self.params = None
@@ -153,6 +156,13 @@ def uses_hook(callback: Callback, hook: str) -> bool:
     return _overrides(callback, hook) or (alias is not None and _overrides(callback, alias))
 
 
+def _may_stop_mid_epoch(callback: Callback) -> bool:
+    if type(callback)._stops_mid_epoch:
+        return True
+    own = type(callback).__module__.startswith("netknit.")
+    return not own and uses_hook(callback, "on_train_batch_end")
+
+
 class CallbackList(Callback):
     """Calls a list of callbacks together, as `fit()`, `evaluate()` and `predict()` do.
 
@@ -168,6 +178,8 @@ class CallbackList(Callback):
         **params: passed to each callback's `set_params`, e.g. `verbose`, `epochs`, `steps`.
 
     Attributes:
+        may_stop_mid_epoch: whether a callback may set `model.stop_training` after a batch
+            (TerminateOnNaN, or a user's callback with a batch-end hook).
         initial_epoch_override: after `on_train_begin`, the epoch a callback asked training to
             resume from (`BackupAndRestore` after restoring a backup), or None.
 
@@ -185,6 +197,8 @@ class CallbackList(Callback):
                 raise TypeError("Expected callbacks to be keras Callback instances. Received: "
                                 f"{callback!r} of type {type(callback).__name__}")
         self._add_default_callbacks(add_history, add_progbar)
+        # Worked out before the rank filter, so that every process agrees (see `fit`).
+        self.may_stop_mid_epoch = any(_may_stop_mid_epoch(c) for c in self.callbacks)
         if rank() != 0:
             self.callbacks = [c for c in self.callbacks if not c.rank_zero_only]
         self._batch_callbacks = {

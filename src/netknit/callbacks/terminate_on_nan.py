@@ -20,6 +20,8 @@ class TerminateOnNaN(Callback):
     >>> callback = TerminateOnNaN()
     """
 
+    _stops_mid_epoch = True
+
     def __init__(self, raise_error: bool = False):
         super().__init__()
         self.raise_error = bool(raise_error)

@@ -93,6 +93,12 @@ class DataParallel:
         vars(self.model).pop("_ddp", None)
         self.model._parallel = None
 
+    def anyone(self, flag: bool) -> bool:
+        """Whether `flag` is True in any process (each process must ask, at the same point)."""
+        vote = backend_tensor(torch.tensor([int(flag)]))
+        dist.all_reduce(vote, op=dist.ReduceOp.MAX)
+        return bool(vote.item())
+
     def global_results(self, metrics: list) -> list:
         """Each metric's `result()` over the data of all processes; the local states are kept."""
         states = [(metric, name, value) for metric in metrics

@@ -648,6 +648,10 @@ class Trainer:
         )
         step = self._step_function("train")
         user_step = self._user_step("train")
+        # A process that stops alone would leave the others waiting in the next all-reduce:
+        # the processes vote after each batch where a callback may stop them (such a callback
+        # reads the batch's logs, so the vote adds no wait of its own), and after each epoch.
+        votes_per_batch = self._parallel is not None and callback_list.may_stop_mid_epoch
         self.stop_training = False
         callback_list.on_train_begin()
         # BackupAndRestore resumes after the last epoch it backed up.
@@ -671,6 +675,8 @@ class Trainer:
                     if index == 0:
                         batch_logs = LazyLogs(self._logged_metrics())
                 callback_list.on_train_batch_end(index, batch_logs)
+                if votes_per_batch:
+                    self.stop_training = self._parallel.anyone(self.stop_training)
                 if self.stop_training:
                     break
             self.train(False)
@@ -681,6 +687,8 @@ class Trainer:
             # Keras's callbacks see all keys sorted, the validation ones included.
             logs = pythonified(logs)
             callback_list.on_epoch_end(epoch, logs)
+            if self._parallel is not None:
+                self.stop_training = self._parallel.anyone(self.stop_training)
             if self.stop_training:
                 break
         if epochs > 0:
