@@ -425,6 +425,12 @@ def test_variables_follow_keras_order():
     adagrad = optimizers.Adagrad(initial_accumulator_value=0.3)
     adagrad.build([kernel])
     assert torch.all(adagrad.variables[2] == 0.3)
+    # Keras's Nadam lists its momentum product last, an unnamed variable ("variable").
+    nadam = optimizers.Nadam()
+    assert len(nadam.variables) == 2
+    nadam.build([kernel, bias])
+    assert [v.path for v in nadam.variables][-1] == "variable"
+    assert float(nadam.variables[-1]) == 1.0 and len(nadam.variables) == 7
 
 
 def test_build_twice_is_a_no_op_and_other_params_are_refused():

@@ -26,6 +26,7 @@ import math
 import numpy as np
 import torch
 
+from ..variables import HostNumber
 from .optimizer import Optimizer, add_scaled_, addcdiv_scaled_, check_range
 
 
@@ -386,6 +387,19 @@ class Nadam(Optimizer):
         self.epsilon = epsilon
         self._slot_groups = (("momentum", "velocity"),)
         self._u_product = 1.0
+        # Keras's variable for it, made in its `build` without a name (so its path is
+        # "variable"), listed after the slots.
+        self._u_product_variable = HostNumber("variable", torch.float32, self._set_u_product)
+
+    def _set_u_product(self, value) -> None:
+        self._u_product = float(value)
+
+    @property
+    def variables(self) -> list[torch.Tensor]:
+        variables = super().variables
+        if self.built:
+            variables.append(self._u_product_variable.showing(self._u_product))
+        return variables
 
     def _momentum_at(self, step):
         f = _scalar_type(self._params)
