@@ -608,6 +608,24 @@ def test_a_keras_style_optimizer_trains_as_in_keras():
         "sgd/sequential_dense_bias_momentum"]
 
 
+def test_a_keras_style_optimizer_s_variables_are_saved_and_resume(tmp_path):
+    x, y = np.arange(32, dtype="float32").reshape(8, 4) / 32, np.ones((8, 2), "float32")
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, kernel_initializer="ones")])
+    model.compile(_KerasDocsSGD(learning_rate=0.1, name="sgd"), "mse")
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0, shuffle=False)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras",
+                                     custom_objects={"_KerasDocsSGD": _KerasDocsSGD})
+    # Keras writes them after the iteration and learning rate: optimizer/vars/2 and 3 here.
+    for ours, theirs in zip(model.optimizer.variables, loaded.optimizer.variables):
+        np.testing.assert_array_equal(np.asarray(ours), np.asarray(theirs))
+    assert np.abs(np.asarray(loaded.optimizer.variables[2])).sum() > 0
+    for resumed in (model, loaded):
+        resumed.fit(x, y, batch_size=4, epochs=1, verbose=0, shuffle=False)
+    for ours, theirs in zip(model.get_weights(), loaded.get_weights()):
+        np.testing.assert_array_equal(ours, theirs)
+
+
 def test_an_optimizer_without_update_step_says_what_to_write():
     class Empty(optimizers.Optimizer):
         pass

@@ -155,15 +155,24 @@ def model_arrays(model: Layer, include_optimizer: bool = True) -> tuple[dict, di
             arrays[key] = _numpy(getattr(owner, name))
     optimizer = getattr(model, "optimizer", None)
     if include_optimizer and optimizer is not None:
-        groups["optimizer/vars"] = optimizer.name
-        for index, value in enumerate(optimizer_arrays(model, optimizer)):
-            arrays[f"optimizer/vars/{index}"] = value
-        inner = getattr(optimizer, "inner_optimizer", None)
-        if inner is not None:  # Keras also stores a LossScaleOptimizer's inner one on its own
-            groups["optimizer/inner_optimizer/vars"] = inner.name
-            for index, value in enumerate(optimizer_arrays(model, inner)):
-                arrays[f"optimizer/inner_optimizer/vars/{index}"] = value
+        _add_optimizer_arrays(model, optimizer, "optimizer", arrays, groups)
     return arrays, groups
+
+
+def _add_optimizer_arrays(model, optimizer, path: str, arrays: dict, groups: dict) -> None:
+    """The optimizer's variables under `<path>/vars`; Keras also stores the optimizers it wraps
+    on their own: a LossScaleOptimizer's under `inner_optimizer`, a MultiOptimizer's under
+    `optimizers/<class name>` (`adam`, `adam_1`, ...)."""
+    groups[f"{path}/vars"] = optimizer.name
+    for index, value in enumerate(optimizer_arrays(model, optimizer)):
+        arrays[f"{path}/vars/{index}"] = value
+    inner = getattr(optimizer, "inner_optimizer", None)
+    if inner is not None:
+        _add_optimizer_arrays(model, inner, f"{path}/inner_optimizer", arrays, groups)
+    used: dict = {}
+    for sub in getattr(optimizer, "optimizers", ()):
+        name = _unique(to_snake_case(type(sub).__name__), used)
+        _add_optimizer_arrays(model, sub, f"{path}/optimizers/{name}", arrays, groups)
 
 
 def _slot_order(model, optimizer) -> list[tuple[str, int, tuple]]:
@@ -179,13 +188,19 @@ def _slot_order(model, optimizer) -> list[tuple[str, int, tuple]]:
 def optimizer_arrays(model, optimizer) -> list[np.ndarray]:
     """Keras's optimizer variables: iterations, learning rate (if a float), slots, extras. A
     LossScaleOptimizer's are its own (an unused iteration count and learning rate, then, once
-    built, the good-step count and the scale) followed by its inner optimizer's."""
+    built, the good-step count and the scale) followed by its inner optimizer's; a
+    MultiOptimizer's are its iteration count and unused learning rate, then each inner
+    optimizer's in turn."""
     inner = getattr(optimizer, "inner_optimizer", None)
     if inner is not None:
         values = [np.array(0, dtype="int32"), np.array(0.0, dtype="float32")]
         if optimizer.built:
             values += [_numpy(optimizer.step_counter), _numpy(optimizer.dynamic_scale)]
         return values + optimizer_arrays(model, inner)
+    subs = getattr(optimizer, "optimizers", None)
+    if subs is not None:
+        values = [np.array(optimizer._iterations, dtype="int32"), np.array(0.0, dtype="float32")]
+        return values + [v for sub in subs for v in optimizer_arrays(model, sub)]
     values = [np.array(optimizer._iterations, dtype="int32")]
     if isinstance(optimizer._learning_rate, float):
         # float64, not Keras's float32, so that a resumed run continues with the exact rate.
@@ -195,6 +210,7 @@ def optimizer_arrays(model, optimizer) -> list[np.ndarray]:
             values.append(_numpy(optimizer._slots[slot][index]))
         for _, value in sorted(optimizer._extra_state().items()):
             values.append(np.array(value, dtype="float32"))
+        values += [_numpy(v) for v in optimizer._user_variables]
     return values
 
 
@@ -267,6 +283,8 @@ def _plan_optimizer(model, optimizer, values: list, source: str):
     """A function restoring the optimizer from Keras's variable list, after checking it."""
     if getattr(optimizer, "inner_optimizer", None) is not None:
         return _plan_loss_scale_optimizer(model, optimizer, values, source)
+    if getattr(optimizer, "optimizers", None) is not None:
+        return _plan_multi_optimizer(model, optimizer, values, source)
     has_lr = isinstance(optimizer._learning_rate, float)
     head = 2 if has_lr else 1
     if any(v.shape != () for v in values[:head]):
@@ -278,12 +296,19 @@ def _plan_optimizer(model, optimizer, values: list, source: str):
             optimizer.build([p for p in model.parameters() if p.requires_grad])
         order = _slot_order(model, optimizer)
         extras = sorted(optimizer._extra_state())
-        if len(values) != head + len(order) + len(extras):
+        users = optimizer._user_variables  # a user's optimizer's own (`add_variable`)
+        expected_count = head + len(order) + len(extras) + len(users)
+        if len(values) != expected_count:
             raise SavingError(
                 f"{source} has {len(values)} optimizer variables; optimizer '{optimizer.name}' of "
-                f"this model has {head + len(order) + len(extras)}. It was saved from a different "
-                "model or optimizer; recompile or load with compile=False."
+                f"this model has {expected_count}. It was saved from a different model or "
+                "optimizer; recompile or load with compile=False."
             )
+        users_saved = values[len(values) - len(users):] if users else []
+        for variable, value in zip(users, users_saved):
+            if tuple(value.shape) != tuple(variable.shape):
+                raise SavingError(f"{source}: optimizer variable '{variable.path}' has shape "
+                                  f"{tuple(value.shape)}, expected {tuple(variable.shape)}.")
         slots = values[head:head + len(order)]
         for (slot, index, (_, name)), value in zip(order, slots):
             # A slot has its parameter's shape, except Adafactor's factored averages.
@@ -305,6 +330,8 @@ def _plan_optimizer(model, optimizer, values: list, source: str):
         extra = dict(zip(extras, (float(v) for v in values[head + len(order):])))
         if extra:
             optimizer._load_extra_state(extra)
+        for variable, value in zip(users, users_saved):
+            _assign(variable, value)
 
     return restore
 
@@ -313,7 +340,7 @@ def _plan_loss_scale_optimizer(model, optimizer, values: list, source: str):
     """`_plan_optimizer` for a LossScaleOptimizer: its own two scalars, its step count and scale
     when the file's was built, then the inner optimizer's variables."""
     inner = optimizer.inner_optimizer
-    inner_head = 2 if isinstance(inner._learning_rate, float) else 1
+    inner_head = _unbuilt_size(inner)
     if len(values) < 2 + inner_head or any(v.shape != () for v in values[:2]):
         raise SavingError(f"{source}: the optimizer variables are not a LossScaleOptimizer's.")
     if len(values) == 2 + inner_head:  # saved before the first step
@@ -327,6 +354,47 @@ def _plan_loss_scale_optimizer(model, optimizer, values: list, source: str):
     def restore():
         restore_inner()
         optimizer.set_loss_scale_state(values[2], values[3])
+
+    return restore
+
+
+def _unbuilt_size(optimizer) -> int:
+    """How many variables Keras lists for `optimizer` before it is built: its iteration count
+    and learning rate (unless a schedule gives it); a MultiOptimizer's two and its inner
+    optimizers' (those known before it is built)."""
+    subs = getattr(optimizer, "optimizers", None)
+    if subs is not None:
+        return 2 + sum(_unbuilt_size(sub) for sub in subs)
+    return 2 if isinstance(optimizer._learning_rate, float) else 1
+
+
+def _plan_multi_optimizer(model, optimizer, values: list, source: str):
+    """`_plan_optimizer` for a MultiOptimizer: its step count and unused learning rate, then
+    each inner optimizer's variables, as many as that optimizer lists."""
+    if len(values) < 2 or any(v.shape != () for v in values[:2]):
+        raise SavingError(f"{source}: the optimizer variables are not a MultiOptimizer's.")
+    saved_built = len(values) != _unbuilt_size(optimizer)
+    if saved_built and not optimizer.built:
+        # The inner optimizers' shares of the slots follow from the weights each steps.
+        optimizer.build([p for p in model.parameters() if p.requires_grad])
+    plans, start = [], 2
+    for sub in optimizer.optimizers:
+        size = _unbuilt_size(sub)
+        if saved_built and sub.built:
+            size += (len(_slot_order(model, sub)) + len(sub._extra_state())
+                     + len(sub._user_variables))
+        plans.append(_plan_optimizer(model, sub, values[start:start + size], source))
+        start += size
+    if start != len(values):
+        raise SavingError(
+            f"{source} has {len(values)} optimizer variables; MultiOptimizer '{optimizer.name}' "
+            f"of this model has {start}. It was saved from a different model or optimizer map; "
+            "recompile or load with compile=False.")
+
+    def restore():
+        optimizer._iterations = int(values[0])
+        for plan in plans:
+            plan()
 
     return restore
 
@@ -345,8 +413,12 @@ def write_h5(file, arrays: dict, groups: dict) -> None:
             f.require_group(key.rsplit("/", 1)[0]).create_dataset(key.rsplit("/", 1)[1], data=value)
 
 
-def read_h5(file, source: str) -> dict:
-    """Every dataset of an h5 file as `{path: numeric array}`; anything odd is a SavingError."""
+def read_h5(file, source: str, names: dict | None = None) -> dict:
+    """Every dataset of an h5 file as `{path: numeric array}`; anything odd is a SavingError.
+
+    When `names` is given, it also receives every group's `name` attribute by the group's path
+    (Keras records each layer's name on its `vars` group).
+    """
     import h5py
 
     arrays = {}
@@ -358,7 +430,15 @@ def read_h5(file, source: str) -> dict:
                         raise SavingError(
                             f"{source}: '{path}' holds {item.dtype} data, not numbers."
                         )
+                    # Their values would be read from other files on this machine.
+                    if item.external or item.is_virtual:
+                        raise SavingError(
+                            f"{source}: '{path}' keeps its data outside the file (an external "
+                            "or virtual dataset), which netknit refuses to read."
+                        )
                     arrays[path] = np.asarray(item[()])
+                elif names is not None and isinstance(item.attrs.get("name"), str):
+                    names[path] = item.attrs["name"]
 
             f.visititems(collect)
     except SavingError:
