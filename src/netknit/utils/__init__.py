@@ -15,9 +15,11 @@ from ..training.progress import Progbar as Progbar
 from ..training.progress import disable_interactive_logging as disable_interactive_logging
 from ..training.progress import enable_interactive_logging as enable_interactive_logging
 from ..training.progress import is_interactive_logging_enabled as is_interactive_logging_enabled
+from .audio_dataset import audio_dataset_from_directory as audio_dataset_from_directory
 from .dataset_splitting import split_dataset as split_dataset
 from .file_utils import get_file as get_file
 from .graph_inputs import get_source_inputs as get_source_inputs
+from .image_dataset import image_dataset_from_directory as image_dataset_from_directory
 from .image_utils import array_to_img as array_to_img
 from .image_utils import img_to_array as img_to_array
 from .image_utils import load_img as load_img
@@ -32,4 +34,5 @@ from .py_dataset import pack_x_y_sample_weight as pack_x_y_sample_weight
 from .py_dataset import unpack_x_y_sample_weight as unpack_x_y_sample_weight
 from .random import set_random_seed as set_random_seed
 from .sequences import pad_sequences as pad_sequences
+from .text_dataset import text_dataset_from_directory as text_dataset_from_directory
 from .timeseries import timeseries_dataset_from_array as timeseries_dataset_from_array
