@@ -4,6 +4,7 @@ from .archive import load_model as load_model
 from .archive import load_weights as load_weights
 from .archive import save_model as save_model
 from .archive import save_weights as save_weights
+from .file_editor import KerasFileEditor as KerasFileEditor
 from .registry import CustomObjectScope as CustomObjectScope
 from .registry import SavingError as SavingError
 from .registry import custom_object_scope as custom_object_scope
@@ -15,8 +16,8 @@ from .serialization import deserialize_keras_object as deserialize_keras_object
 from .serialization import serialize_keras_object as serialize_keras_object
 
 __all__ = [
-    "CustomObjectScope", "SavingError", "custom_object_scope", "deserialize_keras_object",
-    "get_custom_objects", "get_registered_name", "get_registered_object", "load_model",
-    "load_weights",
+    "CustomObjectScope", "KerasFileEditor", "SavingError", "custom_object_scope",
+    "deserialize_keras_object", "get_custom_objects", "get_registered_name",
+    "get_registered_object", "load_model", "load_weights",
     "register_keras_serializable", "save_model", "save_weights", "serialize_keras_object",
 ]
