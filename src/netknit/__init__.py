@@ -27,6 +27,7 @@ from . import regularizers as regularizers
 from . import saving as saving
 from . import tree as tree
 from . import utils as utils
+from . import wrappers as wrappers
 from .backend import device as device
 from .dtype_policies import DTypePolicy as DTypePolicy
 from .dtype_policies import FloatDTypePolicy as FloatDTypePolicy
@@ -58,7 +59,8 @@ __all__ = [
     "Layer", "Loss", "Metric", "Model", "Operation", "Optimizer", "Regularizer", "Sequential",
     "ShapeError", "SymbolicTensor", "Variable",
     "activations", "applications",
-    "backend", "callbacks", "config", "constraints", "device", "distributed", "dtype_policies",
-    "initializers", "layers", "losses", "metrics", "mixed_precision", "models", "ops",
-    "optimizers", "preprocessing", "random", "regularizers", "saving", "tree", "utils", "version",
+    "backend", "callbacks", "config", "constraints", "datasets", "device", "distributed",
+    "dtype_policies", "initializers", "layers", "losses", "metrics", "mixed_precision", "models",
+    "ops", "optimizers", "preprocessing", "random", "regularizers", "saving", "tree", "utils",
+    "version", "wrappers",
 ]
