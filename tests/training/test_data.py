@@ -101,3 +101,15 @@ def test_each_validation_with_steps_starts_from_the_first_batch():
     # The second validation read the first batch again, not the second.
     assert history["val_loss"][-1] == pytest.approx(
         model.evaluate(x[:16], y[:16], verbose=0), rel=1e-6)
+
+
+def test_read_only_arrays_train_without_a_warning(tmp_path):
+    # A memory-mapped data set (np.load(..., mmap_mode="r")) is read-only; torch warns when it
+    # shares such memory, and the project's warnings are errors.
+    np.save(tmp_path / "x.npy", np.ones((8, 3), "float32"))
+    x = np.load(tmp_path / "x.npy", mmap_mode="r")
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    history = model.fit(x, np.broadcast_to(np.float32(2.0), (8, 1)), epochs=1, verbose=0)
+    assert len(history.history["loss"]) == 1
+    assert model.predict(x, verbose=0).shape == (8, 1)

@@ -57,7 +57,15 @@ def to_tensor(value, device=None) -> torch.Tensor:
                 "Cannot convert data of dtype object to a tensor. Convert it to a numeric NumPy "
                 "array first (e.g. np.asarray(x, dtype='float32'))."
             )
-        tensor = torch.from_numpy(np.ascontiguousarray(array))
+        array = np.ascontiguousarray(array)
+        if array.flags.writeable:
+            tensor = torch.from_numpy(array)
+        else:
+            # A read-only array (np.load(..., mmap_mode="r"), a broadcast view) is only ever
+            # read here, so sharing its memory is safe; torch would warn about writes.
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+                tensor = torch.from_numpy(array)
     if tensor.is_floating_point() and tensor.dtype != _FLOAT_DTYPE:
         tensor = tensor.to(_FLOAT_DTYPE)
     elif tensor.dtype in (torch.int32, torch.int16, torch.int8, torch.uint8):
