@@ -23,6 +23,8 @@ from .algorithms import Lion as Lion
 from .algorithms import Nadam as Nadam
 from .algorithms import RMSprop as RMSprop
 from .loss_scale_optimizer import LossScaleOptimizer as LossScaleOptimizer
+from .multi_optimizer import MultiOptimizer as MultiOptimizer
+from .multi_optimizer import OptimizerMap as OptimizerMap
 from .muon import Muon as Muon
 from .optimizer import Optimizer as Optimizer
 from .schedule_free import ScheduleFreeAdamW as ScheduleFreeAdamW
@@ -32,6 +34,10 @@ OPTIMIZERS = {
     for cls in (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, Nadam, Lion, Ftrl, Lamb,
                 Adafactor, Muon, ScheduleFreeAdamW)
 }
+# Found by name in configs (any case, as Keras's table), but not made by name alone: each takes
+# the optimizers it wraps.
+_WRAPPERS = {cls.__name__.lower(): cls for cls in (LossScaleOptimizer, MultiOptimizer,
+                                                   OptimizerMap)}
 
 
 def get(identifier) -> Optimizer | None:
@@ -41,7 +47,9 @@ def get(identifier) -> Optimizer | None:
     if isinstance(identifier, str):
         return _lookup(identifier)()
     if isinstance(identifier, dict):
-        return deserialize(identifier)
+        optimizer = deserialize(identifier)
+        if isinstance(optimizer, Optimizer):
+            return optimizer
     raise ValueError(
         "Could not interpret optimizer identifier: expected a name such as 'adam', an Optimizer, "
         f"or a config dict. Received: {identifier!r}"
@@ -58,15 +66,13 @@ def serialize(optimizer: Optimizer) -> dict:
     }
 
 
-def deserialize(config: dict) -> Optimizer:
-    """Rebuild an optimizer from `serialize`'s output (or Keras's)."""
+def deserialize(config: dict) -> Optimizer | OptimizerMap:
+    """Rebuild an optimizer (or an `OptimizerMap`) from `serialize`'s output (or Keras's)."""
     return _lookup(config.get("class_name")).from_config(config.get("config") or {})
 
 
 def _lookup(name: str) -> type:
-    if name == "LossScaleOptimizer":  # not made by name alone: it wraps another optimizer
-        return LossScaleOptimizer
-    cls = OPTIMIZERS.get(str(name).lower())
+    cls = OPTIMIZERS.get(str(name).lower()) or _WRAPPERS.get(str(name).lower())
     if cls is None:
         raise unknown_name_error("optimizer", name, OPTIMIZERS)
     return cls
@@ -74,6 +80,7 @@ def _lookup(name: str) -> type:
 
 __all__ = [
     "SGD", "Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "Adamax", "Ftrl", "Lamb", "Lion",
-    "LossScaleOptimizer", "Muon", "Nadam", "Optimizer", "RMSprop", "ScheduleFreeAdamW",
+    "LossScaleOptimizer", "MultiOptimizer", "Muon", "Nadam", "Optimizer", "OptimizerMap",
+    "RMSprop", "ScheduleFreeAdamW",
     "deserialize", "get", "schedules", "serialize",
 ]

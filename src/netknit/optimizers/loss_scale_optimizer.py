@@ -125,6 +125,10 @@ class LossScaleOptimizer(Optimizer):
     def _extra_state(self) -> dict:
         return self.inner_optimizer._extra_state()
 
+    def _select(self, params, grads, keep):
+        # The slots are the inner optimizer's, laid out as it knows (a MultiOptimizer's differ).
+        return self.inner_optimizer._select(params, grads, keep)
+
     # ------------------------------------------------------------------ state
 
     def build(self, params: Sequence[torch.Tensor]) -> None:

@@ -377,19 +377,18 @@ def _plan_multi_optimizer(model, optimizer, values: list, source: str):
     if saved_built and not optimizer.built:
         # The inner optimizers' shares of the slots follow from the weights each steps.
         optimizer.build([p for p in model.parameters() if p.requires_grad])
-    plans, start = [], 2
-    for sub in optimizer.optimizers:
-        size = _unbuilt_size(sub)
-        if saved_built and sub.built:
-            size += (len(_slot_order(model, sub)) + len(sub._extra_state())
-                     + len(sub._user_variables))
-        plans.append(_plan_optimizer(model, sub, values[start:start + size], source))
-        start += size
-    if start != len(values):
+    sizes = [_unbuilt_size(sub) + (len(_slot_order(model, sub)) + len(sub._extra_state())
+                                   + len(sub._user_variables) if saved_built and sub.built else 0)
+             for sub in optimizer.optimizers]
+    if 2 + sum(sizes) != len(values):
         raise SavingError(
             f"{source} has {len(values)} optimizer variables; MultiOptimizer '{optimizer.name}' "
-            f"of this model has {start}. It was saved from a different model or optimizer map; "
-            "recompile or load with compile=False.")
+            f"of this model has {2 + sum(sizes)}. It was saved from a different model or "
+            "optimizer map; recompile or load with compile=False.")
+    plans, start = [], 2
+    for sub, size in zip(optimizer.optimizers, sizes):
+        plans.append(_plan_optimizer(model, sub, values[start:start + size], source))
+        start += size
 
     def restore():
         optimizer._iterations = int(values[0])
