@@ -1,6 +1,7 @@
 import sys
 from typing import ClassVar
 
+import numpy as np
 import pytest
 
 from netknit.callbacks import CallbackList
@@ -46,8 +47,9 @@ def test_epoch_metrics_go_to_train_and_validation(model, writer, tmp_path):
     callbacks.on_epoch_end(0, {"loss": 0.5, "val_loss": 0.75})
     callbacks.on_train_end()
     train, validation = str(tmp_path / "train"), str(tmp_path / "validation")
+    # Keras logs the float32 variable's value: 0.01 reads as 0.009999999776482582.
     assert writer.written[:3] == [(train, "epoch_loss", 0.5, 0),
-                                  (train, "epoch_learning_rate", 0.01, 0),
+                                  (train, "epoch_learning_rate", float(np.float32(0.01)), 0),
                                   (validation, "epoch_loss", 0.75, 0)]
     assert (train, "fake_model/dense.weight/histogram", (2, 3), 0) in writer.written
 

@@ -12,6 +12,7 @@ from .model_checkpoint import ModelCheckpoint as ModelCheckpoint
 from .monitor import MonitorCallback as MonitorCallback
 from .progbar_logger import ProgbarLogger as ProgbarLogger
 from .reduce_lr_on_plateau import ReduceLROnPlateau as ReduceLROnPlateau
+from .remote_monitor import RemoteMonitor as RemoteMonitor
 from .swap_ema_weights import SwapEMAWeights as SwapEMAWeights
 from .tensorboard import TensorBoard as TensorBoard
 from .terminate_on_nan import TerminateOnNaN as TerminateOnNaN
@@ -19,5 +20,6 @@ from .terminate_on_nan import TerminateOnNaN as TerminateOnNaN
 __all__ = [
     "BackupAndRestore", "CSVLogger", "Callback", "CallbackList", "EarlyStopping", "History",
     "LambdaCallback", "LearningRateScheduler", "ModelCheckpoint", "MonitorCallback",
-    "ProgbarLogger", "ReduceLROnPlateau", "SwapEMAWeights", "TensorBoard", "TerminateOnNaN",
+    "ProgbarLogger", "ReduceLROnPlateau", "RemoteMonitor", "SwapEMAWeights", "TensorBoard",
+    "TerminateOnNaN",
 ]

@@ -314,6 +314,15 @@ def learning_rate_of(optimizer) -> float:
     return float(np.float32(optimizer.learning_rate))
 
 
+def learning_rates_of(optimizer) -> dict:
+    """The epoch-log entries of the learning rate: `{"learning_rate": ...}`, or for a
+    MultiOptimizer one `learning_rate_<name>` per inner optimizer, as Keras logs them."""
+    inner = getattr(optimizer, "optimizers", None)
+    if inner is None:
+        return {"learning_rate": learning_rate_of(optimizer)}
+    return {f"learning_rate_{o.name}": learning_rate_of(o) for o in inner}
+
+
 class BatchCounter:
     """Counts training batches across epochs, for callbacks that act every N batches."""
 

@@ -6,7 +6,7 @@ import inspect
 import numbers
 
 from ..training.progress import write_line
-from .callback import Callback, learning_rate_of
+from .callback import Callback, learning_rate_of, learning_rates_of
 
 
 def _takes_two_arguments(function) -> bool:
@@ -44,7 +44,16 @@ class LearningRateScheduler(Callback):
         self._with_lr = _takes_two_arguments(schedule)
 
     def on_epoch_begin(self, epoch, logs=None):
-        optimizer = self.model.optimizer
+        inner = getattr(self.model.optimizer, "optimizers", None)
+        # A MultiOptimizer's optimizers each follow the schedule from their own rate, as Keras.
+        for optimizer in inner or [self.model.optimizer]:
+            learning_rate = self._set_rate(optimizer, epoch)
+            if self.verbose > 0:
+                whose = f"{optimizer.name} " if inner else ""
+                write_line(f"\nEpoch {epoch + 1}: LearningRateScheduler setting {whose}"
+                           f"learning rate to {learning_rate}.")
+
+    def _set_rate(self, optimizer, epoch: int):
         if not hasattr(optimizer, "learning_rate"):
             raise ValueError('Optimizer must have a "learning_rate" attribute.')
         if self._with_lr:
@@ -56,10 +65,8 @@ class LearningRateScheduler(Callback):
                        f"Got: {learning_rate!r}")
             raise ValueError(message)  # noqa: TRY004 (Keras raises ValueError)
         optimizer.learning_rate = float(learning_rate)
-        if self.verbose > 0:
-            write_line(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to "
-                       f"{learning_rate}.")
+        return learning_rate
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
-            logs["learning_rate"] = learning_rate_of(self.model.optimizer)
+            logs.update(learning_rates_of(self.model.optimizer))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..training.progress import write_line
-from .callback import learning_rate_of
+from .callback import learning_rate_of, learning_rates_of
 from .monitor import MonitorCallback
 
 
@@ -62,9 +62,8 @@ class ReduceLROnPlateau(MonitorCallback):
         self._reset()
 
     def on_epoch_end(self, epoch, logs=None):
-        optimizer = self.model.optimizer
         logs = {} if logs is None else logs
-        logs["learning_rate"] = learning_rate_of(optimizer)
+        logs.update(learning_rates_of(self.model.optimizer))
         current = self._monitor_value(logs, "Learning rate reduction")
         if current is None:
             return
@@ -80,12 +79,22 @@ class ReduceLROnPlateau(MonitorCallback):
         self.wait += 1
         if self.wait < self.patience:
             return
-        old_lr = learning_rate_of(optimizer)
-        if old_lr > np.float32(self.min_lr):
-            new_lr = max(old_lr * self.factor, self.min_lr)
-            optimizer.learning_rate = new_lr
-            if self.verbose > 0:
-                write_line(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to "
-                           f"{new_lr}.")
+        inner = getattr(self.model.optimizer, "optimizers", None)
+        # A MultiOptimizer's optimizers are each reduced from their own rate, as in Keras.
+        reduced = [self._reduce(optimizer, epoch, optimizer.name if inner else "")
+                   for optimizer in inner or [self.model.optimizer]]
+        if any(reduced):
             self.cooldown_counter = self.cooldown
             self.wait = 0
+
+    def _reduce(self, optimizer, epoch: int, name: str) -> bool:
+        old_lr = learning_rate_of(optimizer)
+        if old_lr <= np.float32(self.min_lr):
+            return False
+        new_lr = max(old_lr * self.factor, self.min_lr)
+        optimizer.learning_rate = new_lr
+        if self.verbose > 0:
+            whose = f" {name}" if name else ""
+            write_line(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing{whose} learning rate "
+                       f"to {new_lr}.")
+        return True

@@ -29,27 +29,38 @@ class SwapEMAWeights(Callback):
         self.swap_on_epoch = bool(swap_on_epoch)
         self._averages_in_model = False
 
-    def _optimizer(self):
+    def _ema_optimizers(self) -> list:
+        """The optimizers whose averages are swapped: the model's (inside a LossScaleOptimizer),
+        or a MultiOptimizer's inner ones made with `use_ema=True`."""
         optimizer = self.model.optimizer
         optimizer = getattr(optimizer, "inner_optimizer", optimizer)
+        inner = getattr(optimizer, "optimizers", None)
+        if inner is not None:
+            averaging = [o for o in inner if getattr(o, "use_ema", False)]
+            if not averaging:
+                raise ValueError(
+                    "SwapEMAWeights must be used when at least one inner optimizer has "
+                    "`use_ema=True` set. Received a MultiOptimizer with all inner optimizers "
+                    "having `use_ema=False`.")
+            return averaging
         if not getattr(optimizer, "use_ema", False):
             raise ValueError(
                 "SwapEMAWeights needs an optimizer that keeps moving averages of the weights: "
                 "create it with `use_ema=True`. Received: use_ema="
                 f"{getattr(optimizer, 'use_ema', None)}"
             )
-        return optimizer
+        return [optimizer]
 
     def _put_averages_in_model(self, wanted: bool) -> None:
         if self._averages_in_model == wanted:
             return
-        optimizer = self._optimizer()
-        if optimizer.built:
-            with torch.no_grad():
-                for weight, average in zip(optimizer._params, optimizer._slots["average"]):
-                    kept = weight.clone()
-                    weight.copy_(average)
-                    average.copy_(kept)
+        with torch.no_grad():
+            for optimizer in self._ema_optimizers():
+                if optimizer.built:
+                    for weight, average in zip(optimizer._params, optimizer._slots["average"]):
+                        kept = weight.clone()
+                        weight.copy_(average)
+                        average.copy_(kept)
         self._averages_in_model = wanted
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -62,9 +73,9 @@ class SwapEMAWeights(Callback):
             if epoch == self.params["epochs"] - 1:
                 # `fit` ends by writing the averages into the weights: they are in the model
                 # now, so the optimizer's copy must hold them too.
-                optimizer = self._optimizer()
                 with torch.no_grad():
-                    torch._foreach_copy_(optimizer._slots["average"], optimizer._params)
+                    for optimizer in self._ema_optimizers():
+                        torch._foreach_copy_(optimizer._slots["average"], optimizer._params)
 
     def on_test_begin(self, logs=None):
         self._put_averages_in_model(True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 
-from .callback import Callback
+from .callback import Callback, learning_rates_of
 
 
 def _summary_writer_class():
@@ -125,7 +125,10 @@ class TensorBoard(Callback):
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         train = {k: v for k, v in logs.items() if not k.startswith("val_")}
-        train.setdefault("learning_rate", float(self.model.optimizer.learning_rate))
+        optimizer = self.model.optimizer
+        for name, value in learning_rates_of(getattr(optimizer, "inner_optimizer",
+                                                     optimizer)).items():
+            train.setdefault(name, value)
         if self.write_steps_per_second and self._epoch_start is not None:
             steps = int(self.model.optimizer.iterations) - self._epoch_start_iterations
             train["steps_per_second"] = steps / max(time.monotonic() - self._epoch_start, 1e-9)
