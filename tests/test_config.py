@@ -96,3 +96,9 @@ def test_standardize_dtype_as_keras():
     standardize = keras.utils.standardize_dtype
     assert [standardize(d) for d in (None, "int", float, int, np.float64, torch.float16)] == [
         "float32", "int32", "float32", "int32", "float64", "float16"]
+
+
+def test_nnx_is_off_as_keras_says_on_torch():
+    assert keras.config.is_nnx_enabled() is False
+    real_keras = pytest.importorskip("keras")
+    assert real_keras.config.is_nnx_enabled() is keras.config.is_nnx_enabled()

@@ -32,7 +32,7 @@ __all__ = ["backend", "disable_flash_attention", "disable_interactive_logging",
            "disable_traceback_filtering", "dtype_policy", "enable_flash_attention",
            "enable_interactive_logging", "enable_traceback_filtering",
            "enable_unsafe_deserialization", "epsilon", "floatx", "image_data_format",
-           "is_flash_attention_enabled", "is_interactive_logging_enabled",
+           "is_flash_attention_enabled", "is_interactive_logging_enabled", "is_nnx_enabled",
            "is_traceback_filtering_enabled", "max_epochs", "max_steps_per_epoch", "set_backend",
            "set_dtype_policy", "set_epsilon", "set_floatx", "set_image_data_format",
            "set_max_epochs", "set_max_steps_per_epoch"]
@@ -77,6 +77,12 @@ def disable_flash_attention() -> None:
 def is_flash_attention_enabled() -> bool | None:
     """True or False when set; None (the default) when torch picks its fused kernel."""
     return _attention.flash_attention_enabled
+
+
+def is_nnx_enabled() -> bool:
+    """False: NNX (Flax's module system) is a feature of Keras's JAX backend, and netknit runs on
+    torch, where Keras also says False."""
+    return False
 
 
 def is_traceback_filtering_enabled() -> bool:

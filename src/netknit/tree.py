@@ -88,27 +88,48 @@ def lists_to_tuples(structure):
     return structure
 
 
+class MAP_TO_NONE:  # noqa: N801 (Keras's name)
+    """What `traverse`'s function returns to replace a subtree with None: returning None itself
+    leaves the subtree as it is."""
+
+
 def traverse(func, structure, top_down=True):
-    """Call `func` on every subtree; where it returns something other than None, that replaces
-    the subtree (top-down: and is not walked further)."""
+    """Call `func` on every subtree, each parent before its children (`top_down`) or after.
+
+    Top-down, a subtree for which `func` returns something other than None is replaced by that
+    and not walked further; bottom-up, each subtree (its children already walked) is replaced
+    by `func`'s result unless that is None. `MAP_TO_NONE` replaces a subtree with None. Dicts
+    are walked, shown to `func` and returned in sorted key order.
+
+    >>> visited = []
+    >>> traverse(visited.append, [(1, 2), {"b": 3, "a": 4}])
+    [(1, 2), {'a': 4, 'b': 3}]
+    >>> visited
+    [[(1, 2), {'a': 4, 'b': 3}], (1, 2), 1, 2, {'a': 4, 'b': 3}, 4, 3]
+    >>> traverse(lambda x: MAP_TO_NONE if isinstance(x, tuple) else None, [(1, 2), [3]])
+    [None, [3]]
+    """
 
     def walk(item):
         if top_down:
             replaced = func(item)
             if replaced is not None:
-                return replaced
+                return None if replaced is MAP_TO_NONE else replaced
         if isinstance(item, dict):
             result = {key: walk(value) for key, value in item.items()}
         elif isinstance(item, (list, tuple)):
             result = type(item)(walk(value) for value in item)
         else:
             result = item
-        if not top_down:
-            replaced = func(result)
-            return result if replaced is None else replaced
-        return result
+        if top_down:
+            return result
+        replaced = func(result)
+        if replaced is None:
+            return result
+        return None if replaced is MAP_TO_NONE else replaced
 
-    return walk(structure)
+    # A copy with every dict in sorted key order, the order in which Keras walks them.
+    return walk(nest.pack_like(structure, nest.flatten(structure)))
 
 
 def map_shape_structure(func, structure):
