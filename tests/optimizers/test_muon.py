@@ -7,40 +7,10 @@ tests at the end compare with Keras live when it is installed (skipped otherwise
 import numpy as np
 import pytest
 import torch
+from optimizer_steps import flat, gradients, initial_weights, train
 
 import netknit as keras
 from netknit import optimizers
-
-SHAPES = [(4, 3), (3,), (3, 2), (2,)]
-
-
-def initial_weights():
-    rng = np.random.default_rng(7)
-    return [rng.normal(0.0, 0.5, size=s).astype("float32") for s in SHAPES]
-
-
-def gradients(weights):
-    """The gradient of a small regression loss at `weights` (tensors), as new tensors."""
-    rng = np.random.default_rng(3)
-    x = torch.tensor(rng.normal(size=(6, 4)).astype("float32"))
-    y = torch.tensor(rng.normal(size=(6, 2)).astype("float32"))
-    w1, b1, w2, b2 = [torch.as_tensor(w).detach().clone().requires_grad_() for w in weights]
-    loss = ((torch.tanh(x @ w1 + b1) @ w2 + b2 - y) ** 2).mean()
-    return torch.autograd.grad(loss, [w1, b1, w2, b2])
-
-
-def train(opt, steps=4):
-    params = [torch.nn.Parameter(torch.tensor(w)) for w in initial_weights()]
-    for _ in range(steps):
-        for p, g in zip(params, gradients(params)):
-            p.grad = g
-        opt.apply(params)
-    return params
-
-
-def flat(params):
-    return np.concatenate([p.detach().numpy().ravel() for p in params])
-
 
 CASES = {
     "defaults": {"learning_rate": 0.05},
