@@ -334,6 +334,9 @@ ROWS = [
     LayerCase(layers.RandomErasing, {"scale": (0.1, 0.3), "fill_value": 0.0}, (4, 5, 3),
               (None, 4, 5, 3), 0),
     LayerCase(layers.MixUp, {"alpha": 0.4}, (4, 5, 3), (None, 4, 5, 3), 0),
+    # Images alone pass unchanged (it pads and truncates bounding boxes).
+    LayerCase(layers.MaxNumBoundingBoxes, {"max_number": 3, "fill_value": -2}, (4, 5, 3),
+              (None, 4, 5, 3), 0),
     LayerCase(layers.CutMix, {"factor": 0.5}, (4, 5, 3), (None, 4, 5, 3), 0),
     LayerCase(layers.RandAugment, {"num_ops": 3, "factor": 0.3}, (6, 5, 3), (None, 6, 5, 3), 0),
     LayerCase(layers.AugMix, {"num_chains": 2, "all_ops": False}, (6, 5, 3), (None, 6, 5, 3),

@@ -19,6 +19,7 @@ from .augmentation import RandomRotation as RandomRotation
 from .augmentation import RandomShear as RandomShear
 from .augmentation import RandomTranslation as RandomTranslation
 from .augmentation import RandomZoom as RandomZoom
+from .boxes import MaxNumBoundingBoxes as MaxNumBoundingBoxes
 from .color_augmentation import AutoContrast as AutoContrast
 from .color_augmentation import Equalization as Equalization
 from .color_augmentation import RandomBrightness as RandomBrightness

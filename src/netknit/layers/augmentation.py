@@ -14,8 +14,11 @@ whose random streams are not torch's. Without a seed, draws come from torch's ge
 images' device.
 
 Images are `(batch, height, width, channels)` (or `channels_first`), or a single image without
-the batch axis; a dict `{"images": ..., "labels": ...}` is accepted too (MixUp and CutMix mix the
-labels, the others pass them on). Integer images are computed in the layer's dtype (float32).
+the batch axis; a dict `{"images": ..., "labels": ..., "bounding_boxes": {"boxes": ..., "labels":
+...}}` is accepted too (MixUp and CutMix mix the labels, the others pass them on). Bounding boxes
+need the layer's `bounding_box_format`; the layers that move pixels move them alike (see
+`boxes.py`), except RandomElasticTransform and CutMix, which refuse them as Keras does. Integer
+images are computed in the layer's dtype (float32).
 Geometric transformations sample the input with `grid_sample`; outside the image `fill_mode`
 decides: `"reflect"` (d c b a | a b c d | d c b a), `"wrap"` (a b c d | a b c d), `"nearest"`
 (a a a a | a b c d), `"constant"` (`fill_value`), and for RandomElasticTransform also `"mirror"`
@@ -33,6 +36,14 @@ import torch.nn.functional as F
 from ..graph.errors import ShapeError
 from ..graph.shapes import format_shape
 from ..graph.symbolic import SymbolicTensor
+from .boxes import (
+    check_box_format,
+    check_image_dict,
+    crop_move,
+    move_boxes,
+    read_boxes,
+    write_boxes,
+)
 from .convolutional import check_spatial_input, normalize_data_format, split_spatial
 from .core import check_positive_int
 from .layer import Layer
@@ -122,9 +133,10 @@ class _TrainsWhenCalled(Layer):
 class _Augmentation(_TrainsWhenCalled):
     """Random per-image transformations in training, the identity otherwise.
 
-    Subclasses implement `_augment` on channels-first images `(batch, channels, height, width)`;
-    the base converts the layout, single images and dicts of images and labels, and draws the
-    random numbers (`_uniform`, `_normal`, `_chance`, ...).
+    Subclasses implement `_augment` on channels-first images `(batch, channels, height, width)`,
+    and `_augment_boxed` if they move pixels; the base converts the layout, single images and
+    dicts of images, labels and bounding boxes, and draws the random numbers (`_uniform`,
+    `_normal`, `_chance`, ...).
     """
 
     _accepts_training = True
@@ -138,7 +150,7 @@ class _Augmentation(_TrainsWhenCalled):
     # The channel counts the layer can take (None: any).
     _channels: tuple | None = None
 
-    def __init__(self, seed=None, data_format=None, **kwargs):
+    def __init__(self, seed=None, data_format=None, bounding_box_format=None, **kwargs):
         super().__init__(**kwargs)
         if seed is not None:
             if not isinstance(seed, numbers.Integral) or isinstance(seed, bool):
@@ -147,6 +159,7 @@ class _Augmentation(_TrainsWhenCalled):
             seed = int(seed)
         self.seed = seed
         self.data_format = normalize_data_format(data_format)
+        self.bounding_box_format = check_box_format(bounding_box_format)
         self._generator = None
         if seed is not None:
             self._generator = torch.Generator().manual_seed(seed)
@@ -170,18 +183,41 @@ class _Augmentation(_TrainsWhenCalled):
         """Images and their labels (or None) -> both transformed; labels pass by default."""
         return self._augment(images), labels
 
+    def _augment_boxed(self, images: torch.Tensor, labels, boxes: dict):
+        """Images, their labels (or None) and bounding boxes (`{"boxes": (batch, n, 4) float32
+        in the layer's format, "labels": (batch, n)}`) -> all three transformed; by default
+        the boxes pass, as in the layers that change only pixel values."""
+        images, labels = self._augment_labelled(images, labels)
+        return images, labels, boxes
+
     def _augment_dict(self, data: dict) -> dict:
-        if "images" not in data or set(data) - {"images", "labels"}:
-            raise ValueError(f"{type(self).__name__} takes images, or a dict with the key "
-                             f"'images' and optionally 'labels'. Received a dict with the keys "
-                             f"{sorted(data)}.")
+        images, single = self._dict_images(data)
+        if "bounding_boxes" not in data:
+            images, labels = self._augment_labelled(images, data.get("labels"))
+            return self._dict_output(data, images, single, labels)
+        boxes = read_boxes(self, data["bounding_boxes"], single, images.device)
+        images, labels, boxes = self._augment_boxed(images, data.get("labels"), boxes)
+        return self._dict_output(data, images, single, labels, boxes)
+
+    def _dict_images(self, data: dict) -> tuple[torch.Tensor, bool]:
+        """The images of a dict input, as `_channels_first` gives them, after checking the
+        dict's keys and the images' channels."""
+        check_image_dict(self, data)
         self._check_channels_of(data["images"])
-        images, single = self._channels_first(data["images"])
-        images, labels = self._augment_labelled(images, data.get("labels"))
+        return self._channels_first(data["images"])
+
+    def _dict_output(self, data: dict, images: torch.Tensor, single: bool, labels,
+                     boxes: dict | None = None) -> dict:
         out = {"images": self._restore(images, single)}
         if "labels" in data:
             out["labels"] = labels
+        if boxes is not None:
+            out["bounding_boxes"] = write_boxes(boxes, single)
         return out
+
+    def _move_boxes(self, boxes: dict, size, new_size, move) -> dict:
+        """`boxes.move_boxes` in this layer's format: from an image of `size` to `new_size`."""
+        return move_boxes(boxes, self.bounding_box_format, tuple(size), tuple(new_size), move)
 
     def _channels_first(self, inputs: torch.Tensor) -> tuple[torch.Tensor, bool]:
         """A batch of channels-first images (floating point unless the layer keeps the dtype),
@@ -269,6 +305,8 @@ class _Augmentation(_TrainsWhenCalled):
         config = {**super().get_config(), "data_format": self.data_format}
         if self._seed_in_config:
             config["seed"] = self.seed
+        if self.bounding_box_format is not None:  # as Keras: only when given
+            config["bounding_box_format"] = self.bounding_box_format
         return config
 
 
@@ -358,6 +396,8 @@ class RandomFlip(_Augmentation):
         mode: `"horizontal"`, `"vertical"` or `"horizontal_and_vertical"` (default).
         seed: makes the flips repeatable.
         data_format: `"channels_last"` (default) or `"channels_first"`.
+        bounding_box_format: the format of the boxes in dict inputs, which flip with their
+            images (see `boxes.py`).
 
     >>> RandomFlip("horizontal")(torch.ones(2, 4, 4, 3), training=False).shape
     torch.Size([2, 4, 4, 3])
@@ -369,11 +409,34 @@ class RandomFlip(_Augmentation):
                                   ("horizontal", "vertical", "horizontal_and_vertical"))
 
     def _augment(self, images):
-        for axis, applies in ((-1, "horizontal" in self.mode), (-2, "vertical" in self.mode)):
-            if applies:
-                flip = self._uniform(images.shape[0], 0.0, 1.0, images) < 0.5
-                images = torch.where(flip[:, None, None, None], images.flip(axis), images)
+        return self._flip(images, self._draw_flips(images))
+
+    def _draw_flips(self, images) -> list[tuple[int, torch.Tensor]]:
+        """(axis, whether each image flips) for each axis the mode flips."""
+        return [(axis, self._uniform(images.shape[0], 0.0, 1.0, images) < 0.5)
+                for axis, applies in ((-1, "horizontal" in self.mode),
+                                      (-2, "vertical" in self.mode)) if applies]
+
+    def _flip(self, images, flips):
+        for axis, flip in flips:
+            images = torch.where(flip[:, None, None, None], images.flip(axis), images)
         return images
+
+    def _augment_boxed(self, images, labels, boxes):
+        flips = self._draw_flips(images)
+        size = images.shape[-2:]
+
+        def move(xyxy):
+            for axis, flip in flips:
+                x1, y1, x2, y2 = xyxy.unbind(-1)
+                if axis == -1:  # pixel column i goes to width - 1 - i: edge x to width - x
+                    flipped = [size[1] - x2, y1, size[1] - x1, y2]
+                else:
+                    flipped = [x1, size[0] - y2, x2, size[0] - y1]
+                xyxy = torch.where(flip[:, None, None], torch.stack(flipped, -1), xyxy)
+            return xyxy
+
+        return self._flip(images, flips), labels, self._move_boxes(boxes, size, size, move)
 
     def get_config(self):
         return {**super().get_config(), "mode": self.mode}
@@ -396,7 +459,9 @@ class _WarpAugmentation(_Augmentation):
         self.fill_value = float(fill_value)
 
     def _augment(self, images):
-        x, y = self._sources(images)
+        return self._sample(images, *self._sources(images))
+
+    def _sample(self, images, x, y):
         return sample_images(images, x, y, self.fill_mode, self.fill_value, self.interpolation)
 
     def _sources(self, images) -> tuple[torch.Tensor, torch.Tensor]:
@@ -413,11 +478,17 @@ class _AffineAugmentation(_WarpAugmentation):
     3)` (the point is divided by its third coordinate)."""
 
     def _sources(self, images):
+        return self._sources_of(images, self._draw_matrices(images))
+
+    def _draw_matrices(self, images) -> torch.Tensor:
+        batch, _, height, width = images.shape
+        return self._matrices(batch, height, width, images)
+
+    def _sources_of(self, images, matrix):
         batch, _, height, width = images.shape
         xs, ys = pixel_grid(height, width, images)
         points = torch.stack([xs, ys, torch.ones_like(xs)], -1).reshape(1, -1, 3)
-        matrix = self._matrices(batch, height, width, images).to(images.dtype)
-        source = points @ matrix.transpose(1, 2)  # (batch, pixels, 2 or 3)
+        source = points @ matrix.to(images.dtype).transpose(1, 2)  # (batch, pixels, 2 or 3)
         if source.shape[-1] == 3:
             source = source[..., :2] / source[..., 2:]
         source = source.reshape(batch, height, width, -1)
@@ -426,6 +497,30 @@ class _AffineAugmentation(_WarpAugmentation):
     def _matrices(self, batch, height, width, like) -> torch.Tensor:
         """Maps from output pixel `(x, y, 1)` to the input pixel it reads."""
         raise NotImplementedError
+
+    def _augment_boxed(self, images, labels, boxes):
+        matrix = self._draw_matrices(images)
+        size = images.shape[-2:]
+        moved = self._move_boxes(boxes, size, size, lambda xyxy: boxes_through(xyxy, matrix))
+        return self._sample(images, *self._sources_of(images, matrix)), labels, moved
+
+
+def boxes_through(xyxy: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
+    """`xyxy` boxes `(batch, n, 4)` moved with the image content when each output pixel reads
+    the input at `matrix` times it (affine `(batch, 2, 3)` or projective `(batch, 3, 3)`): each
+    box's corners go through the inverse map, and the box around them is returned."""
+    matrix = matrix.to(xyxy.dtype)
+    if matrix.shape[-2] == 2:
+        last_row = torch.tensor([0.0, 0.0, 1.0], dtype=matrix.dtype, device=matrix.device)
+        matrix = torch.cat([matrix, last_row.expand(matrix.shape[0], 1, 3)], -2)
+    # inv_ex: no check of the result on the host (a device sync); these maps are invertible.
+    inverse = torch.linalg.inv_ex(matrix)[0]
+    x1, y1, x2, y2 = xyxy.unbind(-1)
+    corners = torch.stack([x1, y1, x2, y1, x2, y2, x1, y2], -1).unflatten(-1, (4, 2))
+    points = torch.cat([corners, torch.ones_like(corners[..., :1])], -1)
+    points = points @ inverse[:, None].transpose(-1, -2)  # (batch, n, 4 corners, 3)
+    points = points[..., :2] / points[..., 2:]
+    return torch.cat([points.amin(-2), points.amax(-2)], -1)
 
 
 def _about_centre(linear: torch.Tensor, height: int, width: int) -> torch.Tensor:
@@ -452,6 +547,8 @@ class RandomRotation(_AffineAugmentation):
         seed: makes the angles repeatable.
         fill_value: the value outside the image with `fill_mode="constant"`.
         data_format: `"channels_last"` (default) or `"channels_first"`.
+        bounding_box_format: the format of the boxes in dict inputs: each becomes the box
+            around its rotated corners, clipped to the image (see `boxes.py`).
     """
 
     def __init__(self, factor, fill_mode="reflect", interpolation="bilinear", seed=None,
@@ -480,7 +577,8 @@ class RandomZoom(_AffineAugmentation):
             zooms in; `0.2` draws from [-20%, +20%], a pair `(lower, upper)` gives the range.
         width_factor: the same for the width; None (default) zooms both axes alike, keeping the
             aspect ratio.
-        fill_mode, interpolation, seed, fill_value, data_format: as in RandomRotation.
+        fill_mode, interpolation, seed, fill_value, data_format, bounding_box_format: as in
+            RandomRotation.
     """
 
     def __init__(self, height_factor, width_factor=None, fill_mode="reflect",
@@ -511,7 +609,8 @@ class RandomTranslation(_AffineAugmentation):
         height_factor: a fraction of the height: `0.2` shifts by up to 20% up or down (positive
             is down); a pair `(lower, upper)` gives the range.
         width_factor: the same for the width (positive is right).
-        fill_mode, interpolation, seed, fill_value, data_format: as in RandomRotation.
+        fill_mode, interpolation, seed, fill_value, data_format, bounding_box_format: as in
+            RandomRotation.
     """
 
     def __init__(self, height_factor, width_factor, fill_mode="reflect",
@@ -553,6 +652,8 @@ class RandomShear(_AffineAugmentation):
         fill_value: the value outside the image with `fill_mode="constant"`.
         data_format: `"channels_last"` (default) or `"channels_first"`.
         seed: makes the draws repeatable.
+        bounding_box_format: the format of the boxes in dict inputs: each becomes the box
+            around its sheared corners, clipped to the image (see `boxes.py`).
 
     >>> RandomShear(x_factor=0.2)(torch.zeros(2, 8, 8, 3)).shape
     torch.Size([2, 8, 8, 3])
@@ -608,6 +709,8 @@ class RandomPerspective(_AffineAugmentation):
         fill_value: the value outside the image (default 0).
         seed: makes the draws repeatable.
         data_format: `"channels_last"` (default) or `"channels_first"`.
+        bounding_box_format: the format of the boxes in dict inputs: each becomes the box
+            around its warped corners, clipped to the image (see `boxes.py`).
     """
 
     def __init__(self, factor=1.0, scale=1.0, interpolation="bilinear", fill_value=0.0,
@@ -621,6 +724,18 @@ class RandomPerspective(_AffineAugmentation):
     def _augment(self, images):
         applies = self._chance(images.shape[0], self.factor, images)
         return torch.where(applies[:, None, None, None], super()._augment(images), images)
+
+    def _augment_boxed(self, images, labels, boxes):
+        applies = self._chance(images.shape[0], self.factor, images)
+        matrix = self._draw_matrices(images)
+        warped = self._sample(images, *self._sources_of(images, matrix))
+        size = images.shape[-2:]
+
+        def move(xyxy):
+            return torch.where(applies[:, None, None], boxes_through(xyxy, matrix), xyxy)
+
+        return (torch.where(applies[:, None, None, None], warped, images), labels,
+                self._move_boxes(boxes, size, size, move))
 
     def _matrices(self, batch, height, width, like):
         corners = torch.tensor([[0.0, 0.0], [width - 1, 0.0], [0.0, height - 1],
@@ -654,6 +769,9 @@ class RandomElasticTransform(_WarpAugmentation):
         value_range: the range of the pixel values, `(0, 255)` by default.
         seed: makes the draws repeatable.
         data_format: `"channels_last"` (default) or `"channels_first"`.
+
+    Bounding boxes cannot follow the field's bends: dict inputs with boxes raise
+    NotImplementedError, as in Keras.
     """
 
     _fill_modes = _FILL_MODES + ("mirror",)
@@ -671,6 +789,11 @@ class RandomElasticTransform(_WarpAugmentation):
         applies = self._chance(images.shape[0], self.factor, images)
         warped = torch.where(applies[:, None, None, None], super()._augment(images), images)
         return warped.clamp(*self.value_range)
+
+    def _augment_boxed(self, images, labels, boxes):
+        raise NotImplementedError(
+            "RandomElasticTransform cannot move bounding boxes (nor can Keras's): its random "
+            "field bends them. Call it on images without 'bounding_boxes'.")
 
     def _sources(self, images):
         batch, _, height, width = images.shape
@@ -705,6 +828,8 @@ class RandomCrop(_Augmentation):
         height, width: the output size.
         seed: makes the window positions repeatable.
         data_format: `"channels_last"` (default) or `"channels_first"`.
+        bounding_box_format: the format of the boxes in dict inputs, which are cropped (and
+            scaled) with the images, in inference too (see `boxes.py`).
 
     Input shape: `(batch, height, width, channels)` or one image `(height, width, channels)`.
     Output shape: `(batch, target_height, target_width, channels)`.
@@ -722,7 +847,14 @@ class RandomCrop(_Augmentation):
 
     def forward(self, inputs, training=None):
         training = self.training if training is None else training
+        if isinstance(inputs, dict):
+            return self._crop_dict(inputs, training)
         images, single = self._channels_first(inputs)
+        return self._restore(self._crop(images, training)[0], single)
+
+    def _crop(self, images: torch.Tensor, training: bool) -> tuple[torch.Tensor, tuple]:
+        """The cropped images, and the window of the input they show: (top, left, height,
+        width)."""
         images = images.to(self._variable_dtype)
         height, width = images.shape[-2:]
         if training and height > self.height and width > self.width:
@@ -735,9 +867,21 @@ class RandomCrop(_Augmentation):
             if training:  # Keras's rule: the target-sized window there, stretched if smaller
                 crop_height, crop_width = self.height, self.width
             out = images[..., top:top + crop_height, left:left + crop_width]
-            if tuple(out.shape[-2:]) != (self.height, self.width):
-                out = resize_images(out, self.height, self.width)
-        return self._restore(out, single)
+        window = (top, left) + tuple(out.shape[-2:])
+        if tuple(out.shape[-2:]) != (self.height, self.width):
+            out = resize_images(out, self.height, self.width)
+        return out, window
+
+    def _crop_dict(self, data: dict, training: bool) -> dict:
+        images, single = self._dict_images(data)
+        out, (top, left, *crop_size) = self._crop(images, training)
+        boxes = None
+        if "bounding_boxes" in data:
+            boxes = read_boxes(self, data["bounding_boxes"], single, images.device)
+            new_size = (self.height, self.width)
+            boxes = self._move_boxes(boxes, images.shape[-2:], new_size,
+                                     crop_move(top, left, crop_size, new_size))
+        return self._dict_output(data, out, single, data.get("labels"), boxes)
 
     def _centred_crop(self, height: int, width: int) -> tuple[int, int, int, int]:
         """(top, left, height, width) of the largest centred window of the target's aspect."""
@@ -749,6 +893,8 @@ class RandomCrop(_Augmentation):
         return self.dtype
 
     def compute_output_shape(self, input_shape):
+        if isinstance(input_shape, dict):
+            return {**input_shape, "images": self.compute_output_shape(input_shape["images"])}
         check_spatial_input(self, input_shape, 2, self.data_format)
         channels_last = self.data_format == "channels_last"
         axes = (1, 2) if channels_last else (2, 3)

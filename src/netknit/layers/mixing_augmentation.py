@@ -2,7 +2,10 @@
 CutMix), and augmentation layers with each other (RandAugment, AugMix, Pipeline).
 
 MixUp and CutMix mix the labels as they mix the images when given a dict
-`{"images": ..., "labels": ...}` (labels one-hot or soft, batch first). RandAugment and AugMix
+`{"images": ..., "labels": ...}` (labels one-hot or soft, batch first). Bounding boxes
+(`"bounding_boxes"`, see `boxes.py`): MixUp gives each image its partner's boxes too,
+RandAugment moves them through the operations it applies, RandomErasing and AugMix (as Keras)
+pass them, and CutMix refuses them, as Keras does. RandAugment and AugMix
 hold their operations as sublayers created as Keras creates them (so automatic layer names
 follow Keras's), and choose operations on the host, once per batch, so that only the chosen
 ones run.
@@ -150,12 +153,22 @@ class MixUp(_Augmentation):
         return self._augment_labelled(images, None)[0]
 
     def _augment_labelled(self, images, labels):
+        return self._mix(images, labels)[:2]
+
+    def _augment_boxed(self, images, labels, boxes):
+        mixed, labels, order = self._mix(images, labels)
+        # As Keras: each image keeps its boxes and gains its partner's, after them.
+        boxes = {key: torch.cat([value, value[order]], 1) for key, value in boxes.items()}
+        return mixed, labels, boxes
+
+    def _mix(self, images, labels):
+        """The mixed images and labels, and the partner of each image."""
         batch = images.shape[0]
         order = self._permutation(batch, images)
         weight = self._dirichlet((batch, 2), self.alpha, images)[:, 0].to(images.dtype)
         mixed = weight[:, None, None, None] * images + (1 - weight[:, None, None, None]) * (
             images[order])
-        return mixed, _mix_labels(labels, order, weight)
+        return mixed, _mix_labels(labels, order, weight), order
 
     def get_config(self):
         return {**super().get_config(), "alpha": self.alpha}
@@ -192,6 +205,11 @@ class CutMix(_BoxAugmentation):
         mixed = torch.where(inside, images[order], images)
         return mixed, _mix_labels(labels, order, 1 - area)
 
+    def _augment_boxed(self, images, labels, boxes):
+        raise NotImplementedError(
+            "CutMix cannot carry bounding boxes (nor can Keras's): the pasted box would need "
+            "its partner's boxes cut to it. Call it on images without 'bounding_boxes'.")
+
     def get_config(self):
         return {**super().get_config(), "factor": self.factor}
 
@@ -209,8 +227,10 @@ def _count(name: str, value, minimum: int) -> int:
 def _add_operations(owner: _Augmentation, names: list[str], factor, value_range, interpolation,
                     seed, data_format) -> None:
     """Create `names`' augmentation layers, in that order, as sublayers of `owner` under those
-    names, with Keras's arguments for RandAugment's and AugMix's operations."""
-    seeded = {"seed": seed, "data_format": data_format}
+    names, with Keras's arguments for RandAugment's and AugMix's operations (and the owner's
+    bounding box format, which the geometric ones need to move boxes)."""
+    boxed = {"data_format": data_format, "bounding_box_format": owner.bounding_box_format}
+    seeded = {"seed": seed, **boxed}
     makers = {
         "random_shear": lambda: RandomShear(factor, factor, interpolation, **seeded),
         "random_translation": lambda: RandomTranslation(factor, factor,
@@ -225,8 +245,8 @@ def _add_operations(owner: _Augmentation, names: list[str], factor, value_range,
         "solarization": lambda: Solarization(factor, factor, value_range, **seeded),
         "random_posterization": lambda: RandomPosterization(max(1, int(8 * factor[1])),
                                                             value_range, **seeded),
-        "auto_contrast": lambda: AutoContrast(value_range, data_format=data_format),
-        "equalization": lambda: Equalization(value_range, data_format=data_format),
+        "auto_contrast": lambda: AutoContrast(value_range, **boxed),
+        "equalization": lambda: Equalization(value_range, **boxed),
     }
     for name in names:
         setattr(owner, name, makers[name]())
@@ -273,6 +293,12 @@ class RandAugment(_Augmentation):
             name = self._operations[self._host_randint(len(self._operations))]
             images = getattr(self, name)._augment(images)
         return images
+
+    def _augment_boxed(self, images, labels, boxes):
+        for _ in range(self.num_ops):
+            name = self._operations[self._host_randint(len(self._operations))]
+            images, labels, boxes = getattr(self, name)._augment_boxed(images, labels, boxes)
+        return images, labels, boxes
 
     def get_config(self):
         return {**super().get_config(), "value_range": self.value_range,

@@ -17,6 +17,14 @@ import torch.nn.functional as F
 
 from ..graph.errors import ShapeError
 from ..graph.shapes import format_shape
+from .boxes import (
+    check_box_format,
+    check_image_dict,
+    crop_move,
+    move_boxes,
+    read_boxes,
+    write_boxes,
+)
 from .convolutional import check_spatial_input, join_spatial, normalize_data_format, split_spatial
 from .core import check_positive_int
 from .layer import Layer
@@ -85,27 +93,58 @@ _INTERPOLATIONS = {"bilinear": "bilinear", "nearest": "nearest-exact", "bicubic"
 
 
 class _ToImageSize(Layer):
-    """A layer whose output images are `(height, width)`, whatever the input's size."""
+    """A layer whose output images are `(height, width)`, whatever the input's size: each shows
+    a window of the input (`_window`), resized. Given `{"images": ..., "bounding_boxes": ...}`
+    (and `"labels"`), the boxes are carried to the output as the window is."""
 
-    def __init__(self, height, width, data_format=None, **kwargs):
+    def __init__(self, height, width, data_format=None, bounding_box_format=None, **kwargs):
         super().__init__(**kwargs)
         self.height = check_positive_int("height", height)
         self.width = check_positive_int("width", width)
         self.data_format = normalize_data_format(data_format)
+        self.bounding_box_format = check_box_format(bounding_box_format)
         self.built = True
+
+    def _window(self, height: int, width: int) -> tuple[int, int, int, int]:
+        """(top, left, height, width) of the region of an input of `(height, width)` that the
+        output shows."""
+        raise NotImplementedError
+
+    def _forward_dict(self, data: dict) -> dict:
+        check_image_dict(self, data)
+        images = data["images"]
+        out = {**data, "images": self.forward(images)}
+        if "bounding_boxes" in data:
+            single = images.dim() == 3
+            boxes = read_boxes(self, data["bounding_boxes"], single, images.device)
+            size = images.shape[-3:-1] if self.data_format == "channels_last" else (
+                images.shape[-2:])
+            out["bounding_boxes"] = write_boxes(self._move_boxes(boxes, tuple(size)), single)
+        return out
+
+    def _move_boxes(self, boxes: dict, size: tuple) -> dict:
+        top, left, *window = self._window(*size)
+        new_size = (self.height, self.width)
+        return move_boxes(boxes, self.bounding_box_format, size, new_size,
+                          crop_move(top, left, window, new_size))
 
     def compute_output_dtype(self, inputs) -> torch.dtype:
         return inputs.dtype
 
     def compute_output_shape(self, input_shape):
+        if isinstance(input_shape, dict):
+            return {**input_shape, "images": self.compute_output_shape(input_shape["images"])}
         check_spatial_input(self, input_shape, 2, self.data_format)
         _, channels = split_spatial(input_shape, self.data_format)
         return join_spatial(input_shape[0], (self.height, self.width), channels,
                             self.data_format)
 
     def get_config(self):
-        return {**super().get_config(), "data_format": self.data_format, "height": self.height,
-                "width": self.width}
+        config = {**super().get_config(), "data_format": self.data_format,
+                  "height": self.height, "width": self.width}
+        if self.bounding_box_format is not None:  # as Keras: only when given
+            config["bounding_box_format"] = self.bounding_box_format
+        return config
 
 
 class Resizing(_ToImageSize):
@@ -123,9 +162,13 @@ class Resizing(_ToImageSize):
         fill_value: the padding value.
         antialias: low-pass filter when downsampling (bilinear and bicubic).
         data_format: `"channels_last"` (default) or `"channels_first"`.
+        bounding_box_format: the format of the boxes of dict inputs (see `boxes.py`); they are
+            scaled, and cropped or padded, with the image (boxes whose four coordinates are all
+            0 or all -1, padding, come back as zeros, as in Keras).
 
-    Input shape: `(batch, height, width, channels)`. Output shape: `(batch, height, width,
-    channels)` with the new sizes; integer images come back rounded, in their own dtype.
+    Input shape: `(batch, height, width, channels)`, or a dict with `"images"` of that shape.
+    Output shape: `(batch, height, width, channels)` with the new sizes; integer images come back
+    rounded, in their own dtype.
 
     >>> Resizing(4, 6)(torch.zeros(2, 8, 8, 3)).shape
     torch.Size([2, 4, 6, 3])
@@ -152,12 +195,24 @@ class Resizing(_ToImageSize):
         self.antialias = bool(antialias)
 
     def forward(self, inputs):
+        if isinstance(inputs, dict):
+            return self._forward_dict(inputs)
         channels_last = self.data_format == "channels_last"
         images = inputs.movedim(-1, 1) if channels_last else inputs
         resized = resize_images(images, self.height, self.width, self.interpolation,
                                 self.crop_to_aspect_ratio, self.pad_to_aspect_ratio,
                                 self.fill_value, self.antialias)
         return resized.movedim(1, -1) if channels_last else resized
+
+    def _window(self, height, width):
+        return aspect_window(height, width, self.height, self.width, self.crop_to_aspect_ratio,
+                             self.pad_to_aspect_ratio)
+
+    def _move_boxes(self, boxes, size):
+        # As Keras: padding boxes (all four coordinates 0 or -1) come back as zeros.
+        padding = ((boxes["boxes"] == -1).all(-1) | (boxes["boxes"] == 0).all(-1))[..., None]
+        moved = super()._move_boxes(boxes, size)
+        return {**moved, "boxes": torch.where(padding, 0.0, moved["boxes"])}
 
     def get_config(self):
         return {**super().get_config(), "interpolation": self.interpolation,
@@ -166,19 +221,34 @@ class Resizing(_ToImageSize):
                 "fill_value": self.fill_value, "antialias": self.antialias}
 
 
-def resize_images(images, height, width, interpolation="bilinear", crop_to_aspect_ratio=False,
-                  pad_to_aspect_ratio=False, fill_value=0.0, antialias=False) -> torch.Tensor:
-    """Channels-first `images` resized to `(height, width)`, as Keras's torch backend does."""
-    source_height, source_width = images.shape[-2:]
+def aspect_window(source_height: int, source_width: int, height: int, width: int,
+                  crop_to_aspect_ratio=False, pad_to_aspect_ratio=False) -> tuple[int, ...]:
+    """(top, left, height, width) of the region of a `(source_height, source_width)` image that
+    `resize_images` stretches to `(height, width)`: with `crop_to_aspect_ratio` the largest
+    centred window of the target's aspect ratio; with `pad_to_aspect_ratio` the image padded
+    as much on both sides (top and left negative); otherwise the whole image."""
     if crop_to_aspect_ratio:
         crop_height = max(min(source_height, int(source_width * height / width)), 1)
         crop_width = max(min(source_width, int(source_height * width / height)), 1)
-        top, left = (source_height - crop_height) // 2, (source_width - crop_width) // 2
-        images = images[..., top:top + crop_height, left:left + crop_width]
-    elif pad_to_aspect_ratio:
+        return ((source_height - crop_height) // 2, (source_width - crop_width) // 2,
+                crop_height, crop_width)
+    if pad_to_aspect_ratio:
         top = (max(source_height, int(source_width * height / width)) - source_height) // 2
         left = (max(source_width, int(source_height * width / height)) - source_width) // 2
-        images = F.pad(images, (left, left, top, top), value=fill_value)
+        return -top, -left, source_height + 2 * top, source_width + 2 * left
+    return 0, 0, source_height, source_width
+
+
+def resize_images(images, height, width, interpolation="bilinear", crop_to_aspect_ratio=False,
+                  pad_to_aspect_ratio=False, fill_value=0.0, antialias=False) -> torch.Tensor:
+    """Channels-first `images` resized to `(height, width)`, as Keras's torch backend does."""
+    if crop_to_aspect_ratio or pad_to_aspect_ratio:
+        top, left, window_height, window_width = aspect_window(
+            *images.shape[-2:], height, width, crop_to_aspect_ratio, pad_to_aspect_ratio)
+        if crop_to_aspect_ratio:
+            images = images[..., top:top + window_height, left:left + window_width]
+        else:
+            images = F.pad(images, (-left, -left, -top, -top), value=fill_value)
     mode = _INTERPOLATIONS[interpolation]
     smooth = mode in ("bilinear", "bicubic")
     resized = F.interpolate(images if images.is_floating_point() else images.float(),
@@ -438,12 +508,16 @@ class CenterCrop(_ToImageSize):
     Args:
         height, width: the output size.
         data_format: `"channels_last"` (default) or `"channels_first"`.
+        bounding_box_format: the format of the boxes of dict inputs (see `boxes.py`), which are
+            cropped (and scaled) with the image.
 
     >>> CenterCrop(2, 3)(torch.zeros(1, 4, 5, 3)).shape
     torch.Size([1, 2, 3, 3])
     """
 
     def forward(self, inputs):
+        if isinstance(inputs, dict):
+            return self._forward_dict(inputs)
         channels_last = self.data_format == "channels_last"
         axes = (-3, -2) if channels_last else (-2, -1)
         height, width = (inputs.shape[a] for a in axes)
@@ -453,6 +527,11 @@ class CenterCrop(_ToImageSize):
         images = inputs.movedim(-1, 1) if channels_last else inputs
         resized = resize_images(images, self.height, self.width, crop_to_aspect_ratio=True)
         return resized.movedim(1, -1) if channels_last else resized
+
+    def _window(self, height, width):
+        if height >= self.height and width >= self.width:
+            return (height - self.height) // 2, (width - self.width) // 2, self.height, self.width
+        return aspect_window(height, width, self.height, self.width, crop_to_aspect_ratio=True)
 
 
 _DISCRETIZATION_MODES = ("int", "one_hot", "multi_hot", "count")

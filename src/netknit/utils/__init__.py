@@ -15,6 +15,7 @@ from ..training.progress import Progbar as Progbar
 from ..training.progress import disable_interactive_logging as disable_interactive_logging
 from ..training.progress import enable_interactive_logging as enable_interactive_logging
 from ..training.progress import is_interactive_logging_enabled as is_interactive_logging_enabled
+from . import bounding_boxes as bounding_boxes
 from .audio_dataset import audio_dataset_from_directory as audio_dataset_from_directory
 from .config import Config as Config
 from .dataset_splitting import split_dataset as split_dataset
