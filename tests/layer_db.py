@@ -331,6 +331,10 @@ ROWS = [
               (4, 5, 3), (None, 4, 5, 3), 0),
     LayerCase(layers.AutoContrast, {}, (4, 5, 3), (None, 4, 5, 3), 0),  # applies in inference
     LayerCase(layers.Equalization, {"bins": 64}, (4, 5, 3), (None, 4, 5, 3), 0),
+    # A limit of a whole count (64 * 4 pixels / 256 = 1), which Keras on torch does not truncate.
+    LayerCase(layers.ContrastLimitedAdaptiveHistogramEqualization,
+              {"tile_grid_size": (2, 3), "clip_limit": 64.0}, (4, 5, 3), (None, 4, 5, 3), 0,
+              errors=[((4, 5), r"4-D inputs")]),
     LayerCase(layers.RandomErasing, {"scale": (0.1, 0.3), "fill_value": 0.0}, (4, 5, 3),
               (None, 4, 5, 3), 0),
     LayerCase(layers.MixUp, {"alpha": 0.4}, (4, 5, 3), (None, 4, 5, 3), 0),

@@ -27,6 +27,7 @@ from . import regularizers as regularizers
 from . import saving as saving
 from . import tree as tree
 from . import utils as utils
+from . import visualization as visualization
 from . import wrappers as wrappers
 from .backend import device as device
 from .dtype_policies import DTypePolicy as DTypePolicy
@@ -62,5 +63,5 @@ __all__ = [
     "backend", "callbacks", "config", "constraints", "datasets", "device", "distributed",
     "dtype_policies", "initializers", "layers", "losses", "metrics", "mixed_precision", "models",
     "ops", "optimizers", "preprocessing", "random", "regularizers", "saving", "tree", "utils",
-    "version", "wrappers",
+    "version", "visualization", "wrappers",
 ]

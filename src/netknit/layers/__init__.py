@@ -21,6 +21,9 @@ from .augmentation import RandomTranslation as RandomTranslation
 from .augmentation import RandomZoom as RandomZoom
 from .boxes import MaxNumBoundingBoxes as MaxNumBoundingBoxes
 from .color_augmentation import AutoContrast as AutoContrast
+from .color_augmentation import (
+    ContrastLimitedAdaptiveHistogramEqualization as ContrastLimitedAdaptiveHistogramEqualization,
+)
 from .color_augmentation import Equalization as Equalization
 from .color_augmentation import RandomBrightness as RandomBrightness
 from .color_augmentation import RandomColorDegeneration as RandomColorDegeneration

@@ -1,7 +1,7 @@
 """Random colour and intensity augmentation: RandomContrast, RandomBrightness, RandomGrayscale,
 RandomHue, RandomSaturation, RandomColorJitter, RandomColorDegeneration, RandomSharpness,
-RandomGaussianBlur, RandomInvert, RandomPosterization, Solarization, AutoContrast and
-Equalization.
+RandomGaussianBlur, RandomInvert, RandomPosterization, Solarization, AutoContrast,
+Equalization and ContrastLimitedAdaptiveHistogramEqualization.
 
 They share `augmentation.py`'s machinery (training only, per-image draws, layouts, seeds) and
 change pixel values in place, never their positions. `value_range` is the range the pixel values
@@ -16,6 +16,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..graph import nest
+from ..ops.numpy import pad
 from .augmentation import (
     _as_given,
     _Augmentation,
@@ -25,6 +27,7 @@ from .augmentation import (
     _unit_pair,
     gaussian_blur,
 )
+from .convolutional import normalize_tuple
 from .core import check_positive_int
 
 _EPSILON = 1e-7  # Keras's backend epsilon, in the saturation factor
@@ -553,3 +556,127 @@ class Equalization(_Augmentation):
 
     def get_config(self):
         return {**super().get_config(), "bins": self.bins, "value_range": self.value_range}
+
+
+def _float32_pair(pair) -> tuple[float, float]:
+    """The bounds of a range rounded to float32, in which Keras maps values between ranges."""
+    return tuple(torch.tensor(pair, dtype=torch.float32).tolist())
+
+
+def _tile_neighbours(size: int, tile: int, grid: int, device) -> tuple[torch.Tensor, ...]:
+    """Along one axis, for each pixel: the tiles whose centres lie before and after it (past the
+    outer centres, the edge tile twice) and the weight of the one after, in float32 as Keras."""
+    position = (torch.arange(size, dtype=torch.float32, device=device) - tile / 2.0) / tile + 1.0
+    before = position.floor()
+    return ((before - 1).clamp(0, grid - 1).long(), before.clamp(0, grid - 1).long(),
+            position - before)
+
+
+class ContrastLimitedAdaptiveHistogramEqualization(_Augmentation):
+    """Equalizes each image region by region, with the contrast gain limited (CLAHE).
+
+    Each image is cut into a `tile_grid_size` grid of tiles (extended by mirroring its last rows
+    and columns when its size is not a multiple of the grid). Each channel of each tile gets a
+    histogram of its 8-bit levels (values mapped from `value_range` to [0, 255] and truncated);
+    counts above `clip_limit` times the mean count are cut and spread evenly over all 256
+    levels, and the cumulative histogram, stretched to [0, 255], maps the tile's levels. A pixel
+    takes the bilinear blend of the maps of the four tiles whose centres surround it (past the
+    outer centres, the nearest ones), so no seams show between tiles.
+
+    Not random, and applied in inference too, as Keras does. Images keep their dtype (integer
+    results are truncated). The numbers are those of Keras 3.15.1 on its JAX backend (and, by
+    its code, TensorFlow). On its torch backend Keras counts the histograms in integers, so the
+    limit is truncated to a whole count (to 0 for tiles under 64 pixels at the default 4.0: the
+    images come back barely changed), and it extends the images by repeating their last row and
+    column (torch's "replicate" stands in for "symmetric"). Keras also raises on a dict with
+    labels, which netknit passes through; and netknit sorts a `value_range` given high first.
+
+    Args:
+        value_range: the range of the pixel values, `(0, 255)` by default.
+        clip_limit: how many times the mean count a histogram bin may hold, a number >= 0
+            (default 4.0); 0 does not clip, giving plain adaptive equalization.
+        tile_grid_size: the number of tiles `(rows, columns)`, default `(8, 8)` (one number
+            for both).
+        data_format: `"channels_last"` (default) or `"channels_first"`.
+
+    Input shape: `(batch, height, width, channels)` (or channels first), or a single image.
+
+    Output shape: as the input.
+
+    >>> dim = torch.linspace(100, 120, 256).reshape(1, 16, 16, 1)  # levels 100 to 120
+    >>> clahe = ContrastLimitedAdaptiveHistogramEqualization(tile_grid_size=(2, 2))
+    >>> [round(float(v)) for v in clahe(dim).aminmax()]  # stretched, within the limit
+    [88, 143]
+    """
+
+    _in_inference = True
+    _seed_in_config = False
+    _keeps_dtype = True
+
+    def __init__(self, value_range=(0, 255), clip_limit=4.0, tile_grid_size=(8, 8),
+                 data_format=None, **kwargs):
+        super().__init__(data_format=data_format, **kwargs)
+        self.value_range = _check_value_range(value_range)
+        if not _is_number(clip_limit) or clip_limit < 0:
+            raise ValueError("Expected clip_limit to be a number >= 0 (0 turns clipping off). "
+                             f"Received: clip_limit={clip_limit!r}")
+        self.clip_limit = clip_limit
+        self.tile_grid_size = normalize_tuple(tile_grid_size, 2, "tile_grid_size")
+
+    def _augment(self, images):
+        batch, channels, height, width = images.shape
+        grid_h, grid_w = self.tile_grid_size
+        tile_h, tile_w = -(-height // grid_h), -(-width // grid_w)
+        value_range = _float32_pair(self.value_range)
+        levels = images
+        if value_range != (0, 255):  # Keras maps the values in float32, only when it must
+            levels = _rescale(images.float(), value_range, (0, 255))
+        levels = levels.clamp(0, 255).long()
+
+        # 1. One 256-bin histogram per channel of each tile, counted on whole tiles.
+        padded = pad(levels, [(0, 0), (0, 0), (0, tile_h * grid_h - height),
+                              (0, tile_w * grid_w - width)], mode="symmetric")
+        tiles = padded.reshape(batch, channels, grid_h, tile_h, grid_w, tile_w)
+        tiles = tiles.permute(0, 2, 4, 1, 3, 5).reshape(-1, tile_h * tile_w)
+        bins = tiles + 256 * torch.arange(tiles.shape[0], device=images.device)[:, None]
+        histograms = torch.bincount(bins.flatten(), minlength=256 * tiles.shape[0])
+        histograms = histograms.reshape(batch, grid_h, grid_w, channels, 256).float()
+
+        # 2. Cut the counts above the limit and spread the excess over every bin.
+        area = tile_h * tile_w
+        if self.clip_limit > 0:
+            clipped = histograms.clamp(0, self.clip_limit * area / 256.0)
+            histograms = clipped + (histograms - clipped).sum(-1, keepdim=True) / 256.0
+
+        # 3. Each tile's map of levels: its cumulative histogram stretched to [0, 255].
+        cdf = histograms.cumsum(-1)
+        lowest = cdf.amin(-1, keepdim=True)
+        spread = area - lowest
+        maps = ((cdf - lowest) * 255.0 / torch.where(spread == 0, 1.0, spread)).clamp(0, 255)
+
+        # 4. Blend the maps of the four tiles around each pixel, read at the pixel's level.
+        top, bottom, down = (t[:, None] for t in _tile_neighbours(height, tile_h, grid_h,
+                                                                  images.device))
+        left, right, across = _tile_neighbours(width, tile_w, grid_w, images.device)
+        column, row = 256 * channels, 256 * channels * grid_w
+        # Where each pixel's level lies in the maps of the first tile of its image and channel.
+        own = (torch.arange(batch, device=images.device)[:, None, None, None] * grid_h * row
+               + torch.arange(channels, device=images.device)[:, None, None] * 256 + levels)
+        maps = maps.flatten()
+
+        def read(rows, columns):
+            return maps[own + rows * row + columns * column]
+
+        upper = read(top, left) * (1.0 - across) + read(top, right) * across
+        lower = read(bottom, left) * (1.0 - across) + read(bottom, right) * across
+        equalized = upper * (1.0 - down) + lower * down
+        return _rescale(equalized, (0, 255), value_range).to(images.dtype)
+
+    def compute_output_dtype(self, inputs) -> torch.dtype | list[torch.dtype]:
+        # Images keep their dtype and labels pass through: each output has its input's dtype.
+        dtypes = [t.dtype for t in nest.flatten(inputs)]
+        return dtypes if isinstance(inputs, dict) else dtypes[0]
+
+    def get_config(self):
+        return {**super().get_config(), "value_range": self.value_range,
+                "clip_limit": self.clip_limit, "tile_grid_size": self.tile_grid_size}
