@@ -56,6 +56,11 @@ class KerasDType(str):
 def torch_dtype(name: str) -> torch.dtype:
     """The torch dtype of a dtype name (`"float32"`, `"int64"`, `"torch.float16"`); ValueError
     for anything else, policy names included."""
+    if name in ("string", "str", "bytes"):
+        raise ValueError(
+            f"dtype {name!r}: netknit has no string tensors (torch has none). Turn texts into "
+            "numbers before the model: `x = keras.layers.TextVectorization(...)(texts)` (or a "
+            "StringLookup), then give the model `keras.Input(shape, dtype='int64')`.")
     dtype = getattr(torch, str(name).removeprefix("torch."), None)
     if not isinstance(dtype, torch.dtype):
         raise ValueError(f"Unknown dtype: {name!r}. Use e.g. 'float32', 'float64' or 'int64'.")

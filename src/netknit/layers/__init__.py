@@ -75,6 +75,10 @@ from .input_layer import Input as Input
 from .input_layer import InputLayer as InputLayer
 from .input_spec import InputSpec as InputSpec
 from .layer import Layer as Layer
+from .lookup import HashedCrossing as HashedCrossing
+from .lookup import Hashing as Hashing
+from .lookup import IntegerLookup as IntegerLookup
+from .lookup import StringLookup as StringLookup
 from .merging import Add as Add
 from .merging import Average as Average
 from .merging import Concatenate as Concatenate
@@ -167,5 +171,6 @@ from .rnn_wrappers import Bidirectional as Bidirectional
 from .rnn_wrappers import TimeDistributed as TimeDistributed
 from .serialization import deserialize as deserialize
 from .serialization import serialize as serialize
+from .text_vectorization import TextVectorization as TextVectorization
 from .torch_module_wrapper import TorchModuleWrapper as TorchModuleWrapper
 from .wrapper import Wrapper as Wrapper
