@@ -1,5 +1,6 @@
 """Symbolic tensors as Keras's KerasTensor shows them."""
 
+import pytest
 import torch
 
 import netknit as keras
@@ -25,3 +26,8 @@ def test_keras_history_names_the_layer_its_call_and_the_output():
     assert inputs._keras_history.operation.name == inputs.name
     lstm_outputs = keras.layers.LSTM(3, return_state=True)(keras.Input((4, 2)))
     assert [t._keras_history.tensor_index for t in lstm_outputs] == [0, 1, 2]
+
+
+def test_input_shape_must_be_a_tuple_as_in_keras():
+    with pytest.raises(ValueError, match=r"Cannot convert '4' to a shape.*shape=\(4,\)"):
+        keras.Input(shape=4)

@@ -184,3 +184,11 @@ def test_a_mutated_file_loads_identically_or_raises_saving_error(mutation, tmp_p
     except SavingError:
         return
     np.testing.assert_allclose(model.predict(np.ones((2, 3)), verbose=0), prediction)
+
+
+def test_a_missing_file_is_named_as_keras_names_it(tmp_path):
+    missing = tmp_path / "nowhere.keras"
+    # Keras: ValueError("File not found: filepath=..."); also a FileNotFoundError here.
+    for error in (ValueError, FileNotFoundError):
+        with pytest.raises(error, match="File not found: filepath=.*nowhere.keras"):
+            keras.saving.load_model(missing)

@@ -207,3 +207,15 @@ def test_model_loss_is_what_compile_was_given():
     loss = torch.nn.MSELoss()
     model.compile("adam", loss)
     assert model.loss is loss and len(model.layers) == 2  # not taken for a layer of the model
+
+
+def test_training_an_uncompiled_model_raises_keras_s_error():
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    x, y = np.ones((2, 4), "float32"), np.ones((2, 3), "float32")
+    # Keras: ValueError from fit and the *_on_batch methods, AttributeError from evaluate.
+    for call in (lambda: model.fit(x, y, verbose=0), lambda: model.train_on_batch(x, y),
+                 lambda: model.test_on_batch(x, y)):
+        with pytest.raises(ValueError, match=r"You must call `compile\(\)` before using the"):
+            call()
+    with pytest.raises(AttributeError, match="compile"):
+        model.evaluate(x, y, verbose=0)

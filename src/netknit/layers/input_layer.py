@@ -33,6 +33,10 @@ class InputLayer(Layer):
             )
         if sparse or ragged or optional:
             raise ValueError("Sparse, ragged and optional inputs are not supported.")
+        if isinstance(shape, int) or isinstance(batch_shape, int):
+            given = shape if isinstance(shape, int) else batch_shape
+            raise ValueError(f"Cannot convert '{given}' to a shape. The shape of one sample is "
+                             f"a tuple: Input(shape=({given},)).")
         if batch_shape is None:
             batch_shape = (batch_size,) + standardize_shape(shape, "the Input shape")
         super().__init__(name=name, **kwargs)

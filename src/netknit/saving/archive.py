@@ -132,6 +132,9 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
             f"load_model reads .keras files (and Keras's legacy .h5 files). Received: "
             f"{filepath!r}. For a weights file use model.load_weights()."
         )
+    if not os.path.isfile(filepath):
+        raise _FileNotFound(f"File not found: filepath={filepath}. Please ensure the file is an "
+                            "accessible `.keras` zip file.")
     # 1. Read the three members.
     config, weights = _read_archive(filepath)
     with _rebuilding(filepath):
@@ -145,6 +148,10 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
         _restore_loss_scaling(model, arrays)
         load_model_arrays(model, arrays, f"The weights in {filepath}")
     return model
+
+
+class _FileNotFound(FileNotFoundError, ValueError):
+    """A missing model file: Keras raises ValueError, Python code expects FileNotFoundError."""
 
 
 def _load_legacy_model(filepath: str, custom_objects, compile: bool, safe_mode: bool):

@@ -49,6 +49,11 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+class _NotCompiledError(ValueError, AttributeError):
+    """Training or evaluating a model that was not compiled. Keras raises ValueError from `fit`
+    (and `*_on_batch`) and, from `evaluate`, an AttributeError; this is both."""
+
+
 class _BatchLogs(MutableMapping):
     """Batch-level logs read from the device only when a callback asks for a value. A callback
     may add entries (seen by the callbacks after it, as in Keras's shared dict) and `copy()`
@@ -243,8 +248,8 @@ class Trainer:
 
     def _require_compiled(self, what: str) -> None:
         if not self.compiled:
-            raise RuntimeError(
-                f"You must call compile() before {what}(), e.g. "
+            raise _NotCompiledError(
+                f"You must call `compile()` before using the model ({what}), e.g. "
                 "model.compile(optimizer='adam', loss='mse')."
             )
 
