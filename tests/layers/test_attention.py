@@ -143,3 +143,19 @@ def test_group_query_attention_bad_arguments_say_what_is_allowed():
         layers.GroupQueryAttention(2, 2, 1, dropout=0.1, flash_attention=True)
     with pytest.raises(keras.ShapeError, match=r"Dense\(6\)"):
         layers.GroupQueryAttention(2, 2, 1)(keras.Input((3, 6)), keras.Input((4, 5)))
+
+
+def test_weight_paths_are_keras_s_einsum_dense_paths():
+    # Keras 3.15.1: each projection is an EinsumDense sublayer, so `w.name` is "kernel".
+    inputs = keras.Input((5, 6))
+    attention = layers.MultiHeadAttention(2, 4, name="mha")
+    attention(inputs, inputs)
+    assert [w.path for w in attention.weights] == [
+        "mha/query/kernel", "mha/query/bias", "mha/key/kernel", "mha/key/bias",
+        "mha/value/kernel", "mha/value/bias", "mha/attention_output/kernel",
+        "mha/attention_output/bias"]
+    assert attention.weights[0].name == "kernel"
+    grouped = layers.GroupQueryAttention(4, 4, 2, name="gqa", use_bias=False)
+    grouped(inputs, inputs)
+    assert [w.path for w in grouped.weights] == [
+        "gqa/query/kernel", "gqa/key/kernel", "gqa/value/kernel", "gqa/attention_output/kernel"]

@@ -261,6 +261,13 @@ class MultiHeadAttention(Layer):
             self._add_bias(f"{name}_bias", (self._heads_of(name), dim))
         self._add_kernel("output_kernel", (heads, self.value_dim) + self._out_shape, in_axes=2)
         self._add_bias("output_bias", self._out_shape)
+        # Keras keeps each projection in an EinsumDense sublayer: "mha/query/kernel",
+        # "mha/attention_output/bias" (the attributes keep their flat names).
+        for weight in self._own_weights(True):
+            scope, _, name = weight.path.rpartition("/")
+            projection, _, kind = name.rpartition("_")
+            projection = "attention_output" if projection == "output" else projection
+            weight.path = f"{scope}/{projection}/{kind}"
 
     def _heads_of(self, projection: str) -> int:
         """The number of heads a projection makes (fewer for the key and value in
