@@ -615,3 +615,11 @@ def test_outputs_with_states_or_scores_are_tuples_as_in_keras():
     assert type(attention(symbolic, symbolic, return_attention_scores=True)) is tuple
     output, states = layers.LSTMCell(3)(torch.ones(2, 5), [torch.zeros(2, 3)] * 2)
     assert output.shape == (2, 3) and len(states) == 2
+
+
+def test_a_built_lstm_refuses_another_number_of_features_when_called_eagerly():
+    # torch's fused LSTM kernel does not check the input size, and read a wrong one silently.
+    lstm = layers.LSTM(2)
+    lstm(np.ones((1, 5, 2), "float32"))
+    with pytest.raises(ValueError, match=r"'lstm' \(LSTM\).*built for 2 features.*\(1, 5, 3\)"):
+        lstm(np.ones((1, 5, 3), "float32"))

@@ -329,6 +329,12 @@ class _LSTMKernels(RecurrentKernels):
         if (self.activation is not activations.tanh
                 or self.recurrent_activation is not activations.sigmoid):
             return None
+        if inputs.shape[-1] != self.kernel.shape[0]:
+            # torch's LSTM kernel does not check this: it would read the wrong features.
+            try:
+                check_features(type(self).__name__, tuple(inputs.shape), self.kernel.shape[0])
+            except ShapeError as error:
+                raise error.attach(self, []) from None
         if eager_kernels.lstm_applies(inputs):
             params = self._torch_weights()
             biases = params[2:] or [inputs.new_zeros(4 * self.units)] * 2
