@@ -360,6 +360,11 @@ def test_config_keys_and_schedule_serialization_follow_keras():
     }
     rebuilt = optimizers.SGD.from_config(config)
     assert isinstance(rebuilt._learning_rate, schedules.ExponentialDecay)
+    # Keras's torch backend names its own optimizer classes; the others are keras.optimizers'.
+    assert [(e["module"], e["registered_name"]) for e in map(optimizers.serialize, (
+        opt, optimizers.Adam(), optimizers.Lamb()))] == [
+        ("keras.src.backend.torch.optimizers.torch_sgd", "SGD"),
+        ("keras.src.backend.torch.optimizers.torch_adam", "Adam"), ("keras.optimizers", None)]
 
 
 def test_keras_config_loads():

@@ -56,13 +56,21 @@ def get(identifier) -> Optimizer | None:
     )
 
 
+# The optimizers Keras's torch backend has classes of its own for: their configs name those.
+_TORCH_BACKEND_CLASSES = (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, Nadam, Lion)
+
+
 def serialize(optimizer: Optimizer) -> dict:
-    """Keras 3's config form: `{"module": ..., "class_name": ..., "config": ...}`."""
+    """Keras 3's config form: `{"module": ..., "class_name": ..., "config": ...}`, with the
+    module and registered name Keras's torch backend writes."""
+    cls = type(optimizer)
+    torch_backend = cls in _TORCH_BACKEND_CLASSES
     return {
-        "module": "keras.optimizers",
-        "class_name": type(optimizer).__name__,
+        "module": (f"keras.src.backend.torch.optimizers.torch_{cls.__name__.lower()}"
+                   if torch_backend else "keras.optimizers"),
+        "class_name": cls.__name__,
         "config": optimizer.get_config(),
-        "registered_name": None,
+        "registered_name": cls.__name__ if torch_backend else None,
     }
 
 
