@@ -216,7 +216,35 @@ class Concatenate(Layer):
         return input_has_mask
 
     def compute_mask(self, inputs, mask=None):
-        return _combined_mask(mask)
+        """Keras's concatenated mask: each input's mask (all True where it has none) broadcast
+        to the input's shape, concatenated along `axis`, then True where any entry of the last
+        axis is."""
+        if mask is None:
+            return None
+        if not isinstance(mask, (list, tuple)):
+            raise ValueError(f"`mask` should be a list. Received mask={mask}")
+        if not isinstance(inputs, (list, tuple)):
+            raise ValueError(f"`inputs` should be a list. Received: inputs={inputs}")
+        if len(mask) != len(inputs):
+            raise ValueError(
+                "The lists `inputs` and `mask` should have the same length. Received: "
+                f"inputs={inputs} of length {len(inputs)}, and mask={mask} of length {len(mask)}"
+            )
+        if all(m is None for m in mask):
+            return None
+        from ..ops.core import tensor  # ops build on layers
+
+        masks = []
+        for x, m in zip(inputs, mask):
+            x = tensor(x)
+            if m is None:
+                masks.append(torch.ones(x.shape, dtype=torch.bool, device=x.device))
+                continue
+            m = tensor(m, like=x).bool()
+            if m.dim() < x.dim():
+                m = m.unsqueeze(-1).expand(x.shape)
+            masks.append(m)
+        return torch.cat(masks, dim=self.axis).any(dim=-1)
 
     def compute_output_shape(self, input_shape):
         _check_list(self, input_shape)
@@ -278,17 +306,16 @@ class Dot(Layer):
 
     def __init__(self, axes, normalize=False, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(axes, int):
-            axes = (axes, axes)
-        axes = tuple(axes)
-        if len(axes) != 2 or not all(isinstance(a, int) for a in axes):
+        pair = (axes, axes) if isinstance(axes, int) else tuple(axes)
+        if len(pair) != 2 or not all(isinstance(a, int) for a in pair):
             raise ValueError(f"Expected axes to be an int or a pair of ints. Received: {axes!r}")
-        self.axes = axes
+        self.axes = axes  # as given, as Keras's config keeps it
+        self._axes = pair
         self.normalize = bool(normalize)
         self.built = True
 
     def _resolve_axes(self, ranks):
-        return tuple(a % r for a, r in zip(self.axes, ranks))
+        return tuple(a % r for a, r in zip(self._axes, ranks))
 
     def forward(self, inputs):
         a, b = inputs
@@ -324,7 +351,7 @@ class Dot(Layer):
         return (a[0],) + tuple(rest) if rest else (a[0], 1)
 
     def get_config(self):
-        return {**super().get_config(), "axes": list(self.axes), "normalize": self.normalize}
+        return {**super().get_config(), "axes": self.axes, "normalize": self.normalize}
 
 
 def _functional(cls):
