@@ -15,7 +15,10 @@ from ..graph.symbolic import SymbolicTensor
 from .operation import eager_only, keras_operation
 
 _PYTHON_DTYPES = {"b": torch.bool, "i": torch.int32, "u": torch.int32, "f": torch.float32}
-_DTYPE_ALIASES = {"float": "float32", "int": "int32", "bool": "bool", "double": "float64"}
+_DTYPE_ALIASES = {"float": "float32", "int": "int32", "bool": "bool", "double": "float64",
+                  # As in Keras's torch backend: torch cannot promote these unsigned types.
+                  "uint16": "int32", "uint32": "int64"}
+_WIDER_THAN_UINT = {np.dtype(np.uint16): np.int32, np.dtype(np.uint32): np.int64}
 
 
 def to_torch_dtype(dtype) -> torch.dtype | None:
@@ -42,16 +45,51 @@ def standardize_dtype(dtype) -> str:
     return str(to_torch_dtype(dtype)).removeprefix("torch.")
 
 
-def tensor(x, like: torch.Tensor | None = None) -> torch.Tensor:
-    """`x` as a tensor, on `like`'s device; Python numbers and lists take Keras's dtypes."""
+def tensor(x, like: torch.Tensor | None = None, dtype=None) -> torch.Tensor:
+    """`x` as a tensor, on `like`'s device; Python numbers and lists take Keras's dtypes.
+
+    As in Keras: a Python int is int32, or int64 where it does not fit int32; a Python float
+    (NumPy's float64 scalar is one) is float32; a uint16 or uint32 NumPy array becomes int32 or
+    int64 (torch cannot promote those). `dtype` (a torch dtype) converts directly, with no int32
+    step."""
     if isinstance(x, torch.Tensor):
         return x
     device = like.device if like is not None else None
+    if dtype is None and isinstance(x, (bool, int, float, complex)):
+        return torch.as_tensor(x, dtype=_python_scalar_dtype(x), device=device)
     if isinstance(x, (np.ndarray, np.generic)):
+        if x.dtype in _WIDER_THAN_UINT:
+            x = x.astype(_WIDER_THAN_UINT[x.dtype])
         # torch takes no negative strides (`a[::-1]`): those arrays are copied.
-        return torch.as_tensor(np.ascontiguousarray(x) if x.ndim else x, device=device)
+        return torch.as_tensor(np.ascontiguousarray(x) if x.ndim else x, dtype=dtype,
+                               device=device)
     array = np.asarray(x)
-    return torch.as_tensor(array, dtype=_PYTHON_DTYPES.get(array.dtype.kind), device=device)
+    if dtype is None:
+        dtype = _PYTHON_DTYPES.get(array.dtype.kind)
+        if dtype is torch.int32 and array.size and (
+                array.min() < -(2**31) or array.max() >= 2**31):
+            raise OverflowError(
+                f"A list of Python ints with a value outside int32 ({array.min()}..."
+                f"{array.max()}) cannot become an int32 tensor, as in Keras; pass "
+                "dtype='int64' (or an int64 NumPy array) to keep such values.")
+    return torch.as_tensor(array, dtype=dtype, device=device)
+
+
+def _python_scalar_dtype(x) -> torch.dtype:
+    if isinstance(x, bool):
+        return torch.bool
+    if isinstance(x, int):
+        return torch.int32 if -(2**31) <= x < 2**31 else torch.int64
+    return torch.float32 if isinstance(x, float) else torch.complex64
+
+
+def as_array(value) -> np.ndarray:
+    """`np.asarray(value)`, copied only where torch cannot take it as it is: an array with a
+    negative stride (`a[::-1]`)."""
+    array = np.asarray(value)
+    if any(stride < 0 for stride in array.strides):
+        return np.ascontiguousarray(array)
+    return array
 
 
 def as_float(x: torch.Tensor) -> torch.Tensor:
@@ -65,8 +103,9 @@ def is_tensor(x) -> bool:
 
 @keras_operation("core", "ConvertToTensor")
 def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):
-    result = tensor(x)
-    return result if dtype is None else result.to(to_torch_dtype(dtype))
+    dtype = to_torch_dtype(dtype)
+    result = tensor(x, dtype=dtype)
+    return result if dtype is None else result.to(dtype)
 
 
 def convert_to_numpy(x) -> np.ndarray:
@@ -170,8 +209,11 @@ def fori_loop(lower, upper, body_fun, init_val):
 
 @eager_only
 def while_loop(cond, body, loop_vars, maximum_iterations=None):
+    from ..graph import nest
+
     is_tuple = isinstance(loop_vars, (tuple, list))
     values = tuple(loop_vars) if is_tuple else (loop_vars,)
+    values = nest.pack_like(values, [_leaf_tensor(v) for v in nest.flatten(values)])  # as Keras
     steps = 0
     while (maximum_iterations is None or steps < maximum_iterations) and bool(cond(*values)):
         values = body(*values)
@@ -184,9 +226,10 @@ def while_loop(cond, body, loop_vars, maximum_iterations=None):
 def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
     from ..graph import nest
 
-    leaves = nest.flatten(xs) if xs is not None else []
+    leaves = [tensor(leaf) for leaf in nest.flatten(xs)] if xs is not None else []
     steps = length if not leaves else len(leaves[0])
-    carry, outputs = init, []
+    carry = nest.pack_like(init, [_leaf_tensor(leaf) for leaf in nest.flatten(init)])
+    outputs = []
     for i in (reversed(range(steps)) if reverse else range(steps)):
         x = None if xs is None else nest.pack_like(xs, [leaf[i] for leaf in leaves])
         carry, y = f(carry, x)
@@ -195,18 +238,28 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
         outputs.reverse()
     if not outputs or outputs[0] is None:
         return carry, None
-    columns = [torch.stack(column) for column in zip(*(nest.flatten(y) for y in outputs))]
-    return carry, nest.pack_like(outputs[0], columns)
+    return carry, nest.pack_like(outputs[0], _stack_columns(outputs))
+
+
+def _leaf_tensor(leaf):
+    return None if leaf is None else tensor(leaf)
+
+
+def _stack_columns(outputs: list) -> list:
+    """Each leaf of the per-step outputs stacked along a new first axis (numbers as tensors)."""
+    from ..graph import nest
+
+    return [torch.stack([tensor(leaf) for leaf in column])
+            for column in zip(*(nest.flatten(y) for y in outputs))]
 
 
 @eager_only
 def map(f, xs):  # noqa: A001 (Keras's name)
     from ..graph import nest
 
-    leaves = nest.flatten(xs)
+    leaves = [tensor(leaf) for leaf in nest.flatten(xs)]
     outputs = [f(nest.pack_like(xs, [leaf[i] for leaf in leaves])) for i in range(len(leaves[0]))]
-    columns = [torch.stack(column) for column in zip(*(nest.flatten(y) for y in outputs))]
-    return nest.pack_like(outputs[0], columns)
+    return nest.pack_like(outputs[0], _stack_columns(outputs))
 
 
 @eager_only

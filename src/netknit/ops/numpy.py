@@ -10,6 +10,7 @@ import builtins
 import math
 import operator
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -34,6 +35,42 @@ def _tensors(x1, x2):
     weak type does (an int32 tensor with 2 stays int32, with 2.5 becomes float32)."""
     like = x1 if isinstance(x1, torch.Tensor) else x2 if isinstance(x2, torch.Tensor) else None
     return tensor(x1, like), tensor(x2, like)
+
+
+_BIT64_TO_BIT32 = {torch.int64: torch.int32, torch.uint64: torch.uint32,
+                   torch.float64: torch.float32, torch.complex128: torch.complex64}
+
+
+def _keras_result_type(a: torch.dtype, b: torch.dtype) -> torch.dtype:
+    """Keras's `result_type(a, b)` for two tensor dtypes: the promoted type, a 64-bit result in
+    32 bits (as Keras aligns with JAX), and integers with floats in the float type."""
+    if a.is_floating_point != b.is_floating_point and not (a.is_complex or b.is_complex):
+        result = a if a.is_floating_point else b
+    else:
+        try:
+            result = torch.promote_types(a, b)
+        except RuntimeError:  # torch does not promote uint16/32/64; NumPy's rule does
+            result = to_torch_dtype(np.promote_types(str(a)[6:], str(b)[6:]))
+    return _BIT64_TO_BIT32.get(result, result)
+
+
+def _promoted(x1: torch.Tensor, x2: torch.Tensor):
+    """Both in Keras's result type where their dtypes differ (products such as `matmul`)."""
+    if x1.dtype == x2.dtype:
+        return x1, x2
+    dtype = _keras_result_type(x1.dtype, x2.dtype)
+    return x1.to(dtype), x2.to(dtype)
+
+
+def _product(function, x1, x2):
+    """`function(x1, x2)` for products (`matmul`, `dot`, ...): inputs of two dtypes in Keras's
+    result type, bool ones computed in float32 and given back as bool, as in Keras."""
+    x1, x2 = _tensors(x1, x2)
+    if x1.dtype != x2.dtype:
+        x1, x2 = _promoted(x1, x2)
+    if x1.dtype is torch.bool:
+        return function(x1.to(torch.float32), x2.to(torch.float32)) != 0
+    return function(x1, x2)
 
 
 def _accumulate_dtype(x: torch.Tensor):
@@ -200,8 +237,7 @@ right_shift = _integer_binary("RightShift", "right_shift", torch.bitwise_right_s
 @_op("Matmul", "x1 x2", fix="make the last axis of the first input equal to the second-to-last "
                             "axis of the second (e.g. with a Dense or Reshape)")
 def matmul(x1, x2):
-    x1, x2 = _tensors(x1, x2)
-    return torch.matmul(x1, x2)
+    return _product(torch.matmul, x1, x2)
 
 
 @_op("DivideNoNan", "x1 x2")
@@ -240,7 +276,7 @@ def clip(x, x_min, x_max):
 def where(condition, x1=None, x2=None):
     condition = tensor(condition)
     if x1 is None and x2 is None:
-        return nonzero(condition)
+        return torch.nonzero(condition).T  # int64, as Keras's `where` (`nonzero` is int32)
     x1, x2 = _tensors(x1, x2)
     return torch.where(condition.bool(), x1, x2)
 
@@ -356,6 +392,8 @@ def min(x, axis=None, keepdims=False, initial=None):  # noqa: A001 (Keras's name
 def _arg_reduce(class_name: str, name: str, function, ignore_nan: float | None = None):
     def arg_reduce(x, axis=None, keepdims=False):
         x = tensor(x)
+        if x.dtype is torch.bool:  # torch's argmax takes no bool
+            x = x.to(torch.uint8)
         if ignore_nan is not None and x.is_floating_point():
             x = torch.where(torch.isnan(x), ignore_nan, x)
         if axis is None:
@@ -716,7 +754,8 @@ def empty_like(x, dtype=None):
 @_op("FullLike", "x fill_value")
 def full_like(x, fill_value, dtype=None):
     x = tensor(x)
-    return torch.zeros_like(x, dtype=to_torch_dtype(dtype)) + tensor(fill_value, like=x)
+    dtype = to_torch_dtype(dtype) or x.dtype  # Keras keeps x's dtype: int32 with 2.5 holds 2
+    return torch.zeros_like(x, dtype=dtype) + tensor(fill_value, like=x).to(dtype)
 
 
 @_op("Array")
@@ -813,7 +852,10 @@ def meshgrid(*x, indexing="xy"):
 
 @_op("Dot", "x1 x2")
 def dot(x1, x2):
-    x1, x2 = _tensors(x1, x2)
+    return _product(_dot, x1, x2)
+
+
+def _dot(x1, x2):
     if x1.ndim == 0 or x2.ndim == 0:
         return x1 * x2
     return torch.tensordot(x1, x2, dims=([-1], [-2 if x2.ndim > 1 else 0]))
@@ -821,7 +863,10 @@ def dot(x1, x2):
 
 @_op("Inner", "x1 x2")
 def inner(x1, x2):
-    x1, x2 = _tensors(x1, x2)
+    return _product(_inner, x1, x2)
+
+
+def _inner(x1, x2):
     if x1.ndim == 0 or x2.ndim == 0:
         return x1 * x2
     return torch.tensordot(x1, x2, dims=([-1], [-1]))
@@ -835,16 +880,14 @@ def outer(x1, x2):
 
 @_op("Vdot", "x1 x2")
 def vdot(x1, x2):
-    x1, x2 = _tensors(x1, x2)
-    return torch.vdot(x1.reshape(-1), x2.reshape(-1))
+    return _product(lambda a, b: torch.vdot(a.reshape(-1), b.reshape(-1)), x1, x2)
 
 
 @_op("Tensordot", "x1 x2")
 def tensordot(x1, x2, axes=2):
-    x1, x2 = _tensors(x1, x2)
     axes = axes if isinstance(axes, int) else [list(a) if isinstance(a, (list, tuple)) else [a]
                                                for a in axes]
-    return torch.tensordot(x1, x2, dims=axes)
+    return _product(lambda a, b: torch.tensordot(a, b, dims=axes), x1, x2)
 
 
 @_op("Kron", "x1 x2")
@@ -1023,7 +1066,8 @@ def correlate(x1, x2, mode="valid"):
     if padding is None:
         raise ValueError(f"correlate's mode must be 'valid', 'same' or 'full'; got {mode!r}.")
     signal = F.pad(x1, (padding, padding - (1 - length % 2) if mode == "same" else padding))
-    return F.conv1d(signal[None, None], x2[None, None])[0, 0]
+    result = F.conv1d(signal[None, None], x2[None, None])[0, 0]
+    return result.squeeze(0) if result.shape[0] == 1 else result  # one value: a scalar, as Keras
 
 
 @_op("Diff", "a")
