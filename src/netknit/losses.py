@@ -23,12 +23,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 from .graph.errors import unknown_name_error
 from .layers.layer import to_snake_case, unique_name
+from .ops.core import as_array
 from .ops.nn import ctc_loss
 
 EPSILON = 1e-7
@@ -42,7 +42,7 @@ def to_tensor(value, device: torch.device | None = None) -> torch.Tensor:
     tensors with floats as float32 (Keras's floatx) and integers as int64."""
     if isinstance(value, torch.Tensor):
         return value if device is None or value.device == device else value.to(device)
-    tensor = torch.as_tensor(np.asarray(value), device=device)
+    tensor = torch.as_tensor(as_array(value), device=device)
     if tensor.is_floating_point() and tensor.dtype != torch.float32:
         return tensor.float()
     return tensor

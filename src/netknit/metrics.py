@@ -1505,7 +1505,13 @@ def get(identifier) -> Metric | None:
     if isinstance(identifier, type) and issubclass(identifier, Metric):
         return identifier()
     if callable(identifier):
-        return MeanMetricWrapper(identifier, name=getattr(identifier, "__name__", None))
+        # Keras's name for it (`get_object_name`): its `name`, else its snake-cased function or
+        # class name (`<lambda>` -> "lambda").
+        name = getattr(identifier, "name", None)
+        if not isinstance(name, str):
+            name = to_snake_case(getattr(identifier, "__name__", None)
+                                 or type(identifier).__name__)
+        return MeanMetricWrapper(identifier, name=name)
     raise TypeError(
         "Expected a metric name (e.g. 'accuracy'), a Metric, a function fn(y_true, y_pred) or a "
         f"config dict. Received: {identifier!r}"

@@ -659,7 +659,9 @@ class Layer(nn.Module):
     def _to_tensor(self, value):
         if isinstance(value, torch.Tensor):
             return value
-        array = np.asarray(value)
+        from ..ops.core import as_array  # ops build on layers
+
+        array = as_array(value)
         if array.dtype.kind == "f":
             return torch.as_tensor(array, dtype=self._compute_dtype)
         if array.dtype.kind in "iub":

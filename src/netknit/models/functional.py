@@ -416,7 +416,9 @@ def _as_tensor_of(value, dtype: torch.dtype) -> torch.Tensor:
     """`value` (a tensor or array-like) as a tensor of `dtype`, as Keras converts model inputs."""
     if isinstance(value, torch.Tensor):
         return value if value.dtype == dtype else value.to(dtype)
-    return torch.as_tensor(np.asarray(value), dtype=dtype)
+    from ..ops.core import as_array  # ops build on models' layers
+
+    return torch.as_tensor(as_array(value), dtype=dtype)
 
 
 def _shape_list(shape):
