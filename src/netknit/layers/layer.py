@@ -25,6 +25,7 @@ import functools
 import inspect
 import math
 import re
+import sys
 
 import numpy as np
 import torch
@@ -40,7 +41,9 @@ from ..graph.node import Node
 from ..graph.shapes import format_shape
 from ..graph.symbolic import SymbolicTensor
 from ..variables import Variable, as_variable, rewrapped, stateless
+from . import tracking
 from .input_spec import check_input_spec
+from .tracking import _TRACKABLE
 
 _name_counts: dict[str, int] = {}
 
@@ -393,6 +396,19 @@ class Layer(nn.Module):
             if old is not None:
                 self._rename_weight(old, name)
                 return
+        if type(value) in _TRACKABLE and "_modules" in self.__dict__ and not sys._getframe(
+                1).f_globals.get("__name__", "").startswith("netknit.") and tracking.should_track(
+                value, name):
+            # As in Keras: a list, dict or tuple of layers is tracked, its layers sublayers.
+            # (Not netknit's own lists of layers, its bookkeeping: it registers them otherwise.)
+            value = tracking.wrap(value)
+            self._modules[name] = tracking.modules_of(value)
+            object.__setattr__(self, name, value)
+            return
+        if name in self.__dict__ and name in self.__dict__.get("_modules", ()):
+            # A tracked list or dict replaced: its torch side goes with it.
+            del self._modules[name]
+            object.__delattr__(self, name)
         if isinstance(value, nn.Module) and self._wraps_torch_modules and not isinstance(
                 value, (Layer, nn.ModuleList, nn.ModuleDict)):
             # As in Keras: a plain torch module held by a layer is wrapped, so that its
@@ -407,6 +423,11 @@ class Layer(nn.Module):
             if isinstance(old, Variable):
                 value = rewrapped(old, value)
         super().__setattr__(name, value)
+
+    def __delattr__(self, name: str) -> None:
+        if name in self.__dict__ and name in self.__dict__.get("_modules", ()):
+            del self._modules[name]  # a tracked list or dict, and its torch side
+        super().__delattr__(name)
 
     def _rename_weight(self, old: str, new: str) -> None:
         self._unnamed_weights.discard(old)
@@ -439,7 +460,17 @@ class Layer(nn.Module):
         return self
 
     def _sublayers(self) -> list["Layer"]:
-        return [m for m in self.children() if isinstance(m, Layer)]
+        found = [m for m in self._modules.values() if isinstance(m, Layer)]
+        if any(isinstance(m, tracking.ContainerModules) for m in self._modules.values()):
+            # The layers of tracked lists and dicts, in attribute order, each once (as Keras's).
+            found, seen = [], set()
+            for m in self._modules.values():
+                if isinstance(m, tracking.ContainerModules):
+                    m.flat_layers(found, seen)
+                elif isinstance(m, Layer) and id(m) not in seen:
+                    seen.add(id(m))
+                    found.append(m)
+        return found
 
     @property
     def weights(self) -> list[torch.Tensor]:

@@ -27,6 +27,7 @@ from ..dtype_policies import to_numpy
 from ..layers.layer import Layer, to_snake_case
 from ..layers.recurrent import RNNBase
 from ..layers.torch_module_wrapper import TorchModuleWrapper
+from ..layers.tracking import ContainerModules
 from ..models.model import Model
 from .registry import SavingError
 
@@ -88,17 +89,24 @@ def saveables(model: Layer) -> list[Saveable]:
             if isinstance(child, Layer):
                 visit(child, _join(path, attribute))
             elif isinstance(child, (nn.ModuleList, nn.ModuleDict)):
-                visit_container(list(child.children()), _join(path, attribute))
+                visit_container(list(child._modules.values()), _join(path, attribute))
             elif isinstance(child, list):
                 visit_container(child, _join(path, attribute))
 
     def visit_container(layers: list, path: str) -> None:
+        # Keras's names in a list or dict: each layer's class, and `container` for a list, dict
+        # or tuple inside it (a tracked one's torch side), numbered on repeats.
         used: dict = {}
         for child in layers:
             if isinstance(child, Layer):
                 name = type(child).__name__
                 name = to_snake_case(_KERAS_CLASS_NAMES.get(name, name))
                 visit(child, _join(path, _unique(name, used)))
+            elif isinstance(child, ContainerModules):
+                name = _unique("container", used)
+                if id(child) not in visited:
+                    visited.add(id(child))
+                    visit_container(list(child._modules.values()), _join(path, name))
 
     visit(model, "")
     return found
