@@ -146,3 +146,15 @@ def test_lambda_metric_name_matches_keras(real_keras):
         model.compile("sgd", "mse", metrics=[lambda yt, yp: yp, lambda yt, yp: yt])
         histories.append(sorted(model.fit(np.ones((4, 2)), np.ones((4, 1)), verbose=0).history))
     assert histories[0] == histories[1]
+
+
+def test_a_saved_activation_operation_loads_as_an_operation(tmp_path):
+    inputs = keras.Input((5,))
+    model = keras.Model(inputs, keras.activations.relu(keras.layers.Dense(3)(inputs)))
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    # Keras 3.15.1: the ReLU is in model.operations, not model.layers.
+    assert [type(op).__name__ for op in loaded.operations] == ["InputLayer", "Dense", "ReLU"]
+    assert [type(layer).__name__ for layer in loaded.layers] == ["InputLayer", "Dense"]
+    x = np.random.default_rng(0).normal(size=(2, 5)).astype("float32")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0))

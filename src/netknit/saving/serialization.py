@@ -182,7 +182,10 @@ def deserialize_layer(entry: dict, custom_objects: dict | None = None, safe_mode
     """A layer or model from its config entry, built when the entry records a `build_config`."""
     if not isinstance(entry.get("config"), dict):
         raise SavingError(f"The saved entry for {entry.get('class_name')!r} has no config dict.")
-    if str(entry.get("module", "")).startswith("keras.src.ops"):
+    module = str(entry.get("module", ""))
+    if module.startswith("keras.src.ops") or module == "keras.src.activations.activations":
+        # Operations: those of `keras.ops`, and the ones an activation function records on a
+        # symbolic tensor (`keras.activations.relu(x)` records a ReLU operation, not a layer).
         return _deserialize_operation(entry)
     cls = find_class(entry["class_name"], entry.get("registered_name"), custom_objects)
     config = _with_functions(entry["config"], custom_objects)
