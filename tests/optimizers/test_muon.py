@@ -7,7 +7,7 @@ tests at the end compare with Keras live when it is installed (skipped otherwise
 import numpy as np
 import pytest
 import torch
-from optimizer_steps import flat, gradients, initial_weights, train
+from optimizer_steps import assert_steps_match, flat, train
 
 import netknit as keras
 from netknit import optimizers
@@ -228,24 +228,8 @@ LIVE_CASES = [
 @pytest.mark.parametrize("kwargs", LIVE_CASES, ids=range(len(LIVE_CASES)))
 def test_steps_and_variables_match_live_keras(kwargs):
     real_keras = pytest.importorskip("keras")
-    theirs = real_keras.optimizers.Muon(**kwargs)
-    keras_vars = [real_keras.Variable(w) for w in initial_weights()]
-    params = [torch.nn.Parameter(torch.tensor(w)) for w in initial_weights()]
-    mine = optimizers.Muon(**kwargs)
-    for step in range(6):
-        theirs.apply(gradients([v.value for v in keras_vars]), keras_vars)
-        for p, g in zip(params, gradients(params)):
-            p.grad = g
-        mine.apply(params)
-        for v, p in zip(keras_vars, params):
-            np.testing.assert_allclose(p.detach().numpy(), v.numpy(), rtol=1e-5, atol=1e-6,
-                                       err_msg=f"weights differ after step {step + 1}")
-        assert [tuple(v.shape) for v in mine.variables] == \
-            [tuple(v.shape) for v in theirs.variables]
-        for v, m in zip(theirs.variables, mine.variables):
-            np.testing.assert_allclose(np.asarray(m), np.asarray(v), rtol=1e-5, atol=1e-5,
-                                       err_msg=f"{v.path} differs after step {step + 1}")
-    assert mine.get_config() == {**theirs.get_config(), "name": mine.name}
+    assert_steps_match(optimizers.Muon(**kwargs), real_keras.optimizers.Muon(**kwargs),
+                       real_keras, steps=6, variables_atol=1e-5)
 
 
 def _embedding_model(lib):
