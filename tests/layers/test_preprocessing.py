@@ -190,3 +190,13 @@ def test_discretization_explains_what_it_needs():
         layers.Discretization(bin_boundaries=[0.0]).adapt(VALUES)
     with pytest.raises(ValueError, match="sparse=True"):
         layers.Discretization(bin_boundaries=[0.0], output_mode="count", sparse=True)
+
+
+@pytest.mark.parametrize("layer", [
+    layers.Resizing(4, 4), layers.Resizing(4, 4, crop_to_aspect_ratio=True),
+    layers.CenterCrop(2, 2), layers.CenterCrop(7, 9),
+], ids=["resize", "resize-crop", "crop", "crop-resize"])
+def test_one_unbatched_image_is_resized_as_in_a_batch(layer):
+    # Keras 3.15.1: Resizing(4, 4)(image of shape (6, 8, 3)).shape == (4, 4, 3).
+    image = torch.rand(6, 8, 3)
+    torch.testing.assert_close(layer(image), layer(image[None])[0])

@@ -197,12 +197,15 @@ class Resizing(_ToImageSize):
     def forward(self, inputs):
         if isinstance(inputs, dict):
             return self._forward_dict(inputs)
+        single = inputs.dim() == 3  # one image, as Keras also takes
+        images = inputs[None] if single else inputs
         channels_last = self.data_format == "channels_last"
-        images = inputs.movedim(-1, 1) if channels_last else inputs
+        images = images.movedim(-1, 1) if channels_last else images
         resized = resize_images(images, self.height, self.width, self.interpolation,
                                 self.crop_to_aspect_ratio, self.pad_to_aspect_ratio,
                                 self.fill_value, self.antialias)
-        return resized.movedim(1, -1) if channels_last else resized
+        resized = resized.movedim(1, -1) if channels_last else resized
+        return resized[0] if single else resized
 
     def _window(self, height, width):
         return aspect_window(height, width, self.height, self.width, self.crop_to_aspect_ratio,
@@ -524,9 +527,12 @@ class CenterCrop(_ToImageSize):
         if height >= self.height and width >= self.width:
             top, left = (height - self.height) // 2, (width - self.width) // 2
             return inputs.narrow(axes[0], top, self.height).narrow(axes[1], left, self.width)
-        images = inputs.movedim(-1, 1) if channels_last else inputs
+        single = inputs.dim() == 3  # one image, as Keras also takes
+        images = inputs[None] if single else inputs
+        images = images.movedim(-1, 1) if channels_last else images
         resized = resize_images(images, self.height, self.width, crop_to_aspect_ratio=True)
-        return resized.movedim(1, -1) if channels_last else resized
+        resized = resized.movedim(1, -1) if channels_last else resized
+        return resized[0] if single else resized
 
     def _window(self, height, width):
         if height >= self.height and width >= self.width:
