@@ -1,8 +1,10 @@
 """What the optimizer tests of this folder share: four weights of a small two-layer regression,
-the gradients of its loss, and steps of an optimizer on them."""
+the gradients of its loss and steps of an optimizer on them, and a small model `fit` trains."""
 
 import numpy as np
 import torch
+
+import netknit as keras
 
 SHAPES = [(4, 3), (3,), (3, 2), (2,)]
 
@@ -55,3 +57,43 @@ def assert_steps_match(mine, theirs, real_keras, steps, variables_atol):
                                        atol=variables_atol,
                                        err_msg=f"{v.path} differs after step {step + 1}")
     assert mine.get_config() == {**theirs.get_config(), "name": mine.name}
+
+
+DATA_X = np.random.default_rng(0).normal(size=(16, 4)).astype("float32")
+DATA_Y = np.random.default_rng(1).normal(size=(16, 2)).astype("float32")
+
+
+def dense_model(optimizer, jit_compile=False, seed=4):
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="tanh"),
+                              keras.layers.Dense(2, name="head")])
+    model.compile(optimizer=optimizer, loss="mse", jit_compile=jit_compile)
+    return model
+
+
+def fit(model, epochs=1):
+    model.fit(DATA_X, DATA_Y, batch_size=4, epochs=epochs, shuffle=False, verbose=0)
+
+
+def assert_jit_updates_as_eagerly(make_optimizer):
+    """Two epochs with the update inside the compiled step equal two eager epochs."""
+    eager = dense_model(make_optimizer())
+    compiled = dense_model(make_optimizer(), jit_compile=True)
+    fit(eager, epochs=2)
+    fit(compiled, epochs=2)
+    assert "train" in compiled._compiled_steps  # the update ran inside the compiled graph
+    assert compiled.optimizer.iterations == eager.optimizer.iterations == 8
+    for a, b in zip(compiled.get_weights() + compiled.optimizer.variables,
+                    eager.get_weights() + eager.optimizer.variables):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=2e-5, atol=2e-6)
+
+
+def assert_loss_scaling_changes_nothing(make_optimizer):
+    """The optimizer inside a LossScaleOptimizer trains as it does alone."""
+    plain = dense_model(make_optimizer())
+    scaled = dense_model(keras.optimizers.LossScaleOptimizer(make_optimizer()))
+    fit(plain)
+    fit(scaled)
+    assert scaled.optimizer.iterations == 4
+    for a, b in zip(scaled.get_weights(), plain.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

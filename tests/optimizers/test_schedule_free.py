@@ -7,7 +7,19 @@ gradients; the tests at the end compare with Keras live when it is installed (sk
 import numpy as np
 import pytest
 import torch
-from optimizer_steps import assert_steps_match, flat, gradients, initial_weights, train
+from optimizer_steps import (
+    DATA_X,
+    DATA_Y,
+    assert_jit_updates_as_eagerly,
+    assert_loss_scaling_changes_nothing,
+    assert_steps_match,
+    dense_model,
+    fit,
+    flat,
+    gradients,
+    initial_weights,
+    train,
+)
 
 import netknit as keras
 from netknit import optimizers
@@ -74,8 +86,8 @@ def test_first_step_size_follows_the_warmup():
 def test_evaluation_uses_the_training_weights():
     # Keras's optimizer swaps nothing in for evaluation: `fit` ends with the weights of its last
     # step, and `finalize_variable_values` leaves them (without use_ema).
-    model = _dense_model(optimizers.ScheduleFreeAdamW(0.05))
-    _fit(model)
+    model = dense_model(optimizers.ScheduleFreeAdamW(0.05))
+    fit(model)
     weights = model.get_weights()
     model.optimizer.finalize_variable_values(model.trainable_weights)
     for a, b in zip(model.get_weights(), weights):
@@ -127,57 +139,27 @@ def test_arguments_are_checked(kwargs, message):
         optimizers.ScheduleFreeAdamW(**kwargs)
 
 
-DATA_X = np.random.default_rng(0).normal(size=(16, 4)).astype("float32")
-DATA_Y = np.random.default_rng(1).normal(size=(16, 2)).astype("float32")
-
-
-def _dense_model(optimizer, jit_compile=False, seed=4):
-    keras.utils.set_random_seed(seed)
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="tanh"),
-                              keras.layers.Dense(2)])
-    model.compile(optimizer=optimizer, loss="mse", jit_compile=jit_compile)
-    return model
-
-
-def _fit(model, epochs=1):
-    model.fit(DATA_X, DATA_Y, batch_size=4, epochs=epochs, shuffle=False, verbose=0)
-
-
 def test_saved_training_resumes_exactly(tmp_path):
-    whole = _dense_model(optimizers.ScheduleFreeAdamW(0.05, warmup_steps=3))
-    _fit(whole, epochs=2)
-    first = _dense_model(optimizers.ScheduleFreeAdamW(0.05, warmup_steps=3))
-    _fit(first)
+    whole = dense_model(optimizers.ScheduleFreeAdamW(0.05, warmup_steps=3))
+    fit(whole, epochs=2)
+    first = dense_model(optimizers.ScheduleFreeAdamW(0.05, warmup_steps=3))
+    fit(first)
     first.save(tmp_path / "schedule_free.keras")
     resumed = keras.models.load_model(tmp_path / "schedule_free.keras")
     assert type(resumed.optimizer) is optimizers.ScheduleFreeAdamW
     assert resumed.optimizer.iterations == 4
-    _fit(resumed)
+    fit(resumed)
     for a, b in zip(resumed.get_weights(), whole.get_weights()):
         np.testing.assert_array_equal(a, b)
 
 
 def test_jit_compile_updates_as_eagerly():
-    kwargs = {"learning_rate": 0.05, "warmup_steps": 3, "weight_decay": 0.1}
-    eager = _dense_model(optimizers.ScheduleFreeAdamW(**kwargs))
-    compiled = _dense_model(optimizers.ScheduleFreeAdamW(**kwargs), jit_compile=True)
-    _fit(eager, epochs=2)
-    _fit(compiled, epochs=2)
-    assert "train" in compiled._compiled_steps  # the update ran inside the compiled graph
-    assert compiled.optimizer.iterations == eager.optimizer.iterations == 8
-    for a, b in zip(compiled.get_weights() + compiled.optimizer.variables,
-                    eager.get_weights() + eager.optimizer.variables):
-        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=2e-5, atol=2e-6)
+    assert_jit_updates_as_eagerly(lambda: optimizers.ScheduleFreeAdamW(
+        learning_rate=0.05, warmup_steps=3, weight_decay=0.1))
 
 
 def test_loss_scale_optimizer_wraps_it():
-    plain = _dense_model(optimizers.ScheduleFreeAdamW(0.05))
-    scaled = _dense_model(optimizers.LossScaleOptimizer(optimizers.ScheduleFreeAdamW(0.05)))
-    _fit(plain)
-    _fit(scaled)
-    assert scaled.optimizer.iterations == 4
-    for a, b in zip(scaled.get_weights(), plain.get_weights()):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert_loss_scaling_changes_nothing(lambda: optimizers.ScheduleFreeAdamW(0.05))
 
 
 # ---------------------------------------------------------------- live Keras
