@@ -24,3 +24,13 @@ def fresh_session():
     torch.manual_seed(0)
     np.random.seed(0)
     yield
+
+
+@pytest.fixture(scope="session")
+def real_keras():
+    """Real Keras on its torch backend, for tests that compare with it live; they are skipped
+    when Keras is not installed or runs another backend."""
+    real = pytest.importorskip("keras")
+    if real.backend.backend() != "torch":
+        pytest.skip("needs Keras on the torch backend")
+    return real

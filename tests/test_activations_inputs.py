@@ -103,20 +103,6 @@ def test_lambda_metric_name():
 
 # --- Live comparison with Keras --------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def real_keras():
-    pytest.importorskip("keras")
-    import os
-
-    if os.environ.get("KERAS_BACKEND", "torch") != "torch":
-        pytest.skip("needs Keras on the torch backend")
-    os.environ["KERAS_BACKEND"] = "torch"
-    import keras as real
-
-    if real.backend.backend() != "torch":
-        pytest.skip("needs Keras on the torch backend")
-    return real
-
 
 @pytest.mark.parametrize("name", NAMES)
 def test_matches_keras(real_keras, name):

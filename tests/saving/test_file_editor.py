@@ -280,12 +280,6 @@ keras_warnings = pytest.mark.filterwarnings("ignore::DeprecationWarning:keras",
                                             "ignore::UserWarning:keras")
 
 
-@pytest.fixture(scope="module")
-def real_keras():
-    os.environ.setdefault("KERAS_BACKEND", "torch")
-    return pytest.importorskip("keras")
-
-
 def _assert_same_tree(ours, theirs):
     assert list(ours) == list(theirs)
     for key, value in ours.items():
