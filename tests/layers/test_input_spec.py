@@ -101,3 +101,52 @@ def test_input_spec_arguments_repr_and_config_are_keras_s():
         layers.InputSpec(ndim=2, axes={2: 3})
     with pytest.raises(ValueError, match="Unknown dtype"):
         layers.InputSpec(dtype="float33")
+
+
+@pytest.mark.parametrize("make, good, bad, expected", [
+    (lambda: layers.Dense(4), (2, 8), (2, 5), r"'dense\w*' \(Dense\).*8 features on the last axis"),
+    (lambda: layers.Conv2D(4, 3), (1, 8, 8, 3), (1, 8, 8, 2), r"\(Conv2D\).*3 channels"),
+    (lambda: layers.Conv2D(4, 3), (1, 8, 8, 3), (8, 8, 3), r"\(Conv2D\) .*expects 4-D inputs"),
+    (lambda: layers.BatchNormalization(), (2, 4), (2, 5), r"\(BatchNormalization\).*4 channels"),
+])
+def test_a_built_layer_called_on_a_wrong_size_raises_a_value_error_naming_it(
+        make, good, bad, expected):
+    """As Keras's input spec does (a ValueError); torch's kernel error is kept as the cause."""
+    layer = make()
+    layer(np.zeros(good, "float32"))
+    for data in (np.zeros(bad, "float32"), torch.zeros(bad)):
+        with pytest.raises(ValueError, match=expected) as info:
+            layer(data)
+        assert isinstance(info.value.__cause__, RuntimeError)
+
+
+class Failing(layers.Layer):
+    def forward(self, inputs):
+        raise RuntimeError("a kernel failure unrelated to shapes")
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+def test_a_failed_call_the_shape_rule_accepts_keeps_torch_s_error():
+    layer = Failing()
+    with pytest.raises(RuntimeError, match="unrelated to shapes"):
+        layer(torch.zeros(2, 3))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: layers.Dense(3), lambda: layers.LSTM(3), lambda: layers.BatchNormalization(),
+    lambda: layers.ReLU(), lambda: layers.Conv1D(3, 2)])
+def test_floating_tensors_of_another_dtype_are_cast_to_the_layer_s_as_keras_autocasts(make):
+    layer = make()
+    data = torch.rand(2, 4, 5)
+    expected = layer(data)
+    for dtype in (torch.float64, torch.float16):
+        out = layer(data.to(dtype))  # built: the call the hot path would take
+        assert out.dtype == torch.float32
+        torch.testing.assert_close(out, expected, atol=2e-3, rtol=1e-2)
+
+
+def test_multi_head_attention_casts_its_value_too():
+    query = torch.rand(2, 3, 4, dtype=torch.float64)
+    assert layers.MultiHeadAttention(2, 3)(query, query).dtype == torch.float32

@@ -3,7 +3,7 @@
 A layer that sets `self.input_spec = InputSpec(ndim=3)` (or a list of specs, one per input) has
 its inputs checked when it is called on symbolic tensors and on its first call on real data, the
 call that builds it. A built layer called on a tensor is not checked again: that call is the hot
-path, and a wrong shape there fails in torch's own kernels.
+path. Only when torch's kernels fail there is the spec checked, to say what was wrong.
 """
 
 from __future__ import annotations

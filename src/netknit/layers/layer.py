@@ -6,7 +6,10 @@ A layer is called in one of two ways, through the same `__call__`:
   shape if it has not yet, checks and infers the output shape with `compute_output_shape`, records
   a `Node` and returns symbolic outputs. Nothing is computed.
 * on real data (torch tensors or NumPy arrays): it builds if needed and runs `forward`, plain
-  PyTorch. Once built, a call on a tensor goes straight to `torch.nn.Module.__call__`.
+  PyTorch. Floating inputs of another dtype are cast to the layer's first, as Keras's autocast
+  does. Once built, a call on a tensor of the layer's dtype goes straight to
+  `torch.nn.Module.__call__`, unchecked; a wrong size that fails in torch's kernels is then
+  explained by the layer's shape rule (a `ShapeError`, a ValueError, as Keras's input spec raises).
 
 Weights are `Variable`s, `nn.Parameter`s (trainable) and buffers (non-trainable, e.g. moving
 statistics) with Keras's variable API, of Keras's shapes, so `layer.kernel`, `model.weights` and
@@ -624,13 +627,37 @@ class Layer(nn.Module):
     # ------------------------------------------------------------------ calling
 
     def __call__(self, *args, **kwargs):
-        # The hot path: a built layer called on a tensor is a plain torch module call (unless
-        # masks travel on eager tensors, see `_eager_call`).
-        if self.built and not kwargs and args and isinstance(args[0], torch.Tensor) and (
-                self._makes_masks is False
-                and not (Layer._eager_masks_seen and "_keras_mask" in args[0].__dict__)):
-            return nn.Module.__call__(self, *args)
-        return self._dispatch_call(args, kwargs)
+        try:
+            # The hot path: a built layer called on a tensor of its compute dtype (or not
+            # floating) is a plain torch module call, unless masks travel on eager tensors (see
+            # `_eager_call`).
+            if self.built and not kwargs and args and isinstance(args[0], torch.Tensor) and (
+                    args[0].dtype is self._compute_dtype or not args[0].is_floating_point()) and (
+                    self._makes_masks is False
+                    and not (Layer._eager_masks_seen and "_keras_mask" in args[0].__dict__)):
+                return nn.Module.__call__(self, *args)
+            return self._dispatch_call(args, kwargs)
+        except RuntimeError as error:
+            self._explain_failed_call(args, error)
+            raise
+
+    def _explain_failed_call(self, args: tuple, error: RuntimeError) -> None:
+        """Raise the ShapeError this layer's shape rule gives for the failed call's inputs.
+
+        Built layers are not checked on calls (the hot path), so a wrong size fails in torch's
+        kernels, whose message names neither the layer nor a fix; Keras's input spec raises a
+        ValueError there. Returns when the shape rule finds nothing wrong.
+        """
+        try:
+            inputs = nest.map_structure(self._to_tensor, args[0])
+            if self.input_spec is not None:
+                check_input_spec(self, self.input_spec, inputs)
+            if type(self).compute_output_shape is not Layer.compute_output_shape:
+                self.compute_output_shape(nest.map_structure(lambda t: tuple(t.shape), inputs))
+        except ShapeError as shape_error:
+            raise shape_error.attach(self, []) from error
+        except Exception:  # the shape rule could not judge these inputs; torch's error stands
+            return
 
     def _dispatch_call(self, args: tuple, kwargs: dict):
         # 1. Keras allows `training=` and `mask=` on every layer; drop them where forward
@@ -649,9 +676,12 @@ class Layer(nn.Module):
         # 2. Symbolic inputs record a node and compute nothing.
         if any(isinstance(t, SymbolicTensor) for t in leaves):
             return self._symbolic_call(args, kwargs)
-        # 3. Convert NumPy arrays and Python numbers to tensors once, at the edge.
-        inputs = nest.map_structure(self._to_tensor, args[0])
-        args = (inputs,) + args[1:]
+        # 3. Convert NumPy arrays and Python numbers to tensors once, at the edge, and floating
+        # tensors of another dtype to the layer's, as Keras's autocast does.
+        args = (nest.map_structure(self._to_tensor, args[0]),) + args[1:]
+        if self._inputs_dtype is not None:
+            args, kwargs = _cast_floating((args, kwargs), self._inputs_dtype)
+        inputs = args[0]
         # 4. Check the input_spec and build from the real shapes on the first call.
         if not self.built:
             if self.input_spec is not None:
@@ -694,7 +724,7 @@ class Layer(nn.Module):
 
         array = as_array(value)
         if array.dtype.kind == "f":
-            return torch.as_tensor(array, dtype=self._compute_dtype)
+            return torch.as_tensor(array, dtype=self._inputs_dtype or self._compute_dtype)
         if array.dtype.kind in "iub":
             return torch.as_tensor(array)
         raise TypeError(
