@@ -150,3 +150,24 @@ def test_floating_tensors_of_another_dtype_are_cast_to_the_layer_s_as_keras_auto
 def test_multi_head_attention_casts_its_value_too():
     query = torch.rand(2, 3, 4, dtype=torch.float64)
     assert layers.MultiHeadAttention(2, 3)(query, query).dtype == torch.float32
+
+
+@pytest.mark.parametrize("make", [
+    lambda: layers.Dense(3), lambda: layers.LSTM(3), lambda: layers.SimpleRNN(3),
+    lambda: layers.BatchNormalization(), lambda: layers.LayerNormalization(),
+    lambda: layers.GroupNormalization(2), lambda: layers.GlobalAveragePooling1D(),
+    lambda: layers.TimeDistributed(layers.Dense(2))])
+def test_integer_inputs_of_layers_that_compute_in_floats_give_floats_as_in_keras(make):
+    """Keras's matmuls and means promote integers: `Dense(3)(np.array([[1, 2]]))` works there."""
+    layer = make()
+    tokens = np.random.default_rng(0).integers(0, 5, (2, 4, 6))
+    for data in (tokens, torch.as_tensor(tokens), torch.as_tensor(tokens)):  # unbuilt, built
+        out = layer(data)
+        assert out.dtype == torch.float32
+        torch.testing.assert_close(out, layer(torch.as_tensor(tokens, dtype=torch.float32)))
+
+
+def test_layers_that_take_integers_keep_them():
+    assert layers.Embedding(10, 2)(torch.tensor([[1, 2]])).shape == (1, 2, 2)
+    assert layers.Flatten()(torch.ones(2, 3, 2, dtype=torch.int64)).dtype == torch.int64
+    assert layers.ReLU()(torch.ones(2, 3, dtype=torch.int32)).dtype == torch.int32

@@ -50,6 +50,7 @@ class Dense(Layer):
     """
 
     supports_masking = True
+    _casts_integer_inputs = True  # Keras's matmul promotes integer inputs to floats
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,

@@ -165,6 +165,9 @@ class Layer(nn.Module):
     input_spec = None
     # Whether calls follow the dtype policy (cast inputs, weights and outputs). Models do not:
     # their layers do, each by its own policy, as in Keras. Neither do operations and inputs.
+    # Layers that compute in floats from integer inputs too, where Keras's ops promote them
+    # (Dense, the RNNs, the normalizations): their integer inputs are cast to the compute dtype.
+    _casts_integer_inputs = False
     _follows_dtype_policy = True
     # Whether a plain torch module assigned as an attribute is wrapped in a TorchModuleWrapper.
     _wraps_torch_modules = True
@@ -632,7 +635,8 @@ class Layer(nn.Module):
             # floating) is a plain torch module call, unless masks travel on eager tensors (see
             # `_eager_call`).
             if self.built and not kwargs and args and isinstance(args[0], torch.Tensor) and (
-                    args[0].dtype is self._compute_dtype or not args[0].is_floating_point()) and (
+                    args[0].dtype is self._compute_dtype
+                    or not (args[0].is_floating_point() or self._casts_integer_inputs)) and (
                     self._makes_masks is False
                     and not (Layer._eager_masks_seen and "_keras_mask" in args[0].__dict__)):
                 return nn.Module.__call__(self, *args)
@@ -677,10 +681,13 @@ class Layer(nn.Module):
         if any(isinstance(t, SymbolicTensor) for t in leaves):
             return self._symbolic_call(args, kwargs)
         # 3. Convert NumPy arrays and Python numbers to tensors once, at the edge, and floating
-        # tensors of another dtype to the layer's, as Keras's autocast does.
+        # tensors of another dtype to the compute dtype, as Keras's autocast does (a layer that
+        # computes in float32 under a mixed policy casts them back in `_forward_in_policy`).
         args = (nest.map_structure(self._to_tensor, args[0]),) + args[1:]
-        if self._inputs_dtype is not None:
-            args, kwargs = _cast_floating((args, kwargs), self._inputs_dtype)
+        if self._casts_integer_inputs:
+            args = (_cast_floating(args[0], self._compute_dtype, integers=True),) + args[1:]
+        if self.autocast:
+            args, kwargs = _cast_floating((args, kwargs), self._compute_dtype)
         inputs = args[0]
         # 4. Check the input_spec and build from the real shapes on the first call.
         if not self.built:
@@ -724,7 +731,7 @@ class Layer(nn.Module):
 
         array = as_array(value)
         if array.dtype.kind == "f":
-            return torch.as_tensor(array, dtype=self._inputs_dtype or self._compute_dtype)
+            return torch.as_tensor(array, dtype=self._compute_dtype)
         if array.dtype.kind in "iub":
             return torch.as_tensor(array)
         raise TypeError(
@@ -964,13 +971,16 @@ def _forward_in_policy(layer: Layer, *args, **kwargs):
     return _cast_floating(outputs, layer._outputs_dtype)
 
 
-def _cast_floating(structure, dtype: torch.dtype):
+def _cast_floating(structure, dtype: torch.dtype, integers: bool = False):
+    """Cast the floating tensors in `structure` (and with `integers`, the integer ones too; not
+    booleans: masks) to `dtype`."""
     if isinstance(structure, torch.Tensor):
-        if structure.is_floating_point() and structure.dtype != dtype:
+        if structure.dtype != dtype and (structure.is_floating_point() or (
+                integers and structure.dtype is not torch.bool and not structure.is_complex())):
             return structure.to(dtype)
         return structure
     if isinstance(structure, (list, tuple, dict)):
-        return nest.map_structure(lambda t: _cast_floating(t, dtype), structure)
+        return nest.map_structure(lambda t: _cast_floating(t, dtype, integers), structure)
     return structure
 
 

@@ -60,6 +60,7 @@ class _AffineNormalization(Layer):
     supports_masking = True
     # Statistics of float16 values overflow: under a mixed policy they are taken in float32.
     _mixed_computes_in_float32 = True
+    _casts_integer_inputs = True  # Keras normalizes integer inputs to floats
 
     def __init__(self, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
                  gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None,

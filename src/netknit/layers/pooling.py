@@ -213,6 +213,8 @@ class GlobalPooling(Layer):
 
 
 class GlobalAveragePooling(GlobalPooling):
+    _casts_integer_inputs = True  # Keras's mean of integers is a float
+
     def forward(self, inputs):
         return torch.mean(inputs, dim=self._axes, keepdim=self.keepdims)
 

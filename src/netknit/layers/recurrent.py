@@ -475,6 +475,7 @@ class RecurrentLayer(Layer):
 
     # The name of the cell that holds a layer's own weights in Keras, for their paths.
     _keras_cell_name: str | None = None
+    _casts_integer_inputs = True  # Keras's matmuls promote integer sequences to floats
 
     def __init__(self, return_sequences=False, return_state=False, go_backwards=False,
                  stateful=False, unroll=False, zero_output_for_mask=False, **kwargs):

@@ -192,6 +192,10 @@ class TimeDistributed(Wrapper):
     torch.Size([4, 10, 2])
     """
 
+    @property
+    def _casts_integer_inputs(self) -> bool:  # its layer is called past its own `__call__`
+        return self.layer._casts_integer_inputs
+
     def _step_shape(self, input_shape):
         if len(input_shape) < 3:
             raise ShapeError(
