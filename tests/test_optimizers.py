@@ -509,7 +509,7 @@ def test_loss_scale_factor_divides_gradients():
     ({"beta_1": 1.0}, r"beta_1.*\[0, 1\)"),
     ({"epsilon": -1e-7}, "epsilon=-1e-07"),
     ({"use_ema": True, "ema_momentum": 2.0}, "ema_momentum=2.0"),
-    ({"gradient_accumulation_steps": 2}, "gradient_accumulation_steps=2"),
+    ({"gradient_accumulation_steps": 1}, "gradient_accumulation_steps=1"),
     ({"foo": 1}, "not recognized"),
 ])
 def test_adam_rejects_bad_arguments(kwargs, match):

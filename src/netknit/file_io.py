@@ -57,6 +57,56 @@ def write_atomically(filepath: str | os.PathLike, write) -> None:
     _sync_directory(directory)
 
 
+def write_directory_atomically(dirpath: str | os.PathLike, files: dict[str, bytes],
+                               folders: tuple[str, ...] = (), replaceable=frozenset()) -> None:
+    """Make `dirpath` a directory holding exactly `files` (name: contents) and the empty
+    `folders`, all or nothing.
+
+    The directory is written in full under a temporary name beside `dirpath` and renamed into
+    place. An existing `dirpath` is replaced only if it holds nothing but names in `replaceable`
+    (an earlier save of the same kind): it is renamed aside, the new one renamed in, and the old
+    one deleted, so a crash leaves either directory whole (a crash in the instant between the two
+    renames, the old one under its temporary name, `.<name>.<random>.tmp.old`).
+    """
+    dirpath = os.path.abspath(os.fspath(dirpath))
+    parent, name = os.path.split(dirpath)
+    if os.path.lexists(dirpath):
+        if not os.path.isdir(dirpath) or os.path.islink(dirpath):
+            raise FileExistsError(f"{dirpath} exists and is not a directory; choose another path "
+                                  "or remove it first.")
+        others = sorted(set(os.listdir(dirpath)) - set(replaceable))
+        if others:
+            raise FileExistsError(
+                f"{dirpath} holds other files than a saved model ({', '.join(others[:5])}), which "
+                "replacing it would delete. Save to a new or empty directory, or remove them.")
+    os.makedirs(parent, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=parent)
+    try:
+        for member, data in files.items():
+            with open(os.path.join(staging, member), "wb") as file:
+                file.write(data)
+                file.flush()
+                os.fsync(file.fileno())
+        for folder in folders:
+            os.mkdir(os.path.join(staging, folder))
+        _sync_directory(staging)
+        if os.path.isdir(dirpath):
+            old = f"{staging}.old"  # unique, as the staging folder's name is
+            os.rename(dirpath, old)
+            try:
+                os.rename(staging, dirpath)
+            except BaseException:
+                os.rename(old, dirpath)
+                raise
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(staging, dirpath)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    _sync_directory(parent)
+
+
 def _sync_directory(directory: str) -> None:
     try:
         handle = os.open(directory, os.O_RDONLY)

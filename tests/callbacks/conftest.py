@@ -10,7 +10,7 @@ import torch
 
 
 class FakeOptimizer:
-    """An optimizer with what callbacks use: learning_rate, iterations, state_dict."""
+    """An optimizer with what callbacks use: learning_rate, iterations."""
 
     def __init__(self, params, learning_rate=0.01):
         self._torch = torch.optim.Adam(params, lr=learning_rate)
@@ -27,13 +27,6 @@ class FakeOptimizer:
     def step(self):
         self._torch.step()
         self.iterations += 1
-
-    def state_dict(self):
-        return {"torch": self._torch.state_dict(), "iterations": self.iterations}
-
-    def load_state_dict(self, state):
-        self._torch.load_state_dict(state["torch"])
-        self.iterations = state["iterations"]
 
 
 class FakeModel(torch.nn.Module):
@@ -145,9 +138,3 @@ def terminal(monkeypatch):
 @pytest.fixture(name="screen")
 def screen_fixture():
     return screen
-
-
-@pytest.fixture
-def new_model():
-    """Makes fresh models, e.g. a second one to restore a backup into."""
-    return FakeModel

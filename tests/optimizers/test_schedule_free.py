@@ -132,7 +132,7 @@ def test_config_follows_keras():
     ({"epsilon": -1.0}, "epsilon=-1.0"),
     ({"warmup_steps": -1}, "warmup_steps=-1"),
     ({"weight_decay": -1}, "weight_decay=-1"),
-    ({"gradient_accumulation_steps": 2}, "gradient_accumulation_steps"),
+    ({"gradient_accumulation_steps": 1}, "gradient_accumulation_steps"),
 ])
 def test_arguments_are_checked(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -2,71 +2,40 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import zipfile
-
-import numpy as np
-import torch
+import shutil
+import tempfile
 
 from ..distributed import rank
-from ..file_io import atomic_write
+from ..file_io import atomic_write, write_atomically
 from .callback import BatchCounter, Callback
 
-_STATE_FILE = "training_state.json"
-_FORMAT = "netknit.BackupAndRestore/1"
-
-
-def _encode(value, arrays: dict, where: str):
-    """A JSON-ready copy of `value` whose tensors are moved into `arrays` (no pickling)."""
-    if isinstance(value, (torch.Tensor, np.ndarray)):
-        tensor = torch.as_tensor(value).detach().cpu()
-        try:
-            array = tensor.numpy()
-        except TypeError:  # bfloat16 and the like have no NumPy dtype: stored as float32
-            array = tensor.float().numpy()
-        key = f"optimizer/{len(arrays)}"  # unique: the count of arrays so far
-        arrays[key] = array
-        return {"__array__": key, "dtype": str(tensor.dtype).removeprefix("torch.")}
-    if isinstance(value, dict):
-        return {"__dict__": [[_encode(k, arrays, where), _encode(v, arrays, f"{where}[{k!r}]")]
-                             for k, v in value.items()]}
-    if isinstance(value, tuple):
-        return {"__tuple__": [_encode(v, arrays, f"{where}[{i}]") for i, v in enumerate(value)]}
-    if isinstance(value, list):
-        return [_encode(v, arrays, f"{where}[{i}]") for i, v in enumerate(value)]
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    raise TypeError(f"BackupAndRestore can save tensors, numbers, strings and containers of them; "
-                    f"{where} is a {type(value).__name__}: {value!r}")
-
-
-def _decode(value, arrays, device):
-    if isinstance(value, list):
-        return [_decode(v, arrays, device) for v in value]
-    if not isinstance(value, dict):
-        return value
-    if "__array__" in value:
-        dtype = getattr(torch, value["dtype"])
-        return torch.from_numpy(arrays[value["__array__"]]).to(device=device, dtype=dtype)
-    if "__tuple__" in value:
-        return tuple(_decode(v, arrays, device) for v in value["__tuple__"])
-    return {_decode(k, arrays, device): _decode(v, arrays, device) for k, v in value["__dict__"]}
+# Keras's file names inside `backup_dir`, and the suffix of the previous backup's copies.
+_WEIGHTS = "latest.weights.h5"
+_METADATA = "training_metadata.json"
+_PREVIOUS = ".bkp"
 
 
 class BackupAndRestore(Callback):
     """Backs up the training state, and restores it when an interrupted `fit()` is run again.
 
     At the end of each epoch (or every `save_freq` batches) the model's weights, the optimizer's
-    state and the epoch counter are written to `backup_dir`. When `fit()` starts and a backup
+    variables and the epoch counter are written to `backup_dir`. When `fit()` starts and a backup
     exists, they are restored and training resumes at the epoch after the backup (an epoch
     interrupted in the middle is run again from its start). The backup is deleted when `fit()`
-    completes.
+    completes, unless `delete_checkpoint=False`.
 
-    Files: the arrays go to `state-<n>.npz` (read back with `allow_pickle=False`), the rest to
-    `training_state.json`. Each file is written to a temporary file and renamed into place, and
-    the JSON file, renamed last, names the arrays it goes with: a crash while backing up leaves
-    the previous backup whole.
+    Files, as Keras writes them, so that either can resume the other's backup:
+    `latest.weights.h5` is `model.save_weights`'s file (weights and optimizer variables), and
+    `training_metadata.json` is `{"epoch": e, "batch": b}`: the epoch to resume from and, for a
+    backup taken within it, the batch just done (0 at an epoch's end). With `double_checkpoint`,
+    the previous pair is kept as `latest.weights.h5.bkp` and `training_metadata.json.bkp`.
+
+    Each file is written under a temporary name and renamed into place, so no file is ever left
+    half-written. The weights are renamed first: a crash between the two renames leaves the new
+    weights with the previous epoch, which is then trained again (as with Keras).
 
     In a data-parallel run every process restores the backup (so all resume alike; on several
     machines `backup_dir` must be on a shared file system) and only rank 0 writes and deletes it.
@@ -77,8 +46,10 @@ class BackupAndRestore(Callback):
         save_freq: `"epoch"` to back up after each epoch, or an integer to back up every that
             many training batches.
         double_checkpoint: also keep the previous backup, and restore it if the latest one
-            cannot be read (e.g. its file was damaged after writing).
-        delete_checkpoint: whether to delete the backup when training completes.
+            cannot be read (e.g. its file was damaged after writing); it then replaces the
+            latest, as in Keras.
+        delete_checkpoint: whether to delete the backup (its files, then `backup_dir` if that
+            leaves it empty) when training completes.
 
     Attributes:
         resume_epoch: after `on_train_begin`, the epoch training resumes from when a backup was
@@ -103,8 +74,8 @@ class BackupAndRestore(Callback):
         self.double_checkpoint = bool(double_checkpoint)
         self.delete_checkpoint = bool(delete_checkpoint)
         self.resume_epoch: int | None = None
-        self._state_path = os.path.join(self.backup_dir, _STATE_FILE)
-        self._record: dict | None = None  # the latest backup's JSON record
+        self._weights_path = os.path.join(self.backup_dir, _WEIGHTS)
+        self._metadata_path = os.path.join(self.backup_dir, _METADATA)
         self._current_epoch = 0
         self._batches = BatchCounter()
         if save_freq != "epoch":
@@ -113,43 +84,44 @@ class BackupAndRestore(Callback):
 
     def on_train_begin(self, logs=None):
         self.resume_epoch = None
-        self._record = None
-        if not os.path.exists(self._state_path):
+        if not (os.path.exists(self._weights_path) or os.path.exists(self._metadata_path)):
             return
         if not getattr(self.model, "built", True):
             raise ValueError("To use the BackupAndRestore callback, your model must be built "
                              f"before you call `fit()`. Model {self.model.name} is unbuilt. "
                              "You can build it beforehand by calling it on a batch of data.")
-        with open(self._state_path) as file:
-            record = json.load(file)
-        if record.get("format") != _FORMAT:
-            raise ValueError(f"{self._state_path} is not a backup written by BackupAndRestore. "
-                             "Pass a backup_dir used by nothing else.")
         try:
-            self._restore(record)
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile):
-            previous = record.get("previous")
-            if previous is None:
+            self.resume_epoch = self._restore(self._weights_path, self._metadata_path)
+        except (OSError, ValueError, KeyError, TypeError):  # a damaged or partial backup
+            if not os.path.exists(self._weights_path + _PREVIOUS):
                 raise
-            self._restore(previous)
-            record = previous
-        self._record = record
-        self.resume_epoch = record["epoch"]
+            self.resume_epoch = self._restore_previous()
 
-    def _restore(self, record):
-        path = os.path.join(self.backup_dir, record["arrays"])
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
-        weights = [arrays[f"weights/{i}"] for i in range(record["num_weights"])]
-        optimizer = getattr(self.model, "optimizer", None)
-        optimizer_state = None
-        if record["optimizer"] is not None and optimizer is not None:
-            parameter = next(iter(self.model.parameters()), None)
-            device = parameter.device if parameter is not None else "cpu"
-            optimizer_state = _decode(record["optimizer"], arrays, device)
-        self.model.set_weights(weights)
-        if optimizer_state is not None:
-            optimizer.load_state_dict(optimizer_state)
+    def _restore(self, weights_path: str, metadata_path: str) -> int | None:
+        """Load the weights (and optimizer variables) of a backup; its epoch, if it has one."""
+        if os.path.exists(weights_path):
+            self.model.load_weights(weights_path)
+        if not os.path.exists(metadata_path):
+            return None
+        with open(metadata_path) as file:
+            return int(json.load(file)["epoch"])
+
+    def _restore_previous(self) -> int | None:
+        """Restore the previous backup and make it the latest again (Keras copies it back)."""
+        # `load_weights` knows a weights file by its name: each process reads a copy so named
+        # (rank 0 alone writes over the latest backup, which the others may be reading).
+        with tempfile.TemporaryDirectory(prefix=".", suffix=".tmp", dir=self.backup_dir) as copy:
+            weights = os.path.join(copy, _WEIGHTS)
+            shutil.copyfile(self._weights_path + _PREVIOUS, weights)
+            epoch = self._restore(weights, self._metadata_path + _PREVIOUS)
+        if rank() != 0:
+            return epoch
+        _copy(self._weights_path + _PREVIOUS, self._weights_path)
+        if os.path.exists(self._metadata_path + _PREVIOUS):
+            _copy(self._metadata_path + _PREVIOUS, self._metadata_path)
+        elif os.path.exists(self._metadata_path):
+            os.remove(self._metadata_path)
+        return epoch
 
     def on_epoch_begin(self, epoch, logs=None):
         self._current_epoch = epoch
@@ -162,49 +134,34 @@ class BackupAndRestore(Callback):
         if self._batches.reached(batch, self.save_freq):
             self._save(epoch=self._current_epoch, batch=batch)
 
-    def _save(self, epoch, batch):
+    def _save(self, epoch: int, batch: int) -> None:
         if rank() != 0:
             return
         os.makedirs(self.backup_dir, exist_ok=True)
-        generation = 1 if self._record is None else self._record["generation"] + 1
-        weights = self.model.get_weights()
-        arrays = {f"weights/{i}": np.asarray(w) for i, w in enumerate(weights)}
-        optimizer = getattr(self.model, "optimizer", None)
-        optimizer_state = None
-        if optimizer is not None and hasattr(optimizer, "state_dict"):
-            optimizer_state = _encode(optimizer.state_dict(), arrays, "optimizer state")
-        record = {"format": _FORMAT, "generation": generation, "epoch": epoch, "batch": batch,
-                  "arrays": f"state-{generation:06d}.npz", "num_weights": len(weights),
-                  "optimizer": optimizer_state}
-        if self.double_checkpoint and self._record is not None:
-            record["previous"] = {k: v for k, v in self._record.items() if k != "previous"}
-        # 1. The arrays, under a new name: the current backup still points to the old file.
-        with atomic_write(os.path.join(self.backup_dir, record["arrays"])) as file:
-            np.savez(file, **arrays)
-        # 2. The record, which switches to the new arrays in one rename.
-        text = json.dumps(record, indent=1).encode()
-        with atomic_write(self._state_path) as file:
-            file.write(text)
-        self._record = record
-        # 3. Arrays no backup refers to any more.
-        self._remove_files(keep=self._referenced_files())
-
-    def _referenced_files(self) -> set[str]:
-        if self._record is None:
-            return set()
-        files = {_STATE_FILE, self._record["arrays"]}
-        if "previous" in self._record:
-            files.add(self._record["previous"]["arrays"])
-        return files
-
-    def _remove_files(self, keep: set[str]):
-        for name in os.listdir(self.backup_dir):
-            if name not in keep and (name.startswith(("state-", ".tmp-")) or name == _STATE_FILE):
-                os.remove(os.path.join(self.backup_dir, name))
+        if self.double_checkpoint:
+            for path in (self._weights_path, self._metadata_path):
+                if os.path.exists(path):
+                    _copy(path, path + _PREVIOUS)
+        self.model.save_weights(self._weights_path, overwrite=True)
+        with atomic_write(self._metadata_path) as file:
+            file.write(json.dumps({"epoch": epoch, "batch": batch}).encode())
 
     def on_train_end(self, logs=None):
-        if self.delete_checkpoint and rank() == 0 and os.path.isdir(self.backup_dir):
-            self._remove_files(keep=set())
-            self._record = None
-            if not os.listdir(self.backup_dir):
-                os.rmdir(self.backup_dir)
+        if not (self.delete_checkpoint and rank() == 0 and os.path.isdir(self.backup_dir)):
+            return
+        for name in os.listdir(self.backup_dir):
+            path = os.path.join(self.backup_dir, name)
+            if name in (_WEIGHTS, _METADATA, _WEIGHTS + _PREVIOUS, _METADATA + _PREVIOUS):
+                os.remove(path)
+            elif name.startswith(".") and name.endswith(".tmp"):  # left by a crashed write
+                with contextlib.suppress(OSError):
+                    if os.path.isdir(path):
+                        shutil.rmtree(path)
+                    else:
+                        os.remove(path)
+        if not os.listdir(self.backup_dir):
+            os.rmdir(self.backup_dir)
+
+
+def _copy(source: str, target: str) -> None:
+    write_atomically(target, lambda path: shutil.copyfile(source, path))

@@ -81,11 +81,12 @@ class Model(Trainer, Layer):
 
     # ------------------------------------------------------------------ saving
 
-    def save(self, filepath, overwrite: bool = True, zipped=None) -> None:
-        """Save config, weights and compiled state to a Keras 3 `.keras` file, atomically."""
+    def save(self, filepath, overwrite: bool = True, zipped: bool | None = None) -> None:
+        """Save config, weights and compiled state to a Keras 3 `.keras` file, atomically; with
+        `zipped=False`, to a directory of the same files (Keras's unzipped layout)."""
         from ..saving import save_model
 
-        save_model(self, filepath, overwrite=overwrite)
+        save_model(self, filepath, overwrite=overwrite, zipped=zipped)
 
     def save_weights(self, filepath, overwrite: bool = True) -> None:
         """Save the weights (and optimizer state) to `.weights.h5`, or to `.safetensors`."""

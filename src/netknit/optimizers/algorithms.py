@@ -417,8 +417,11 @@ class Nadam(Optimizer):
         )
 
     def _count_step(self):
-        f = _scalar_type(self._params)
-        self._u_product = float(f(self._u_product) * self._momentum_at(self._iterations + 1))
+        # Keras moves the product with each update (not with a step that only accumulates).
+        if self._updates_now():
+            f = _scalar_type(self._params)
+            self._u_product = float(f(self._u_product)
+                                    * self._momentum_at(self._updates_done() + 1))
         super()._count_step()
 
     def _update(self, params, grads, slots, lr, momentum_factor, gradient_factor, correction):

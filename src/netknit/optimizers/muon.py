@@ -180,12 +180,10 @@ class Muon(Optimizer):
                   for wd in (self.weight_decay, self.adam_weight_decay)]
         return (lr, float(step_size), *decays)
 
-    def _apply_update(self, params, grads, slots, scalars) -> None:
+    def _clipped_update(self, params, grads, slots, scalars) -> None:
         # The base class's steps, with weight decay by rule: `weight_decay` for the Muon weights,
         # `adam_weight_decay` for the AdamW ones.
         _, lr, step_size, muon_decay, adam_decay = scalars
-        if self.loss_scale_factor is not None:
-            grads = torch._foreach_div(grads, self.loss_scale_factor)
         grads = self._clip(grads)
         adam = [not _is_placeholder(v, p) for v, p in zip(slots["velocity"], params)]
         for decay_rate, factor, uses_adam in [(self.weight_decay, muon_decay, False),

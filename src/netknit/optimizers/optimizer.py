@@ -9,6 +9,9 @@ One call of `apply` is one training step, in Keras's order:
 4. run the algorithm's update (`_update`) with the learning rate at the current iteration;
 5. count the step.
 
+With `gradient_accumulation_steps=n`, a step between updates only adds its (unscaled) gradients
+to the accumulators; every n-th step runs 2 to 4 on the mean of the n gradients and empties them.
+
 Every tensor operation works on all parameters at once (`torch._foreach_*`), and the host never
 waits for the device: the learning rate, the step count and the bias corrections are Python
 numbers (`_host_scalars`). Steps 2 to 4 (`_apply_update`) are tensor work only, so that
@@ -59,7 +62,12 @@ class Optimizer:
         ema_overwrite_frequency: with `use_ema`, every this many steps the weights are set to
             their averages; None (the default) only at the end of `fit`.
         loss_scale_factor: if set, gradients are divided by it before anything else.
-        gradient_accumulation_steps: accepted for Keras configs; must be None.
+        gradient_accumulation_steps: if set (an integer >= 2), the weights are updated every
+            this many steps only, with the mean of the steps' gradients (clipped after
+            averaging); in between, the gradients are summed in "gradient_accumulator" slots.
+            `iterations` then counts updates, while a learning-rate schedule, as in Keras, is
+            evaluated at the number of steps taken (`variables[0]`, which saved files hold).
+            With `use_ema`, the averages still move every step.
         name: the optimizer's name; Keras's automatic name (`"adam"`, `"adam_1"`, ...) by default.
     """
 
@@ -91,11 +99,14 @@ class Optimizer:
                     not isinstance(ema_overwrite_frequency, int) or ema_overwrite_frequency < 1):
                 raise ValueError("`ema_overwrite_frequency` must be an integer >= 1 or None. "
                                  f"Received: ema_overwrite_frequency={ema_overwrite_frequency!r}")
-        if gradient_accumulation_steps is not None:
+        if gradient_accumulation_steps is not None and (
+                isinstance(gradient_accumulation_steps, bool)
+                or not isinstance(gradient_accumulation_steps, numbers.Integral)
+                or gradient_accumulation_steps < 2):
             raise ValueError(
-                "netknit optimizers do not accumulate gradients over steps. Received: "
-                f"gradient_accumulation_steps={gradient_accumulation_steps}. Pass None, or use a "
-                "larger batch size."
+                "`gradient_accumulation_steps` must be an integer >= 2, or None to update the "
+                "weights at every step. Received: "
+                f"gradient_accumulation_steps={gradient_accumulation_steps!r}"
             )
         clip_args = {
             "clipnorm": clipnorm, "clipvalue": clipvalue, "global_clipnorm": global_clipnorm
@@ -140,8 +151,22 @@ class Optimizer:
 
     @property
     def iterations(self) -> torch.Tensor:
-        """The number of steps taken, as Keras's int32 `iteration` variable (`assign` sets it)."""
+        """The number of steps taken, as Keras's int32 `iteration` variable (`assign` sets it);
+        with gradient accumulation, the number of updates, an int32 tensor, as Keras gives it."""
+        if self.gradient_accumulation_steps:
+            return torch.tensor(self._updates_done(), dtype=torch.int32)
         return self._iteration_variable.showing(self._iterations)
+
+    def _updates_done(self) -> int:
+        """How many times the weights were updated: the steps taken, or with gradient
+        accumulation the complete rounds of steps."""
+        steps = self.gradient_accumulation_steps
+        return self._iterations // steps if steps else self._iterations
+
+    def _updates_now(self) -> bool:
+        """Whether the next step updates the weights (with accumulation, only every n-th)."""
+        steps = self.gradient_accumulation_steps
+        return not steps or (self._iterations + 1) % steps == 0
 
     def _set_iterations(self, value) -> None:
         self._iterations = int(value)
@@ -191,7 +216,7 @@ class Optimizer:
         self._given_params = params
         self._params = list(params)
         self._slots = {
-            slot: [torch.zeros_like(p) if slot == "average" else self._make_slot(slot, p)
+            slot: [torch.zeros_like(p) if slot in _BASE_SLOTS else self._make_slot(slot, p)
                    for p in self._params]
             for group in self._state_groups
             for slot in group
@@ -213,8 +238,11 @@ class Optimizer:
     @property
     def _state_groups(self) -> tuple[tuple[str, ...], ...]:
         """The slot groups in Keras's order: with `use_ema`, the weights' moving averages
-        ("average") come first, then the algorithm's own."""
-        return ((("average",),) if self.use_ema else ()) + tuple(self._slot_groups)
+        ("average") come first, then with gradient accumulation the summed gradients
+        ("gradient_accumulator"), then the algorithm's own."""
+        return ((("average",),) if self.use_ema else ()) + (
+            (("gradient_accumulator",),) if self.gradient_accumulation_steps else ()
+        ) + tuple(self._slot_groups)
 
     def _has_slot(self, slot: str, index: int) -> bool:
         """Whether Keras keeps `slot` for the parameter at `index`: always, unless an algorithm
@@ -243,9 +271,10 @@ class Optimizer:
 
     @property
     def variables(self) -> list[torch.Tensor]:
-        """Keras's list: `iterations`, the learning rate (unless a schedule or callable gives
-        it), then the slot variables (once built)."""
-        numbers = [self.iterations]
+        """Keras's list: the `iteration` variable (the steps taken, also with gradient
+        accumulation), the learning rate (unless a schedule or callable gives it), then the slot
+        variables (once built)."""
+        numbers = [self._iteration_variable.showing(self._iterations)]
         if isinstance(self._learning_rate, float):
             numbers.append(self.learning_rate)
         return numbers + self._slot_variables + self._user_variables
@@ -375,10 +404,16 @@ class Optimizer:
         """The numbers of the next step, computed on the host; changes nothing.
 
         The weight-decay factor `1 - weight_decay * learning_rate`, then the algorithm's own
-        (`_step_scalars`), with the learning rate of this step.
+        (`_step_scalars`), with the learning rate of this step. With gradient accumulation,
+        first 1.0 if the step updates the weights and 0.0 if it only accumulates; the
+        algorithm's step is then the update's (Keras's `iterations + 1`), while the learning
+        rate is the schedule's at the steps taken, as Keras evaluates it.
         """
         lr = self._current_learning_rate()
         decay = 1.0 - self.weight_decay * lr if self.weight_decay else 1.0
+        if self.gradient_accumulation_steps:
+            return (float(self._updates_now()), decay,
+                    *self._step_scalars(lr, self._updates_done() + 1))
         return (decay, *self._step_scalars(lr, self._iterations + 1))
 
     def _count_step(self) -> None:
@@ -389,13 +424,15 @@ class Optimizer:
 
     @torch.no_grad()
     def _update_averages(self) -> None:
-        # As Keras: the first step's average is the weight; the step count is a host number.
-        momentum = self.ema_momentum if self._iterations else 0.0
+        # As Keras: the first update's average is the weight; the count is a host number. With
+        # gradient accumulation, Keras moves the averages at every step, and counts updates to
+        # tell the first one and when to overwrite the weights.
+        updates = self._updates_done()
+        momentum = self.ema_momentum if updates else 0.0
         averages = self._slots["average"]
         torch._foreach_mul_(averages, momentum)
         torch._foreach_add_(averages, self._params, alpha=1 - momentum)
-        if self.ema_overwrite_frequency and \
-                (self._iterations + 1) % self.ema_overwrite_frequency == 0:
+        if self.ema_overwrite_frequency and (updates + 1) % self.ema_overwrite_frequency == 0:
             torch._foreach_copy_(self._params, averages)
 
     @torch.no_grad()
@@ -413,10 +450,48 @@ class Optimizer:
         """Steps 2 to 4 on tensors only, so that a compiled training step can include them:
         `scalars` are `_host_scalars()`'s numbers, as floats, or as 0-d tensors in a compiled
         step (a float there would be compiled in as a constant)."""
-        decay, *scalars = scalars
-        # 2. Unscale and clip the gradients.
+        # 2. Unscale the gradients.
         if self.loss_scale_factor is not None:
             grads = torch._foreach_div(grads, self.loss_scale_factor)
+        if self.gradient_accumulation_steps:
+            self._accumulate(params, grads, slots, scalars)
+        else:
+            self._clipped_update(params, grads, slots, scalars)
+
+    def _accumulate(self, params, grads, slots, scalars) -> None:
+        """Add `grads` to the accumulators or, at an update step, update with the mean of the
+        accumulated steps and this one and empty the accumulators, as Keras does.
+
+        Eagerly the host knows which (the first scalar is a float). In a compiled step it is a
+        0-d tensor, and the graph must serve both: it runs the update and keeps its results
+        only at an update step (`torch.where`, which Inductor fuses into the update's kernels).
+        """
+        updating, *scalars = scalars
+        accumulators = slots["gradient_accumulator"]
+        compiled = isinstance(updating, torch.Tensor)
+        if not (compiled or updating):
+            torch._foreach_add_(accumulators, grads)
+            return
+        if compiled:
+            updating = updating != 0
+            state = [*params, *self._user_variables, *(
+                t for slot, tensors in slots.items() if slot not in _BASE_SLOTS for t in tensors)]
+            before = [t.clone() for t in state]
+        mean = torch._foreach_add(grads, accumulators)
+        torch._foreach_div_(mean, self.gradient_accumulation_steps)
+        self._clipped_update(params, mean, slots, scalars)
+        if not compiled:
+            # Keras empties them by multiplying by zero (so a NaN stays a NaN).
+            torch._foreach_mul_(accumulators, 0.0)
+            return
+        for tensor, old in zip(state, before):
+            tensor.copy_(torch.where(updating, tensor, old))
+        for accumulator, grad in zip(accumulators, grads):
+            accumulator.copy_(torch.where(updating, accumulator * 0.0, accumulator + grad))
+
+    def _clipped_update(self, params, grads, slots, scalars) -> None:
+        """Steps 2 (clipping) to 4 on unscaled gradients."""
+        decay, *scalars = scalars
         grads = self._clip(grads)
         # 3. Decoupled weight decay, with the learning rate of this step.
         if self.weight_decay:
@@ -581,6 +656,11 @@ def addcdiv_scaled_(targets, numerators, denominators, scale) -> None:
         torch._foreach_add_(targets, quotients)
     else:
         torch._foreach_addcdiv_(targets, numerators, denominators, value=scale)
+
+
+# The slots every optimizer may have, made as zeros by the base class and kept by it: the
+# weights' moving averages (`use_ema`) and the summed gradients (`gradient_accumulation_steps`).
+_BASE_SLOTS = ("average", "gradient_accumulator")
 
 
 def _same(a, b) -> bool:

@@ -1,5 +1,7 @@
 """The `.keras` file: a zip of `config.json`, `metadata.json` and `model.weights.h5` (and Keras's
-legacy `.h5` format, through `legacy_h5.py`).
+legacy `.h5` format, through `legacy_h5.py`). With `zipped=False` the same three files go to a
+directory instead, beside an empty `assets` folder, as Keras lays one out; `load_model` reads
+such a directory too.
 
 The layout is Keras 3's, so files move between netknit and Keras both ways. Writing is atomic:
 the file is written next to its destination under a temporary name and moved into place with
@@ -18,7 +20,7 @@ import json
 import os
 import zipfile
 
-from ..file_io import atomic_write
+from ..file_io import atomic_write, write_directory_atomically
 from ..optimizers import LossScaleOptimizer
 from .legacy_h5 import (
     LEGACY_SUFFIXES,
@@ -41,6 +43,7 @@ from .weights import (
 )
 
 CONFIG, METADATA, WEIGHTS = "config.json", "metadata.json", "model.weights.h5"
+ASSETS = "assets"  # a model directory's folder for Keras's layer assets; netknit writes none
 KERAS_VERSION = "3.15.1"  # the Keras release whose format netknit writes
 _MAX_MEMBER_BYTES = 1 << 32
 
@@ -48,10 +51,18 @@ _MAX_MEMBER_BYTES = 1 << 32
 # ---------------------------------------------------------------- whole models
 
 
-def save_model(model, filepath, overwrite: bool = True) -> None:
-    """Write `model` (config, weights, compiled state) to a `.keras` file."""
+def save_model(model, filepath, overwrite: bool = True, zipped: bool | None = None) -> None:
+    """Write `model` (config, weights, compiled state) to a `.keras` file, or with
+    `zipped=False` to a directory of the same files (whose path must not end in `.keras`)."""
     filepath = os.fspath(filepath)
-    if not filepath.endswith((".keras", *LEGACY_SUFFIXES)):
+    if zipped is not None and not isinstance(zipped, bool):
+        raise TypeError(f"Expected zipped=True, False or None. Received: zipped={zipped!r}")
+    if zipped is False:
+        if filepath.endswith(".keras"):
+            raise ValueError(
+                "With zipped=False the model is saved as a directory, whose path should not end "
+                f"in .keras. Received: filepath={filepath!r}. Drop the suffix, or save zipped.")
+    elif not filepath.endswith((".keras", *LEGACY_SUFFIXES)):
         raise ValueError(
             "model.save() writes the Keras 3 format, whose file name ends in .keras (or Keras's "
             f"legacy HDF5 format, .h5). Received: filepath={filepath!r}. Use "
@@ -68,20 +79,26 @@ def save_model(model, filepath, overwrite: bool = True) -> None:
         return
     from .. import __version__
 
-    # 1. Everything is serialized before the file is opened, so errors leave no trace.
-    config = json.dumps(model_config(model))
-    metadata = json.dumps({
-        "keras_version": KERAS_VERSION,
-        "netknit_version": __version__,
-        "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
-    })
+    # 1. Everything is serialized before a file is opened, so errors leave no trace.
     weights = io.BytesIO()
     write_h5(weights, *model_arrays(model))
+    members = {
+        METADATA: json.dumps({
+            "keras_version": KERAS_VERSION,
+            "netknit_version": __version__,
+            "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
+        }).encode(),
+        CONFIG: json.dumps(model_config(model)).encode(),
+        WEIGHTS: weights.getvalue(),
+    }
     # 2. Then written in one go, atomically.
+    if zipped is False:
+        write_directory_atomically(filepath, members, folders=(ASSETS,),
+                                   replaceable={*members, ASSETS})
+        return
     with atomic_write(filepath) as file, zipfile.ZipFile(file, "w") as archive:
-        archive.writestr(METADATA, metadata)
-        archive.writestr(CONFIG, config)
-        archive.writestr(WEIGHTS, weights.getvalue())
+        for name, data in members.items():
+            archive.writestr(name, data)
 
 
 def model_config(model) -> dict:
@@ -112,10 +129,11 @@ def compile_config_of(model) -> dict | None:
 
 def load_model(filepath, custom_objects: dict | None = None, compile: bool = True,
                safe_mode: bool = True):
-    """Load a model saved with `model.save` (by netknit or Keras 3) from a `.keras` file.
+    """Load a model saved with `model.save` (by netknit or Keras 3) from a `.keras` file, or
+    from the directory `model.save(..., zipped=False)` writes.
 
     Args:
-        filepath: the `.keras` file.
+        filepath: the `.keras` file, or the model's directory.
         custom_objects: `{name: class or function}` for your own layers, losses, ... that are
             not registered with `register_keras_serializable`.
         compile: restore the compiled state (optimizer with its slots, loss, metrics).
@@ -125,18 +143,24 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
         SavingError: the file is not a model file netknit can read, or it is damaged.
     """
     filepath = os.fspath(filepath)
-    if filepath.endswith(LEGACY_SUFFIXES):
+    is_directory = os.path.isfile(os.path.join(filepath, CONFIG))
+    if filepath.endswith(LEGACY_SUFFIXES) and not is_directory:
         return _load_legacy_model(filepath, custom_objects, compile, safe_mode)
-    if not filepath.endswith(".keras"):
+    if not (filepath.endswith(".keras") or is_directory):
         raise ValueError(
-            f"load_model reads .keras files (and Keras's legacy .h5 files). Received: "
-            f"{filepath!r}. For a weights file use model.load_weights()."
+            f"load_model reads .keras files, model directories (saved with zipped=False, holding "
+            f"a {CONFIG}) and Keras's legacy .h5 files. Received: {filepath!r}. For a weights "
+            "file use model.load_weights()."
         )
-    if not os.path.isfile(filepath):
+    if not (is_directory or os.path.isfile(filepath)):
         raise _FileNotFound(f"File not found: filepath={filepath}. Please ensure the file is an "
                             "accessible `.keras` zip file.")
-    # 1. Read the three members.
-    config, weights = _read_archive(filepath)
+    # 1. Read the config and the weights.
+    if is_directory:
+        config, weights = _read_directory(filepath)
+    else:
+        config, contents = _read_archive(filepath)
+        weights = io.BytesIO(contents)
     with _rebuilding(filepath):
         # 2. Rebuild the model from its config.
         model = _model_from_config(filepath, config, custom_objects, safe_mode)
@@ -144,7 +168,7 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
         compile_config = config.get("compile_config")
         if compile and compile_config:
             compile_from_config(model, compile_config, custom_objects)
-        arrays = read_h5(io.BytesIO(weights), f"The weights in {filepath}")
+        arrays = read_h5(weights, f"The weights in {filepath}")
         _restore_loss_scaling(model, arrays)
         load_model_arrays(model, arrays, f"The weights in {filepath}")
     return model
@@ -219,13 +243,32 @@ def _read_archive(filepath: str) -> tuple[dict, bytes]:
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError,
             NotImplementedError, RuntimeError) as error:
         raise SavingError(f"{filepath} is not a readable .keras (zip) file: {error}") from error
+    return _parsed_config(filepath, config_text), weights
+
+
+def _read_directory(dirpath: str) -> tuple[dict, str]:
+    """The config of a model directory, and the path of its weights file."""
+    weights = os.path.join(dirpath, WEIGHTS)
+    if not os.path.isfile(weights):
+        raise SavingError(f"{dirpath} is not a complete model directory: it has no {WEIGHTS}.")
+    try:
+        with open(os.path.join(dirpath, CONFIG), "rb") as file:
+            config_text = file.read(_MAX_MEMBER_BYTES + 1)
+    except OSError as error:
+        raise SavingError(f"{dirpath}: {CONFIG} cannot be read ({error}).") from error
+    if len(config_text) > _MAX_MEMBER_BYTES:
+        raise SavingError(f"{dirpath}: {CONFIG} is implausibly large.")
+    return _parsed_config(dirpath, config_text), weights
+
+
+def _parsed_config(filepath: str, config_text: bytes) -> dict:
     try:
         config = json.loads(config_text)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
         raise SavingError(f"{filepath}: {CONFIG} is not valid JSON ({error}).") from error
     if not isinstance(config, dict) or "class_name" not in config:
         raise SavingError(f"{filepath}: {CONFIG} does not describe a model.")
-    return config, weights
+    return config
 
 
 def compile_from_config(model, compile_config: dict, custom_objects=None) -> None:
