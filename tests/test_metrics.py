@@ -87,29 +87,37 @@ def test_default_names_follow_keras():
     assert metrics.FBetaScore().name == "fbeta_score"
 
 
-def test_get_names_the_metric_as_given():
-    for name, cls in [("mae", metrics.MeanAbsoluteError),
-                      ("mean_absolute_error", metrics.MeanAbsoluteError),
-                      ("MeanSquaredError", metrics.MeanSquaredError),
-                      ("accuracy", metrics.Accuracy), ("acc", metrics.Accuracy),
-                      ("binary_accuracy", metrics.BinaryAccuracy),
-                      ("top_k_categorical_accuracy", metrics.TopKCategoricalAccuracy),
-                      ("auc", metrics.AUC), ("precision", metrics.Precision)]:
+def test_get_gives_an_instance_under_its_default_name():
+    # As Keras's metrics.get: compile, not get, names a metric after the string it was given.
+    for name, cls, default in [
+            ("mae", metrics.MeanAbsoluteError, "mean_absolute_error"),
+            ("mean_absolute_error", metrics.MeanAbsoluteError, "mean_absolute_error"),
+            ("MeanSquaredError", metrics.MeanSquaredError, "mean_squared_error"),
+            ("accuracy", metrics.Accuracy, "accuracy"),
+            ("binary_accuracy", metrics.BinaryAccuracy, "binary_accuracy"),
+            ("top_k_categorical_accuracy", metrics.TopKCategoricalAccuracy,
+             "top_k_categorical_accuracy")]:
         metric = metrics.get(name)
-        assert type(metric) is cls and metric.name == name
+        assert type(metric) is cls and metric.name == default
+    # Classes named automatically take the next free name, as Keras's do.
+    first, second = metrics.get("precision"), metrics.get("Precision")
+    assert type(second) is metrics.Precision
+    assert second.name.startswith("precision_") and second.name != first.name
+    assert isinstance(metrics.get(metrics.AUC), metrics.AUC)
     assert metrics.get(None) is None
     recall = metrics.Recall()
     assert metrics.get(recall) is recall
+    with pytest.raises(ValueError, match="Unknown metric: 'acc'"):
+        metrics.get("acc")  # only compile knows "acc"
+    with pytest.raises(ValueError, match="Could not interpret metric identifier.*Received: 3"):
+        metrics.get(3)
 
 
-def test_get_wraps_a_plain_function_under_its_name():
+def test_get_returns_a_plain_function_as_it_is():
     def mean_error(y_true, y_pred):
         return (y_pred - y_true).abs().mean(-1)
 
-    metric = metrics.get(mean_error)
-    assert isinstance(metric, metrics.MeanMetricWrapper) and metric.name == "mean_error"
-    metric.update_state(Y_REG, P_REG)
-    np.testing.assert_allclose(metric.result().numpy(), 1.0)
+    assert metrics.get(mean_error) is mean_error
 
 
 @pytest.mark.parametrize("name, suggestion", [
@@ -180,7 +188,7 @@ def test_confusion_counts_as_keras(name, plain, weighted, at_thresholds):
     several.update_state(CONFUSION_Y, CONFUSION_P)
     assert several.result().tolist() == at_thresholds
     assert metric.get_config()["thresholds"] is None
-    assert metrics.get(metric.name).name == metric.name  # compile(metrics=["true_positives"])
+    assert type(metrics.get(name)) is cls
 
 
 def test_r2_score_as_keras():
@@ -198,6 +206,26 @@ def test_r2_score_as_keras():
     np.testing.assert_allclose(per_output.result().numpy(), [0.965, 0.8604651], rtol=1e-6)
     with pytest.raises(ValueError, match="class_aggregation"):
         metrics.R2Score(class_aggregation="median")
+
+
+def test_r2_score_counts_values_and_constant_targets_as_keras():
+    # Keras 3.15.1: the adjusted score's n is the number of values (samples times outputs), and
+    # an output whose targets never vary scores 0.
+    y_true = np.array([[1.0, 0.5], [2.0, 0.1], [3.0, 0.9], [4.0, 0.3]])
+    y_pred = np.array([[1.1, 0.4], [1.9, 0.3], [3.2, 0.8], [3.7, 0.2]])
+    for regressors, expected in ((1, 0.8658333420753479), (6, 0.19499993324279785)):
+        score = metrics.R2Score(num_regressors=regressors)
+        score.update_state(y_true, y_pred)
+        assert float(score.result()) == pytest.approx(expected, rel=1e-6)
+    assert [v.path for v in score.variables] == [
+        f"{score.name}/{n}" for n in ("num_samples", "squared_sum", "sum", "residual", "count")]
+    with pytest.warns(UserWarning, match="num_regressors=7 and 8 values"):
+        too_many = metrics.R2Score(num_regressors=7)
+        too_many.update_state(y_true, y_pred)
+        too_many.result()
+    constant = metrics.R2Score(class_aggregation=None)
+    constant.update_state(np.stack([y_true[:, 0], np.ones(4)], 1), y_pred)
+    np.testing.assert_allclose(constant.result().numpy(), [0.97, 0.0], rtol=1e-6)
 
 
 def test_iou_metrics_as_keras():

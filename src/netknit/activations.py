@@ -279,9 +279,9 @@ def get(identifier) -> Callable:
         return ACTIVATIONS[identifier]
     if callable(identifier):
         return identifier
-    raise TypeError(
-        "Expected an activation name such as 'relu', a callable, or None. "
-        f"Received: {identifier!r}"
+    raise ValueError(
+        "Could not interpret activation function identifier: expected an activation name such "
+        f"as 'relu', a callable, or None. Received: {identifier!r}"
     )
 
 

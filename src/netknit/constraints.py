@@ -88,10 +88,13 @@ def get(identifier) -> Constraint | None:
         return _lookup(identifier.get("class_name")).from_config(identifier.get("config") or {})
     if isinstance(identifier, str):
         return _lookup(identifier)()
+    if isinstance(identifier, type) and issubclass(identifier, Constraint):
+        return identifier()
     if callable(identifier):
         return identifier
-    raise TypeError(
-        f"Expected a constraint name, a Constraint, or a callable. Received: {identifier!r}"
+    raise ValueError(
+        "Could not interpret constraint identifier: expected a constraint name, a Constraint, "
+        f"or a callable. Received: {identifier!r}"
     )
 
 

@@ -347,9 +347,10 @@ _ALIASES = {
 }
 
 
-def get(identifier) -> Initializer:
-    """A Keras name (`"glorot_uniform"`), class name, config dict, instance or callable."""
-    if isinstance(identifier, Initializer) or (
+def get(identifier) -> Initializer | None:
+    """A Keras name (`"glorot_uniform"`), class name, config dict, instance or callable; None
+    stays None (then `add_weight` picks the default for the weight's dtype, as in Keras)."""
+    if identifier is None or isinstance(identifier, Initializer) or (
         callable(identifier) and not isinstance(identifier, type)
     ):
         return identifier
@@ -360,9 +361,9 @@ def get(identifier) -> Initializer:
         return _lookup(identifier)()
     if isinstance(identifier, type) and issubclass(identifier, Initializer):
         return identifier()
-    raise TypeError(
-        f"Expected an initializer name such as 'glorot_uniform', an Initializer, or a config dict. "
-        f"Received: {identifier!r}"
+    raise ValueError(
+        "Could not interpret initializer identifier: expected a name such as 'glorot_uniform', "
+        f"an Initializer, or a config dict. Received: {identifier!r}"
     )
 
 
@@ -373,8 +374,11 @@ def _lookup(name: str) -> type:
     return cls
 
 
-def serialize(initializer) -> dict:
-    """Keras 3's config form: `{"module": ..., "class_name": ..., "config": ...}`."""
+def serialize(initializer) -> dict | None:
+    """Keras 3's config form: `{"module": ..., "class_name": ..., "config": ...}` (None for
+    None)."""
+    if initializer is None:
+        return None
     return {
         "module": "keras.initializers",
         "class_name": type(initializer).__name__,

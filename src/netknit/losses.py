@@ -908,16 +908,18 @@ LOSS_FUNCTIONS.update({
 })
 
 
-def get(identifier) -> Loss | None:
-    """Resolve a loss identifier to a `Loss`.
+def get(identifier) -> Loss | Callable | None:
+    """Resolve a loss identifier, as Keras's `losses.get` does.
 
     Args:
-        identifier: None; a name (`"mse"`, `"mean_squared_error"`, `"MeanSquaredError"`, ...); a
-            `Loss` or `Loss` class; a function `fn(y_true, y_pred)` of per-sample values
-            (wrapped, with the default reduction); or a config dict from `serialize`.
+        identifier: None; a name: a loss function's name or alias (`"mse"`,
+            `"mean_squared_error"`) gives that function, a class name (`"MeanSquaredError"`) a new
+            instance; a `Loss` or any callable, returned as it is; a `Loss` class, instantiated;
+            or a config dict from `serialize`.
 
     Returns:
-        A `Loss` whose call `(y_true, y_pred, sample_weight=None)` returns the reduced loss.
+        A `Loss`, a function `fn(y_true, y_pred)` of per-sample values, or None. `compile` wraps
+        a function in a `LossFunctionWrapper`.
     """
     if identifier is None or isinstance(identifier, Loss):
         return identifier
@@ -931,8 +933,7 @@ def get(identifier) -> Loss | None:
             # knows neither name).
             return CategoricalGeneralizedCrossEntropy()
         if identifier in LOSS_FUNCTIONS:
-            fn = LOSS_FUNCTIONS[identifier]
-            return LossFunctionWrapper(fn, name=fn.__name__)
+            return LOSS_FUNCTIONS[identifier]
         raise unknown_name_error(
             "loss", identifier, [n for n in (*LOSS_CLASSES, *LOSS_FUNCTIONS)
                                  if n not in ("Loss", "LossFunctionWrapper")]
@@ -940,10 +941,10 @@ def get(identifier) -> Loss | None:
     if isinstance(identifier, type) and issubclass(identifier, Loss):
         return identifier()
     if callable(identifier):
-        return LossFunctionWrapper(identifier)
-    raise TypeError(
-        "Expected a loss name (e.g. 'mse'), a Loss, a function fn(y_true, y_pred) or a config "
-        f"dict. Received: {identifier!r}"
+        return identifier
+    raise ValueError(
+        "Could not interpret loss identifier: expected a loss name (e.g. 'mse'), a Loss, a "
+        f"function fn(y_true, y_pred) or a config dict. Received: {identifier!r}"
     )
 
 
@@ -961,7 +962,8 @@ def deserialize(config: dict) -> Loss:
     """The `Loss` described by a dict from `serialize`."""
     class_name = config.get("class_name")
     if class_name == "function":
-        return get(config.get("config"))
+        loss = get(config.get("config"))
+        return loss if isinstance(loss, Loss) else LossFunctionWrapper(loss)
     if class_name not in LOSS_CLASSES:
         raise unknown_name_error("loss class", class_name, LOSS_CLASSES)
     return LOSS_CLASSES[class_name].from_config(config.get("config") or {})

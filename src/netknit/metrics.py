@@ -14,6 +14,7 @@ tensor(0.5000)
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -72,6 +73,9 @@ class Metric:
 
     Subclasses declare their state with `add_variable` in `__init__` (or on the first update when
     its shape depends on the data) and implement `update_state` and `result`.
+
+    A metric that training should raise or lower says so in `_direction` (`"up"` or `"down"`),
+    as Keras's do: the monitoring callbacks read it in `mode="auto"`.
 
     Args:
         name: the metric's name; by default made from the class name.
@@ -229,6 +233,16 @@ class Mean(Metric):
         return divide_no_nan(self.total, self.count)
 
 
+# A mean of one of these is minimized, as Keras's metrics of its own losses are. Keras's list
+# leaves out categorical generalized cross-entropy.
+_KERAS_LOSS_FUNCTIONS = tuple(
+    fn for fn in losses_module.LOSS_FUNCTIONS.values()
+    if fn is not losses_module.categorical_generalized_cross_entropy)
+_KERAS_LOSS_CLASSES = tuple(
+    cls for cls in losses_module.LOSS_CLASSES.values()
+    if cls is not losses_module.CategoricalGeneralizedCrossEntropy)
+
+
 class MeanMetricWrapper(Mean):
     """The mean over all samples of `fn(y_true, y_pred, **kwargs)`.
 
@@ -244,6 +258,8 @@ class MeanMetricWrapper(Mean):
         super().__init__(name=name or unique_name("mean_metric_wrapper"), dtype=dtype)
         self._fn = fn
         self._fn_kwargs = kwargs
+        if fn in _KERAS_LOSS_FUNCTIONS or type(fn) in _KERAS_LOSS_CLASSES:
+            self._direction = "down"
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         super().update_state(self._fn(y_true, y_pred, **self._fn_kwargs), sample_weight)
@@ -352,6 +368,7 @@ class Accuracy(_FunctionMetric):
     """How often predictions equal labels exactly."""
 
     function = staticmethod(accuracy)
+    _direction = "up"
 
     def __init__(self, name="accuracy", dtype=None):
         super().__init__(name=name, dtype=dtype)
@@ -365,6 +382,7 @@ class BinaryAccuracy(_FunctionMetric):
     """
 
     function = staticmethod(binary_accuracy)
+    _direction = "up"
 
     def __init__(self, name="binary_accuracy", dtype=None, threshold=0.5):
         if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
@@ -376,6 +394,7 @@ class CategoricalAccuracy(_FunctionMetric):
     """How often the arg-max of predictions matches one-hot labels."""
 
     function = staticmethod(categorical_accuracy)
+    _direction = "up"
 
     def __init__(self, name="categorical_accuracy", dtype=None):
         super().__init__(name=name, dtype=dtype)
@@ -385,6 +404,7 @@ class SparseCategoricalAccuracy(_FunctionMetric):
     """How often the arg-max of predictions matches integer labels."""
 
     function = staticmethod(sparse_categorical_accuracy)
+    _direction = "up"
 
     def __init__(self, name="sparse_categorical_accuracy", dtype=None):
         super().__init__(name=name, dtype=dtype)
@@ -404,6 +424,7 @@ class TopKCategoricalAccuracy(_FunctionMetric):
     """
 
     function = staticmethod(top_k_categorical_accuracy)
+    _direction = "up"
 
     def __init__(self, k=5, name="top_k_categorical_accuracy", dtype=None):
         super().__init__(name=name, dtype=dtype, k=_check_k(k))
@@ -418,6 +439,7 @@ class SparseTopKCategoricalAccuracy(_FunctionMetric):
     """
 
     function = staticmethod(sparse_top_k_categorical_accuracy)
+    _direction = "up"
 
     def __init__(self, k=5, name="sparse_top_k_categorical_accuracy", dtype=None,
                  from_sorted_ids=False):
@@ -478,6 +500,7 @@ class CosineSimilarity(_FunctionMetric):
     """Mean cosine similarity between labels and predictions along `axis`."""
 
     function = staticmethod(cosine_similarity)
+    _direction = "up"
 
     def __init__(self, name="cosine_similarity", dtype=None, axis=-1):
         super().__init__(name=name, dtype=dtype, axis=axis)
@@ -494,6 +517,8 @@ class LogCoshError(_FunctionMetric):
 
 class RootMeanSquaredError(Mean):
     """Square root of the mean squared error over all elements."""
+
+    _direction = "down"
 
     def __init__(self, name="root_mean_squared_error", dtype=None):
         super().__init__(name=name, dtype=dtype)
@@ -729,6 +754,8 @@ def _bucket_counts(labels, y_pred, weights, num_thresholds, multi_label=False,
 class _PrecisionRecall(Metric):
     """Shared state and arguments of `Precision` and `Recall`."""
 
+    _direction = "up"
+
     _other: str  # the second count: "false_positives" or "false_negatives"
 
     def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
@@ -864,7 +891,7 @@ class _AtConstraint(Metric):
     """
 
     _value_name: str  # the constructor argument holding `value`: "recall", "precision", ...
-    _direction = "up"  # for callbacks monitoring it with mode="auto"
+    _direction = "up"
 
     def __init__(self, value, num_thresholds=200, class_id=None, name=None, dtype=None):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
@@ -1011,6 +1038,8 @@ class R2Score(Metric):
         num_regressors: with `p > 0`, the adjusted score `1 - (1 - R²) (n - 1) / (n - p - 1)`.
     """
 
+    _direction = "up"
+
     def __init__(self, class_aggregation="uniform_average", num_regressors=0, name="r2_score",
                  dtype=None):
         super().__init__(name=name, dtype=dtype)
@@ -1024,6 +1053,9 @@ class R2Score(Metric):
                              f">= 0. Received: num_regressors={num_regressors!r}")
         self.class_aggregation = class_aggregation
         self.num_regressors = num_regressors
+        # The number of values seen (samples times outputs), which the adjusted score counts as
+        # its n, as Keras does; the per-output state waits for the first batch's width.
+        self.add_variable("num_samples")
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_pred = to_tensor(y_pred).to(self._torch_dtype)
@@ -1035,20 +1067,24 @@ class R2Score(Metric):
                              f"Received: {tuple(y_true.shape)} and {tuple(y_pred.shape)}.")
         weights = torch.ones_like(y_true) if sample_weight is None else to_tensor(
             sample_weight, y_true.device).to(self._torch_dtype).reshape(-1, 1).expand_as(y_true)
-        if not self._variables:
-            for name in ("sum", "squared_sum", "residual", "count"):
+        if "sum" not in self._variables:
+            for name in ("squared_sum", "sum", "residual", "count"):
                 self.add_variable(name, (y_true.shape[-1],))
         self._on_device_of(y_true)
         self.sum.add_((weights * y_true).sum(0))
         self.squared_sum.add_((weights * y_true.square()).sum(0))
         self.residual.add_((weights * (y_true - y_pred).square()).sum(0))
         self.count.add_(weights.sum(0))
+        self.num_samples.add_(y_true.numel())
 
     def result(self):
-        if not self._variables:
+        if "sum" not in self._variables:
             return torch.tensor(0.0, dtype=self._torch_dtype)
         total = self.squared_sum - self.sum.square() / self.count
-        scores = 1 - divide_no_nan(self.residual, total)
+        scores = 1 - self.residual / total
+        # As in Keras, an output whose targets never vary scores 0 (NaN if also predicted
+        # exactly).
+        scores = torch.where(scores.isinf(), 0.0, scores)
         if self.class_aggregation == "uniform_average":
             score = scores.mean()
         elif self.class_aggregation == "variance_weighted_average":
@@ -1056,8 +1092,12 @@ class R2Score(Metric):
         else:
             score = scores
         if self.num_regressors:
-            samples = self.count[0]
-            score = 1 - (1 - score) * (samples - 1) / (samples - self.num_regressors - 1)
+            samples = float(self.num_samples)
+            if self.num_regressors < samples - 1:
+                return 1 - (1 - score) * (samples - 1) / (samples - self.num_regressors - 1)
+            warnings.warn(f"The adjusted R2 score needs fewer regressors than values seen minus "
+                          f"one; with num_regressors={self.num_regressors} and {samples:g} values "
+                          "it falls back to the standard R2 score.", stacklevel=2)
         return score
 
     def get_config(self) -> dict:
@@ -1078,6 +1118,8 @@ class IoU(Metric):
         dtype: of the confusion matrix, `"int32"` by default as in Keras (weights are cast to it).
     """
 
+    _direction = "up"
+
     _integer_state = True
 
     def __init__(self, num_classes, target_class_ids, name=None, dtype=None, ignore_class=None,
@@ -1092,7 +1134,8 @@ class IoU(Metric):
         self.sparse_y_true = sparse_y_true
         self.sparse_y_pred = sparse_y_pred
         self.axis = axis
-        self.add_variable("total_cm", (num_classes, num_classes))
+        self.total_cm = self.add_variable((num_classes, num_classes),
+                                          name="total_confusion_matrix")
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_pred = to_tensor(y_pred)
@@ -1205,6 +1248,8 @@ class AUC(Metric):
         label_weights: weights of the labels (per class, or per label in the average).
         from_logits: apply a sigmoid to `y_pred` first.
     """
+
+    _direction = "up"
 
     def __init__(self, num_thresholds=200, curve="ROC", summation_method="interpolation",
                  name=None, dtype=None, thresholds=None, multi_label=False, num_labels=None,
@@ -1351,6 +1396,8 @@ class FBetaScore(Metric):
     Input shape: `y_true` and `y_pred` of shape (batch_size, num_classes).
     """
 
+    _direction = "up"
+
     def __init__(self, average=None, beta=1.0, threshold=None, name="fbeta_score", dtype=None):
         super().__init__(name=name, dtype=dtype)
         if average not in (None, "micro", "macro", "weighted"):
@@ -1463,7 +1510,7 @@ METRIC_CLASSES = {
 METRIC_NAMES = {to_snake_case(name): cls for name, cls in METRIC_CLASSES.items()
                 if cls is not MeanMetricWrapper}
 METRIC_NAMES.update({
-    "acc": Accuracy, "mse": MeanSquaredError, "MSE": MeanSquaredError,
+    "mse": MeanSquaredError, "MSE": MeanSquaredError,
     "mae": MeanAbsoluteError, "MAE": MeanAbsoluteError,
     "mape": MeanAbsolutePercentageError, "MAPE": MeanAbsolutePercentageError,
     "msle": MeanSquaredLogarithmicError, "MSLE": MeanSquaredLogarithmicError,
@@ -1482,15 +1529,18 @@ def _metric_function(name: str) -> Callable:
     return functions[name]
 
 
-def get(identifier) -> Metric | None:
-    """Resolve a metric identifier to a `Metric`.
+def get(identifier) -> Metric | Callable | None:
+    """Resolve a metric identifier, as Keras's `metrics.get` does.
 
     Args:
-        identifier: None; a name, which also becomes the metric's name as in Keras's `compile`
-            (`"mae"` gives a `MeanAbsoluteError` named "mae"; `"accuracy"` and `"acc"` give an
-            exact-match `Accuracy`, which `compile` replaces by the binary, categorical or sparse
-            variant); a `Metric` or `Metric` class; a function `fn(y_true, y_pred)` of per-sample
-            values (wrapped in a `MeanMetricWrapper` named after it); or a config dict.
+        identifier: None; a name (`"mae"`, `"mean_absolute_error"`, `"MeanAbsoluteError"`), which
+            gives a new instance of that class under its default name; a `Metric` or any
+            callable, returned as it is; a `Metric` class, instantiated; or a config dict.
+
+    Returns:
+        A `Metric`, a function `fn(y_true, y_pred)` of per-sample values, or None. `compile`
+        names a metric after the string it was given, wraps a function in a
+        `MeanMetricWrapper`, and tells `"accuracy"` / `"acc"` apart by the targets' shapes.
     """
     if identifier is None or isinstance(identifier, Metric):
         return identifier
@@ -1501,20 +1551,14 @@ def get(identifier) -> Metric | None:
         if cls is None or cls is MeanMetricWrapper:
             valid = [*METRIC_NAMES, *METRIC_CLASSES.keys() - {"MeanMetricWrapper"}]
             raise unknown_name_error("metric", identifier, valid)
-        return cls(name=identifier)
+        return cls()
     if isinstance(identifier, type) and issubclass(identifier, Metric):
         return identifier()
     if callable(identifier):
-        # Keras's name for it (`get_object_name`): its `name`, else its snake-cased function or
-        # class name (`<lambda>` -> "lambda").
-        name = getattr(identifier, "name", None)
-        if not isinstance(name, str):
-            name = to_snake_case(getattr(identifier, "__name__", None)
-                                 or type(identifier).__name__)
-        return MeanMetricWrapper(identifier, name=name)
-    raise TypeError(
-        "Expected a metric name (e.g. 'accuracy'), a Metric, a function fn(y_true, y_pred) or a "
-        f"config dict. Received: {identifier!r}"
+        return identifier
+    raise ValueError(
+        "Could not interpret metric identifier: expected a metric name (e.g. 'accuracy'), a "
+        f"Metric, a function fn(y_true, y_pred) or a config dict. Received: {identifier!r}"
     )
 
 

@@ -132,11 +132,13 @@ def get(identifier) -> Regularizer | None:
         return cls.from_config(identifier.get("config") or {})
     if isinstance(identifier, str):
         return _lookup(identifier)()
+    if isinstance(identifier, type) and issubclass(identifier, Regularizer):
+        return identifier()
     if callable(identifier):
         return identifier
-    raise TypeError(
-        "Expected a regularizer name ('l1', 'l2', 'l1_l2', 'orthogonal_regularizer'), a "
-        f"Regularizer, or a callable. Received: {identifier!r}"
+    raise ValueError(
+        "Could not interpret regularizer identifier: expected a name ('l1', 'l2', 'l1_l2', "
+        f"'orthogonal_regularizer'), a Regularizer, or a callable. Received: {identifier!r}"
     )
 
 

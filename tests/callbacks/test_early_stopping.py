@@ -53,9 +53,9 @@ def test_min_delta():
     assert (epochs, callback.stopped_epoch, callback.best_epoch) == (3, 2, 0)
 
 
-def test_accuracy_is_maximized_in_auto_mode():
+def test_accuracy_is_maximized_in_max_mode():
     epochs, callback, _ = run([0.5, 0.6, 0.7, 0.6, 0.7, 0.8, 0.9], monitor="val_accuracy",
-                              patience=1)
+                              patience=1, mode="max")
     assert (epochs, callback.stopped_epoch, callback.best_epoch) == (4, 3, 2)
 
 

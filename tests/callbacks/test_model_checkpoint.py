@@ -34,7 +34,7 @@ def test_save_best_only_keeps_improvements(model, tmp_path):
 
 def test_initial_value_threshold_and_max_mode(model, tmp_path):
     callback = ModelCheckpoint(str(tmp_path / "m{epoch}.keras"), monitor="val_accuracy",
-                               save_best_only=True, initial_value_threshold=0.6)
+                               save_best_only=True, initial_value_threshold=0.6, mode="max")
     callback.set_model(model)
     for epoch, accuracy in enumerate([0.5, 0.7, 0.65, 0.8]):
         callback.on_epoch_end(epoch, {"val_accuracy": accuracy})

@@ -18,7 +18,8 @@ class EarlyStopping(MonitorCallback):
         min_delta: the smallest change that counts as an improvement.
         patience: the number of epochs without improvement after which training stops.
         verbose: 0 (silent) or 1 (print a message when stopping and restoring).
-        mode: `"min"`, `"max"`, or `"auto"` to infer it from the metric's name.
+        mode: `"min"`, `"max"`, or `"auto"` to take it from the compiled metric (see
+            `MonitorCallback`).
         baseline: a value to beat: until it is beaten, `patience` epochs are counted from the
             start of training.
         restore_best_weights: whether to restore the weights of the best epoch at the end of

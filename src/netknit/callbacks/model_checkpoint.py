@@ -24,7 +24,8 @@ class ModelCheckpoint(MonitorCallback):
         verbose: 0 (silent) or 1 (print a message at each save).
         save_best_only: save only when `monitor` improves on the best value so far.
         save_weights_only: save only the weights, not the whole model.
-        mode: `"min"`, `"max"`, or `"auto"` to infer it from the metric's name.
+        mode: `"min"`, `"max"`, or `"auto"` to take it from the compiled metric (see
+            `MonitorCallback`).
         save_freq: `"epoch"` to save after each epoch, or an integer to save every that many
             training batches.
         initial_value_threshold: a best value to beat before anything is saved
@@ -65,6 +66,9 @@ class ModelCheckpoint(MonitorCallback):
         self._current_epoch = epoch
 
     def on_epoch_end(self, epoch, logs=None):
+        # Settled at the first epoch end, as in Keras: a monitor of unknown direction is an
+        # error even when every epoch is saved.
+        self._settle_direction()
         if self.save_freq == "epoch":
             self._save(epoch, None, logs)
 

@@ -7,29 +7,22 @@ from __future__ import annotations
 
 import warnings
 
+from ..training.compile_utils import CompileMetrics
 from .callback import Callback
 
-# Words that tell the direction of a metric from its name, for mode="auto" when the model's
-# metric objects do not say it. Keras's own metric names all fall in one of the two groups.
-_MAXIMIZED_WORDS = ("acc", "auc", "precision", "recall", "f1", "fbeta", "iou", "io_u", "r2",
-                    "cosine_similarity", "correlation", "true_positives", "true_negatives")
-_MINIMIZED_WORDS = ("loss", "error", "crossentropy", "hinge", "divergence", "logcosh", "poisson",
-                    "mae", "mse", "mape", "msle", "false_positives", "false_negatives")
 
+def _compiled_metric_direction(model, name: str) -> str | None:
+    """The `_direction` ("up" or "down") of the compiled metric called `name`, if it has one.
 
-def _metric_direction(model, name: str) -> str | None:
-    """The `_direction` ("up" or "down") of the model's metric called `name`, if it has one."""
-    pending = list(getattr(model, "metrics", None) or [])
-    while pending:
-        metric = pending.pop()
-        if metric is model:
-            continue
-        if getattr(metric, "name", None) == name and hasattr(metric, "_direction"):
-            return metric._direction
-        inner = getattr(metric, "metrics", None)
-        if isinstance(inner, (list, tuple)):
-            pending.extend(inner)
-    return None
+    As in Keras, only the metrics given to `compile` are searched, by their own names: with
+    several outputs that name lacks the output's prefix that the log key carries."""
+    direction = None
+    for entry in getattr(model, "metrics", None) or []:
+        if isinstance(entry, CompileMetrics):
+            for metric in entry.metrics:
+                if metric.name == name and hasattr(metric, "_direction"):
+                    direction = metric._direction
+    return direction
 
 
 class MonitorCallback(Callback):
@@ -37,8 +30,11 @@ class MonitorCallback(Callback):
 
     Args:
         monitor: the key of the quantity in the epoch logs, e.g. `"val_loss"`.
-        mode: `"min"`, `"max"`, or `"auto"` to infer the direction from the metric: losses and
-            errors are minimized, accuracies, AUC, precision, recall and the like maximized.
+        mode: `"min"`, `"max"`, or `"auto"`: then `"loss"` and `"val_loss"` are minimized and a
+            compiled metric goes the way its `_direction` says (`"up"` for accuracy, AUC,
+            precision ..., `"down"` for errors and cross-entropies). The direction is settled at
+            the first epoch end, once the metrics exist; a monitor it cannot be found for is an
+            error then.
         baseline: the initial best value, or None to take the first value seen.
         min_delta: the smallest change that counts as an improvement.
     """
@@ -58,29 +54,28 @@ class MonitorCallback(Callback):
         self._maximize: bool | None = None
 
     def _set_direction(self) -> None:
-        """Resolves mode="auto" once the model's metrics exist (at the first epoch end)."""
+        """Resolves mode="auto" from the compiled metrics (once they exist)."""
         if self.mode != "auto":
             self._maximize = self.mode == "max"
             return
         name = self.monitor.removeprefix("val_")
-        direction = _metric_direction(self.model, name)
-        if direction is not None:
-            self._maximize = direction == "up"
-        elif name.endswith("loss"):
-            self._maximize = False
-        elif any(word in name for word in _MAXIMIZED_WORDS):
-            self._maximize = True
-        elif any(word in name for word in _MINIMIZED_WORDS):
-            self._maximize = False
-        else:
+        direction = "down" if name == "loss" else None
+        direction = _compiled_metric_direction(self.model, name) or direction
+        if direction is None:
             raise ValueError(
                 f"{type(self).__name__} callback received monitor={self.monitor!r}, but cannot "
-                "tell whether that metric should be maximized or minimized. Pass mode='max' to "
-                "monitor its highest value, or mode='min' to monitor its lowest value.")
+                "tell whether that metric should be maximized or minimized (mode='auto' knows "
+                "the loss and the compiled metrics that have a direction, by their own names). "
+                "Pass mode='max' to monitor its highest value, or mode='min' to monitor its "
+                "lowest value.")
+        self._maximize = direction == "up"
 
-    def _is_improvement(self, current: float, reference: float | None) -> bool:
+    def _settle_direction(self) -> None:
         if self._maximize is None:
             self._set_direction()
+
+    def _is_improvement(self, current: float, reference: float | None) -> bool:
+        self._settle_direction()
         if reference is None:
             return True
         if self._maximize:
@@ -92,8 +87,7 @@ class MonitorCallback(Callback):
 
         The direction is settled first, as Keras does at each epoch end: a name whose direction
         cannot be told is an error even when the value is missing."""
-        if self._maximize is None:
-            self._set_direction()
+        self._settle_direction()
         logs = logs or {}
         value = logs.get(self.monitor)
         if value is None:

@@ -22,7 +22,8 @@ class ReduceLROnPlateau(MonitorCallback):
         factor: the factor applied to the learning rate, in [0, 1).
         patience: the number of epochs without improvement before the rate is lowered.
         verbose: 0 (silent) or 1 (print a message when lowering the rate).
-        mode: `"min"`, `"max"`, or `"auto"` to infer it from the metric's name.
+        mode: `"min"`, `"max"`, or `"auto"` to take it from the compiled metric (see
+            `MonitorCallback`).
         min_delta: the smallest change that counts as an improvement.
         cooldown: the number of epochs to wait after lowering the rate.
         min_lr: the lowest learning rate.

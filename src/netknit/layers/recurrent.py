@@ -473,6 +473,9 @@ class RecurrentLayer(Layer):
         training: whether dropout applies.
     """
 
+    # Keras's call (saved graphs record it) runs in inference unless told.
+    _keras_call_arguments = {"training": False, "mask": None}
+
     # The name of the cell that holds a layer's own weights in Keras, for their paths.
     _keras_cell_name: str | None = None
     _casts_integer_inputs = True  # Keras's matmuls promote integer sequences to floats
@@ -651,6 +654,45 @@ class RNNBase(RecurrentLayer):
     `activity_regularizer` regularizes the outputs.
     """
 
+    # The class of `cell` in `rnn.py` ("LSTMCell" for LSTM), None for a kind without one.
+    _cell_class_name: str | None = None
+
+    @property
+    def cell(self):
+        """The cell of this kind (`LSTMCell` for `LSTM`), as Keras's layers hold one: named as
+        Keras names it, with the layer's cell arguments, and once the layer is built, the
+        layer's own weights (the same tensors, not copies). The layer reads sequences in torch's
+        fused kernels without it; the cell serves to inspect the weights, or to step or reuse
+        them (`RNN(layer.cell)`)."""
+        if self._cell_class_name is None:
+            raise AttributeError(f"{type(self).__name__} has no cell in netknit.")
+        cell = self.__dict__.get("_cell")
+        if cell is None:
+            from . import rnn  # the cells build on this module
+
+            cell = getattr(rnn, self._cell_class_name)(
+                **self._kernels_config(), seed=self.seed, name=self._keras_cell_name,
+                trainable=self.trainable, dtype=self._dtype_policy)
+            # Kept out of the module tree, so that the weights are listed and saved once.
+            object.__setattr__(self, "_cell", cell)
+        if self.built:
+            self._lend_weights(cell)  # each time: moving the layer replaces its buffers
+        return cell
+
+    def _lend_weights(self, cell) -> None:
+        """Make the layer's weights (and the fused kernels' zero bias) the cell's own."""
+        for name in self._weight_names:
+            register = cell.register_parameter if name in self._parameters else (
+                cell.register_buffer)
+            register(name, getattr(self, name))
+        if not self.use_bias:
+            cell.bias = None
+        if "_zero_recurrent_bias" in self._buffers:
+            cell.register_buffer("_zero_recurrent_bias", self._zero_recurrent_bias,
+                                 persistent=False)
+        cell._weight_names = list(self._weight_names)
+        cell.built = True
+
     @property
     def state_size(self) -> list:
         return [self.units] * len(self._state_names)
@@ -668,6 +710,8 @@ class RNNBase(RecurrentLayer):
     def build(self, sequences_shape, initial_state_shape=None):
         self._check_sequences(sequences_shape)
         self._build_kernels(sequences_shape[-1])
+        if "_cell" in self.__dict__:  # a cell handed out before the build
+            self._lend_weights(self._cell)
 
     def _check_sequences(self, sequences_shape):
         features = self.kernel.shape[0] if self.built else None
@@ -709,6 +753,7 @@ class LSTM(_LSTMKernels, RNNBase):
     """
 
     _keras_cell_name = "lstm_cell"
+    _cell_class_name = "LSTMCell"
 
     def __init__(self, units, *args, use_cudnn="auto", **kwargs):
         super().__init__(units, *args, **kwargs)
@@ -746,6 +791,7 @@ class GRU(_GRUKernels, RNNBase):
     """
 
     _keras_cell_name = "gru_cell"
+    _cell_class_name = "GRUCell"
 
     def __init__(self, units, *args, use_cudnn="auto", **kwargs):
         super().__init__(units, *args, **kwargs)
@@ -774,6 +820,7 @@ class SimpleRNN(_SimpleRNNKernels, RNNBase):
     """
 
     _keras_cell_name = "simple_rnn_cell"
+    _cell_class_name = "SimpleRNNCell"
 
 
 def _share_one_buffer(layer, inputs: torch.Tensor, mode: str) -> list:

@@ -13,6 +13,7 @@ import torch
 from .. import losses as losses_module
 from .. import metrics as metrics_module
 from ..graph import nest
+from ..layers.layer import to_snake_case
 
 
 def _by_output_name(mapping: dict, names: list[str], what: str) -> list:
@@ -203,6 +204,11 @@ class CompileMetrics(metrics_module.Metric):
         self._flatten_targets = flatten_targets
         self._output_names = output_names
 
+    @property
+    def metrics(self) -> list:
+        """The compiled metric objects (none before the first batch builds them)."""
+        return self._container.metrics
+
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         y_true, weights = self._flatten_targets(y_true, sample_weight)
         y_pred = flatten_outputs(y_pred, self._output_names)
@@ -219,16 +225,31 @@ class CompileMetrics(metrics_module.Metric):
 
 
 def resolve_metric(spec, y_true: torch.Tensor, y_pred: torch.Tensor):
-    """A metric object; "accuracy" becomes binary, categorical or sparse categorical accuracy
-    from the shapes alone, as Keras decides."""
+    """A metric object named as Keras's `compile` names it: after the string it was given, else
+    after the object (its `name`, or its snake-cased function or class name). "accuracy"
+    becomes binary, categorical or sparse categorical accuracy from the shapes alone, as Keras
+    decides. A string resolves to an instance under its default name first, then renamed, so
+    that it takes up that name as in Keras (a later `Precision()` is `precision_1`)."""
     if isinstance(spec, str) and spec.lower() in ("accuracy", "acc"):
         kind = _kind_by_shapes(y_true, y_pred)
         if kind == "binary":
-            return metrics_module.BinaryAccuracy(name=spec)
-        if kind == "sparse":
-            return metrics_module.SparseCategoricalAccuracy(name=spec)
-        return metrics_module.CategoricalAccuracy(name=spec)
-    return metrics_module.get(spec)
+            metric = metrics_module.BinaryAccuracy(name=spec)
+        elif kind == "sparse":
+            metric = metrics_module.SparseCategoricalAccuracy(name=spec)
+        else:
+            metric = metrics_module.CategoricalAccuracy(name=spec)
+    else:
+        metric = metrics_module.get(spec)
+    if isinstance(spec, str):
+        name = spec
+    else:
+        name = getattr(metric, "name", None)
+        if not isinstance(name, str):
+            name = to_snake_case(getattr(metric, "__name__", None) or type(metric).__name__)
+    if not isinstance(metric, metrics_module.Metric):
+        metric = metrics_module.MeanMetricWrapper(metric)
+    metric.name = name
+    return metric
 
 
 def _kind_by_shapes(y_true: torch.Tensor, y_pred: torch.Tensor) -> str:
@@ -246,7 +267,8 @@ def _resolve_loss(spec):
         return None
     if isinstance(spec, str) and spec.lower() in ("crossentropy", "ce"):
         return CrossentropyByShapes()
-    return losses_module.get(spec)
+    loss = losses_module.get(spec)
+    return loss if isinstance(loss, losses_module.Loss) else losses_module.LossFunctionWrapper(loss)
 
 
 _CROSSENTROPY = {"binary": "binary_crossentropy", "sparse": "sparse_categorical_crossentropy",
@@ -262,7 +284,7 @@ class CrossentropyByShapes:
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         if self.chosen is None:
-            self.chosen = losses_module.get(_CROSSENTROPY[_kind_by_shapes(y_true, y_pred)])
+            self.chosen = _resolve_loss(_CROSSENTROPY[_kind_by_shapes(y_true, y_pred)])
         return self.chosen(y_true, y_pred, sample_weight=sample_weight)
 
 
