@@ -89,7 +89,7 @@ def test_kernel_fans_are_the_equation_s_input_and_output_axes():
     ({"equation": "ab,bc->ac", "output_shape": 2, "bias_axes": "b"}, ValueError,
      r"letters of the output 'ac'"),
     ({"equation": "ab,bc->ac", "output_shape": -2}, ValueError, r"positive int"),
-    ({"equation": "ab,bc->ac", "output_shape": 2, "lora_rank": 4}, ValueError, r"LoRA"),
+    ({"equation": "ab,bc->ac", "output_shape": 2, "lora_rank": -4}, ValueError, r"lora_rank=-4"),
 ])
 def test_arguments_are_checked_in_the_constructor(kwargs, error, pattern):
     with pytest.raises(error, match=pattern):

@@ -96,8 +96,14 @@ def test_unit_normalization_leaves_zero_vectors_at_zero():
 def test_bad_arguments_say_what_was_received():
     with pytest.raises(ValueError, match="momentum=2"):
         layers.BatchNormalization(momentum=2)
-    with pytest.raises(ValueError, match="renorm=True"):
-        layers.BatchNormalization(renorm=True)
+    with pytest.raises(ValueError, match="synchronized=True"):
+        layers.BatchNormalization(synchronized=True)
+    with pytest.raises(ValueError, match="'rmin', 'rmax' and 'dmax'"):
+        layers.BatchNormalization(renorm=True, renorm_clipping={"r_max": 2})
+    with pytest.raises(ValueError, match="dmax=-1"):
+        layers.BatchNormalization(renorm=True, renorm_clipping={"dmax": -1})
+    with pytest.raises(ValueError, match="renorm_momentum=2"):
+        layers.BatchNormalization(renorm=True, renorm_momentum=2)
     with pytest.raises(ValueError, match="groups=0"):
         layers.GroupNormalization(groups=0)
     with pytest.raises(keras.ShapeError, match="axis 3"):

@@ -124,6 +124,9 @@ class MultiHeadAttention(Layer):
     torch.Size([4, 10, 16])
     """
 
+    # Keras's call (saved graphs record it) takes a mask per input, not `mask`.
+    _keras_call_arguments = {"training": None}
+
     supports_masking = True
 
     def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True,
@@ -508,6 +511,9 @@ class GroupQueryAttention(MultiHeadAttention):
     torch.Size([2, 10, 16])
     """
 
+    # Keras's call (saved graphs record it) takes a mask per input, not `mask`.
+    _keras_call_arguments = {"training": None}
+
     def __init__(self, head_dim, num_query_heads, num_key_value_heads, dropout=0.0,
                  use_bias=True, sliding_window=None, flash_attention=None,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
@@ -618,6 +624,9 @@ class Attention(Layer):
     >>> Attention()([torch.zeros(2, 3, 4), torch.zeros(2, 5, 4)]).shape
     torch.Size([2, 3, 4])
     """
+
+    # Keras's call (saved graphs record it) runs in inference unless told.
+    _keras_call_arguments = {"training": False, "mask": None}
 
     supports_masking = True
 

@@ -139,6 +139,9 @@ class _Augmentation(_TrainsWhenCalled):
     `_normal`, `_chance`, ...).
     """
 
+    # Keras's call (saved graphs record it) augments unless told.
+    _keras_call_arguments = {"training": True}
+
     _accepts_training = True
     supports_masking = True
     # AutoContrast and Equalization apply in inference too.
@@ -837,6 +840,9 @@ class RandomCrop(_Augmentation):
     >>> RandomCrop(2, 3)(torch.zeros(4, 5, 6, 3)).shape
     torch.Size([4, 2, 3, 3])
     """
+
+    # Keras's call (saved graphs record it) crops at random unless told.
+    _keras_call_arguments = {"training": True}
 
     supports_masking = False
 

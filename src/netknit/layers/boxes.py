@@ -126,6 +126,9 @@ class MaxNumBoundingBoxes(Layer):
     [[2, -1, -1]]
     """
 
+    # Keras's call (saved graphs record it) takes `training`, True and unused.
+    _keras_call_arguments = {"training": True}
+
     def __init__(self, max_number, fill_value=-1, bounding_box_format=None, data_format=None,
                  **kwargs):
         super().__init__(**kwargs)

@@ -28,7 +28,121 @@ def check_positive_int(name: str, value) -> int:
     return value
 
 
-class Dense(Layer):
+def adapted_weight(name: str) -> property:
+    """The class attribute for the weight `name` of a `LowRankAdaptable` layer: the weight
+    itself, or once LoRA is enabled the weight with the adapters merged in (Keras's `kernel`)."""
+
+    def read(layer):
+        # The registered weight, or the stand-in a mixed policy or `predict` put in its place.
+        weight = layer._parameters.get(name)
+        if weight is not None:
+            return weight
+        if layer.__dict__.get("lora_enabled"):
+            return layer._merged_weight()
+        raise AttributeError(f"{type(layer).__name__} has no `{name}` until it is built: call it "
+                             "on an input, or `build` it, first.")
+
+    return property(read, doc=f"The layer's `{name}`, with LoRA's adapters merged in once "
+                              "`enable_lora` ran.")
+
+
+class LowRankAdaptable:
+    """LoRA (low-rank adaptation) for a layer with one large weight, as Keras's `enable_lora`.
+
+    Once enabled, the weight (`kernel`, or `embeddings`) is frozen and the layer computes with
+    `weight + lora_alpha / rank * a @ b`, where only the thin `a` (the weight's shape with its
+    last axis `rank`) and `b` (`(rank, last axis)`) train, in float32. `layer.kernel` gives that
+    merged weight; the frozen variable moves to the attribute `_kernel` (Keras's), keeping its
+    path, so `weights`, the optimizer and saving still see it. Saved files hold the merged weight
+    under the weight's own key and no adapters; loading zeroes them (`saving/weights.py`).
+
+    The class says which weight it adapts (`_adapted`, read through `adapted_weight`) and names
+    the adapters (`_adapters`).
+    """
+
+    _adapted = "kernel"
+    _adapters = ("lora_kernel_a", "lora_kernel_b")
+    # Keras's Dense and Embedding enable LoRA in `build` with the default alpha (the rank), so
+    # a lora_alpha given to their constructors does not reach the computation; EinsumDense's does.
+    _build_keeps_alpha = False
+
+    def _init_lora(self, lora_rank, lora_alpha) -> None:
+        if lora_rank is not None and (not isinstance(lora_rank, int) or isinstance(
+                lora_rank, bool) or lora_rank < 0):
+            raise ValueError("Expected lora_rank to be None or a non-negative integer (0 or None: "
+                             f"no LoRA). Received: lora_rank={lora_rank!r}")
+        _check_lora_alpha(lora_alpha)
+        self.lora_rank = lora_rank
+        self.lora_alpha = lora_alpha if lora_alpha is not None else lora_rank
+        self.lora_enabled = False
+
+    def _build_lora(self) -> None:
+        """Enable LoRA at the end of `build` when the constructor asked for it."""
+        if self.lora_rank:
+            self.built = True  # enable_lora wants a built layer; `build` marks it on return
+            self.enable_lora(self.lora_rank,
+                             lora_alpha=self.lora_alpha if self._build_keeps_alpha else None)
+
+    def enable_lora(self, rank, lora_alpha=None, a_initializer="he_uniform",
+                    b_initializer="zeros") -> None:
+        """Freeze the weight and train a rank-`rank` update of it instead (once per layer, on a
+        built layer).
+
+        Args:
+            rank: the inner size of the update (a positive integer).
+            lora_alpha: the update's scale is `lora_alpha / rank`; the rank by default.
+            a_initializer, b_initializer: of `a` and `b`; with `b` zero the layer starts out
+                computing exactly what it did.
+        """
+        name = self._adapted
+        if getattr(self, f"{name}_constraint") is not None:
+            raise ValueError(
+                f"LoRA cannot be enabled on a layer with a {name}_constraint: the constraint "
+                f"applies to the frozen {name}, not to the update. Create the layer without "
+                f"`{name}_constraint` to use LoRA."
+            )
+        if not self.built:
+            raise ValueError(
+                f"Cannot enable LoRA on layer '{self.name}' before it is built: call it on an "
+                "input, or `layer.build(input_shape)`, first."
+            )
+        if self.lora_enabled:
+            raise ValueError(f"LoRA is already enabled on layer '{self.name}'; it can be "
+                             "enabled only once per layer.")
+        check_positive_int("rank", rank)
+        _check_lora_alpha(lora_alpha)
+        base = getattr(self, name)
+        self._rename_weight(name, "_" + name)
+        regularizer = getattr(self, f"{name}_regularizer")
+        shape = tuple(base.shape)
+        self.add_weight(name=self._adapters[0], shape=shape[:-1] + (rank,),
+                        initializer=a_initializer, dtype="float32", regularizer=regularizer)
+        self.add_weight(name=self._adapters[1], shape=(rank, shape[-1]),
+                        initializer=b_initializer, dtype="float32", regularizer=regularizer)
+        base.trainable = False
+        self.lora_enabled = True
+        self.lora_rank = rank
+        self.lora_alpha = lora_alpha if lora_alpha is not None else rank
+
+    def _merged_weight(self) -> torch.Tensor:
+        a, b = (getattr(self, n) for n in self._adapters)
+        merged = getattr(self, "_" + self._adapted) + (self.lora_alpha / self.lora_rank) * (a @ b)
+        return merged.to(self._compute_dtype)
+
+    def _lora_config(self) -> dict:
+        if not self.lora_rank:
+            return {}
+        return {"lora_rank": self.lora_rank, "lora_alpha": self.lora_alpha}
+
+
+def _check_lora_alpha(lora_alpha) -> None:
+    if lora_alpha is not None and (not isinstance(lora_alpha, (int, float)) or isinstance(
+            lora_alpha, bool) or lora_alpha <= 0):
+        raise ValueError("Expected lora_alpha to be None (the rank) or a positive number. "
+                         f"Received: lora_alpha={lora_alpha!r}")
+
+
+class Dense(LowRankAdaptable, Layer):
     """A densely connected layer: `activation(inputs @ kernel + bias)`.
 
     Applied to the last axis, so a `(batch, steps, features)` input gives `(batch, steps, units)`.
@@ -41,24 +155,37 @@ class Dense(Layer):
         bias_initializer: `"zeros"` by default.
         kernel_regularizer, bias_regularizer: e.g. `"l2"` or `regularizers.l2(1e-4)`.
         kernel_constraint, bias_constraint: e.g. `"max_norm"`.
+        lora_rank: if set (a positive integer), LoRA is enabled when the layer is built (see
+            `enable_lora`): the kernel is frozen and a rank-`lora_rank` update trains instead.
+        lora_alpha: accepted as in Keras, whose Dense builds its LoRA with the default scale
+            (`lora_alpha` = the rank); pass it to `enable_lora` to set it.
 
     Input shape: `(batch, ..., input_dim)`. Output shape: `(batch, ..., units)`.
 
     >>> layer = Dense(3)
     >>> layer(torch.zeros(2, 4)).shape
     torch.Size([2, 3])
+    >>> layer.enable_lora(2)  # fine-tune a rank-2 update of the frozen kernel
+    >>> [w.name for w in layer.trainable_weights]
+    ['bias', 'lora_kernel_a', 'lora_kernel_b']
     """
 
+    # Keras's call (saved graphs record it) takes `training`, unused.
+    _keras_call_arguments = {"training": None}
+
     supports_masking = True
+    kernel = adapted_weight("kernel")
     _casts_integer_inputs = True  # Keras's matmul promotes integer inputs to floats
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
-                 lora_rank=None, quantization_config=None, **kwargs):
+                 lora_rank=None, lora_alpha=None, quantization_config=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        if lora_rank is not None or quantization_config is not None:
-            raise ValueError("Dense does not support LoRA or quantization; leave them None.")
+        if quantization_config is not None:
+            raise ValueError("Dense does not support quantization; leave quantization_config "
+                             "None.")
+        self._init_lora(lora_rank, lora_alpha)
         self.units = check_positive_int("units", units)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
@@ -85,6 +212,7 @@ class Dense(Layer):
                             regularizer=self.bias_regularizer, constraint=self.bias_constraint)
         else:
             self.bias = None
+        self._build_lora()
 
     def forward(self, inputs):
         bias = self.bias
@@ -134,6 +262,7 @@ class Dense(Layer):
             "kernel_constraint": constraints_module.serialize(self.kernel_constraint),
             "bias_constraint": constraints_module.serialize(self.bias_constraint),
             "quantization_config": None,
+            **self._lora_config(),
         }
 
 
@@ -180,6 +309,9 @@ class Dropout(Layer):
     >>> Dropout(0.5)(torch.ones(1, 4))  # inference: unchanged
     tensor([[1., 1., 1., 1.]])
     """
+
+    # Keras's call (saved graphs record it) runs in inference unless told.
+    _keras_call_arguments = {"training": False}
 
     supports_masking = True
 
@@ -379,6 +511,9 @@ class Lambda(Layer):
     A Lambda's function is Python code, so a saved model that contains one only loads with
     `safe_mode=False`.
     """
+
+    # Keras's call (saved graphs record it) takes both, for the function.
+    _keras_call_arguments = {"training": None, "mask": None}
 
     def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
         super().__init__(**kwargs)

@@ -22,6 +22,7 @@ from .. import initializers as initializers_module
 from .. import regularizers as regularizers_module
 from ..graph.errors import ShapeError
 from ..graph.shapes import format_shape
+from .core import LowRankAdaptable, adapted_weight
 from .input_spec import InputSpec
 from .layer import Layer, linear_weight
 
@@ -59,7 +60,7 @@ class _FansFrom2D:
         return self.initializer(self.fans, dtype=dtype).reshape(shape)
 
 
-class EinsumDense(Layer):
+class EinsumDense(LowRankAdaptable, Layer):
     """A dense layer computing `activation(einsum(equation, inputs, kernel) + bias)`.
 
     Args:
@@ -73,6 +74,9 @@ class EinsumDense(Layer):
             spans the output from the first of them to the end (size 1 on the others).
         kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
         kernel_constraint, bias_constraint: as in `Dense`.
+        lora_rank, lora_alpha: enable LoRA when the layer is built, with the update scaled by
+            `lora_alpha / lora_rank` (see `Dense.enable_lora`): `lora_kernel_a` has the kernel's
+            shape with its last axis `lora_rank`, `lora_kernel_b` is `(lora_rank, last axis)`.
 
     Input shape: what the equation's input letters describe. Output shape: the output letters'.
 
@@ -83,17 +87,22 @@ class EinsumDense(Layer):
     torch.Size([2, 5, 4, 8])
     """
 
+    # Keras's call (saved graphs record it) takes `training`, unused.
+    _keras_call_arguments = {"training": None}
+    kernel = adapted_weight("kernel")
+    _build_keeps_alpha = True  # as Keras's EinsumDense (Dense's build drops lora_alpha)
+
     def __init__(self, equation, output_shape, activation=None, bias_axes=None,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
                  bias_constraint=None, lora_rank=None, lora_alpha=None,
                  gptq_unpacked_column_size=None, quantization_config=None, **kwargs):
         super().__init__(**kwargs)
-        if (lora_rank, lora_alpha, gptq_unpacked_column_size, quantization_config) != (
-                None, None, None, None):
-            raise ValueError("EinsumDense does not support LoRA or quantization; leave lora_rank, "
-                             "lora_alpha, gptq_unpacked_column_size and quantization_config None.")
-        self._in, self._kernel, self._out, self._ellipsis = _parse(equation)
+        if (gptq_unpacked_column_size, quantization_config) != (None, None):
+            raise ValueError("EinsumDense does not support quantization; leave "
+                             "gptq_unpacked_column_size and quantization_config None.")
+        self._init_lora(lora_rank, lora_alpha)
+        self._in, self._kernel_letters, self._out, self._ellipsis = _parse(equation)
         self.equation = equation
         self.partial_output_shape = self._check_output_shape(output_shape)
         self._check_letters(bias_axes)
@@ -119,13 +128,13 @@ class EinsumDense(Layer):
 
     def _check_letters(self, bias_axes) -> None:
         for letter in self._out:
-            if letter not in self._in and letter not in self._kernel:
+            if letter not in self._in and letter not in self._kernel_letters:
                 raise ValueError(
                     f"Output letter '{letter}' of equation '{self.equation}' is neither in the "
-                    f"input ('{self._in}') nor in the kernel ('{self._kernel}'), so nothing "
-                    "gives it a value."
+                    f"input ('{self._in}') nor in the kernel ('{self._kernel_letters}'), so "
+                    "nothing gives it a value."
                 )
-        for letter in self._kernel:
+        for letter in self._kernel_letters:
             if letter not in self._in and letter not in self._out:
                 raise ValueError(
                     f"Kernel letter '{letter}' of equation '{self.equation}' is neither in the "
@@ -186,7 +195,7 @@ class EinsumDense(Layer):
         else:
             output[0] = input_shape[0]
         output += list(input_shape[len(input_shape) - right:])
-        kernel_shape = tuple(sizes.get(letter) for letter in self._kernel)
+        kernel_shape = tuple(sizes.get(letter) for letter in self._kernel_letters)
         bias_shape = None
         if self.bias_axes is not None:
             first = min(self._out.index(a) for a in self.bias_axes)
@@ -197,7 +206,7 @@ class EinsumDense(Layer):
     def _check_weight_sizes(self, input_shape, shapes: dict) -> None:
         for what in ("kernel", "bias"):
             if shapes[what] is not None and None in shapes[what]:
-                letters = self._kernel if what == "kernel" else self.bias_axes
+                letters = self._kernel_letters if what == "kernel" else self.bias_axes
                 raise ShapeError(
                     f"It needs the sizes of axes '{letters}' for its {what}, but the input "
                     f"{format_shape(input_shape)} and output_shape "
@@ -211,8 +220,8 @@ class EinsumDense(Layer):
         self._check_weight_sizes(input_shape, shapes)
         # As Keras's: a built layer takes inputs of the rank it was built for.
         self.input_spec = InputSpec(ndim=len(input_shape))
-        in_axes = [i for i, a in enumerate(self._kernel) if a not in self._out]
-        out_axes = [i for i, a in enumerate(self._kernel) if a in self._out]
+        in_axes = [i for i, a in enumerate(self._kernel_letters) if a not in self._out]
+        out_axes = [i for i, a in enumerate(self._kernel_letters) if a in self._out]
         kernel_shape = shapes["kernel"]
         initializer = self.kernel_initializer
         if isinstance(initializer, initializers_module.VarianceScaling):
@@ -234,6 +243,7 @@ class EinsumDense(Layer):
         else:
             self.bias = None
             self._fused_bias = False
+        self._build_lora()
 
     def _contracted_letters(self) -> str:
         """The letters of a plain linear map `P+C, C+O -> P+O` (C nonempty, O nonempty); ''
@@ -241,10 +251,11 @@ class EinsumDense(Layer):
         if self._ellipsis == "right":
             return ""
         contracted = "".join(a for a in self._in if a not in self._out)
-        kept, out = self._in[:len(self._in) - len(contracted)], self._kernel[len(contracted):]
+        kept = self._in[:len(self._in) - len(contracted)]
+        out = self._kernel_letters[len(contracted):]
         if (contracted and out and self._in.endswith(contracted)
-                and self._kernel == contracted + out and self._out == kept + out
-                and not set(kept) & set(self._kernel) and not set(out) & set(self._in)):
+                and self._kernel_letters == contracted + out and self._out == kept + out
+                and not set(kept) & set(self._kernel_letters) and not set(out) & set(self._in)):
             return contracted
         return ""
 
@@ -289,4 +300,5 @@ class EinsumDense(Layer):
             "kernel_constraint": constraints_module.serialize(self.kernel_constraint),
             "bias_constraint": constraints_module.serialize(self.bias_constraint),
             "quantization_config": None,
+            **self._lora_config(),
         }

@@ -20,11 +20,11 @@ from .. import initializers as initializers_module
 from .. import regularizers as regularizers_module
 from ..graph.errors import ShapeError
 from ..graph.shapes import format_shape
-from .core import check_positive_int
+from .core import LowRankAdaptable, adapted_weight, check_positive_int
 from .layer import Layer, _dtype, linear_weight
 
 
-class Embedding(Layer):
+class Embedding(LowRankAdaptable, Layer):
     """Turns integer ids into dense vectors of fixed size: row `i` of `embeddings` for id `i`.
 
     Args:
@@ -36,6 +36,10 @@ class Embedding(Layer):
             (`LSTM`, `GlobalAveragePooling1D`, ...) use to skip those steps. Then id 0 cannot be a
             word, so `input_dim` should be the vocabulary size plus one.
         weights: an optional initial `(input_dim, output_dim)` array.
+        lora_rank, lora_alpha: enable LoRA when the layer is built (see `Dense`):
+            `lora_embeddings_a (input_dim, lora_rank)` and `lora_embeddings_b
+            (lora_rank, output_dim)` train and `embeddings` are frozen; as in Keras, the build
+            scales the update by 1 (`lora_alpha` only applies through `enable_lora`).
 
     Input shape: `(batch, ...)` integer ids (floats are truncated to integers, as in Keras).
     Output shape: `(batch, ..., output_dim)`.
@@ -47,14 +51,19 @@ class Embedding(Layer):
 
     # Under a mixed policy the rows are looked up in float32, then cast, as in Keras.
     _mixed_computes_in_float32 = True
+    embeddings = adapted_weight("embeddings")
+    _adapted = "embeddings"
+    _adapters = ("lora_embeddings_a", "lora_embeddings_b")
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
                  embeddings_regularizer=None, embeddings_constraint=None, mask_zero=False,
                  weights=None, lora_rank=None, lora_alpha=None, quantization_config=None,
                  input_length=None, activity_regularizer=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        if lora_rank is not None or lora_alpha is not None or quantization_config is not None:
-            raise ValueError("Embedding does not support LoRA or quantization; leave them None.")
+        if quantization_config is not None:
+            raise ValueError("Embedding does not support quantization; leave quantization_config "
+                             "None.")
+        self._init_lora(lora_rank, lora_alpha)
         if input_length is not None:
             warnings.warn("Argument input_length is deprecated in Keras 3; just remove it.",
                           stacklevel=2)
@@ -70,11 +79,13 @@ class Embedding(Layer):
             self.set_weights([weights] if np.ndim(weights) == 2 else weights)
 
     def build(self, input_shape):
-        if "embeddings" not in self._weight_names:
-            self.add_weight(name="embeddings", shape=(self.input_dim, self.output_dim),
-                            initializer=self.embeddings_initializer,
-                            regularizer=self.embeddings_regularizer,
-                            constraint=self.embeddings_constraint)
+        if self.built:  # built by the constructor (`weights=`), or a ReversibleEmbedding's again
+            return
+        self.add_weight(name="embeddings", shape=(self.input_dim, self.output_dim),
+                        initializer=self.embeddings_initializer,
+                        regularizer=self.embeddings_regularizer,
+                        constraint=self.embeddings_constraint)
+        self._build_lora()
 
     def forward(self, inputs):
         if inputs.is_floating_point():
@@ -101,6 +112,7 @@ class Embedding(Layer):
             "embeddings_constraint": constraints_module.serialize(self.embeddings_constraint),
             "mask_zero": self.mask_zero,
             "quantization_config": None,
+            **self._lora_config(),
         }
 
 

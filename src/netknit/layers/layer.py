@@ -158,16 +158,21 @@ class Layer(nn.Module):
     _accepts_training = False
     # Set by layers whose forward takes `mask=` (recurrent layers, pooling, attention, ...).
     _accepts_mask = False
+    # The `training` and `mask` arguments of Keras's `call` for this layer, with their defaults:
+    # Keras writes them with each call in a saved graph (`models/config.py`). Read from `forward`
+    # unless the class declares them, where its `forward` differs from Keras's `call` (Dropout's
+    # `training` defaults to False in Keras, to None here: the module's mode).
+    _keras_call_arguments: dict = {}
     # Layers that pass an input mask on unchanged (element-wise layers, Dropout, Dense, ...).
     supports_masking = False
+    # Layers that compute in floats from integer inputs too, where Keras's ops promote them
+    # (Dense, the RNNs, the normalizations): their integer inputs are cast to the compute dtype.
+    _casts_integer_inputs = False
     # An InputSpec (or a structure of them) that inputs must fit: checked on symbolic calls and on
     # the first call on data, never on the hot path.
     input_spec = None
     # Whether calls follow the dtype policy (cast inputs, weights and outputs). Models do not:
     # their layers do, each by its own policy, as in Keras. Neither do operations and inputs.
-    # Layers that compute in floats from integer inputs too, where Keras's ops promote them
-    # (Dense, the RNNs, the normalizations): their integer inputs are cast to the compute dtype.
-    _casts_integer_inputs = False
     _follows_dtype_policy = True
     # Whether a plain torch module assigned as an attribute is wrapped in a TorchModuleWrapper.
     _wraps_torch_modules = True
@@ -200,6 +205,12 @@ class Layer(nn.Module):
         parameters = inspect.signature(cls.forward).parameters
         cls._accepts_training = "training" in parameters
         cls._accepts_mask = "mask" in parameters
+        if "forward" in cls.__dict__ and "_keras_call_arguments" not in cls.__dict__:
+            cls._keras_call_arguments = {
+                name: None if parameters[name].default is inspect.Parameter.empty
+                else parameters[name].default
+                for name in ("training", "mask") if name in parameters
+            }
 
     def __init__(
         self,
@@ -497,7 +508,10 @@ class Layer(nn.Module):
         return _unique(self._weights_marked_trainable())
 
     def _weights_marked_trainable(self) -> list[torch.Tensor]:
-        own = self._own_weights(True) if self._trainable else []
+        # A variable set `trainable = False` on its own (LoRA's frozen kernel) stays a parameter
+        # in `weights` order, as in Keras, but no longer trains.
+        own = [w for w in self._own_weights(True) if getattr(w, "trainable", True)] \
+            if self._trainable else []
         return own + [w for layer in self._sublayers() for w in layer._weights_marked_trainable()]
 
     @property

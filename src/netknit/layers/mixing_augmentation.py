@@ -392,6 +392,9 @@ class Pipeline(_TrainsWhenCalled):
     torch.Size([2, 8, 8, 3])
     """
 
+    # Keras's call (saved graphs record it) augments unless told.
+    _keras_call_arguments = {"training": True, "mask": None}
+
     def __init__(self, layers, name=None, **kwargs):
         if not isinstance(layers, (list, tuple)) or not all(isinstance(lay, Layer)
                                                             for lay in layers):

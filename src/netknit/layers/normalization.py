@@ -115,6 +115,14 @@ class BatchNormalization(_AffineNormalization):
     statistics are used instead. A frozen layer (`trainable=False`) always runs in inference mode,
     which is what fine-tuning a pretrained model needs.
 
+    With `renorm=True` (batch renormalization, Ioffe 2017) training normalizes with the batch's
+    statistics corrected towards moving ones, so that training and inference agree better with
+    small or non-i.i.d. batches: the output is `gamma * ((x - mean) / stddev * r + d) + beta`, with
+    `r = stddev / renorm_stddev` and `d = (mean - renorm_mean) / renorm_stddev` held constant in
+    the gradient (and clipped by `renorm_clipping`), and `renorm_mean`/`renorm_stddev` moving
+    averages of the batch mean and standard deviation with `renorm_momentum`. Inference uses
+    `moving_mean` and `moving_variance`, the latter derived from a moving standard deviation.
+
     Args:
         axis: the channels axis (`-1` for `channels_last`, `1` for `channels_first`).
         momentum: the weight of the old value in the moving averages.
@@ -124,11 +132,19 @@ class BatchNormalization(_AffineNormalization):
         beta_initializer, gamma_initializer, moving_mean_initializer,
         moving_variance_initializer: initializers of the four vectors.
         beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint: as in `Dense`.
+        renorm: whether to use batch renormalization in training.
+        renorm_clipping: with `renorm`, a dict of optional bounds: `rmin` and `rmax` for `r`,
+            `dmax` for `|d|`; unclipped by default.
+        renorm_momentum: with `renorm`, the weight of the old value in `renorm_mean` and
+            `renorm_stddev`.
+        synchronized: only False: batch statistics across processes are torch's
+            `nn.SyncBatchNorm`'s job.
 
     Input shape: any, with a known size on `axis`. Output shape: the same.
 
     Weights (as `get_weights()` lists them): `gamma`, `beta` (trainable), `moving_mean`,
-    `moving_variance` (non-trainable), each of shape `(channels,)`.
+    `moving_variance` (non-trainable), each of shape `(channels,)`; with `renorm`, then
+    `moving_stddev`, `renorm_mean` and `renorm_stddev` (non-trainable, same shape).
 
     >>> layer = BatchNormalization()
     >>> layer(torch.ones(2, 3)).shape
@@ -150,18 +166,23 @@ class BatchNormalization(_AffineNormalization):
             raise ValueError(
                 f"Expected a momentum between 0 and 1. Received: momentum={momentum!r}"
             )
-        if renorm or synchronized:
+        if synchronized:
             raise ValueError(
-                "BatchNormalization supports neither renorm=True nor synchronized=True. Received: "
-                f"renorm={renorm!r}, synchronized={synchronized!r}. For batch statistics across "
-                "processes, wrap the model with torch.nn.SyncBatchNorm.convert_sync_batchnorm."
+                "BatchNormalization does not support synchronized=True (nor does Keras on its "
+                "torch backend). For batch statistics across processes, wrap the model with "
+                "torch.nn.SyncBatchNorm.convert_sync_batchnorm."
             )
+        if not isinstance(renorm_momentum, (int, float)) or not 0 <= renorm_momentum <= 1:
+            raise ValueError("Expected a renorm_momentum between 0 and 1. Received: "
+                             f"renorm_momentum={renorm_momentum!r}")
         self.axis = axis
         self.momentum = float(momentum)
         self.moving_mean_initializer = initializers_module.get(moving_mean_initializer)
         self.moving_variance_initializer = initializers_module.get(moving_variance_initializer)
-        self.renorm_clipping = renorm_clipping
-        self.renorm_momentum = float(renorm_momentum)
+        self.renorm = bool(renorm)
+        self.renorm_clipping = _check_renorm_clipping(renorm_clipping) if renorm else \
+            renorm_clipping
+        self.renorm_momentum = renorm_momentum
 
     def build(self, input_shape):
         (axis,) = _check_axes(self, input_shape, [self.axis])
@@ -172,6 +193,18 @@ class BatchNormalization(_AffineNormalization):
                         trainable=False)
         self.add_weight(name="moving_variance", shape=shape,
                         initializer=self.moving_variance_initializer, trainable=False)
+        if self.renorm:
+            # Renormalization tracks standard deviations, starting from the root of the
+            # variance's initializer.
+            def stddev_initializer(shape, dtype=torch.float32):
+                return torch.sqrt(self.moving_variance_initializer(shape, dtype=dtype))
+
+            self.add_weight(name="moving_stddev", shape=shape, initializer=stddev_initializer,
+                            trainable=False)
+            self.add_weight(name="renorm_mean", shape=shape,
+                            initializer=self.moving_mean_initializer, trainable=False)
+            self.add_weight(name="renorm_stddev", shape=shape, initializer=stddev_initializer,
+                            trainable=False)
         self._channel_axis = axis
         self._rank = len(input_shape)
         self._reduce_dims = tuple(d for d in range(len(input_shape)) if d != axis)
@@ -182,9 +215,13 @@ class BatchNormalization(_AffineNormalization):
         training = self.training if training is None else training
         if training and self._trainable:
             mean, variance = self._moments(inputs, mask)
-            with torch.no_grad():
-                self.moving_mean.lerp_(mean.detach(), 1.0 - self.momentum)
-                self.moving_variance.lerp_(variance.detach(), 1.0 - self.momentum)
+            if self.renorm:
+                gamma, beta = self._renormalizing_affine(mean.detach(), variance.detach())
+            else:
+                gamma, beta = self.gamma, self.beta
+                with torch.no_grad():
+                    self.moving_mean.lerp_(mean.detach(), 1.0 - self.momentum)
+                    self.moving_variance.lerp_(variance.detach(), 1.0 - self.momentum)
         elif self.epsilon > 0:  # cuDNN's kernel refuses epsilon=0
             # torch's kernel wants channels on axis 1: a permuted view, no copy.
             x = inputs.movedim(self._channel_axis, 1)
@@ -192,11 +229,38 @@ class BatchNormalization(_AffineNormalization):
                                 False, 0.0, self.epsilon).movedim(1, self._channel_axis)
         else:
             mean, variance = self.moving_mean, self.moving_variance
+            gamma, beta = self.gamma, self.beta
         inv = torch.rsqrt(variance + self.epsilon)
-        if self.gamma is not None:
-            inv = inv * self.gamma
+        if gamma is not None:
+            inv = inv * gamma
         outputs = (inputs - mean.view(self._broadcast)) * inv.view(self._broadcast)
-        return outputs if self.beta is None else outputs + self.beta.view(self._broadcast)
+        return outputs if beta is None else outputs + beta.view(self._broadcast)
+
+    def _renormalizing_affine(self, mean, variance):
+        """Batch renormalization's scale and offset, `r * gamma` and `d * gamma + beta` (the
+        corrections from the statistics before this batch), and the statistics' update."""
+        with torch.no_grad():
+            stddev = torch.sqrt(variance + self.epsilon)
+            # At least sqrt(epsilon): no division by zero early in training.
+            renorm_stddev = self.renorm_stddev.clamp_min(self.epsilon ** 0.5)
+            r = stddev / renorm_stddev
+            d = (mean - self.renorm_mean) / renorm_stddev
+            clipping = self.renorm_clipping
+            if clipping.get("rmin") is not None:
+                r = r.clamp_min(clipping["rmin"])
+            if clipping.get("rmax") is not None:
+                r = r.clamp_max(clipping["rmax"])
+            if clipping.get("dmax") is not None:
+                d = d.clamp(-clipping["dmax"], clipping["dmax"])
+            self.renorm_mean.lerp_(mean, 1.0 - self.renorm_momentum)
+            self.renorm_stddev.lerp_(stddev, 1.0 - self.renorm_momentum)
+            self.moving_mean.lerp_(mean, 1.0 - self.momentum)
+            self.moving_stddev.lerp_(stddev, 1.0 - self.momentum)
+            # The variance inference uses, from the moving standard deviation (never negative).
+            self.moving_variance.copy_(torch.relu(self.moving_stddev.square() - self.epsilon))
+        gamma = r if self.gamma is None else r * self.gamma
+        beta = d if self.gamma is None else d * self.gamma
+        return gamma, beta if self.beta is None else beta + self.beta
 
     def _moments(self, inputs, mask):
         """The batch mean and biased variance per channel; masked positions do not count."""
@@ -229,10 +293,28 @@ class BatchNormalization(_AffineNormalization):
             "moving_variance_initializer": initializers_module.serialize(
                 self.moving_variance_initializer),
             "synchronized": False,
-            "renorm": False,
+            "renorm": self.renorm,
             "renorm_clipping": self.renorm_clipping,
             "renorm_momentum": self.renorm_momentum,
         }
+
+
+def _check_renorm_clipping(clipping) -> dict:
+    """`renorm_clipping` checked: a dict of `rmin`, `rmax` and `dmax` ({} for None)."""
+    clipping = {} if clipping is None else clipping
+    if not isinstance(clipping, dict) or set(clipping) - {"rmin", "rmax", "dmax"} or not all(
+            v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
+            for v in clipping.values()):
+        raise ValueError("Expected renorm_clipping to be None or a dict of numbers under the keys "
+                         f"'rmin', 'rmax' and 'dmax'. Received: renorm_clipping={clipping!r}")
+    rmin, rmax, dmax = (clipping.get(k) for k in ("rmin", "rmax", "dmax"))
+    if rmin is not None and rmax is not None and rmax < rmin:
+        raise ValueError(f"renorm_clipping's rmax ({rmax}) must not be less than its rmin "
+                         f"({rmin}).")
+    if dmax is not None and dmax < 0:
+        raise ValueError(f"renorm_clipping's dmax must be non-negative (d is clipped to "
+                         f"[-dmax, dmax]). Received: dmax={dmax}")
+    return clipping
 
 
 class LayerNormalization(_AffineNormalization):
@@ -501,6 +583,9 @@ class SpectralNormalization(Wrapper):
     >>> layer(torch.ones(2, 4), training=True).shape
     torch.Size([2, 3])
     """
+
+    # Keras's call (saved graphs record it) runs in inference unless told.
+    _keras_call_arguments = {"training": False}
 
     # The power iteration updates the float32 kernel and `vector_u` in place.
     _mixed_computes_in_float32 = True

@@ -174,6 +174,9 @@ class Resizing(_ToImageSize):
     torch.Size([2, 4, 6, 3])
     """
 
+    # Keras's call (saved graphs record it) takes `training`, True and unused.
+    _keras_call_arguments = {"training": True}
+
     def __init__(self, height, width, interpolation="bilinear", crop_to_aspect_ratio=False,
                  pad_to_aspect_ratio=False, fill_mode="constant", fill_value=0.0,
                  antialias=False, data_format=None, **kwargs):
@@ -517,6 +520,9 @@ class CenterCrop(_ToImageSize):
     >>> CenterCrop(2, 3)(torch.zeros(1, 4, 5, 3)).shape
     torch.Size([1, 2, 3, 3])
     """
+
+    # Keras's call (saved graphs record it) takes `training`, True and unused.
+    _keras_call_arguments = {"training": True}
 
     def forward(self, inputs):
         if isinstance(inputs, dict):

@@ -57,6 +57,9 @@ class GaussianNoise(_TrainingNoise):
     tensor([[1., 1., 1.]])
     """
 
+    # Keras's call (saved graphs record it) runs in inference unless told.
+    _keras_call_arguments = {"training": False}
+
     def __init__(self, stddev, seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
         self.stddev = _check_fraction("stddev", stddev)
@@ -87,6 +90,9 @@ class GaussianDropout(_TrainingNoise):
     tensor([[1., 1., 1.]])
     """
 
+    # Keras's call (saved graphs record it) runs in inference unless told.
+    _keras_call_arguments = {"training": False}
+
     def __init__(self, rate, seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
         self.rate = _check_fraction("rate", rate)
@@ -116,6 +122,9 @@ class AlphaDropout(Dropout):
     tensor([[1., 1., 1.]])
     """
 
+    # Keras's call (saved graphs record it) runs in inference unless told.
+    _keras_call_arguments = {"training": False}
+
     # SELU's negative saturation: -scale * alpha.
     _SATURATION = -1.0507009873554805 * 1.6732632423543772
 
@@ -132,6 +141,9 @@ class AlphaDropout(Dropout):
 
 class _SpatialDropout(Dropout):
     """Dropout of whole channels: every value of a dropped channel of a sample becomes 0."""
+
+    # Keras's call (saved graphs record it) runs in inference unless told.
+    _keras_call_arguments = {"training": False}
 
     rank: int
     _dropout = None  # torch's channel dropout of this rank (F.dropout1d, 2d, 3d)

@@ -114,6 +114,9 @@ class RecurrentCell(Layer):
     Returns `(output, new_states)`, the new states a list, or a tensor when `states` was one.
     """
 
+    # Keras's call (saved graphs record it) runs in inference unless told.
+    _keras_call_arguments = {"training": False}
+
     # Set by `RNN` while it steps through one sequence: the dropout masks drawn at the first
     # step, kept for the others (one mask per sequence, as in Keras).
     _held_masks = None
@@ -280,6 +283,9 @@ class StackedRNNCells(Layer):
     >>> RNN(StackedRNNCells([LSTMCell(8), GRUCell(4)]))(torch.zeros(2, 10, 3)).shape
     torch.Size([2, 4])
     """
+
+    # Keras's call (saved graphs record it) runs in inference unless told.
+    _keras_call_arguments = {"training": False}
 
     def __init__(self, cells, **kwargs):
         super().__init__(**kwargs)

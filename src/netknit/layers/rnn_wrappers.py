@@ -192,6 +192,9 @@ class TimeDistributed(Wrapper):
     torch.Size([4, 10, 2])
     """
 
+    # Keras's call (saved graphs record it) takes `mask`, to pass on.
+    _keras_call_arguments = {"training": None, "mask": None}
+
     @property
     def _casts_integer_inputs(self) -> bool:  # its layer is called past its own `__call__`
         return self.layer._casts_integer_inputs

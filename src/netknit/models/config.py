@@ -226,17 +226,44 @@ def functional_config(model) -> dict:
 
 
 def _recorded_kwargs(node) -> dict:
-    """A call's keyword arguments as Keras records them: a model called on unmasked tensors
-    gets `mask` too, None for each tensor of its first argument."""
-    from .functional import Functional
+    """A call's keyword arguments as Keras records them.
 
+    Keras's call adds the `training` and `mask` arguments of its layer's `call` (see
+    `Layer._keras_call_arguments`) to the dict that the node keeps: `training` when its default is
+    not None and it was not given, `mask` when only the first argument holds tensors (the
+    input's mask, None for each unmasked tensor). It does not when it made a copy of that dict to
+    convert the inputs: for any call but one on a single tensor of the layer's compute dtype,
+    except a functional model's (which converts its inputs itself).
+    """
+    from ..ops import is_operation
+    from .functional import Functional
+    from .sequential import Sequential
+
+    layer = node.layer
     args, kwargs = node._call_structure
-    unmasked = not any(t.has_mask for t in node.inputs)
-    only_first = args and not any(isinstance(t, SymbolicTensor)
-                                  for t in nest.flatten((args[1:], kwargs)))
-    if isinstance(node.layer, Functional) and "mask" not in kwargs and unmasked and only_first:
-        return {**kwargs, "mask": nest.map_structure(lambda tensor: None, args[0])}
-    return kwargs
+    arguments = layer._keras_call_arguments
+    if is_operation(layer) or not arguments:
+        return kwargs
+    first = args[0] if len(args) == 1 else None
+    # A masked input's mask given with it (as a saved graph of Keras's gives it back) is the
+    # one Keras's call fills in itself.
+    filled_mask = isinstance(kwargs.get("mask"), SymbolicTensor) and isinstance(
+        first, SymbolicTensor) and first.has_mask
+    given = {k: v for k, v in kwargs.items() if not (k == "mask" and filled_mask)}
+    converts = not isinstance(layer, Functional) or isinstance(layer, Sequential)
+    if converts and (given or not isinstance(first, SymbolicTensor)
+                     or first.dtype != layer.compute_dtype):
+        return kwargs
+    recorded = {}
+    if arguments.get("training") is not None and "training" not in kwargs:
+        recorded["training"] = arguments["training"]
+    recorded.update(kwargs)
+    only_first = not any(isinstance(t, SymbolicTensor) for t in nest.flatten((args[1:], kwargs)))
+    # A masked input's mask is an operation in Keras's graph, which this one does not record.
+    if "mask" in arguments and only_first and recorded.get("mask") is None and not any(
+            t.has_mask for t in node.inputs):
+        recorded["mask"] = nest.map_structure(lambda tensor: None, args[0])
+    return recorded
 
 
 def sequential_config(model) -> dict:

@@ -90,7 +90,7 @@ def functional_from_config(cls, config: dict, custom_objects=None, safe_mode=Tru
         for name, layer, calls in pending:
             while calls:
                 try:
-                    args, kwargs = _call_arguments(calls[0], resolve)
+                    args, kwargs = _call_arguments(calls[0], resolve, layer)
                 except LookupError:
                     break
                 if is_operation(layer):
@@ -141,11 +141,15 @@ def functional_from_config(cls, config: dict, custom_objects=None, safe_mode=Tru
         raise SavingError(f"The saved model graph is not valid: {error}") from error
 
 
-def _call_arguments(call: dict, resolve) -> tuple[list, dict]:
+def _call_arguments(call: dict, resolve, layer) -> tuple[list, dict]:
     args = resolve(call.get("args") or [])
     kwargs = resolve(call.get("kwargs") or {})
-    # Keras records `mask=None` on some calls; passing it would hide a real mask here.
-    kwargs = {k: v for k, v in kwargs.items() if not (k in ("mask", "training") and v is None)}
+    # Keras records `mask=None` on some calls; passing it would hide a real mask here. It also
+    # records the default of `training` it resolved (Dropout's False): the call without it is the
+    # same call, and runs on the fast path.
+    default = layer._keras_call_arguments.get("training")
+    kwargs = {k: v for k, v in kwargs.items()
+              if not (k == "mask" and v is None or k == "training" and (v is None or v is default))}
     return list(args), kwargs
 
 

@@ -74,8 +74,7 @@ def saveables(model: Layer) -> list[Saveable]:
             found.append(Saveable(path, layer.name, [(o, n) for _, o, n in state],
                                   [key for key, _, _ in state]))
             return
-        own = layer._own_weight_entries(True) + layer._own_weight_entries(False)
-        for sub_path, sub_name, weights in _keras_sublayers(layer, own):
+        for sub_path, sub_name, weights in _keras_sublayers(layer, _own_entries(layer)):
             found.append(Saveable(_join(path, sub_path), sub_name, weights))
         if hasattr(layer, "_layer_list"):  # a model: its layers, in order
             visit_container(layer.layers, _join(path, "layers"))
@@ -142,6 +141,23 @@ def _keras_sublayers(layer: Layer, own: list) -> list[tuple[str, str, list]]:
     return groups
 
 
+def _own_entries(layer: Layer) -> list:
+    """(owner, name) of the weights Keras keeps for the layer itself: all of its own but the
+    adapters of a layer with LoRA enabled, which Keras saves merged into the weight they adapt
+    (`_saved_value`) and zeroes on loading (`_plan_entry`)."""
+    own = layer._own_weight_entries(True) + layer._own_weight_entries(False)
+    if getattr(layer, "lora_enabled", False):
+        own = [(o, n) for o, n in own if n not in layer._adapters]
+    return own
+
+
+def _saved_value(owner, name: str) -> torch.Tensor:
+    # A LoRA layer's frozen weight (`_kernel`) is saved as Keras saves it: `kernel`, merged.
+    if getattr(owner, "lora_enabled", False) and name == "_" + owner._adapted:
+        return getattr(owner, owner._adapted)
+    return getattr(owner, name)
+
+
 def _numpy(tensor: torch.Tensor) -> np.ndarray:
     return to_numpy(tensor)
 
@@ -160,7 +176,7 @@ def model_arrays(model: Layer, include_optimizer: bool = True) -> tuple[dict, di
     for entry in saveables(model):
         groups[_join(entry.path, "vars")] = entry.name
         for key, (owner, name) in zip(entry.keys(), entry.weights):
-            arrays[key] = _numpy(getattr(owner, name))
+            arrays[key] = _numpy(_saved_value(owner, name))
     optimizer = getattr(model, "optimizer", None)
     if include_optimizer and optimizer is not None:
         _add_optimizer_arrays(model, optimizer, "optimizer", arrays, groups)
@@ -284,6 +300,10 @@ def _plan_entry(entry, arrays: dict, source: str) -> list:
                 f"{tuple(array.shape)}; the model expects {tuple(target.shape)}."
             )
         plan.append((target, array))
+    for owner in {id(o): o for o, _ in entry.weights}.values():
+        if getattr(owner, "lora_enabled", False):  # the file's weight already holds the update
+            plan.extend((getattr(owner, n), np.zeros(getattr(owner, n).shape, np.float32))
+                        for n in owner._adapters)
     return plan
 
 
