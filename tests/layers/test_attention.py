@@ -159,3 +159,18 @@ def test_weight_paths_are_keras_s_einsum_dense_paths():
     grouped(inputs, inputs)
     assert [w.path for w in grouped.weights] == [
         "gqa/query/kernel", "gqa/key/kernel", "gqa/value/kernel", "gqa/attention_output/kernel"]
+
+
+def test_calls_that_name_every_argument_as_keras_allows(tmp_path):
+    """`mha(query=q, value=v)` (Keras writes such calls with no positional args in its files)."""
+    torch.manual_seed(0)
+    attention = layers.MultiHeadAttention(2, 3)
+    x = torch.rand(2, 4, 5)
+    torch.testing.assert_close(attention(query=x, value=x), attention(x, x))
+    query = keras.Input((4, 5))
+    model = keras.Model(query, attention(query=query, value=query))
+    assert model.output.shape == (None, 4, 5)
+    model.save(tmp_path / "named.keras")
+    loaded = keras.saving.load_model(tmp_path / "named.keras")
+    torch.testing.assert_close(loaded(x), attention(x, x))
+    assert layers.Dense(3)(inputs=x).shape == (2, 4, 3)

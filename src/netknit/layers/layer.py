@@ -654,10 +654,21 @@ class Layer(nn.Module):
                     self._makes_masks is False
                     and not (Layer._eager_masks_seen and "_keras_mask" in args[0].__dict__)):
                 return nn.Module.__call__(self, *args)
+            if not args:
+                args, kwargs = self._first_argument_named(kwargs)
             return self._dispatch_call(args, kwargs)
         except RuntimeError as error:
             self._explain_failed_call(args, error)
             raise
+
+    def _first_argument_named(self, kwargs: dict) -> tuple[tuple, dict]:
+        """A call that names its first argument, as Keras's may (`mha(query=q, value=v)`), as
+        `(args, kwargs)` with that argument first, where calls look for the inputs."""
+        parameters = list(inspect.signature(type(self).forward).parameters)[1:]
+        if not parameters or parameters[0] not in kwargs:
+            return (), kwargs
+        kwargs = dict(kwargs)
+        return (kwargs.pop(parameters[0]),), kwargs
 
     def _explain_failed_call(self, args: tuple, error: RuntimeError) -> None:
         """Raise the ShapeError this layer's shape rule gives for the failed call's inputs.
