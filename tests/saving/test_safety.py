@@ -41,6 +41,22 @@ def test_lambda_refuses_to_load_unless_safe_mode_is_off(tmp_path):
     np.testing.assert_allclose(loaded.predict(np.ones((1, 3)), verbose=0), [[2, 2, 2]])
 
 
+def test_a_lambda_keeps_the_values_it_reads_from_its_enclosing_function(tmp_path):
+    """Keras's `__lambda__` entry: MIME base64 code, defaults, and the closure's values."""
+    def scaled(scale):
+        return layers.Lambda(lambda t, shift=1.0: t * scale + shift)
+
+    x = keras.Input((3,))
+    keras.Model(x, scaled(3.0)(x)).save(tmp_path / "l.keras")
+    with zipfile.ZipFile(tmp_path / "l.keras") as archive_file:
+        entry = json.loads(archive_file.read("config.json"))["config"]["layers"][1]
+    function = entry["config"]["function"]["config"]
+    assert (function["closure"], function["defaults"]) == ([3.0], [1.0])
+    assert "\n" in function["code"]
+    loaded = keras.models.load_model(tmp_path / "l.keras", safe_mode=False)
+    np.testing.assert_allclose(loaded.predict(np.ones((1, 3)), verbose=0), [[4, 4, 4]])
+
+
 def test_a_crash_during_save_leaves_the_previous_file_intact(tmp_path, monkeypatch):
     path = tmp_path / "m.keras"
     model = _small_model()

@@ -574,18 +574,22 @@ def _serialize_function(fn):
     return {
         "class_name": "__lambda__",
         "config": {
-            "code": base64.b64encode(marshal.dumps(fn.__code__)).decode("ascii"),
+            # MIME base64 (lines of 76), as Keras writes it.
+            "code": base64.encodebytes(marshal.dumps(fn.__code__)).decode("ascii"),
             "defaults": fn.__defaults__,
-            "closure": None,
+            # The values the lambda reads from its enclosing function (`lambda x: x * scale`).
+            "closure": tuple(cell.cell_contents for cell in fn.__closure__)
+            if fn.__closure__ else None,
         },
     }
 
 
 def _load_function(config: dict):
     code = marshal.loads(base64.b64decode(config["code"]))
-    defaults = config.get("defaults")
+    defaults, closure = config.get("defaults"), config.get("closure")
     return types.FunctionType(code, globals(), code.co_name,
-                              tuple(defaults) if defaults else None)
+                              tuple(defaults) if defaults else None,
+                              tuple(types.CellType(v) for v in closure) if closure else None)
 
 
 class Identity(Layer):
