@@ -152,6 +152,8 @@ ROWS = [
     LayerCase(layers.Conv2D, {"filters": 4, "kernel_size": 3, "groups": 2,
                               "data_format": "channels_first"}, (4, 6, 6), (None, 4, 4, 4), 76,
               id="Conv2D-groups-channels-first", errors=[((3, 6, 6), r"divisible by 2")]),
+    LayerCase(layers.Conv2D, {"filters": 4, "kernel_size": 3, "lora_rank": 2}, (5, 5, 3),
+              (None, 3, 3, 4), 174, id="Conv2D-lora"),
     LayerCase(layers.Conv3D, {"filters": 2, "kernel_size": 2}, (4, 4, 4, 2), (None, 3, 3, 3, 2),
               34, errors=[((4, 4, 2), r"Conv2D")]),
     LayerCase(layers.Conv1DTranspose, {"filters": 3, "kernel_size": 3, "strides": 2,

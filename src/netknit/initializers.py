@@ -69,7 +69,7 @@ class RandomNormal(_Seeded):
         return out.normal_(self.mean, self.stddev, generator=self._generator())
 
     def get_config(self):
-        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
+        return {"seed": self.seed, "mean": self.mean, "stddev": self.stddev}
 
 
 class RandomUniform(_Seeded):
@@ -82,7 +82,7 @@ class RandomUniform(_Seeded):
         return out.uniform_(self.minval, self.maxval, generator=self._generator())
 
     def get_config(self):
-        return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
+        return {"seed": self.seed, "minval": self.minval, "maxval": self.maxval}
 
 
 class TruncatedNormal(_Seeded):
@@ -96,7 +96,7 @@ class TruncatedNormal(_Seeded):
         return _truncated_normal(shape, self.mean, self.stddev, dtype, self._generator())
 
     def get_config(self):
-        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
+        return {"seed": self.seed, "mean": self.mean, "stddev": self.stddev}
 
 
 def _truncated_normal(shape, mean, stddev, dtype, generator):
@@ -229,7 +229,7 @@ class Orthogonal(_Seeded):
         return (self.gain * q).reshape(shape).to(dtype)
 
     def get_config(self):
-        return {"gain": self.gain, "seed": self.seed}
+        return {"seed": self.seed, "gain": self.gain}
 
 
 class Identity(Initializer):

@@ -170,7 +170,9 @@ class ELU(_ElementwiseActivation):
         return F.elu(inputs, self.alpha)
 
     def get_config(self):
-        return {**super().get_config(), "alpha": self.alpha}
+        # Keras's ELU has no get_config: its automatic one lists the arguments after the name.
+        config = super().get_config()
+        return {"name": config.pop("name"), "alpha": self.alpha, **config}
 
 
 class PReLU(Layer):

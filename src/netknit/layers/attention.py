@@ -590,12 +590,21 @@ class GroupQueryAttention(MultiHeadAttention):
                                use_causal_mask, mask)
 
     def get_config(self):
-        config = super().get_config()
-        for key in ("num_heads", "key_dim", "value_dim", "output_shape", "attention_axes"):
-            del config[key]
-        return {**config, "head_dim": self.head_dim, "num_query_heads": self.num_query_heads,
-                "num_key_value_heads": self.num_key_value_heads,
-                "sliding_window": self.sliding_window}
+        shared = super().get_config()
+        # Keras's order: the head sizes first, then the switches and dropout, then what the
+        # projections share with MultiHeadAttention's (initializers ... seed).
+        return {
+            **Layer.get_config(self),
+            "head_dim": self.head_dim,
+            "num_query_heads": self.num_query_heads,
+            "num_key_value_heads": self.num_key_value_heads,
+            "use_bias": self.use_bias,
+            "use_gate": self.use_gate,
+            "sliding_window": self.sliding_window,
+            "dropout": self.dropout,
+            **{key: value for key, value in shared.items() if key == "seed"
+               or key.endswith(("_initializer", "_regularizer", "_constraint"))},
+        }
 
 
 class Attention(Layer):

@@ -169,8 +169,8 @@ class MaxNumBoundingBoxes(Layer):
         return {**input_shape, "bounding_boxes": resized}
 
     def get_config(self):
-        config = {**super().get_config(), "max_number": self.max_number,
-                  "fill_value": self.fill_value, "data_format": self.data_format}
+        config = {**super().get_config(), "data_format": self.data_format}
         if self.bounding_box_format is not None:
             config["bounding_box_format"] = self.bounding_box_format
-        return config
+        # Keras's config leaves fill_value out (it then loads as -1); kept last here.
+        return {**config, "max_number": self.max_number, "fill_value": self.fill_value}

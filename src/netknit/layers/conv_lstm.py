@@ -160,6 +160,7 @@ class ConvLSTM(_LSTMKernels, RNNBase):
         self._kernel_order = torch_kernel_order(self.rank)
         self._step_shape = tuple(sequences_shape[2:])
         self._zero_state_shape = self._state_shape((1,) + tuple(sequences_shape[1:]))[1:]
+        self._finish_build(sequences_shape)
 
     # ------------------------------------------------------------------ computing
 
@@ -214,8 +215,8 @@ class ConvLSTM(_LSTMKernels, RNNBase):
 
     # ------------------------------------------------------------------ config
 
-    def _kernels_config(self):
-        lstm = super()._kernels_config()
+    def _kernels_config(self, layer=False):
+        lstm = super()._kernels_config(layer)
         del lstm["units"]
         return {"filters": self.filters, "kernel_size": self.kernel_size,
                 "strides": self.strides, "padding": self.padding,

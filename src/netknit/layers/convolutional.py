@@ -25,8 +25,8 @@ from .. import initializers as initializers_module
 from .. import regularizers as regularizers_module
 from ..graph.errors import ShapeError
 from ..graph.shapes import format_shape, num_elements
+from .core import LowRankAdaptable, adapted_weight, check_positive_int
 from .core import _normalize_data_format as normalize_data_format
-from .core import check_positive_int
 from .layer import Layer
 
 SPATIAL_AXES = {1: ("steps",), 2: ("height", "width"), 3: ("depth", "height", "width")}
@@ -325,17 +325,22 @@ class BaseConv(Layer):
 # ---------------------------------------------------------------------- convolution
 
 
-class Conv(BaseConv):
+class Conv(LowRankAdaptable, BaseConv):
     """N-d convolution (the base of Conv1D, Conv2D and Conv3D; see Conv2D for the arguments)."""
+
+    kernel = adapted_weight("kernel")
+    _build_keeps_alpha = True  # as Keras's convolutions (Dense's build drops lora_alpha)
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
                  dilation_rate=1, groups=1, activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 kernel_constraint=None, bias_constraint=None, **kwargs):
+                 kernel_constraint=None, bias_constraint=None, lora_rank=None, lora_alpha=None,
+                 **kwargs):
         super().__init__(kernel_size, strides, padding, data_format, dilation_rate, activation,
                          use_bias, bias_initializer, bias_regularizer, activity_regularizer,
                          bias_constraint, **kwargs)
+        self._init_lora(lora_rank, lora_alpha)
         self.filters = check_positive_int("filters", filters)
         self.groups = check_positive_int("groups", groups)
         if self.filters % self.groups:
@@ -363,6 +368,7 @@ class Conv(BaseConv):
         self._kernel_order = torch_kernel_order(self.rank)
         self._add_bias(self.filters)
         self._built_channels = channels
+        self._build_lora()
 
     def _convolve(self, x, padding):
         return self._convolve_fn(x, self.kernel.permute(self._kernel_order), self.bias,
@@ -373,7 +379,7 @@ class Conv(BaseConv):
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, **self._base_config(),
-                "groups": self.groups, **self._tail_config("kernel")}
+                "groups": self.groups, **self._tail_config("kernel"), **self._lora_config()}
 
 
 class Conv1D(Conv):
@@ -409,6 +415,11 @@ class Conv2D(Conv):
         kernel_initializer, bias_initializer: `"glorot_uniform"` and `"zeros"` by default.
         kernel_regularizer, bias_regularizer, activity_regularizer: e.g. `"l2"`.
         kernel_constraint, bias_constraint: e.g. `"max_norm"`.
+        lora_rank: if set (a positive integer), LoRA is enabled when the layer is built (see
+            `enable_lora`): the kernel is frozen and a rank-`lora_rank` update trains instead,
+            `lora_kernel_a` of the kernel's shape with its last axis `lora_rank` and
+            `lora_kernel_b` of shape `(lora_rank, filters)`.
+        lora_alpha: the update is scaled by `lora_alpha / lora_rank` (the rank by default).
 
     The kernel's Keras layout is `(kh, kw, in_channels / groups, filters)`.
 

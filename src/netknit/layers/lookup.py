@@ -973,9 +973,10 @@ class IntegerLookup(IndexLookup):
         return values
 
     def get_config(self):
-        config = super().get_config()
-        config["vocabulary_dtype"] = self.vocabulary_dtype
-        return config
+        # Keras lists it after pad_to_max_tokens (StringLookup's config leaves it out).
+        items = list(super().get_config().items())
+        at = [key for key, _ in items].index("pad_to_max_tokens") + 1
+        return dict(items[:at] + [("vocabulary_dtype", self.vocabulary_dtype)] + items[at:])
 
 
 # ---------------------------------------------------------------- hashing

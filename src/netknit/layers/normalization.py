@@ -90,14 +90,18 @@ class _AffineNormalization(Layer):
         else:
             self.beta = None
 
-    def get_config(self):
+    def _affine_config(self, leading: dict, after_scale: dict | None = None,
+                       initializers: tuple = ()) -> dict:
+        """The config in Keras's order: the layer's `leading` arguments, epsilon, center and
+        scale (then `after_scale`), the initializers of beta, gamma and the layer's other
+        weights (`initializers`), then beta's and gamma's regularizers and constraints."""
+        config = {**super().get_config(), **leading, "epsilon": self.epsilon,
+                  "center": self.center, "scale": self.scale, **(after_scale or {})}
+        for name in ("beta", "gamma", *initializers):
+            config[f"{name}_initializer"] = initializers_module.serialize(
+                getattr(self, f"{name}_initializer"))
         return {
-            **super().get_config(),
-            "epsilon": self.epsilon,
-            "center": self.center,
-            "scale": self.scale,
-            "beta_initializer": initializers_module.serialize(self.beta_initializer),
-            "gamma_initializer": initializers_module.serialize(self.gamma_initializer),
+            **config,
             "beta_regularizer": regularizers_module.serialize(self.beta_regularizer),
             "gamma_regularizer": regularizers_module.serialize(self.gamma_regularizer),
             "beta_constraint": constraints_module.serialize(self.beta_constraint),
@@ -286,12 +290,8 @@ class BatchNormalization(_AffineNormalization):
 
     def get_config(self):
         return {
-            **super().get_config(),
-            "axis": self.axis,
-            "momentum": self.momentum,
-            "moving_mean_initializer": initializers_module.serialize(self.moving_mean_initializer),
-            "moving_variance_initializer": initializers_module.serialize(
-                self.moving_variance_initializer),
+            **self._affine_config({"axis": self.axis, "momentum": self.momentum},
+                                  initializers=("moving_mean", "moving_variance")),
             "synchronized": False,
             "renorm": self.renorm,
             "renorm_clipping": self.renorm_clipping,
@@ -388,7 +388,7 @@ class LayerNormalization(_AffineNormalization):
         return tuple(input_shape)
 
     def get_config(self):
-        return {**super().get_config(), "axis": self.axis, "rms_scaling": self.rms_scaling}
+        return self._affine_config({"axis": self.axis}, {"rms_scaling": self.rms_scaling})
 
 
 class GroupNormalization(_AffineNormalization):
@@ -457,7 +457,7 @@ class GroupNormalization(_AffineNormalization):
         return tuple(input_shape)
 
     def get_config(self):
-        return {**super().get_config(), "groups": self.groups, "axis": self.axis}
+        return self._affine_config({"groups": self.groups, "axis": self.axis})
 
 
 class UnitNormalization(Layer):

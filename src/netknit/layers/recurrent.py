@@ -273,20 +273,27 @@ class RecurrentKernels:
 
     # ------------------------------------------------------------------ config
 
-    def _kernels_config(self) -> dict:
-        """The cell's arguments, as Keras's cells and layers both save them."""
+    def _kernels_config(self, layer: bool = False) -> dict:
+        """The cell's arguments in the order of Keras's cell configs, or with `layer` in the
+        order of its layers' (JSON configs are compared as text): a layer lists an LSTM's
+        `unit_forget_bias` after the initializers, not before them, and its own
+        `activity_regularizer` after the other regularizers."""
+        extra = self._extra_bias_config()
         return {
             "units": self.units,
             "activation": activations.serialize(self.activation),
             **self._recurrent_activation_config(),
             "use_bias": self.use_bias,
+            **({} if layer else extra),
             "kernel_initializer": initializers_module.serialize(self.kernel_initializer),
             "recurrent_initializer": initializers_module.serialize(self.recurrent_initializer),
             "bias_initializer": initializers_module.serialize(self.bias_initializer),
-            **self._extra_bias_config(),
+            **(extra if layer else {}),
             "kernel_regularizer": regularizers_module.serialize(self.kernel_regularizer),
             "recurrent_regularizer": regularizers_module.serialize(self.recurrent_regularizer),
             "bias_regularizer": regularizers_module.serialize(self.bias_regularizer),
+            **({"activity_regularizer": regularizers_module.serialize(self.activity_regularizer)}
+               if layer else {}),
             "kernel_constraint": constraints_module.serialize(self.kernel_constraint),
             "recurrent_constraint": constraints_module.serialize(self.recurrent_constraint),
             "bias_constraint": constraints_module.serialize(self.bias_constraint),
@@ -420,8 +427,8 @@ class _GRUKernels(RecurrentKernels):
     def _recurrent_activation_config(self):
         return {"recurrent_activation": activations.serialize(self.recurrent_activation)}
 
-    def _kernels_config(self):
-        return {**super()._kernels_config(), "reset_after": self.reset_after}
+    def _kernels_config(self, layer=False):
+        return {**super()._kernels_config(layer), "reset_after": self.reset_after}
 
 
 _FUSED_SIMPLE_RNN = {activations.tanh: torch.rnn_tanh, activations.relu: torch.rnn_relu}
@@ -559,8 +566,9 @@ class RecurrentLayer(Layer):
 
     # ------------------------------------------------------------------ stateful layers
 
-    def _build_once(self, sequences_shape) -> None:
-        super()._build_once(sequences_shape)
+    def _finish_build(self, sequences_shape) -> None:
+        """The end of every recurrent layer's `build`, so that a layer built by hand
+        (`layer.build(shape)`) is built as one built by its first call."""
         if self._keras_cell_name is not None:
             # Keras keeps the weights in a cell sublayer: "lstm/lstm_cell/kernel".
             for weight in self._own_weights(True) + self._own_weights(False):
@@ -710,6 +718,7 @@ class RNNBase(RecurrentLayer):
     def build(self, sequences_shape, initial_state_shape=None):
         self._check_sequences(sequences_shape)
         self._build_kernels(sequences_shape[-1])
+        self._finish_build(sequences_shape)
         if "_cell" in self.__dict__:  # a cell handed out before the build
             self._lend_weights(self._cell)
 
@@ -721,11 +730,7 @@ class RNNBase(RecurrentLayer):
         return self._read_sequence(sequences, states, mask, training, self.zero_output_for_mask)
 
     def get_config(self):
-        return {
-            **super().get_config(),
-            **self._kernels_config(),
-            "activity_regularizer": regularizers_module.serialize(self.activity_regularizer),
-        }
+        return {**super().get_config(), **self._kernels_config(layer=True)}
 
 
 class LSTM(_LSTMKernels, RNNBase):

@@ -456,6 +456,7 @@ class RNN(RecurrentLayer, metaclass=_EveryRecurrentLayer):
             self._step_shape = step_shape
         elif self._step_shape is None:  # a cell loaded from a config keeps its recorded shape
             self._step_shape = step_shape
+        self._finish_build(sequences_shape)
 
     def _check_sequences(self, sequences_shape):
         first = self._cells()[0]

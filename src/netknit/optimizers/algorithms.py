@@ -370,8 +370,6 @@ class Nadam(Optimizer):
         epsilon: a small constant for numerical stability.
     """
 
-    _extra_scalar_variables = 1  # the momentum product P_t
-
     def __init__(
         self,
         learning_rate=0.001,
@@ -397,7 +395,7 @@ class Nadam(Optimizer):
     @property
     def variables(self) -> list[torch.Tensor]:
         variables = super().variables
-        if self.built:
+        if self.built and self._keras_extra_variables():
             variables.append(self._u_product_variable.showing(self._u_product))
         return variables
 
@@ -679,10 +677,17 @@ class Adafactor(Optimizer):
         if slot == "velocity":
             return torch.zeros_like(param)
         if param.dim() < 2:
-            # Keras keeps an unused integer 0 in their place, which its files include.
+            # Keras keeps an unused integer 0 in their place, which its files include (see
+            # `_has_slot`).
             return torch.zeros((), dtype=torch.int32, device=param.device)
         shape = param.shape[:-1] if slot == "row_average" else (*param.shape[:-2], param.shape[-1])
         return torch.zeros(shape, dtype=param.dtype, device=param.device)
+
+    def _has_slot(self, slot, index):
+        # Keras makes the placeholders without `add_variable`: inside a LossScaleOptimizer they
+        # are not its variables.
+        return (self._lists_tracked_variables or slot == "velocity"
+                or self._params[index].dim() >= 2)
 
     def _step_scalars(self, lr, step):
         f = _scalar_type(self._params)

@@ -30,7 +30,7 @@ from collections.abc import Sequence
 import torch
 
 from ..variables import as_variable
-from .optimizer import Optimizer
+from .optimizer import Optimizer, untracked_build
 
 # The base arguments Keras's configs of this optimizer may hold, at their only allowed values.
 _BASE_DEFAULTS = {
@@ -135,7 +135,8 @@ class LossScaleOptimizer(Optimizer):
         if self.built:
             return
         inner = self.inner_optimizer
-        inner.build(params)
+        with untracked_build():  # as Keras builds it
+            inner.build(params)
         self._given_params, self._params, self._slots = params, inner._params, inner._slots
         device = inner._params[0].device if inner._params else torch.device("cpu")
         self.dynamic_scale = as_variable(

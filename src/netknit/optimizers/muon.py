@@ -152,18 +152,6 @@ class Muon(Optimizer):
             return param.new_zeros((0,))
         return torch.zeros_like(param)
 
-    def build(self, params) -> None:
-        if self.built:
-            return
-        pending, self._pending_state = self._pending_state, None
-        super().build(params)
-        # Keras's variables: the Muon weights' velocities do not exist.
-        exists = [self._has_slot(slot, i) for group in self._state_groups
-                  for i in range(len(self._params)) for slot in group]
-        self._slot_variables = [v for v, kept in zip(self._slot_variables, exists) if kept]
-        if pending is not None:
-            self.load_state_dict(pending)
-
     def _has_slot(self, slot: str, index: int) -> bool:
         """Whether the parameter at `index` has a `slot` in Keras (a Muon weight's velocity
         does not)."""

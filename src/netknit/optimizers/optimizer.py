@@ -29,6 +29,8 @@ variables named after their weights). An optimizer written as Keras's documentat
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
 import numbers
 import warnings
@@ -40,6 +42,19 @@ import torch
 from ..layers.layer import to_snake_case, unique_name
 from ..variables import HostNumber, Variable, as_variable, rewrapped
 from . import schedules as schedules_module
+
+_TRACKING = contextvars.ContextVar("netknit_optimizer_tracking", default=True)
+
+
+@contextlib.contextmanager
+def untracked_build():
+    """Optimizers built inside leave out of their variables what Keras's automatic tracking
+    would have added (see `Optimizer._lists_tracked_variables`)."""
+    token = _TRACKING.set(False)
+    try:
+        yield
+    finally:
+        _TRACKING.reset(token)
 
 
 class Optimizer:
@@ -207,10 +222,17 @@ class Optimizer:
 
     # ------------------------------------------------------------------ state
 
+    # Keras lists the variables an algorithm makes without `add_variable` (Nadam's momentum
+    # product, Adafactor's placeholders for weights of fewer than 2 axes) only when it was built
+    # with automatic tracking on, which a LossScaleOptimizer turns off while it builds its inner
+    # optimizer (`untracked_build`). Read by `_has_slot` and `_keras_extra_variables`.
+    _lists_tracked_variables = True
+
     def build(self, params: Sequence[torch.Tensor]) -> None:
         """Create the slot tensors for `params`; a no-op when already built."""
         if self.built:
             return
+        self._lists_tracked_variables = _TRACKING.get()
         # The list as given, too: `fit` passes the same list every step, which then needs no
         # element-by-element check.
         self._given_params = params
@@ -229,6 +251,7 @@ class Optimizer:
             for group in self._state_groups
             for i, p in enumerate(self._params)
             for slot in group
+            if self._has_slot(slot, i)
         ]
         self.built = True
         if self._pending_state is not None:
@@ -245,8 +268,8 @@ class Optimizer:
         ) + tuple(self._slot_groups)
 
     def _has_slot(self, slot: str, index: int) -> bool:
-        """Whether Keras keeps `slot` for the parameter at `index`: always, unless an algorithm
-        leaves some out (Muon's weights have no velocity)."""
+        """Whether Keras keeps `slot` for the parameter at `index` (as a variable, listed and
+        saved): always, unless an algorithm leaves some out (Muon's weights have no velocity)."""
         return True
 
     def _make_slot(self, slot: str, param: torch.Tensor) -> torch.Tensor:
@@ -254,13 +277,10 @@ class Optimizer:
         `_slot_initial_value`."""
         return torch.full_like(param, self._slot_initial_value)
 
-    # Scalars Keras keeps as variables besides the slots (Nadam's momentum product, ...).
-    _extra_scalar_variables = 0
-
     def variables_size(self) -> tuple[int, int]:
         """(count, bytes) of Keras's optimizer variables: its int32 iteration, its float32
         learning rate (unless a schedule computes it), the slots and any extra scalars."""
-        scalars = 1 + self._extra_scalar_variables
+        scalars = 1 + len(self._keras_extra_variables())
         if not isinstance(self._learning_rate, schedules_module.LearningRateSchedule):
             scalars += 1
         slots = self._slot_variables
@@ -321,6 +341,11 @@ class Optimizer:
     def _extra_state(self) -> dict:
         """Python numbers an algorithm keeps beside its slots (Nadam's running product)."""
         return {}
+
+    def _keras_extra_variables(self) -> dict:
+        """The `_extra_state` numbers that are Keras variables (listed, and saved in its files):
+        all, unless a LossScaleOptimizer built this one (`_lists_tracked_variables`)."""
+        return self._extra_state() if self._lists_tracked_variables else {}
 
     def _load_extra_state(self, state: dict) -> None:
         pass

@@ -232,7 +232,7 @@ def optimizer_arrays(model, optimizer) -> list[np.ndarray]:
     if optimizer.built:
         for slot, index, _ in _slot_order(model, optimizer):
             values.append(_numpy(optimizer._slots[slot][index]))
-        for _, value in sorted(optimizer._extra_state().items()):
+        for _, value in sorted(optimizer._keras_extra_variables().items()):
             values.append(np.array(value, dtype="float32"))
         values += [_numpy(v) for v in optimizer._user_variables]
     return values
@@ -323,7 +323,7 @@ def _plan_optimizer(model, optimizer, values: list, source: str):
         if not optimizer.built:
             optimizer.build([p for p in model.parameters() if p.requires_grad])
         order = _slot_order(model, optimizer)
-        extras = sorted(optimizer._extra_state())
+        extras = sorted(optimizer._keras_extra_variables())
         users = optimizer._user_variables  # a user's optimizer's own (`add_variable`)
         expected_count = head + len(order) + len(extras) + len(users)
         if len(values) != expected_count:
@@ -405,7 +405,7 @@ def _plan_multi_optimizer(model, optimizer, values: list, source: str):
     if saved_built and not optimizer.built:
         # The inner optimizers' shares of the slots follow from the weights each steps.
         optimizer.build([p for p in model.parameters() if p.requires_grad])
-    sizes = [_unbuilt_size(sub) + (len(_slot_order(model, sub)) + len(sub._extra_state())
+    sizes = [_unbuilt_size(sub) + (len(_slot_order(model, sub)) + len(sub._keras_extra_variables())
                                    + len(sub._user_variables) if saved_built and sub.built else 0)
              for sub in optimizer.optimizers]
     if 2 + sum(sizes) != len(values):
