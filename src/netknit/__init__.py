@@ -13,6 +13,7 @@ from . import constraints as constraints
 from . import datasets as datasets
 from . import distributed as distributed
 from . import dtype_policies as dtype_policies
+from . import export as export
 from . import initializers as initializers
 from . import layers as layers
 from . import losses as losses
@@ -45,6 +46,11 @@ from .models import Sequential as Sequential
 from .ops import Operation as Operation
 from .optimizers import Optimizer as Optimizer
 from .regularizers import Regularizer as Regularizer
+from .remat import RematScope as RematScope
+from .remat import remat as remat
+from .scopes import StatelessScope as StatelessScope
+from .scopes import SymbolicScope as SymbolicScope
+from .scopes import name_scope as name_scope
 from .variables import Variable as Variable
 
 __version__ = "0.1.0"
@@ -57,11 +63,11 @@ def version() -> str:
 
 __all__ = [
     "DTypePolicy", "FloatDTypePolicy", "Initializer", "Input", "InputSpec", "KerasTensor",
-    "Layer", "Loss", "Metric", "Model", "Operation", "Optimizer", "Regularizer", "Sequential",
-    "ShapeError", "SymbolicTensor", "Variable",
+    "Layer", "Loss", "Metric", "Model", "Operation", "Optimizer", "Regularizer", "RematScope",
+    "Sequential", "ShapeError", "StatelessScope", "SymbolicScope", "SymbolicTensor", "Variable",
     "activations", "applications",
     "backend", "callbacks", "config", "constraints", "datasets", "device", "distributed",
-    "dtype_policies", "initializers", "layers", "losses", "metrics", "mixed_precision", "models",
-    "ops", "optimizers", "preprocessing", "random", "regularizers", "saving", "tree", "utils",
-    "version", "visualization", "wrappers",
+    "dtype_policies", "export", "initializers", "layers", "losses", "metrics", "mixed_precision",
+    "models", "name_scope", "ops", "optimizers", "preprocessing", "random", "regularizers",
+    "remat", "saving", "tree", "utils", "version", "visualization", "wrappers",
 ]

@@ -131,6 +131,21 @@ def export(model, filepath, format: str = "onnx", verbose: bool | None = None,
     return filepath
 
 
+class ExportArchive:
+    """Keras's `keras.export.ExportArchive` writes a TensorFlow SavedModel, which needs
+    TensorFlow also under Keras's torch backend: netknit, which runs on PyTorch alone, does not
+    write SavedModels. Making one raises an ImportError (as Keras's torch backend does without
+    TensorFlow) that names what to use instead: `model.export(path, format="onnx")` or
+    `format="torch"`."""
+
+    def __init__(self, *args, **kwargs):
+        raise ImportError(
+            "keras.export.ExportArchive writes a TensorFlow SavedModel, which netknit (PyTorch "
+            "only) does not write. Export the model with `model.export('model.onnx', "
+            "format='onnx')` (ONNX Runtime and other ONNX tools) or "
+            "`model.export('model.pt2', format='torch')` (a torch.export program).")
+
+
 def _input_signature(model, input_signature) -> list:
     """The model's inputs as a flat list of symbolic tensors or example tensors."""
     if input_signature is None:

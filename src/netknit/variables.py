@@ -50,7 +50,8 @@ class Variable(torch.Tensor):
         trainable: whether training updates it (a `torch.nn.Parameter`) or not (a tensor kept
             as a buffer by a layer).
         autocast, aggregation, synchronization: accepted as in Keras.
-        name: the name, also the path; `variable`, `variable_1`, ... by default.
+        name: the name; `variable`, `variable_1`, ... by default. The path is the name under
+            the open `name_scope`s and the layers being built (`outer/dense/name`).
 
     Example:
 
@@ -73,9 +74,13 @@ class Variable(torch.Tensor):
                 autocast: bool = True, aggregation: str = "none", synchronization: str = "auto",
                 name: str | None = None):
         from .layers.layer import unique_name  # the layers' counter: Keras names both alike
+        from .scopes import current_path  # the scopes module reads variables
 
         value = _initial_value(initializer, shape, dtype)
-        variable = as_variable(value, trainable=trainable, path=name or unique_name("variable"))
+        name = name or unique_name("variable")
+        scope = current_path()  # the open name scopes and the layers being built, as in Keras
+        variable = as_variable(value, trainable=trainable,
+                               path=f"{scope}/{name}" if scope else name)
         if aggregation != "none":
             variable.aggregation = aggregation
         if synchronization != "auto":

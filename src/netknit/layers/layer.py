@@ -23,7 +23,6 @@ kernels, attention projections).
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import functools
 import inspect
 import math
@@ -35,9 +34,10 @@ import torch
 from torch import nn
 
 from .. import constraints as constraints_module
-from .. import dtype_policies
+from .. import dtype_policies, scopes
 from .. import initializers as initializers_module
 from .. import regularizers as regularizers_module
+from .. import remat as remat_module
 from ..graph import nest
 from ..graph.errors import ShapeError, unknown_argument_error
 from ..graph.node import Node
@@ -87,9 +87,9 @@ def unique_weight_name(layer, prefix: str) -> str:
     return name
 
 
-# The layers being built, outermost first: a weight's path starts with their names, as Keras's
-# name scopes make it ("sequential/dense/kernel", "my_block/dense/kernel").
-_BUILDING = contextvars.ContextVar("netknit_building_layers", default=())
+# The layers being built, outermost first, among the open `name_scope`s: a weight's path starts
+# with their names, as Keras's name scopes make it ("sequential/dense/kernel").
+_BUILDING = scopes.PATH_SCOPES
 
 
 @contextlib.contextmanager
@@ -104,8 +104,8 @@ def building(layer):
 
 
 def _weight_path(layer, name: str) -> str:
-    scope = [outer.name for outer in _BUILDING.get() if outer is not layer]
-    return "/".join([*scope, layer.name, name])
+    scope = scopes.current_path(exclude=layer)
+    return f"{scope}/{layer.name}/{name}" if scope else f"{layer.name}/{name}"
 
 
 def _dtype(value) -> torch.dtype:
@@ -231,6 +231,9 @@ class Layer(nn.Module):
             raise ValueError(f"Expected a non-empty name without '/'. Received: name={name!r}")
         self.name = name or unique_name(to_snake_case(type(self).__name__))
         self.autocast = bool(autocast)
+        # The settings of the RematScope open when the layer is made (`remat.RematMode`, or
+        # None): as in Keras, they decide, not the scope open at a call.
+        self._remat_mode = remat_module.current_remat_mode()
         self._set_dtype_policy(dtype_policies.get(dtype),
                                mixed_session=dtype_policies.dtype_policy().name != "float32")
         self._trainable = bool(trainable)
@@ -281,8 +284,14 @@ class Layer(nn.Module):
             self._variable_dtype if in_float32 else self._compute_dtype)
         self._outputs_dtype = self._compute_dtype if self.autocast else None
         self._casts_weights = mixed and self.autocast and not in_float32
-        if follows:
-            self.forward = functools.partial(_forward_in_policy, self)
+        self._policy_wrapped = follows
+        # A RematScope's wrapper goes around the policy's: its recomputation then casts the
+        # weights again.
+        forward = functools.partial(_forward_in_policy if follows else type(self).forward, self)
+        forward = remat_module.rematerialized_forward(self, forward) or (
+            forward if follows else None)
+        if forward is not None:
+            self.forward = forward
         else:
             self.__dict__.pop("forward", None)
 
@@ -293,7 +302,7 @@ class Layer(nn.Module):
 
     @dtype_policy.setter
     def dtype_policy(self, value) -> None:
-        self._set_dtype_policy(dtype_policies.get(value), mixed_session="forward" in self.__dict__)
+        self._set_dtype_policy(dtype_policies.get(value), mixed_session=self._policy_wrapped)
 
     @property
     def compute_dtype(self) -> str:
@@ -641,6 +650,28 @@ class Layer(nn.Module):
                 self.register_forward_hook(_add_activity_penalty),
             )
 
+    def stateless_call(self, trainable_variables, non_trainable_variables, *args,
+                       return_losses: bool = False, **kwargs):
+        """Call the layer with the given weight values, leaving its weights unchanged.
+
+        Args:
+            trainable_variables: values for `self.trainable_variables`, in that order.
+            non_trainable_variables: values for `self.non_trainable_variables`, in that order.
+            *args, **kwargs: the call's arguments.
+            return_losses: also return the losses of the call (`self.losses`, computed with
+                the given values).
+
+        Returns:
+            `(outputs, non_trainable_variables)`: the updated values of the non-trainable
+            weights (moving statistics, ...); `(outputs, non_trainable_variables, losses)` with
+            `return_losses`. Write them back with `v.assign(value)` to keep them.
+
+        >>> outputs, state = model.stateless_call(model.trainable_variables,
+        ...                                       model.non_trainable_variables, x)
+        """
+        return scopes.stateless_call(self, trainable_variables, non_trainable_variables, *args,
+                                     return_losses=return_losses, **kwargs)
+
     # ------------------------------------------------------------------ calling
 
     def __call__(self, *args, **kwargs):
@@ -827,13 +858,13 @@ class Layer(nn.Module):
         """`compute_output_dtype`, and the casts of the policy: a layer given floating inputs of
         another dtype than its compute dtype (a float32 layer after mixed ones, made before the
         policy was set or loaded from a config) casts them, as Keras's layers do."""
-        if "forward" not in self.__dict__ and type(self)._follows_dtype_policy and any(
+        if not self._policy_wrapped and type(self)._follows_dtype_policy and any(
             isinstance(t, SymbolicTensor) and t.dtype.is_floating_point
             and t.dtype != self._compute_dtype for t in nest.flatten(inputs)
         ) and self._compute_dtype.is_floating_point:
             self._follow_policy(True)
         dtype = self.compute_output_dtype(inputs)
-        if "forward" in self.__dict__ and self._outputs_dtype is not None and (
+        if self._policy_wrapped and self._outputs_dtype is not None and (
             dtype.is_floating_point
         ):
             return self._outputs_dtype
@@ -884,7 +915,7 @@ class Layer(nn.Module):
             if masked:
                 first = nest.flatten(args[0])[0]
                 kwargs = {**kwargs, "mask": torch.ones(first.shape[:-1], dtype=torch.bool)}
-            with torch.no_grad(), stateless():
+            with torch.no_grad(), stateless(), scopes.SymbolicScope():
                 out = nn.Module.__call__(self, *args, **kwargs)
             results.append(nest.flatten(out))
         shapes = [
@@ -1038,7 +1069,7 @@ def _read_in(child: Layer, dtype: torch.dtype) -> bool:
     that computes in float32 or does not autocast, nor those of one following another policy."""
     if not child.autocast or type(child)._mixed_computes_in_float32:
         return False
-    if "forward" not in child.__dict__:
+    if not child._policy_wrapped:
         return True
     return child._casts_weights and child._compute_dtype == dtype
 

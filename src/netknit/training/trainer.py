@@ -26,6 +26,7 @@ from ..dtype_policies import to_numpy
 from ..graph import nest
 from ..graph.shapes import format_shape
 from ..layers.layer import plain_weights
+from ..remat import rematerializes
 from .compile_utils import (
     CompileMetrics,
     LossContainer,
@@ -752,7 +753,10 @@ class Trainer:
             elif "forward_and_loss" not in compiled:
                 # The graph updates the parameters the optimizer's slots were made for.
                 self.optimizer.check_params(self._trainable_params)
-                if "train" not in compiled:
+                if "train" not in compiled and rematerializes(self):
+                    # torch.func's gradients (the whole-step graph) do not take checkpoints.
+                    compiled["forward_and_loss"] = torch.compile(self._forward_and_loss)
+                elif "train" not in compiled:
                     names = [n for n, p in self.named_parameters() if p.requires_grad]
                     compiled["train"] = CompiledStep(
                         functools.partial(self._functional_train_step, names),
