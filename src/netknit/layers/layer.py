@@ -1166,7 +1166,8 @@ def _marks_built(build):
         # The shapes of the outermost build call: a layer built without a symbolic call records
         # them in its saved `build_config`.
         self.__dict__.setdefault("_build_shapes", (args, kwargs))
-        result = build(self, *args, **kwargs)
+        with building(self):  # also by hand: the layers built inside are named under this one
+            result = build(self, *args, **kwargs)
         self.built = True
         return result
 
