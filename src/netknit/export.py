@@ -24,6 +24,7 @@ import torch
 from .file_io import write_atomically
 from .graph.symbolic import SymbolicTensor
 from .layers.layer import is_shape
+from .training.loop import running
 
 FORMATS = ("onnx", "torch")
 # The size given to unknown non-batch dimensions (such as time steps) in the example inputs; large
@@ -96,11 +97,12 @@ def export(model, filepath, format: str = "onnx", verbose: bool | None = None,
     args = (examples[0],) if len(examples) == 1 else (examples,)
     dynamic = (dynamic_shapes[0],) if len(examples) == 1 else (dynamic_shapes,)
 
-    # 2. Trace in inference mode (no dropout, frozen batch statistics), then restore the mode.
+    # 2. Trace in inference mode (no dropout, frozen batch statistics, no augmentation), as
+    # `predict` runs the model, then restore the mode.
     was_training = model.training
     model.eval()
     try:
-        with _quiet_torch_internals(), torch.no_grad():
+        with _quiet_torch_internals(), torch.no_grad(), running():
             if format == "onnx":
                 program = torch.onnx.export(
                     model, args, dynamo=True, verbose=False, dynamic_shapes=dynamic,

@@ -368,31 +368,3 @@ def test_eager_tensors_carry_keras_mask_into_the_next_layers():
     x = np.array([[5, 7, 0, 0], [9, 0, 0, 0]])
     np.testing.assert_allclose(model(x).detach().numpy(), model(x[:, :2]).detach().numpy(),
                                rtol=1e-6)
-
-
-class _BuildsItsBlock(layers.Layer):
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.inner = layers.Dense(3, name="inner")
-
-    def build(self, input_shape):
-        self.inner.build(input_shape)
-
-    def call(self, inputs):
-        return self.inner(inputs)
-
-
-@pytest.mark.parametrize("make, shape, paths", [
-    (lambda: layers.Bidirectional(layers.LSTM(2), name="bi"), (None, 3, 4),
-     [f"bi/{side}_lstm/lstm_cell/{w}" for side in ("forward", "backward")
-      for w in ("kernel", "recurrent_kernel", "bias")]),
-    (lambda: layers.RNN(layers.GRUCell(2), name="r"), (None, 3, 4),
-     ["r/gru_cell/kernel", "r/gru_cell/recurrent_kernel", "r/gru_cell/bias"]),
-    (lambda: _BuildsItsBlock(name="blk"), (None, 4), ["blk/inner/kernel", "blk/inner/bias"]),
-])
-def test_a_layer_built_by_hand_names_the_weights_of_the_layers_inside_under_its_own(
-        make, shape, paths):
-    """Keras's paths, as when the layer is built by its first call."""
-    layer = make()
-    layer.build(shape)
-    assert [w.path for w in layer.weights] == paths

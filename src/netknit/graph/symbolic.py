@@ -61,8 +61,11 @@ class SymbolicTensor:
         self.dtype = KerasDType(dtype)
         self.name = name
         self.history = history
-        # Whether a mask (e.g. from Embedding(mask_zero=True)) travels with this tensor.
+        # Whether a mask (e.g. from Embedding(mask_zero=True)) travels with this tensor, and,
+        # where the graph computes it, that mask: a symbolic tensor made by operations, as
+        # Keras's `_keras_mask` (None where the mask is known only when data flows).
         self.has_mask = False
+        self._keras_mask = None
 
     @property
     def ndim(self) -> int:

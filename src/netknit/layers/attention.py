@@ -26,6 +26,7 @@ from ..graph import nest
 from ..graph.errors import ShapeError
 from ..graph.shapes import format_shape
 from ..graph.symbolic import SymbolicTensor
+from ..ops.core import convert_to_tensor
 from .core import check_positive_int
 from .layer import Layer, linear_weight, unique_name
 
@@ -721,8 +722,9 @@ class Attention(Layer):
         return input_has_mask
 
     def compute_mask(self, inputs, mask=None):
-        """The output keeps the query's padding mask."""
-        return None if mask is None else mask[0]
+        """The output keeps the query's padding mask (as a tensor, an operation that Keras's
+        graphs record)."""
+        return None if mask is None or mask[0] is None else convert_to_tensor(mask[0])
 
     def _symbolic_output_shape(self, args: tuple, kwargs: dict):
         output_shape = super()._symbolic_output_shape(args, kwargs)

@@ -8,7 +8,10 @@ As in Keras, they transform only in training: inside a model, `fit` augments and
 `evaluate` pass images through unchanged (RandomCrop, whose output has its own size, centre-crops
 and resizes instead; AutoContrast and Equalization, which are not random, always apply). Called
 directly on images, they augment unless given `training=False` (Keras's default for these
-layers). Each image of a batch gets its own random transformation. `seed=` makes the draws
+layers), and so does a model that holds them, called directly: `model(images)` augments,
+`model(images, training=False)` does not. Outside Keras's loops the torch module mode does not
+stop them, as Keras has none: after `model.eval()`, pass `training=False` (`export` does). Each
+image of a batch gets its own random transformation. `seed=` makes the draws
 repeatable (from a generator of the layer's own, on the CPU); the values differ from Keras's,
 whose random streams are not torch's. Without a seed, draws come from torch's generator on the
 images' device.
@@ -18,7 +21,10 @@ the batch axis; a dict `{"images": ..., "labels": ..., "bounding_boxes": {"boxes
 ...}}` is accepted too (MixUp and CutMix mix the labels, the others pass them on). Bounding boxes
 need the layer's `bounding_box_format`; the layers that move pixels move them alike (see
 `boxes.py`), except RandomElasticTransform and CutMix, which refuse them as Keras does. Integer
-images are computed in the layer's dtype (float32).
+images are computed in the layer's dtype (float32), and come back so, except from RandomGrayscale
+and RandomBrightness (which keep them integers); in inference, the layers that move pixels (and
+RandomSharpness, RandomGaussianBlur, Solarization, RandomErasing, CutMix, RandAugment, AugMix)
+give them in float32 too, the others as they came, as Keras's do.
 Geometric transformations sample the input with `grid_sample`; outside the image `fill_mode`
 decides: `"reflect"` (d c b a | a b c d | d c b a), `"wrap"` (a b c d | a b c d), `"nearest"`
 (a a a a | a b c d), `"constant"` (`fill_value`), and for RandomElasticTransform also `"mirror"`
@@ -36,6 +42,7 @@ import torch.nn.functional as F
 from ..graph.errors import ShapeError
 from ..graph.shapes import format_shape
 from ..graph.symbolic import SymbolicTensor
+from ..training.loop import in_loop
 from .boxes import (
     check_box_format,
     check_image_dict,
@@ -118,14 +125,15 @@ def _as_given(factor):
 
 
 class _TrainsWhenCalled(Layer):
-    """A layer that, called directly on data, runs in training mode unless told otherwise, as
-    Keras's augmentation layers and Pipeline do; in a model it follows the model (whose loop
-    calls it without this method)."""
+    """A layer that, called on data without `training=`, runs in training mode, as Keras's
+    augmentation layers and Pipeline do (their `call` defaults to training=True), also in a
+    functional model called directly (`Functional.forward`); in Keras's loops it follows the
+    model's mode instead, so that `predict` and `evaluate` never augment."""
 
     def __call__(self, *args, **kwargs):
         data = args[0] if args else None
         values = data.values() if isinstance(data, dict) else (data,)  # {"images", "labels"}
-        if args and not any(isinstance(v, SymbolicTensor) for v in values):
+        if args and not any(isinstance(v, SymbolicTensor) for v in values) and not in_loop():
             kwargs.setdefault("training", True)
         return super().__call__(*args, **kwargs)
 
@@ -148,8 +156,12 @@ class _Augmentation(_TrainsWhenCalled):
     _in_inference = False
     # Keras's AutoContrast, Equalization and RandomGrayscale list no seed in their configs.
     _seed_in_config = True
-    # RandomGrayscale keeps integer images integers; the others compute in the layer's dtype.
+    # RandomGrayscale and RandomBrightness keep integer images integers; the others compute in
+    # the layer's dtype.
     _keeps_dtype = False
+    # Whether integer images come back in the layer's dtype in inference too, where they pass
+    # unchanged (Keras's layers that move pixels cast them before they look at `training`).
+    _casts_in_inference = False
     # The channel counts the layer can take (None: any).
     _channels: tuple | None = None
 
@@ -171,12 +183,20 @@ class _Augmentation(_TrainsWhenCalled):
     def forward(self, inputs, training=None):
         training = self.training if training is None else training
         if not (training or self._in_inference):
-            return inputs
+            return self._in_own_dtype(inputs) if self._casts_in_inference else inputs
         if isinstance(inputs, dict):
             return self._augment_dict(inputs)
         self._check_channels_of(inputs)
         images, single = self._channels_first(inputs)
         return self._restore(self._augment(images), single)
+
+    def _in_own_dtype(self, inputs):
+        """`inputs` (images, or a dict of them) with integer images in the layer's dtype."""
+        images = inputs["images"] if isinstance(inputs, dict) else inputs
+        if images.is_floating_point():
+            return inputs
+        images = images.to(self._variable_dtype)
+        return {**inputs, "images": images} if isinstance(inputs, dict) else images
 
     def _augment(self, images: torch.Tensor) -> torch.Tensor:
         """Channels-first images `(batch, channels, height, width)` -> transformed."""
@@ -406,6 +426,9 @@ class RandomFlip(_Augmentation):
     torch.Size([2, 4, 4, 3])
     """
 
+    _casts_in_inference = True
+    _keras_converts_inputs = False
+
     def __init__(self, mode="horizontal_and_vertical", seed=None, data_format=None, **kwargs):
         super().__init__(seed=seed, data_format=data_format, **kwargs)
         self.mode = _check_choice("mode", mode,
@@ -450,6 +473,7 @@ class _WarpAugmentation(_Augmentation):
     `_sources` gives, interpolated, with `fill_mode` outside the image."""
 
     _fill_modes = _FILL_MODES
+    _casts_in_inference = True
 
     def __init__(self, fill_mode="reflect", interpolation="bilinear", seed=None, fill_value=0.0,
                  data_format=None, **kwargs):
@@ -843,6 +867,7 @@ class RandomCrop(_Augmentation):
 
     # Keras's call (saved graphs record it) crops at random unless told.
     _keras_call_arguments = {"training": True}
+    _keras_converts_inputs = False
 
     supports_masking = False
 

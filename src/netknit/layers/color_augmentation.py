@@ -132,11 +132,20 @@ class RandomBrightness(_ValueRangeAugmentation):
         factor: a number `a` in [0, 1] for `(-a, a)`, or a pair `(lower, upper)` in [-1, 1].
         value_range: the range of the pixel values, `(0, 255)` by default.
         seed: makes the draws repeatable.
+
+    Integer images stay integers, as in Keras: the amount is truncated to a whole number (the
+    sum is clipped to `value_range`, where Keras's 8-bit sum wraps around).
     """
+
+    _keeps_dtype = True
 
     def _augment(self, images):
         low, high = self.value_range
-        return (images + self._factors(images) * (high - low)).clamp(low, high)
+        if images.is_floating_point():
+            return (images + self._factors(images) * (high - low)).clamp(low, high)
+        computed = images.to(self._variable_dtype)
+        amounts = (self._factors(computed) * (high - low)).trunc()
+        return (computed + amounts).clamp(low, high).to(images.dtype)
 
 
 # ---------------------------------------------------------------------- colour
@@ -321,6 +330,8 @@ class RandomSharpness(_ValueRangeAugmentation):
         seed: makes the draws repeatable.
     """
 
+    _casts_in_inference = True
+
     _factor_bounds = (0, 1)
 
     def __init__(self, factor, value_range=(0, 255), data_format=None, seed=None, **kwargs):
@@ -361,6 +372,8 @@ class RandomGaussianBlur(_ValueRangeAugmentation):
         data_format: `"channels_last"` (default) or `"channels_first"`.
         seed: makes the draws repeatable.
     """
+
+    _casts_in_inference = True
 
     _factor_bounds = (0, 1)
 
@@ -451,6 +464,8 @@ class Solarization(_Augmentation):
         seed: makes the draws repeatable.
         data_format: `"channels_last"` (default) or `"channels_first"`.
     """
+
+    _casts_in_inference = True
 
     def __init__(self, addition_factor=0.0, threshold_factor=0.0, value_range=(0, 255),
                  seed=None, data_format=None, **kwargs):

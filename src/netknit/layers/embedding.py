@@ -20,6 +20,7 @@ from .. import initializers as initializers_module
 from .. import regularizers as regularizers_module
 from ..graph.errors import ShapeError
 from ..graph.shapes import format_shape
+from ..ops import numpy as numpy_ops
 from .core import LowRankAdaptable, adapted_weight, check_positive_int
 from .layer import Layer, _dtype, linear_weight
 
@@ -96,7 +97,7 @@ class Embedding(LowRankAdaptable, Layer):
         return self.mask_zero
 
     def compute_mask(self, inputs, mask=None):
-        return inputs != 0 if self.mask_zero else None
+        return numpy_ops.not_equal(inputs, 0) if self.mask_zero else None
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape) + (self.output_dim,)
@@ -149,7 +150,7 @@ class Masking(Layer):
         return True
 
     def compute_mask(self, inputs, mask=None):
-        return (inputs != self.mask_value).any(-1)
+        return numpy_ops.any(numpy_ops.not_equal(inputs, self.mask_value), axis=-1)
 
     def compute_output_shape(self, input_shape):
         if len(input_shape) < 2:
@@ -242,6 +243,11 @@ class ReversibleEmbedding(Embedding):
         if self._reverse_of(args, kwargs):  # logits carry no mask, as in Keras
             outputs.has_mask = False
         return outputs
+
+    def _symbolic_mask(self, inputs, mask):
+        # Keras's ReversibleEmbedding puts its mask on the output in its call, so a graph
+        # records no operation for it: the mask is computed when data flows.
+        return NotImplemented
 
     def _symbolic_output_shape(self, args, kwargs):
         input_shape = tuple(args[0].shape)

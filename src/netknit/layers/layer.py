@@ -163,6 +163,9 @@ class Layer(nn.Module):
     # unless the class declares them, where its `forward` differs from Keras's `call` (Dropout's
     # `training` defaults to False in Keras, to None here: the module's mode).
     _keras_call_arguments: dict = {}
+    # Whether Keras's call converts the inputs (a copy of the call's arguments): not for
+    # RandomFlip, RandomCrop and Pipeline, whose saved graphs record `training` on any input.
+    _keras_converts_inputs = True
     # Layers that pass an input mask on unchanged (element-wise layers, Dropout, Dense, ...).
     supports_masking = False
     # Layers that compute in floats from integer inputs too, where Keras's ops promote them
@@ -828,12 +831,49 @@ class Layer(nn.Module):
                 for i, (shape, dtype) in enumerate(zip(shapes, dtypes))
             ]
             outputs = _pack_shapes(output_shape, tensors)
-        has_mask = self.produces_mask(any(t.has_mask for t in nest.flatten(inputs)
-                                          if isinstance(t, SymbolicTensor)))
-        for tensor in nest.flatten(outputs):
-            tensor.has_mask = has_mask
+        kwargs = self._set_symbolic_masks(args, kwargs, outputs)
         Node(self, args, kwargs, outputs)
         return outputs
+
+    def _set_symbolic_masks(self, args: tuple, kwargs: dict, outputs) -> dict:
+        """Give the outputs of a symbolic call their masks, and return the call's `kwargs` as
+        its node keeps them.
+
+        As Keras's call does, the input's mask (`_keras_mask`, a symbolic tensor that operations
+        in the graph compute) is the layer's `mask` argument unless one is given, and is kept with
+        the call where Keras keeps it (then the graph computes it, and the model's run hands it
+        over); the output masks are `compute_mask` run on the symbolic tensors, which records its
+        operations. Where the mask is known only when data flows (a user's `compute_mask`, a
+        nested model), `has_mask` still says that one travels, and the model computes it then.
+        """
+        inputs = args[0]
+        masked = [t for t in nest.flatten(inputs) if isinstance(t, SymbolicTensor) and t.has_mask]
+        mask = kwargs.get("mask")
+        if mask is None and masked:
+            mask = nest.map_structure(lambda t: getattr(t, "_keras_mask", None), inputs)
+            from ..models.config import keeps_call_kwargs  # models build on layers
+
+            if self._accepts_mask and keeps_call_kwargs(self, args, kwargs) and any(
+                    m is not None for m in nest.flatten(mask)):
+                kwargs = {**kwargs, "mask": mask}
+        has_mask = self.produces_mask(bool(masked) or mask is not None)
+        known = has_mask and all(t._keras_mask is not None for t in masked)
+        output_masks = self._symbolic_mask(inputs, mask) if known else NotImplemented
+        if output_masks is NotImplemented:
+            for tensor in nest.flatten(outputs):
+                tensor.has_mask = has_mask
+            return kwargs
+        for tensor, output_mask in zip(nest.flatten(outputs), nest.flatten(output_masks)):
+            tensor._keras_mask = output_mask
+            tensor.has_mask = output_mask is not None
+        return kwargs
+
+    def _symbolic_mask(self, inputs, mask):
+        """The output mask(s) of a symbolic call for the input `mask`, or `NotImplemented` where
+        only data tells: a user's `compute_mask` may use torch functions that need real tensors,
+        where Keras's would use `keras.ops`."""
+        owner = next(c for c in type(self).__mro__ if "compute_mask" in c.__dict__)
+        return NotImplemented if _users_class(owner) else self.compute_mask(inputs, mask)
 
     def _symbolic_output_shape(self, args: tuple, kwargs: dict):
         """Build if needed, then infer the output shape(s) of a call on symbolic `args`/`kwargs`.
@@ -883,7 +923,9 @@ class Layer(nn.Module):
         return input_has_mask and self.supports_masking
 
     def compute_mask(self, inputs, mask=None):
-        """The output mask for real `inputs` and input `mask` (run time)."""
+        """The output mask for `inputs` and input `mask`: real tensors when data flows, or
+        symbolic ones when a graph is built, where the `netknit.ops` it calls are recorded (so a
+        layer's own rule is written with them, as Keras's are)."""
         return mask if self.supports_masking else None
 
     def compute_output_shape(self, input_shape):
@@ -1166,8 +1208,7 @@ def _marks_built(build):
         # The shapes of the outermost build call: a layer built without a symbolic call records
         # them in its saved `build_config`.
         self.__dict__.setdefault("_build_shapes", (args, kwargs))
-        with building(self):  # also by hand: the layers built inside are named under this one
-            result = build(self, *args, **kwargs)
+        result = build(self, *args, **kwargs)
         self.built = True
         return result
 

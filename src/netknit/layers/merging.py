@@ -12,6 +12,7 @@ import torch.nn.functional as F
 
 from ..graph.errors import ShapeError
 from ..graph.shapes import broadcast_shapes, format_shape, num_elements
+from ..ops import numpy as numpy_ops
 from .layer import Layer
 
 
@@ -50,15 +51,17 @@ def _flatten_fix(index: int, shape) -> str:
     )
 
 
-def _combined_mask(masks):
-    """Keras's merged mask: a step counts only where every masked input counts."""
-    present = [m for m in masks if m is not None] if isinstance(masks, list) else [masks]
-    if not present or present[0] is None:
-        return None
-    combined = present[0]
-    for mask in present[1:]:
-        combined = combined & mask
-    return combined
+def _check_masks(inputs, mask) -> None:
+    """Keras's checks of a merge's masks: a list with one entry per input."""
+    if not isinstance(mask, (list, tuple)):
+        raise ValueError(f"`mask` should be a list. Received: mask={mask}")
+    if not isinstance(inputs, (list, tuple)):
+        raise ValueError(f"`inputs` should be a list. Received: inputs={inputs}")
+    if len(mask) != len(inputs):
+        raise ValueError(
+            "The lists `inputs` and `mask` should have the same length. Received: "
+            f"inputs={inputs} of length {len(inputs)}, and mask={mask} of length {len(mask)}"
+        )
 
 
 class Merge(Layer):
@@ -68,7 +71,17 @@ class Merge(Layer):
         return input_has_mask
 
     def compute_mask(self, inputs, mask=None):
-        return _combined_mask(mask)
+        """Keras's merged mask: a step counts where any input's does; an unmasked input leaves
+        the output unmasked."""
+        if mask is None:
+            return None
+        _check_masks(inputs, mask)
+        if any(m is None for m in mask):
+            return None
+        merged = mask[0]
+        for m in mask[1:]:
+            merged = numpy_ops.logical_or(merged, m)
+        return merged
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -150,14 +163,44 @@ class Subtract(Merge):
         return inputs[0] - inputs[1]
 
 
-class Multiply(Merge):
-    """Multiplies a list of tensors of the same shape, element by element."""
+class _MaskedMerge(Merge):
+    """A merge whose result depends on its inputs' masks (a list, None for an unmasked input),
+    which Keras's reads from its inputs when data flows: its call takes no `mask` argument."""
+
+    _keras_call_arguments: dict = {}
+
+    def forward(self, inputs, mask=None):
+        if mask is None or self._expand:  # Keras's inputs lose their masks when reshaped
+            return super().forward(inputs)
+        return self.combine_masked(list(inputs), mask)
+
+    def combine_masked(self, inputs: list[torch.Tensor], mask: list) -> torch.Tensor:
+        raise NotImplementedError
+
+
+class Multiply(_MaskedMerge):
+    """Multiplies a list of tensors of the same shape, element by element.
+
+    With masks, as Keras's: a masked step of an input counts as 1, and where every input has a
+    mask, the output is 0 outside their union.
+    """
 
     def combine(self, inputs):
         output = inputs[0]
         for x in inputs[1:]:
             output = output * x
         return output
+
+    def combine_masked(self, inputs, mask):
+        masks = [None if m is None else _over_features(m) for m in mask]
+        output = self.combine([x if m is None else torch.where(m, x, 1)
+                               for x, m in zip(inputs, masks)])
+        if any(m is None for m in masks):
+            return output
+        union = masks[0]
+        for m in masks[1:]:
+            union = union | m
+        return torch.where(union, output, 0)
 
 
 class Average(Merge):
@@ -170,8 +213,9 @@ class Average(Merge):
         return output / len(inputs)
 
 
-class Maximum(Merge):
-    """The element-wise maximum of a list of tensors of the same shape."""
+class Maximum(_MaskedMerge):
+    """The element-wise maximum of a list of tensors of the same shape; with masks, only the
+    steps an input's mask keeps take part (see `_merge_kept_steps`), as in Keras."""
 
     def combine(self, inputs):
         output = inputs[0]
@@ -179,15 +223,43 @@ class Maximum(Merge):
             output = torch.maximum(output, x)
         return output
 
+    def combine_masked(self, inputs, mask):
+        return _merge_kept_steps(torch.maximum, inputs, mask)
 
-class Minimum(Merge):
-    """The element-wise minimum of a list of tensors of the same shape."""
+
+class Minimum(_MaskedMerge):
+    """The element-wise minimum of a list of tensors of the same shape; with masks, only the
+    steps an input's mask keeps take part (see `_merge_kept_steps`), as in Keras."""
 
     def combine(self, inputs):
         output = inputs[0]
         for x in inputs[1:]:
             output = torch.minimum(output, x)
         return output
+
+    def combine_masked(self, inputs, mask):
+        return _merge_kept_steps(torch.minimum, inputs, mask)
+
+
+def _over_features(mask: torch.Tensor) -> torch.Tensor:
+    """A `(batch, steps)` mask as a boolean that broadcasts over the features axis."""
+    return mask.bool().unsqueeze(-1)
+
+
+def _merge_kept_steps(op, inputs: list, mask: list) -> torch.Tensor:
+    """`op` folded over `inputs`, as Keras folds it with masks (maximum and minimum have no
+    neutral value): a step an input's mask drops takes the other operand's value, so only kept
+    steps count; where no input keeps a step, the first input's value stays."""
+    output, kept = inputs[0], None if mask[0] is None else _over_features(mask[0])
+    for x, m in zip(inputs[1:], mask[1:]):
+        m = None if m is None else _over_features(m)
+        if m is not None:
+            x = torch.where(m, x, output)
+        if kept is not None:
+            output = torch.where(kept, output, x)
+        kept = None if m is None or kept is None else kept | m
+        output = op(output, x)
+    return output
 
 
 class Concatenate(Layer):
@@ -221,30 +293,19 @@ class Concatenate(Layer):
         axis is."""
         if mask is None:
             return None
-        if not isinstance(mask, (list, tuple)):
-            raise ValueError(f"`mask` should be a list. Received mask={mask}")
-        if not isinstance(inputs, (list, tuple)):
-            raise ValueError(f"`inputs` should be a list. Received: inputs={inputs}")
-        if len(mask) != len(inputs):
-            raise ValueError(
-                "The lists `inputs` and `mask` should have the same length. Received: "
-                f"inputs={inputs} of length {len(inputs)}, and mask={mask} of length {len(mask)}"
-            )
+        _check_masks(inputs, mask)
         if all(m is None for m in mask):
             return None
-        from ..ops.core import tensor  # ops build on layers
-
         masks = []
         for x, m in zip(inputs, mask):
-            x = tensor(x)
             if m is None:
-                masks.append(torch.ones(x.shape, dtype=torch.bool, device=x.device))
-                continue
-            m = tensor(m, like=x).bool()
-            if m.dim() < x.dim():
-                m = m.unsqueeze(-1).expand(x.shape)
+                m = numpy_ops.ones_like(x, dtype="bool")
+            elif m.ndim < x.ndim:
+                # Spread over the input's last axis, as Keras does it (an `or` with zeros).
+                m = numpy_ops.logical_or(numpy_ops.expand_dims(m, axis=-1),
+                                         numpy_ops.zeros_like(x, dtype="bool"))
             masks.append(m)
-        return torch.cat(masks, dim=self.axis).any(dim=-1)
+        return numpy_ops.any(numpy_ops.concatenate(masks, axis=self.axis), axis=-1)
 
     def compute_output_shape(self, input_shape):
         _check_list(self, input_shape)

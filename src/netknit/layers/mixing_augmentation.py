@@ -55,6 +55,8 @@ def _mix_labels(labels, order: torch.Tensor, weight: torch.Tensor):
 class _BoxAugmentation(_Augmentation):
     """An augmentation that changes a random box of each image."""
 
+    _casts_in_inference = True
+
     def _random_boxes(self, width_fraction: torch.Tensor, height_fraction: torch.Tensor,
                       like: torch.Tensor):
         """A random box per image of `like`, of the given fractions `(batch,)` of the width and
@@ -270,6 +272,8 @@ class RandAugment(_Augmentation):
         data_format: `"channels_last"` (default) or `"channels_first"`.
     """
 
+    _casts_in_inference = True
+
     _operations = ["random_shear", "random_translation", "random_rotation",
                    "random_brightness", "random_color_degeneration", "random_contrast",
                    "random_sharpness", "random_posterization", "solarization", "auto_contrast",
@@ -328,6 +332,8 @@ class AugMix(_Augmentation):
         seed: makes the draws repeatable.
         data_format: `"channels_last"` (default) or `"channels_first"`.
     """
+
+    _casts_in_inference = True
 
     _base_operations = ["random_shear", "random_translation", "random_rotation",
                         "random_posterization", "solarization", "auto_contrast", "equalization"]
@@ -394,6 +400,7 @@ class Pipeline(_TrainsWhenCalled):
 
     # Keras's call (saved graphs record it) augments unless told.
     _keras_call_arguments = {"training": True, "mask": None}
+    _keras_converts_inputs = False
 
     def __init__(self, layers, name=None, **kwargs):
         if not isinstance(layers, (list, tuple)) or not all(isinstance(lay, Layer)

@@ -527,6 +527,8 @@ class CenterCrop(_ToImageSize):
     def forward(self, inputs):
         if isinstance(inputs, dict):
             return self._forward_dict(inputs)
+        if not inputs.is_floating_point():  # Keras's layer gives integer images as floats
+            inputs = inputs.to(self._compute_dtype)
         channels_last = self.data_format == "channels_last"
         axes = (-3, -2) if channels_last else (-2, -1)
         height, width = (inputs.shape[a] for a in axes)
@@ -544,6 +546,9 @@ class CenterCrop(_ToImageSize):
         if height >= self.height and width >= self.width:
             return (height - self.height) // 2, (width - self.width) // 2, self.height, self.width
         return aspect_window(height, width, self.height, self.width, crop_to_aspect_ratio=True)
+
+    def compute_output_dtype(self, inputs) -> torch.dtype:
+        return inputs.dtype if inputs.dtype.is_floating_point else self.compute_dtype
 
 
 _DISCRETIZATION_MODES = ("int", "one_hot", "multi_hot", "count")

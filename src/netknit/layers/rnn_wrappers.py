@@ -192,8 +192,8 @@ class TimeDistributed(Wrapper):
     torch.Size([4, 10, 2])
     """
 
-    # Keras's call (saved graphs record it) takes `mask`, to pass on.
-    _keras_call_arguments = {"training": None, "mask": None}
+    # The time mask passes through to the output, and to a layer that takes one (per step).
+    supports_masking = True
 
     @property
     def _casts_integer_inputs(self) -> bool:  # its layer is called past its own `__call__`
@@ -212,12 +212,13 @@ class TimeDistributed(Wrapper):
     def build(self, input_shape):
         super().build(self._step_shape(input_shape))
 
-    def forward(self, inputs, training=None):
-        steps = inputs.flatten(0, 1)
+    def forward(self, inputs, training=None, mask=None):
+        kwargs = {}
         if self.layer._accepts_training:
-            outputs = nn.Module.__call__(self.layer, steps, training=training)
-        else:
-            outputs = nn.Module.__call__(self.layer, steps)
+            kwargs["training"] = training
+        if self.layer._accepts_mask and mask is not None:
+            kwargs["mask"] = mask.flatten(0, 1)
+        outputs = nn.Module.__call__(self.layer, inputs.flatten(0, 1), **kwargs)
         return outputs.unflatten(0, inputs.shape[:2])
 
     def compute_output_shape(self, input_shape):

@@ -98,10 +98,11 @@ def _build_config(layer) -> dict | None:
         return _direct_build_config(layer)
     args, kwargs = nodes[0]._call_structure
     names = list(inspect.signature(layer.forward).parameters)
+    # As Keras's, the shapes leave out the mask, which builds nothing.
     shapes = {
         f"{name}_shape": _shapes_of(value)
         for name, value in [*zip(names, args), *kwargs.items()]
-        if any(isinstance(t, SymbolicTensor) for t in nest.flatten(value))
+        if name != "mask" and any(isinstance(t, SymbolicTensor) for t in nest.flatten(value))
     }
     if len(shapes) == 1:
         return {"input_shape": next(iter(shapes.values()))}
@@ -236,8 +237,6 @@ def _recorded_kwargs(node) -> dict:
     except a functional model's (which converts its inputs itself).
     """
     from ..ops import is_operation
-    from .functional import Functional
-    from .sequential import Sequential
 
     layer = node.layer
     args, kwargs = node._call_structure
@@ -245,25 +244,39 @@ def _recorded_kwargs(node) -> dict:
     if is_operation(layer) or not arguments:
         return kwargs
     first = args[0] if len(args) == 1 else None
-    # A masked input's mask given with it (as a saved graph of Keras's gives it back) is the
-    # one Keras's call fills in itself.
+    # A masked input's mask given with it (as a symbolic call fills it in, or a saved graph of
+    # Keras's gives it back) is the one Keras's call fills in itself.
     filled_mask = isinstance(kwargs.get("mask"), SymbolicTensor) and isinstance(
         first, SymbolicTensor) and first.has_mask
     given = {k: v for k, v in kwargs.items() if not (k == "mask" and filled_mask)}
-    converts = not isinstance(layer, Functional) or isinstance(layer, Sequential)
-    if converts and (given or not isinstance(first, SymbolicTensor)
-                     or first.dtype != layer.compute_dtype):
+    if not keeps_call_kwargs(layer, args, given):
         return kwargs
     recorded = {}
     if arguments.get("training") is not None and "training" not in kwargs:
         recorded["training"] = arguments["training"]
     recorded.update(kwargs)
     only_first = not any(isinstance(t, SymbolicTensor) for t in nest.flatten((args[1:], kwargs)))
-    # A masked input's mask is an operation in Keras's graph, which this one does not record.
-    if "mask" in arguments and only_first and recorded.get("mask") is None and not any(
-            t.has_mask for t in node.inputs):
+    # Masks the graph computes are in `kwargs` already; one known only when data flows (a
+    # nested model's, ReversibleEmbedding's) is None in Keras's graph too.
+    if "mask" in arguments and only_first and recorded.get("mask") is None:
         recorded["mask"] = nest.map_structure(lambda tensor: None, args[0])
     return recorded
+
+
+def keeps_call_kwargs(layer, args: tuple, kwargs: dict) -> bool:
+    """Whether Keras's call of `layer` on symbolic `args`/`kwargs` (the keyword arguments the
+    caller gave) keeps the very dict it adds `training` and `mask` to, so that its node records
+    them: it copies it to convert the inputs, unless the call is on a single tensor of the
+    layer's compute dtype with no keyword arguments, or the layer is a functional model (which
+    converts its inputs itself) or one whose call converts nothing (`_keras_converts_inputs`)."""
+    from .functional import Functional
+    from .sequential import Sequential
+
+    if not layer._keras_converts_inputs or (
+            isinstance(layer, Functional) and not isinstance(layer, Sequential)):
+        return True
+    first = args[0] if len(args) == 1 else None
+    return not kwargs and isinstance(first, SymbolicTensor) and first.dtype == layer.compute_dtype
 
 
 def sequential_config(model) -> dict:

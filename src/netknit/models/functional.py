@@ -28,11 +28,10 @@ class Step:
     """One node, ready to run: `layer` on the values at `input_keys`, results to `output_keys`."""
 
     __slots__ = ("layer", "node", "input_keys", "output_keys", "single_input", "list_input",
-                 "single_output", "pass_training", "recorded_training", "free_after", "masked",
-                 "pass_mask", "output_has_mask")
+                 "single_output", "pass_training", "recorded_training", "trains_by_default",
+                 "free_after", "masked", "pass_mask", "output_has_mask")
 
-    def __init__(self, node, input_keys, output_keys, pass_training, input_has_mask,
-                 output_has_mask):
+    def __init__(self, node, input_keys, output_keys, pass_training, pass_mask, output_has_mask):
         self.layer = node.layer
         self.node = node
         self.input_keys = input_keys
@@ -44,12 +43,17 @@ class Step:
         self.pass_training = pass_training
         # A call recorded with `training=`: Keras's loops override it with the model's mode.
         self.recorded_training = pass_training and "training" in node._call_structure[1]
+        # A call without it of a layer whose Keras `call` defaults to training=True (the
+        # augmentation layers): Keras's graph runs it so, recorded or not, outside its loops.
+        self.trains_by_default = pass_training and not self.recorded_training and (
+            node.layer._keras_call_arguments.get("training") is True)
+        if self.trains_by_default:
+            self.single_input = self.list_input = False
         self.free_after: tuple = ()
-        # Masks (Embedding(mask_zero=True), Masking) take the slower path; others never see it.
+        # Masks the run computes (see `Functional._plan`) take the slower path; others never
+        # see it.
         self.output_has_mask = output_has_mask
-        self.pass_mask = input_has_mask and node.layer._accepts_mask and (
-            "mask" not in node._call_structure[1]
-        )
+        self.pass_mask = pass_mask
         self.masked = self.pass_mask or self.output_has_mask
         if self.masked:
             self.single_input = self.list_input = False
@@ -144,8 +148,15 @@ class Functional(Model):
     def _plan(self, nodes, key, masked: set) -> tuple[list[Step], set]:
         """The steps of `nodes`, given the keys of the values that carry masks (`masked`, which
         grows with the outputs that carry one), and each value freed after its last use, so
-        inference holds only live activations."""
-        steps = []
+        inference holds only live activations.
+
+        A mask that the graph computes (operations recorded by `compute_mask` on symbolic
+        tensors) reaches a layer as its call's `mask` argument, with no work of the plan. The
+        run computes a mask itself only for a layer that takes it from its input, as Keras's
+        call takes `_keras_mask` (a mask known only when data flows, attention's query mask),
+        or for the model's outputs: a mask no one reads is not computed.
+        """
+        calls = []
         for node in nodes:
             input_keys, output_keys = [key(t) for t in node.inputs], [id(t) for t in node.outputs]
             input_has_mask = any(t.has_mask for t in node.inputs) or any(
@@ -154,8 +165,20 @@ class Functional(Model):
                 input_has_mask and node.layer.produces_mask(True))
             if output_has_mask:
                 masked.update(output_keys)
-            steps.append(Step(node, input_keys, output_keys, node.layer._accepts_training,
-                              input_has_mask, output_has_mask))
+            pass_mask = input_has_mask and node.layer._accepts_mask and (
+                node._call_structure[1].get("mask") is None)
+            calls.append([node, input_keys, output_keys, pass_mask, output_has_mask])
+        # Backwards from the outputs: a step computes its output's mask only if a later step
+        # reads it, and then reads its inputs' masks (unless its call has the graph's).
+        needed = set(self._output_keys)
+        for call in reversed(calls):
+            node, input_keys, output_keys, pass_mask, output_has_mask = call
+            call[4] = output_has_mask = output_has_mask and not needed.isdisjoint(output_keys)
+            if pass_mask or (output_has_mask and node._call_structure[1].get("mask") is None):
+                needed.update(input_keys)
+        steps = [Step(node, input_keys, output_keys, node.layer._accepts_training, pass_mask,
+                      output_has_mask)
+                 for node, input_keys, output_keys, pass_mask, output_has_mask in calls]
         last_use = {k: index for index, step in enumerate(steps) for k in step.input_keys}
         keep = set(self._output_keys)
         for index, step in enumerate(steps):
@@ -169,6 +192,10 @@ class Functional(Model):
 
     def produces_mask(self, input_has_mask: bool) -> bool:
         return self._masked_outputs_for_masked_inputs if input_has_mask else self._masked_outputs
+
+    def _symbolic_mask(self, inputs, mask):
+        # As Keras's, a nested model's output mask comes with its output when data flows.
+        return NotImplemented
 
     @property
     def operations(self) -> list[Layer]:
@@ -208,11 +235,15 @@ class Functional(Model):
                         kwargs["training"] = training
                     elif step.recorded_training and in_loop():
                         kwargs["training"] = layer.training
+                    elif step.trains_by_default:
+                        kwargs["training"] = layer.training if in_loop() else True
                     if step.masked:
-                        mask = [masks.get(k) for k in step.input_keys]
-                        mask = mask[0] if len(mask) == 1 else mask
-                        if step.pass_mask:
-                            kwargs["mask"] = mask
+                        mask = kwargs.get("mask")  # the graph's, recorded with the call
+                        if mask is None:
+                            mask = [masks.get(k) for k in step.input_keys]
+                            mask = mask[0] if len(mask) == 1 else mask
+                            if step.pass_mask:
+                                kwargs["mask"] = mask
                     outputs = call(layer, *args, **kwargs)
                     if step.output_has_mask:
                         # a model inside gives its output's mask with the output

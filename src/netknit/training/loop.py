@@ -8,6 +8,7 @@ model in its module mode instead, so the functional model asks here whether to d
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 
@@ -18,15 +19,22 @@ def in_loop() -> bool:
     return _running.get()
 
 
+@contextlib.contextmanager
+def running():
+    """Run the block as a Keras loop (`export` traces the model as `predict` runs it)."""
+    token = _running.set(True)
+    try:
+        yield
+    finally:
+        _running.reset(token)
+
+
 def loop(method):
     """Mark `method` (fit, evaluate, predict, ...) as a Keras loop while it runs."""
 
     @functools.wraps(method)
     def wrapper(*args, **kwargs):
-        token = _running.set(True)
-        try:
+        with running():
             return method(*args, **kwargs)
-        finally:
-            _running.reset(token)
 
     return wrapper
