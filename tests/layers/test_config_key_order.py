@@ -22,6 +22,7 @@ LAYER_KERNELS = ["activation", "recurrent_activation", "use_bias", "kernel_initi
                  "bias_constraint", "dropout", "recurrent_dropout", "seed"]
 AFFINE = ["epsilon", "center", "scale", "beta_initializer", "gamma_initializer"]
 AFFINE_TAIL = ["beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"]
+AUGMENTATION = BASE + ["data_format"]
 
 KERAS_ORDERS = [
     (lambda: layers.LSTMCell(2), BASE + CELL),
@@ -50,6 +51,18 @@ KERAS_ORDERS = [
         "invert", "max_tokens", "num_oov_indices", "oov_token", "mask_token", "output_mode",
         "sparse", "pad_to_max_tokens", "vocabulary_dtype", "idf_weights", "vocabulary",
         "vocabulary_size", "oov_method", "salt"]),
+    # Augmentations list seed last, or where Keras's own config puts it.
+    (lambda: layers.RandomRotation(0.2), AUGMENTATION + [
+        "factor", "fill_mode", "fill_value", "interpolation", "seed"]),
+    (lambda: layers.RandomShear(0.2, bounding_box_format="xyxy"), AUGMENTATION + [
+        "bounding_box_format", "x_factor", "y_factor", "fill_mode", "interpolation", "seed",
+        "fill_value"]),
+    (lambda: layers.RandomElasticTransform(), AUGMENTATION + [
+        "factor", "scale", "interpolation", "fill_mode", "fill_value", "value_range", "seed"]),
+    (lambda: layers.RandomGaussianBlur(), AUGMENTATION + [
+        "factor", "kernel_size", "sigma", "value_range", "seed"]),
+    (lambda: layers.MixUp(), AUGMENTATION + ["alpha", "seed"]),
+    (lambda: layers.RandomGrayscale(), AUGMENTATION + ["factor"]),
     (lambda: initializers.Orthogonal(), ["seed", "gain"]),
     (lambda: initializers.RandomNormal(), ["seed", "mean", "stddev"]),
     (lambda: initializers.TruncatedNormal(), ["seed", "mean", "stddev"]),
@@ -97,6 +110,10 @@ ARGUMENTS = {
     "GRUCell": (2,), "GroupQueryAttention": (2, 2, 1), "LSTM": (2,), "LSTMCell": (2,),
     "MaxNumBoundingBoxes": (3,), "MaxPooling1D": (2,), "MaxPooling2D": (2,),
     "MaxPooling3D": (2,), "MultiHeadAttention": (2, 2), "Permute": ((2, 1),),
+    "RandomBrightness": (0.2,), "RandomColorDegeneration": (0.2,), "RandomContrast": (0.2,),
+    "RandomCrop": (4, 4), "RandomHue": (0.2,), "RandomPosterization": (4,),
+    "RandomRotation": (0.2,), "RandomSaturation": (0.2,), "RandomSharpness": (0.2,),
+    "RandomShear": (0.2,), "RandomTranslation": (0.2, 0.2), "RandomZoom": (0.2,),
     "RepeatVector": (2,), "Rescaling": (0.5,), "Reshape": ((2, 2),), "Resizing": (4, 4),
     "ReversibleEmbedding": (5, 3), "SeparableConv1D": (2, 2), "SeparableConv2D": (2, 2),
     "SimpleRNN": (2,), "SimpleRNNCell": (2,), "SpatialDropout1D": (0.5,),
@@ -131,7 +148,14 @@ LAYERS = ["Activation", "ActivityRegularization", "AdaptiveAveragePooling2D", "A
           "Rescaling", "Reshape", "Resizing", "ReversibleEmbedding", "SeparableConv2D",
           "SimpleRNN", "SimpleRNNCell", "Softmax", "SpatialDropout2D", "SpectralNormalization",
           "StackedRNNCells", "TimeDistributed", "UnitNormalization", "UpSampling2D",
-          "ZeroPadding2D"]
+          "ZeroPadding2D",
+          # augmentation
+          "AugMix", "AutoContrast", "CutMix", "Equalization", "MixUp", "RandAugment",
+          "RandomBrightness", "RandomColorDegeneration", "RandomColorJitter", "RandomContrast",
+          "RandomCrop", "RandomElasticTransform", "RandomErasing", "RandomFlip",
+          "RandomGaussianBlur", "RandomGrayscale", "RandomHue", "RandomInvert",
+          "RandomPerspective", "RandomPosterization", "RandomRotation", "RandomSaturation",
+          "RandomSharpness", "RandomShear", "RandomTranslation", "RandomZoom", "Solarization"]
 
 
 @pytest.mark.parametrize("name", LAYERS)

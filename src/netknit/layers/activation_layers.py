@@ -31,6 +31,7 @@ def _check_number(name: str, value, allow_none: bool = False) -> None:
 class _ElementwiseActivation(Layer):
     """An activation applied to each value: no weights, shape unchanged, masks passed on."""
 
+    _built_when_made = True
     supports_masking = True
 
     def __init__(self, **kwargs):

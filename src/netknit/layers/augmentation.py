@@ -154,8 +154,9 @@ class _Augmentation(_TrainsWhenCalled):
     supports_masking = True
     # AutoContrast and Equalization apply in inference too.
     _in_inference = False
-    # Keras's AutoContrast, Equalization and RandomGrayscale list no seed in their configs.
-    _seed_in_config = True
+    # The layer's arguments in its config after data_format, in Keras's order (configs are
+    # compared as JSON text); AutoContrast, Equalization and RandomGrayscale list no seed.
+    _config_keys: tuple[str, ...] = ()
     # RandomGrayscale and RandomBrightness keep integer images integers; the others compute in
     # the layer's dtype.
     _keeps_dtype = False
@@ -326,11 +327,9 @@ class _Augmentation(_TrainsWhenCalled):
 
     def get_config(self):
         config = {**super().get_config(), "data_format": self.data_format}
-        if self._seed_in_config:
-            config["seed"] = self.seed
         if self.bounding_box_format is not None:  # as Keras: only when given
             config["bounding_box_format"] = self.bounding_box_format
-        return config
+        return {**config, **{key: getattr(self, key) for key in self._config_keys}}
 
 
 # ---------------------------------------------------------------------- sampling helpers
@@ -426,6 +425,7 @@ class RandomFlip(_Augmentation):
     torch.Size([2, 4, 4, 3])
     """
 
+    _config_keys = ("seed", "mode")
     _casts_in_inference = True
     _keras_converts_inputs = False
 
@@ -464,9 +464,6 @@ class RandomFlip(_Augmentation):
 
         return self._flip(images, flips), labels, self._move_boxes(boxes, size, size, move)
 
-    def get_config(self):
-        return {**super().get_config(), "mode": self.mode}
-
 
 class _WarpAugmentation(_Augmentation):
     """An augmentation that moves pixels: each output pixel reads the input at the point that
@@ -494,10 +491,6 @@ class _WarpAugmentation(_Augmentation):
     def _sources(self, images) -> tuple[torch.Tensor, torch.Tensor]:
         """Where each output pixel reads: `x`, `y`, each `(batch, height, width)`."""
         raise NotImplementedError
-
-    def get_config(self):
-        return {**super().get_config(), "fill_mode": self.fill_mode,
-                "interpolation": self.interpolation, "fill_value": self.fill_value}
 
 
 class _AffineAugmentation(_WarpAugmentation):
@@ -578,6 +571,8 @@ class RandomRotation(_AffineAugmentation):
             around its rotated corners, clipped to the image (see `boxes.py`).
     """
 
+    _config_keys = ("factor", "fill_mode", "fill_value", "interpolation", "seed")
+
     def __init__(self, factor, fill_mode="reflect", interpolation="bilinear", seed=None,
                  fill_value=0.0, data_format=None, **kwargs):
         super().__init__(fill_mode, interpolation, seed, fill_value, data_format, **kwargs)
@@ -587,9 +582,6 @@ class RandomRotation(_AffineAugmentation):
         angle = self._uniform(batch, *self.factor, like) * (2 * math.pi)
         cos, sin = torch.cos(angle), torch.sin(angle)
         return _about_centre(_two_by_two(cos, -sin, sin, cos), height, width)
-
-    def get_config(self):
-        return {**super().get_config(), "factor": self.factor}
 
 
 def _zoom_or_shift_factors(name: str, factor):
@@ -608,6 +600,9 @@ class RandomZoom(_AffineAugmentation):
             RandomRotation.
     """
 
+    _config_keys = ("height_factor", "width_factor", "fill_mode", "interpolation", "seed",
+                    "fill_value")
+
     def __init__(self, height_factor, width_factor=None, fill_mode="reflect",
                  interpolation="bilinear", seed=None, fill_value=0.0, data_format=None,
                  **kwargs):
@@ -624,10 +619,6 @@ class RandomZoom(_AffineAugmentation):
         zeros = torch.zeros_like(zoom_x)
         return _about_centre(_two_by_two(zoom_x, zeros, zeros, zoom_y), height, width)
 
-    def get_config(self):
-        return {**super().get_config(), "height_factor": self.height_factor,
-                "width_factor": self.width_factor}
-
 
 class RandomTranslation(_AffineAugmentation):
     """Shifts each image by a random fraction of its height and width, in training.
@@ -639,6 +630,9 @@ class RandomTranslation(_AffineAugmentation):
         fill_mode, interpolation, seed, fill_value, data_format, bounding_box_format: as in
             RandomRotation.
     """
+
+    _config_keys = ("height_factor", "width_factor", "fill_mode", "interpolation", "seed",
+                    "fill_value")
 
     def __init__(self, height_factor, width_factor, fill_mode="reflect",
                  interpolation="bilinear", seed=None, fill_value=0.0, data_format=None,
@@ -655,10 +649,6 @@ class RandomTranslation(_AffineAugmentation):
         ones, zeros = torch.ones_like(shift_x), torch.zeros_like(shift_x)
         return torch.stack([torch.stack([ones, zeros, -shift_x], -1),
                             torch.stack([zeros, ones, -shift_y], -1)], -2)
-
-    def get_config(self):
-        return {**super().get_config(), "height_factor": self.height_factor,
-                "width_factor": self.width_factor}
 
 
 class RandomShear(_AffineAugmentation):
@@ -686,6 +676,8 @@ class RandomShear(_AffineAugmentation):
     torch.Size([2, 8, 8, 3])
     """
 
+    _config_keys = ("x_factor", "y_factor", "fill_mode", "interpolation", "seed", "fill_value")
+
     def __init__(self, x_factor=0.0, y_factor=0.0, interpolation="bilinear",
                  fill_mode="reflect", fill_value=0.0, data_format=None, seed=None, **kwargs):
         super().__init__(fill_mode, interpolation, seed, fill_value, data_format, **kwargs)
@@ -699,9 +691,6 @@ class RandomShear(_AffineAugmentation):
         ones, zeros = torch.ones_like(shear_x), torch.zeros_like(shear_x)
         return torch.stack([torch.stack([ones, shear_x, zeros], -1),
                             torch.stack([shear_y, ones, zeros], -1)], -2)
-
-    def get_config(self):
-        return {**super().get_config(), "x_factor": self.x_factor, "y_factor": self.y_factor}
 
 
 def homographies(start: torch.Tensor, end: torch.Tensor) -> torch.Tensor:
@@ -740,6 +729,8 @@ class RandomPerspective(_AffineAugmentation):
             around its warped corners, clipped to the image (see `boxes.py`).
     """
 
+    _config_keys = ("factor", "scale", "interpolation", "fill_value", "seed")
+
     def __init__(self, factor=1.0, scale=1.0, interpolation="bilinear", fill_value=0.0,
                  seed=None, data_format=None, **kwargs):
         super().__init__("constant", interpolation, seed, fill_value, data_format, **kwargs)
@@ -771,11 +762,6 @@ class RandomPerspective(_AffineAugmentation):
         moves = self._uniform((batch, 4, 2), -0.5 * self.scale, 0.5 * self.scale, like)
         return homographies(start, start + start * moves)
 
-    def get_config(self):
-        config = {**super().get_config(), "factor": self.factor, "scale": self.scale}
-        del config["fill_mode"]  # always constant: not an argument
-        return config
-
 
 class RandomElasticTransform(_WarpAugmentation):
     """Displaces the pixels of each image by a smooth random field, with a random probability,
@@ -801,6 +787,8 @@ class RandomElasticTransform(_WarpAugmentation):
     NotImplementedError, as in Keras.
     """
 
+    _config_keys = ("factor", "scale", "interpolation", "fill_mode", "fill_value", "value_range",
+                    "seed")
     _fill_modes = _FILL_MODES + ("mirror",)
 
     def __init__(self, factor=1.0, scale=1.0, interpolation="bilinear", fill_mode="reflect",
@@ -834,10 +822,6 @@ class RandomElasticTransform(_WarpAugmentation):
         xs, ys = pixel_grid(height, width, images)
         return xs + shift[:, 0], ys + shift[:, 1]
 
-    def get_config(self):
-        return {**super().get_config(), "factor": self.factor, "scale": self.scale,
-                "value_range": self.value_range}
-
 
 # ---------------------------------------------------------------------- cropping
 
@@ -864,6 +848,8 @@ class RandomCrop(_Augmentation):
     >>> RandomCrop(2, 3)(torch.zeros(4, 5, 6, 3)).shape
     torch.Size([4, 2, 3, 3])
     """
+
+    _config_keys = ("height", "width", "seed")
 
     # Keras's call (saved graphs record it) crops at random unless told.
     _keras_call_arguments = {"training": True}
@@ -932,6 +918,3 @@ class RandomCrop(_Augmentation):
         output = list(input_shape)
         output[axes[0]], output[axes[1]] = self.height, self.width
         return tuple(output)
-
-    def get_config(self):
-        return {**super().get_config(), "height": self.height, "width": self.width}

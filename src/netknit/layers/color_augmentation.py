@@ -85,6 +85,8 @@ def _per_image(values: torch.Tensor) -> torch.Tensor:
 class _ValueRangeAugmentation(_Augmentation):
     """An augmentation of pixel values in `value_range`, by a factor drawn per image."""
 
+    _config_keys = ("factor", "value_range", "seed")
+
     # Where `factor` may lie (Keras's bounds for each layer).
     _factor_bounds = (-1, 1)
 
@@ -96,9 +98,6 @@ class _ValueRangeAugmentation(_Augmentation):
     def _factors(self, images) -> torch.Tensor:
         """One factor per image, drawn from `factor`, shaped to broadcast over the images."""
         return _per_image(self._uniform(images.shape[0], *self.factor, images)).to(images.dtype)
-
-    def get_config(self):
-        return {**super().get_config(), "factor": self.factor, "value_range": self.value_range}
 
 
 # ---------------------------------------------------------------------- contrast, brightness
@@ -166,7 +165,7 @@ class RandomGrayscale(_Augmentation):
     tensor(True)
     """
 
-    _seed_in_config = False
+    _config_keys = ("factor",)
     _keeps_dtype = True
     _channels = (1, 3)
 
@@ -184,9 +183,6 @@ class RandomGrayscale(_Augmentation):
 
     def compute_output_dtype(self, inputs) -> torch.dtype:
         return getattr(inputs, "dtype", self.dtype)  # a dict of images and labels: the default
-
-    def get_config(self):
-        return {**super().get_config(), "factor": self.factor}
 
 
 class RandomHue(_ValueRangeAugmentation):
@@ -284,6 +280,9 @@ class RandomColorJitter(_Augmentation):
         data_format: `"channels_last"` (default) or `"channels_first"`.
     """
 
+    _config_keys = ("value_range", "brightness_factor", "contrast_factor", "saturation_factor",
+                    "hue_factor", "seed")
+
     def __init__(self, value_range=(0, 255), brightness_factor=None, contrast_factor=None,
                  saturation_factor=None, hue_factor=None, seed=None, data_format=None,
                  **kwargs):
@@ -305,12 +304,6 @@ class RandomColorJitter(_Augmentation):
         for jitter in self.jitters:
             images = jitter._augment(images)
         return images
-
-    def get_config(self):
-        return {**super().get_config(), "value_range": self.value_range,
-                "brightness_factor": self.brightness_factor,
-                "contrast_factor": self.contrast_factor,
-                "saturation_factor": self.saturation_factor, "hue_factor": self.hue_factor}
 
 
 # ---------------------------------------------------------------------- filters
@@ -373,6 +366,7 @@ class RandomGaussianBlur(_ValueRangeAugmentation):
         seed: makes the draws repeatable.
     """
 
+    _config_keys = ("factor", "kernel_size", "sigma", "value_range", "seed")
     _casts_in_inference = True
 
     _factor_bounds = (0, 1)
@@ -388,9 +382,6 @@ class RandomGaussianBlur(_ValueRangeAugmentation):
         sigma = self._uniform(2, *self.sigma, images).to(images.dtype) + 1e-6
         blurred = gaussian_blur(images, self.kernel_size, sigma[1], sigma[0])
         return torch.where(_per_image(applies), blurred, images).clamp(*self.value_range)
-
-    def get_config(self):
-        return {**super().get_config(), "kernel_size": self.kernel_size, "sigma": self.sigma}
 
 
 # ---------------------------------------------------------------------- levels
@@ -465,6 +456,7 @@ class Solarization(_Augmentation):
         data_format: `"channels_last"` (default) or `"channels_first"`.
     """
 
+    _config_keys = ("value_range", "addition_factor", "threshold_factor", "seed")
     _casts_in_inference = True
 
     def __init__(self, addition_factor=0.0, threshold_factor=0.0, value_range=(0, 255),
@@ -485,11 +477,6 @@ class Solarization(_Augmentation):
         levels = torch.where(levels < thresholds, levels, 255 - levels)
         return _rescale(levels, (0, 255), self.value_range)
 
-    def get_config(self):
-        return {**super().get_config(), "value_range": self.value_range,
-                "addition_factor": self.addition_factor,
-                "threshold_factor": self.threshold_factor}
-
 
 class AutoContrast(_Augmentation):
     """Stretches each channel of each image to the full value range: its lowest value becomes
@@ -505,8 +492,8 @@ class AutoContrast(_Augmentation):
     tensor([0., 1.])
     """
 
+    _config_keys = ("value_range",)
     _in_inference = True
-    _seed_in_config = False
 
     def __init__(self, value_range=(0, 255), data_format=None, **kwargs):
         super().__init__(data_format=data_format, **kwargs)
@@ -520,9 +507,6 @@ class AutoContrast(_Augmentation):
         stretched = _rescale((levels * scale - low * scale).clamp(0, 255), (0, 255),
                              self.value_range)
         return torch.where(high > low, stretched, images)
-
-    def get_config(self):
-        return {**super().get_config(), "value_range": self.value_range}
 
 
 class Equalization(_Augmentation):
@@ -540,8 +524,8 @@ class Equalization(_Augmentation):
         data_format: `"channels_last"` (default) or `"channels_first"`.
     """
 
+    _config_keys = ("bins", "value_range")
     _in_inference = True
-    _seed_in_config = False
 
     def __init__(self, value_range=(0, 255), bins=256, data_format=None, **kwargs):
         super().__init__(data_format=data_format, **kwargs)
@@ -568,9 +552,6 @@ class Equalization(_Augmentation):
         flat = (histogram > 0).sum(-1, keepdim=True) <= 1
         equalized = torch.where(flat, levels, equalized)
         return _rescale(equalized, (0, 255), self.value_range).reshape(images.shape)
-
-    def get_config(self):
-        return {**super().get_config(), "bins": self.bins, "value_range": self.value_range}
 
 
 def _float32_pair(pair) -> tuple[float, float]:
@@ -624,8 +605,8 @@ class ContrastLimitedAdaptiveHistogramEqualization(_Augmentation):
     [88, 143]
     """
 
+    _config_keys = ("value_range", "clip_limit", "tile_grid_size")
     _in_inference = True
-    _seed_in_config = False
     _keeps_dtype = True
 
     def __init__(self, value_range=(0, 255), clip_limit=4.0, tile_grid_size=(8, 8),
@@ -691,7 +672,3 @@ class ContrastLimitedAdaptiveHistogramEqualization(_Augmentation):
         # Images keep their dtype and labels pass through: each output has its input's dtype.
         dtypes = [t.dtype for t in nest.flatten(inputs)]
         return dtypes if isinstance(inputs, dict) else dtypes[0]
-
-    def get_config(self):
-        return {**super().get_config(), "value_range": self.value_range,
-                "clip_limit": self.clip_limit, "tile_grid_size": self.tile_grid_size}

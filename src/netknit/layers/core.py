@@ -280,6 +280,7 @@ class Activation(Layer):
 
     supports_masking = True
 
+    _built_when_made = True
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
@@ -312,6 +313,7 @@ class Dropout(Layer):
 
     # Keras's call (saved graphs record it) runs in inference unless told.
     _keras_call_arguments = {"training": False}
+    _built_when_made = True
 
     supports_masking = True
 
@@ -396,6 +398,8 @@ class Reshape(Layer):
 
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)
+    _built_when_made = True
+
         target_shape = (target_shape,) if isinstance(target_shape, int) else tuple(target_shape)
         if sum(d == -1 for d in target_shape) > 1:
             raise ValueError(
@@ -606,3 +610,4 @@ class Identity(Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
+    _built_when_made = True

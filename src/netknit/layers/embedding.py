@@ -133,6 +133,7 @@ class Masking(Layer):
     torch.Size([1, 2, 1])
     """
 
+    _built_when_made = True
     supports_masking = True
 
     def __init__(self, mask_value=0.0, **kwargs):

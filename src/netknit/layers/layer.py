@@ -170,6 +170,10 @@ class Layer(nn.Module):
     supports_masking = False
     # Layers that compute in floats from integer inputs too, where Keras's ops promote them
     # (Dense, the RNNs, the normalizations): their integer inputs are cast to the compute dtype.
+    # Whether Keras builds the layer when it is made (Dropout, Activation, pooling, Reshape, ...),
+    # so that its saved config records no `build_config`; every other layer records the shapes
+    # of its first call (Flatten, Rescaling, a user's call-only layer).
+    _built_when_made = False
     _casts_integer_inputs = False
     # An InputSpec (or a structure of them) that inputs must fit: checked on symbolic calls and on
     # the first call on data, never on the hot path.

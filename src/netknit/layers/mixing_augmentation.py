@@ -94,6 +94,8 @@ class RandomErasing(_BoxAugmentation):
         data_format: `"channels_last"` (default) or `"channels_first"`.
     """
 
+    _config_keys = ("factor", "scale", "fill_value", "value_range", "seed")
+
     def __init__(self, factor=1.0, scale=(0.02, 0.33), fill_value=None, value_range=(0, 255),
                  seed=None, data_format=None, **kwargs):
         super().__init__(seed=seed, data_format=data_format, **kwargs)
@@ -123,10 +125,6 @@ class RandomErasing(_BoxAugmentation):
         fill = fill.clamp(*self.value_range)
         return torch.where(inside & applies[:, None, None, None], fill, images)
 
-    def get_config(self):
-        return {**super().get_config(), "factor": self.factor, "scale": self.scale,
-                "fill_value": self.fill_value, "value_range": self.value_range}
-
 
 class MixUp(_Augmentation):
     """Mixes each image with another of the batch, in training: `w * x + (1 - w) * x'`, with `w`
@@ -144,6 +142,8 @@ class MixUp(_Augmentation):
     >>> out["labels"].sum(-1)
     tensor([1., 1., 1., 1.])
     """
+
+    _config_keys = ("alpha", "seed")
 
     def __init__(self, alpha=0.2, data_format=None, seed=None, **kwargs):
         super().__init__(seed=seed, data_format=data_format, **kwargs)
@@ -172,9 +172,6 @@ class MixUp(_Augmentation):
             images[order])
         return mixed, _mix_labels(labels, order, weight), order
 
-    def get_config(self):
-        return {**super().get_config(), "alpha": self.alpha}
-
 
 class CutMix(_BoxAugmentation):
     """Pastes a random box of another image of the batch into each image, in training.
@@ -190,6 +187,8 @@ class CutMix(_BoxAugmentation):
         seed: makes the draws repeatable.
         data_format: `"channels_last"` (default) or `"channels_first"`.
     """
+
+    _config_keys = ("factor", "seed")
 
     def __init__(self, factor=1.0, seed=None, data_format=None, **kwargs):
         super().__init__(seed=seed, data_format=data_format, **kwargs)
@@ -211,9 +210,6 @@ class CutMix(_BoxAugmentation):
         raise NotImplementedError(
             "CutMix cannot carry bounding boxes (nor can Keras's): the pasted box would need "
             "its partner's boxes cut to it. Call it on images without 'bounding_boxes'.")
-
-    def get_config(self):
-        return {**super().get_config(), "factor": self.factor}
 
 
 # ---------------------------------------------------------------------- policies
@@ -272,6 +268,7 @@ class RandAugment(_Augmentation):
         data_format: `"channels_last"` (default) or `"channels_first"`.
     """
 
+    _config_keys = ("value_range", "num_ops", "factor", "interpolation", "seed")
     _casts_in_inference = True
 
     _operations = ["random_shear", "random_translation", "random_rotation",
@@ -304,11 +301,6 @@ class RandAugment(_Augmentation):
             images, labels, boxes = getattr(self, name)._augment_boxed(images, labels, boxes)
         return images, labels, boxes
 
-    def get_config(self):
-        return {**super().get_config(), "value_range": self.value_range,
-                "num_ops": self.num_ops, "factor": self.factor,
-                "interpolation": self.interpolation}
-
 
 class AugMix(_Augmentation):
     """Mixes each batch with `num_chains` randomly augmented versions of itself, in training
@@ -333,6 +325,8 @@ class AugMix(_Augmentation):
         data_format: `"channels_last"` (default) or `"channels_first"`.
     """
 
+    _config_keys = ("value_range", "num_chains", "chain_depth", "factor", "alpha", "all_ops",
+                    "interpolation", "seed")
     _casts_in_inference = True
 
     _base_operations = ["random_shear", "random_translation", "random_rotation",
@@ -374,12 +368,6 @@ class AugMix(_Augmentation):
                     augmented = getattr(self, self._operations[choice])._augment(augmented)
             mixed = mixed + augmented * chain_weights[chain]
         return (keep * images + (1 - keep) * mixed).clamp(*self.value_range)
-
-    def get_config(self):
-        return {**super().get_config(), "value_range": self.value_range,
-                "num_chains": self.num_chains, "chain_depth": self.chain_depth,
-                "factor": self.factor, "alpha": self.alpha, "all_ops": self.all_ops,
-                "interpolation": self.interpolation}
 
 
 class Pipeline(_TrainsWhenCalled):

@@ -472,6 +472,7 @@ class UnitNormalization(Layer):
     tensor([[0.6000, 0.8000]])
     """
 
+    _built_when_made = True
     supports_masking = True
     # Sums of squares overflow float16 (and Keras's 1e12 cap is out of its range).
     _mixed_computes_in_float32 = True

@@ -33,6 +33,7 @@ from .layer import Layer
 class BasePooling(Layer):
     """What max and average pooling share: window arguments, layout handling and shapes."""
 
+    _built_when_made = True
     rank: int
 
     def __init__(self, pool_size, strides=None, padding="valid", data_format=None, **kwargs):
@@ -188,6 +189,7 @@ class GlobalPooling(Layer):
         keepdims: keep the spatial axes with size 1, e.g. `(batch, 1, 1, channels)`.
     """
 
+    _built_when_made = True
     rank: int
 
     def __init__(self, data_format=None, keepdims=False, **kwargs):

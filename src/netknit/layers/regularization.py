@@ -29,6 +29,7 @@ def _check_fraction(name: str, value) -> float:
 class _TrainingNoise(Layer):
     """A layer that is the identity in inference: no weights, shape unchanged, masks passed on."""
 
+    _built_when_made = True
     supports_masking = True
 
     def __init__(self, seed=None, **kwargs):
@@ -248,6 +249,7 @@ class ActivityRegularization(Layer):
     [tensor(1.5000)]
     """
 
+    _built_when_made = True
     supports_masking = True
 
     def __init__(self, l1=0.0, l2=0.0, **kwargs):

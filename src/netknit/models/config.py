@@ -85,13 +85,9 @@ def _model_build_config(model) -> dict | None:
 
 def _build_config(layer) -> dict | None:
     """The shapes of the layer's first call, by argument as Keras records them."""
-    from ..layers.layer import Layer, _shapes_of
+    from ..layers.layer import _shapes_of
 
-    if type(layer).__name__ == "InputLayer":
-        return None
-    if _owner_of_build(type(layer)) is Layer and not layer._sublayers():
-        # Keras builds a layer without a `build` of its own, and without layers inside to build,
-        # when it is made, so it records no shapes (Dropout, Flatten, a custom `call`-only layer).
+    if type(layer).__name__ == "InputLayer" or layer._built_when_made:
         return None
     nodes = [n for n in layer._inbound_nodes if n.inputs]
     if not nodes:
@@ -107,11 +103,6 @@ def _build_config(layer) -> dict | None:
     if len(shapes) == 1:
         return {"input_shape": next(iter(shapes.values()))}
     return {"shapes_dict": shapes}
-
-
-def _owner_of_build(cls: type) -> type:
-    """The class whose `build` `cls` uses."""
-    return next(base for base in cls.__mro__ if "build" in base.__dict__)
 
 
 def _direct_build_config(layer) -> dict | None:
