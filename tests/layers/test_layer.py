@@ -368,3 +368,50 @@ def test_eager_tensors_carry_keras_mask_into_the_next_layers():
     x = np.array([[5, 7, 0, 0], [9, 0, 0, 0]])
     np.testing.assert_allclose(model(x).detach().numpy(), model(x[:, :2]).detach().numpy(),
                                rtol=1e-6)
+
+
+class _BuildsItsBlock(layers.Layer):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.inner = layers.Dense(3, name="inner")
+
+    def build(self, input_shape):
+        self.inner.build(input_shape)
+
+    def call(self, inputs):
+        return self.inner(inputs)
+
+
+@pytest.mark.parametrize("make, shape, paths", [
+    (lambda: layers.Bidirectional(layers.LSTM(2), name="bi"), (None, 3, 4),
+     [f"bi/{side}_lstm/lstm_cell/{w}" for side in ("forward", "backward")
+      for w in ("kernel", "recurrent_kernel", "bias")]),
+    (lambda: layers.RNN(layers.GRUCell(2), name="r"), (None, 3, 4),
+     ["r/gru_cell/kernel", "r/gru_cell/recurrent_kernel", "r/gru_cell/bias"]),
+    (lambda: _BuildsItsBlock(name="blk"), (None, 4), ["blk/inner/kernel", "blk/inner/bias"]),
+])
+def test_a_layer_built_by_hand_names_the_weights_of_the_layers_inside_under_its_own(
+        make, shape, paths):
+    """Keras's paths, as when the layer is built by its first call."""
+    layer = make()
+    layer.build(shape)
+    assert [w.path for w in layer.weights] == paths
+
+
+def test_lambda_masks_as_keras_s():
+    """The function gets the input's mask if it asks; `mask=` gives the outputs theirs; without
+    it no mask leaves the layer (the graph records the NotEqual the Lambda reads)."""
+    def keep_unmasked(x, mask=None):
+        return x * mask.unsqueeze(-1).to(x.dtype)
+
+    tokens = keras.Input((4,))
+    embedded = layers.Embedding(10, 3, mask_zero=True, embeddings_initializer="ones")(tokens)
+    model = keras.Model(tokens, layers.Lambda(keep_unmasked)(embedded))
+    assert [type(op).__name__ for op in model.operations] == [
+        "InputLayer", "Embedding", "NotEqual", "Lambda"]
+    np.testing.assert_array_equal(model.predict(np.array([[1, 2, 0, 0]]), verbose=0),
+                                  [[[1] * 3, [1] * 3, [0] * 3, [0] * 3]])
+    masking = layers.Lambda(lambda x: x + 1, mask=lambda x, mask: x.sum(-1) > 1)
+    out = masking(torch.tensor([[[1.0, 1.0], [0.0, 0.0]]]))
+    assert out._keras_mask.tolist() == [[True, False]]
+    assert "mask" in masking.get_config() and "mask" not in layers.Lambda(abs).get_config()

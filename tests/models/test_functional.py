@@ -363,3 +363,16 @@ def test_a_mask_reaches_the_layers_inside_a_nested_model():
         model.set_weights([np.arange(w.size, dtype="float32").reshape(w.shape) / w.size - 0.3
                            for w in model.get_weights()])
         np.testing.assert_allclose(model.predict(x, verbose=0), expected, atol=1e-5)
+
+
+def test_integer_inputs_of_layers_that_compute_in_floats_as_in_keras():
+    """`Input(dtype="int32")` straight into Dense or BatchNormalization: floats come out."""
+    inputs = keras.Input((3,), dtype="int32")
+    dense = keras.layers.Dense(2)
+    model = keras.Model(inputs, keras.layers.BatchNormalization()(dense(inputs)))
+    dense.set_weights([np.ones((3, 2), "float32"), np.zeros(2, "float32")])
+    out = model.predict(np.array([[1, 2, 3]]), verbose=0)
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, [[6 / np.sqrt(1 + 1e-3)] * 2], rtol=1e-6)
+    chain = keras.Sequential([keras.Input((3,), dtype="int64"), keras.layers.Dense(2)])
+    assert chain(np.array([[1, 2, 3]])).dtype == torch.float32

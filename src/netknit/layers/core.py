@@ -6,6 +6,7 @@ Dense, Activation, Dropout, Flatten, Reshape, Permute, RepeatVector, Lambda, Ide
 from __future__ import annotations
 
 import base64
+import inspect
 import marshal
 import math
 import types
@@ -17,9 +18,10 @@ from .. import activations
 from .. import constraints as constraints_module
 from .. import initializers as initializers_module
 from .. import regularizers as regularizers_module
+from ..graph import nest
 from ..graph.errors import ShapeError
 from ..graph.shapes import format_shape, num_elements
-from .layer import Layer
+from .layer import Layer, _shapes_of
 
 
 def check_positive_int(name: str, value) -> int:
@@ -278,9 +280,9 @@ class Activation(Layer):
     tensor([[0., 2.]])
     """
 
+    _built_when_made = True
     supports_masking = True
 
-    _built_when_made = True
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
@@ -311,9 +313,9 @@ class Dropout(Layer):
     tensor([[1., 1., 1., 1.]])
     """
 
+    _built_when_made = True
     # Keras's call (saved graphs record it) runs in inference unless told.
     _keras_call_arguments = {"training": False}
-    _built_when_made = True
 
     supports_masking = True
 
@@ -396,10 +398,10 @@ class Reshape(Layer):
     torch.Size([2, 2, 4])
     """
 
-    def __init__(self, target_shape, **kwargs):
-        super().__init__(**kwargs)
     _built_when_made = True
 
+    def __init__(self, target_shape, **kwargs):
+        super().__init__(**kwargs)
         target_shape = (target_shape,) if isinstance(target_shape, int) else tuple(target_shape)
         if sum(d == -1 for d in target_shape) > 1:
             raise ValueError(
@@ -510,7 +512,11 @@ class Lambda(Layer):
         function: called as `function(inputs, **arguments)` on torch tensors.
         output_shape: the output shape (without batch) or a function of the input shape; when
             omitted, it is found by running the function on zeros.
+        mask: the outputs' mask: a function `(inputs, mask) -> mask`, or a tensor. Without it, no
+            mask leaves the layer (as in Keras).
         arguments: extra keyword arguments for the function.
+
+    A function with a `mask` or `training` parameter gets the call's (the input's mask).
 
     A Lambda's function is Python code, so a saved model that contains one only loads with
     `safe_mode=False`.
@@ -526,11 +532,38 @@ class Lambda(Layer):
         self.function = function
         self.output_shape_arg = output_shape
         self.mask = mask
+        self.supports_masking = mask is not None
         self.arguments = dict(arguments or {})
+        try:
+            parameters = inspect.signature(function).parameters
+        except (TypeError, ValueError):  # a builtin without a signature takes neither
+            parameters = {}
+        self._function_takes = tuple(n for n in ("mask", "training") if n in parameters)
         self.built = True
 
-    def forward(self, inputs):
-        return self.function(inputs, **self.arguments)
+    def forward(self, inputs, mask=None, training=None):
+        kwargs = self.arguments
+        if self._function_takes:
+            given = {"mask": mask, "training": training}
+            kwargs = {**kwargs, **{name: given[name] for name in self._function_takes}}
+        return self.function(inputs, **kwargs)
+
+    def produces_mask(self, input_has_mask: bool) -> bool:
+        return self.mask is not None
+
+    def compute_mask(self, inputs, mask=None):
+        return self.mask(inputs, mask) if callable(self.mask) else self.mask
+
+    def _symbolic_mask(self, inputs, mask):
+        # The user's mask function may need real tensors: it runs when data flows.
+        return NotImplemented if callable(self.mask) else self.mask
+
+    def _symbolic_output_shape(self, args: tuple, kwargs: dict):
+        if self.output_shape_arg is not None:
+            return super()._symbolic_output_shape(args, kwargs)
+        # Run the function as the call runs it, with the mask it may read (as Keras infers it).
+        masked = any(getattr(t, "has_mask", False) for t in nest.flatten(args[0]))
+        return self._run_for_shapes(_shapes_of(args[0]), masked=masked, call=(args, kwargs))
 
     def compute_output_shape(self, input_shape):
         if self.output_shape_arg is None:
@@ -545,13 +578,16 @@ class Lambda(Layer):
         if self.output_shape_arg is not None:
             config["output_shape"] = (_serialize_function(self.output_shape_arg)
                                       if callable(self.output_shape_arg) else self.output_shape_arg)
+        if self.mask is not None:
+            config["mask"] = (_serialize_function(self.mask) if callable(self.mask)
+                              else self.mask)
         return {**config, "arguments": self.arguments}
 
     @classmethod
     def from_config(cls, config: dict, safe_mode: bool | None = None) -> "Lambda":
         """Rebuild a Lambda; its Python code is only loaded with an explicit `safe_mode=False`."""
         config = dict(config)
-        for key in ("function", "output_shape"):
+        for key in ("function", "output_shape", "mask"):
             value = config.get(key)
             if isinstance(value, dict) and value.get("class_name") == "__lambda__":
                 if safe_mode is not False:
@@ -599,6 +635,7 @@ def _load_function(config: dict):
 class Identity(Layer):
     """Returns its input unchanged (a placeholder layer)."""
 
+    _built_when_made = True
     supports_masking = True
 
     def __init__(self, **kwargs):
@@ -610,4 +647,3 @@ class Identity(Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
-    _built_when_made = True

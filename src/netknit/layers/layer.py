@@ -97,6 +97,8 @@ def building(layer):
     """Name the weights `layer` and the layers inside it create under its name."""
     stack = _BUILDING.get()
     token = _BUILDING.set(stack if layer in stack else (*stack, layer))
+    # As Keras's build: the layer's path is where it was last built.
+    vars(layer)["_path"] = scopes.current_path()
     try:
         yield
     finally:
@@ -168,12 +170,12 @@ class Layer(nn.Module):
     _keras_converts_inputs = True
     # Layers that pass an input mask on unchanged (element-wise layers, Dropout, Dense, ...).
     supports_masking = False
-    # Layers that compute in floats from integer inputs too, where Keras's ops promote them
-    # (Dense, the RNNs, the normalizations): their integer inputs are cast to the compute dtype.
     # Whether Keras builds the layer when it is made (Dropout, Activation, pooling, Reshape, ...),
     # so that its saved config records no `build_config`; every other layer records the shapes
     # of its first call (Flatten, Rescaling, a user's call-only layer).
     _built_when_made = False
+    # Layers that compute in floats from integer inputs too, where Keras's ops promote them
+    # (Dense, the RNNs, the normalizations): their integer inputs are cast to the compute dtype.
     _casts_integer_inputs = False
     # An InputSpec (or a structure of them) that inputs must fit: checked on symbolic calls and on
     # the first call on data, never on the hot path.
@@ -303,6 +305,13 @@ class Layer(nn.Module):
             self.__dict__.pop("forward", None)
 
     @property
+    def path(self) -> str | None:
+        """Where the layer was built: the open name scopes and the layers it was built inside,
+        then its name (`"model/block/dense"`); None until it is built, and for layers that need
+        no building (`Activation`, `Dropout`, `InputLayer`), as in Keras."""
+        return vars(self).get("_path")
+
+    @property
     def dtype_policy(self) -> dtype_policies.DTypePolicy:
         """The layer's `DTypePolicy`; settable (before the weights are made) by name or policy."""
         return self._dtype_policy
@@ -429,19 +438,27 @@ class Layer(nn.Module):
             if old is not None:
                 self._rename_weight(old, name)
                 return
-        if type(value) in _TRACKABLE and "_modules" in self.__dict__ and not sys._getframe(
-                1).f_globals.get("__name__", "").startswith("netknit.") and tracking.should_track(
-                value, name):
-            # As in Keras: a list, dict or tuple of layers is tracked, its layers sublayers.
+        if type(value) in _TRACKABLE and "_modules" in self.__dict__ and not _set_by_netknit(
+                ) and tracking.should_track(value, name):
+            # As in Keras: a list, dict or tuple of layers is tracked, its layers sublayers and
+            # its variables the layer's weights (in `weights` where the container was assigned).
             # (Not netknit's own lists of layers, its bookkeeping: it registers them otherwise.)
             value = tracking.wrap(value)
             self._modules[name] = tracking.modules_of(value)
             object.__setattr__(self, name, value)
+            if name not in self._weight_names:
+                self._weight_names.append(name)
             return
         if name in self.__dict__ and name in self.__dict__.get("_modules", ()):
             # A tracked list or dict replaced: its torch side goes with it.
-            del self._modules[name]
-            object.__delattr__(self, name)
+            self._untrack_container(name)
+        if isinstance(value, Variable) and "_weight_names" in self.__dict__ and not (
+                _set_by_netknit()) and all(
+                w is not value for w in self._own_weights(True) + self._own_weights(False)):
+            # As in Keras: a variable assigned to an attribute (`self.scale = keras.Variable(1.0)`)
+            # is one of the layer's weights. (netknit's layers make theirs with `add_weight`.)
+            self._track_variable(name, value)
+            return
         if isinstance(value, nn.Module) and self._wraps_torch_modules and not isinstance(
                 value, (Layer, nn.ModuleList, nn.ModuleDict)):
             # As in Keras: a plain torch module held by a layer is wrapped, so that its
@@ -459,8 +476,27 @@ class Layer(nn.Module):
 
     def __delattr__(self, name: str) -> None:
         if name in self.__dict__ and name in self.__dict__.get("_modules", ()):
-            del self._modules[name]  # a tracked list or dict, and its torch side
+            self._untrack_container(name)  # a tracked list or dict, and its torch side
+            return
+        if name in self.__dict__.get("_weight_names", ()):
+            self._weight_names.remove(name)  # a weight: no longer listed
         super().__delattr__(name)
+
+    def _untrack_container(self, name: str) -> None:
+        del self._modules[name]
+        object.__delattr__(self, name)
+        self._weight_names.remove(name)
+
+    def _track_variable(self, name: str, variable: Variable) -> None:
+        """Make `variable` one of the layer's own weights, stored as `self.<name>`."""
+        for store in (self._parameters, self._buffers, self.__dict__):
+            store.pop(name, None)
+        if isinstance(variable, nn.Parameter):
+            self.register_parameter(name, variable)
+        else:
+            self.register_buffer(name, variable)
+        if name not in self._weight_names:
+            self._weight_names.append(name)
 
     def _rename_weight(self, old: str, new: str) -> None:
         self._unnamed_weights.discard(old)
@@ -474,8 +510,15 @@ class Layer(nn.Module):
 
     def _own_weight_entries(self, trainable: bool) -> list[tuple[nn.Module, str]]:
         """(owner, attribute) of the layer's own trainable (or non-trainable) weights, in
-        creation order."""
-        return [(self, n) for n in self._weight_names if (n in self._parameters) == trainable]
+        creation order (the variables in a tracked list or dict where it was assigned)."""
+        entries = []
+        for n in self._weight_names:
+            container = self._modules.get(n)
+            if container is not None:
+                entries.extend(container.variable_entries(trainable))
+            elif (n in self._parameters) == trainable:
+                entries.append((self, n))
+        return entries
 
     def _own_weights(self, trainable: bool) -> list[torch.Tensor]:
         return [getattr(owner, n) for owner, n in self._own_weight_entries(trainable)]
@@ -1206,13 +1249,20 @@ def _keras_mask_of(inputs):
     return None
 
 
+def _set_by_netknit() -> bool:
+    """Whether the attribute `Layer.__setattr__` is setting is set by netknit's own code (its
+    bookkeeping, which registers what it holds itself), not by a user's."""
+    return sys._getframe(2).f_globals.get("__name__", "").startswith("netknit.")
+
+
 def _marks_built(build):
     @functools.wraps(build)
     def build_and_mark(self, *args, **kwargs):
         # The shapes of the outermost build call: a layer built without a symbolic call records
         # them in its saved `build_config`.
         self.__dict__.setdefault("_build_shapes", (args, kwargs))
-        result = build(self, *args, **kwargs)
+        with building(self):  # also by hand: the layers built inside are named under this one
+            result = build(self, *args, **kwargs)
         self.built = True
         return result
 

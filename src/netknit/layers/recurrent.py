@@ -700,6 +700,7 @@ class RNNBase(RecurrentLayer):
                                  persistent=False)
         cell._weight_names = list(self._weight_names)
         cell.built = True
+        vars(cell)["_path"] = self.path and f"{self.path}/{cell.name}"
 
     @property
     def state_size(self) -> list:

@@ -10,20 +10,29 @@ extend, insert, item assignment, pop, del, ...) is made to it as well. Dicts bec
 lists, dicts and tuples are sub-containers, as in Keras's weights files
 (`blocks/container/dense/vars/0`).
 
+Variables in a tracked container (`self.scales = [keras.Variable(1.0), keras.Variable(2.0)]`) are
+the holding layer's own weights, as in Keras: torch's side registers them as its parameters (or
+buffers, for non-trainable ones), named with the layers by position or key (`scales.0`).
+
 Only `list`, `dict` and `tuple` themselves are tracked (not their subclasses), and only when they
-hold a layer (at any depth) or, for a public attribute, are empty (to be filled later): other
-containers stay the plain objects they are.
+hold a layer or a variable (at any depth) or, for a public attribute, are empty (to be filled
+later): other containers stay the plain objects they are.
 """
 
 from __future__ import annotations
 
 from torch import nn
 
+from ..variables import Variable
+
 _CONTAINERS = (list, dict, tuple)
 
 
 class ContainerModules:
-    """Torch's side of a tracked container: its layers and sub-containers, in order."""
+    """Torch's side of a tracked container: its layers, variables and sub-containers, in
+    order."""
+
+    _nk_order: list = []  # the names of the layers and variables, in the container's order
 
     def flat_layers(self, found: list, seen: set) -> None:
         from .layer import Layer
@@ -36,6 +45,18 @@ class ContainerModules:
             elif isinstance(module, ContainerModules):
                 module.flat_layers(found, seen)
 
+    def variable_entries(self, trainable: bool) -> list[tuple[nn.Module, str]]:
+        """(owner, name) of the trainable (or non-trainable) variables held, at any depth, in
+        the container's order."""
+        entries = []
+        for name in self._nk_order:
+            module = self._modules.get(name)
+            if isinstance(module, ContainerModules):
+                entries.extend(module.variable_entries(trainable))
+            elif module is None and (name in self._parameters) == trainable:
+                entries.append((self, name))
+        return entries
+
 
 class ContainerList(ContainerModules, nn.ModuleList):
     """Torch's side of a tracked list or tuple."""
@@ -46,15 +67,15 @@ class ContainerDict(ContainerModules, nn.ModuleDict):
     position."""
 
 
-def holds_layers(value) -> bool:
-    """Whether a list, dict or tuple holds a layer at any depth."""
+def holds_state(value) -> bool:
+    """Whether a list, dict or tuple holds a layer or a variable at any depth."""
     from .layer import Layer
 
     items = value.values() if isinstance(value, dict) else value
     for item in items:
-        if isinstance(item, Layer):
+        if isinstance(item, (Layer, Variable)):
             return True
-        if type(item) in _CONTAINERS and holds_layers(item):
+        if type(item) in _CONTAINERS and holds_state(item):
             return True
     return False
 
@@ -62,7 +83,7 @@ def holds_layers(value) -> bool:
 def should_track(value, name: str) -> bool:
     if type(value) in (TrackedList, TrackedDict):
         return True
-    return (type(value) in _CONTAINERS and (holds_layers(value) or (
+    return (type(value) in _CONTAINERS and (holds_state(value) or (
         not value and type(value) is not tuple and not name.startswith("_"))))
 
 
@@ -87,30 +108,35 @@ def modules_of(value) -> nn.Module:
     return modules
 
 
-def _module_items(value) -> list:
+def _torch_side(item):
+    """What torch's side holds for an item: a layer or variable itself, a container's modules;
+    None for anything else."""
     from .layer import Layer
 
-    return [item if isinstance(item, Layer) else modules_of(item) for item in value
-            if isinstance(item, (Layer, TrackedList, TrackedDict)) or type(item) is tuple]
+    if isinstance(item, (Layer, Variable)):
+        return item
+    if isinstance(item, (TrackedList, TrackedDict)) or type(item) is tuple:
+        return modules_of(item)
+    return None
 
 
 def _fill(modules: nn.Module, value) -> None:
-    table = modules._modules
-    table.clear()
-    if isinstance(value, dict):
-        from .layer import Layer
-
-        keys = [k for k, item in value.items()
-                if isinstance(item, (Layer, TrackedList, TrackedDict)) or type(item) is tuple]
-        items = _module_items(value.values())
-        names = [str(k) for k in keys]
-        if len(set(names)) != len(names) or any(not n or "." in n for n in names):
-            names = [str(i) for i in range(len(items))]
-    else:
-        items = _module_items(value)
-        names = [str(i) for i in range(len(items))]
-    for name, item in zip(names, items):
-        table[name] = item
+    for table in (modules._modules, modules._parameters, modules._buffers):
+        table.clear()
+    pairs = value.items() if isinstance(value, dict) else enumerate(value)
+    held = [(key, side) for key, item in pairs if (side := _torch_side(item)) is not None]
+    names = [str(key) for key, _ in held] if isinstance(value, dict) else []
+    if len(set(names)) != len(names) or any(not n or "." in n for n in names) or not names:
+        names = [str(i) for i in range(len(held))]
+    for name, (_, side) in zip(names, held):
+        if isinstance(side, nn.Parameter):
+            modules._parameters[name] = side
+        elif isinstance(side, Variable):
+            modules._buffers[name] = side
+        else:
+            modules._modules[name] = side
+    # The order of layers and variables together, for the variables' place among the weights.
+    modules._nk_order = names
 
 
 def _syncing(method):

@@ -18,7 +18,14 @@ from ..graph.shapes import format_shape
 from ..graph.symbolic import SymbolicTensor
 from ..graph.trace import trace
 from ..layers.input_layer import InputLayer
-from ..layers.layer import Layer, _shape_leaves, _shapes_of, unique_name
+from ..layers.layer import (
+    Layer,
+    _cast_floating,
+    _shape_leaves,
+    _shapes_of,
+    building,
+    unique_name,
+)
 from ..ops import is_operation
 from ..training.loop import in_loop
 from .model import Model
@@ -29,7 +36,7 @@ class Step:
 
     __slots__ = ("layer", "node", "input_keys", "output_keys", "single_input", "list_input",
                  "single_output", "pass_training", "recorded_training", "trains_by_default",
-                 "free_after", "masked", "pass_mask", "output_has_mask")
+                 "free_after", "masked", "pass_mask", "output_has_mask", "floats_from_integers")
 
     def __init__(self, node, input_keys, output_keys, pass_training, pass_mask, output_has_mask):
         self.layer = node.layer
@@ -48,6 +55,13 @@ class Step:
         self.trains_by_default = pass_training and not self.recorded_training and (
             node.layer._keras_call_arguments.get("training") is True)
         if self.trains_by_default:
+            self.single_input = self.list_input = False
+        # Integer inputs of a layer that computes in floats (Dense on `Input(dtype="int32")`):
+        # cast to its compute dtype, as its own call casts them (`_casts_integer_inputs`).
+        self.floats_from_integers = node.layer._compute_dtype if (
+            node.layer._casts_integer_inputs
+            and not all(t.dtype.is_floating_point for t in node.inputs)) else None
+        if self.floats_from_integers is not None:
             self.single_input = self.list_input = False
         self.free_after: tuple = ()
         # Masks the run computes (see `Functional._plan`) take the slower path; others never
@@ -70,7 +84,8 @@ class Functional(Model):
 
     def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
         super().__init__(name=name or unique_name("functional"), trainable=trainable, **kwargs)
-        self._init_graph(inputs, outputs)
+        with building(self):  # built where it is made: its `path` is there, as in Keras
+            self._init_graph(inputs, outputs)
 
     def _init_graph(self, inputs, outputs) -> None:
         # 1. Record the structures the user gave, so results come back in the same shape.
@@ -231,6 +246,9 @@ class Functional(Model):
                     outputs = call(layer, [values[k] for k in step.input_keys])
                 else:
                     args, kwargs = step.node.arguments([values[k] for k in step.input_keys])
+                    if step.floats_from_integers is not None:
+                        args = (_cast_floating(args[0], step.floats_from_integers,
+                                               integers=True), *args[1:])
                     if training is not None and step.pass_training:
                         kwargs["training"] = training
                     elif step.recorded_training and in_loop():

@@ -209,6 +209,11 @@ class CompileMetrics(metrics_module.Metric):
         """The compiled metric objects (none before the first batch builds them)."""
         return self._container.metrics
 
+    @property
+    def variables(self) -> list:
+        """The compiled metrics' state, in their order (as Keras's `compile_metrics` lists it)."""
+        return [variable for metric in self._container.metrics for variable in metric.variables]
+
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         y_true, weights = self._flatten_targets(y_true, sample_weight)
         y_pred = flatten_outputs(y_pred, self._output_names)

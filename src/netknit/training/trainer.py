@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from .. import callbacks as callbacks_module
-from .. import config
+from .. import config, scopes
 from .. import metrics as metrics_module
 from .. import optimizers as optimizers_module
 from ..distributed.data_parallel import start_data_parallel
@@ -269,6 +269,11 @@ class Trainer:
             listed += self._per_output_loss_trackers
         return listed
 
+    @property
+    def metrics_variables(self) -> list:
+        """The state variables of the metrics in `metrics`, in that order."""
+        return [variable for metric in self.metrics for variable in metric.variables]
+
     def _flat_metrics(self) -> list:
         """Every metric object on its own: loss, per-output losses, compiled."""
         return [metric for _, metric in self._logged_metrics()]
@@ -359,6 +364,9 @@ class Trainer:
 
     # Backward of the loss: `Tensor.backward`, or through the optimizer's loss scale (`_prepare`).
     _backward = staticmethod(torch.Tensor.backward)
+    # Whether the loss adds the layers' penalties: found by fit/evaluate; until then (a loss
+    # computed by hand) they are summed, which adds nothing where there are none.
+    _has_penalties = True
     # The model's outputs flattened per output for the losses and metrics; with half-precision
     # outputs, cast to float32 (`_prepare`), as Keras computes losses and metrics in float32.
     _flatten_outputs = staticmethod(flatten_outputs)
@@ -374,6 +382,25 @@ class Trainer:
         self._require_compiled("compute_loss")
         self._loss_container.check_not_empty()
         return self._compute_loss(x, y, y_pred, sample_weight)[0]
+
+    def stateless_compute_loss(self, trainable_variables, non_trainable_variables,
+                               metrics_variables, x=None, y=None, y_pred=None,
+                               sample_weight=None, training=True):
+        """`compute_loss` with the given values of the model's variables (which the layers'
+        penalties read), changing none of them, as Keras's.
+
+        Returns:
+            `(loss, (trainable_variables, non_trainable_variables, metrics_variables))`: the
+            trainable values as given, and the others as the computation left them.
+        """
+        mapping = [*zip(self.trainable_variables, trainable_variables),
+                   *zip(self.non_trainable_variables, non_trainable_variables),
+                   *zip(self.metrics_variables, metrics_variables)]
+        with scopes.StatelessScope(state_mapping=mapping) as scope:
+            loss = self.compute_loss(x, y, y_pred, sample_weight=sample_weight, training=training)
+        return loss, (trainable_variables,
+                      [scope.get_current_value(v) for v in self.non_trainable_variables],
+                      [scope.get_current_value(v) for v in self.metrics_variables])
 
     def _test_loss(self, x, y, sample_weight):
         y_pred = nn.Module.__call__(self, x)
