@@ -3,6 +3,12 @@
 import numpy as np
 import pytest
 import torch
+from lora_checks import (
+    check_files_move,
+    check_saved_file_holds_the_merged_kernel,
+    names,
+    random_weights,
+)
 
 import netknit as keras
 from netknit import layers
@@ -30,22 +36,13 @@ def _layer(lib, case, **lora):
     return layer
 
 
-def _names(weights):
-    return [w.path.rsplit("/", 1)[-1] for w in weights]
-
-
-def _random_weights(layer, seed=1):
-    state = np.random.RandomState(seed)
-    return [state.randn(*w.shape).astype("float32") for w in layer.weights]
-
-
 @pytest.mark.parametrize("case", CASES)
 def test_weights_config_and_merged_kernel_are_keras_s(case):
     layer = _layer(keras, case, lora_rank=2, lora_alpha=3.0)
     expected, params = CASES[case][3:]
-    assert [(n, tuple(w.shape), w.trainable) for n, w in zip(_names(layer.weights),
+    assert [(n, tuple(w.shape), w.trainable) for n, w in zip(names(layer.weights),
                                                              layer.weights)] == expected
-    assert _names(layer.non_trainable_weights) == ["kernel"]
+    assert names(layer.non_trainable_weights) == ["kernel"]
     assert layer.count_params() == params
     config = layer.get_config()
     # Keras's build keeps the constructor's lora_alpha (unlike Dense's), and lists it last.
@@ -57,7 +54,7 @@ def test_weights_config_and_merged_kernel_are_keras_s(case):
     torch.testing.assert_close(layer.kernel, merged)
     rebuilt = type(layer).from_config(config)
     rebuilt.build((None,) + CASES[case][1])
-    assert _names(rebuilt.weights) == _names(layer.weights) and rebuilt.lora_alpha == 3.0
+    assert names(rebuilt.weights) == names(layer.weights) and rebuilt.lora_alpha == 3.0
 
 
 def test_without_lora_the_kernel_is_the_weight_and_the_config_has_no_lora_keys():
@@ -70,7 +67,7 @@ def test_without_lora_the_kernel_is_the_weight_and_the_config_has_no_lora_keys()
 def test_enable_lora_on_a_built_layer():
     layer = _layer(keras, "conv2d")
     layer.enable_lora(3, lora_alpha=6)
-    assert _names(layer.weights) == ["kernel", "bias", "lora_kernel_a", "lora_kernel_b"]
+    assert names(layer.weights) == ["kernel", "bias", "lora_kernel_a", "lora_kernel_b"]
     assert tuple(layer.lora_kernel_a.shape) == (2, 2, 2, 3)
     assert {k: layer.get_config()[k] for k in ("lora_rank", "lora_alpha")} == {
         "lora_rank": 3, "lora_alpha": 6}
@@ -82,7 +79,7 @@ def test_outputs_match_keras_with_the_same_weights(case, real_keras):
     theirs = _layer(real_keras, case, lora_rank=2, lora_alpha=5)
     assert [w.path for w in ours.weights] == [w.path for w in theirs.weights]
     assert list(ours.get_config()) == list(theirs.get_config())
-    weights = _random_weights(theirs)
+    weights = random_weights(theirs)
     ours.set_weights(weights)
     theirs.set_weights(weights)
     x = np.random.RandomState(0).randn(2, *CASES[case][1]).astype("float32")
@@ -132,38 +129,10 @@ def _model(lib):
 
 @pytest.mark.parametrize("direction", ["keras_to_netknit", "netknit_to_keras"])
 def test_files_move_between_keras_and_netknit(direction, real_keras, tmp_path):
-    source, target = (real_keras, keras) if direction == "keras_to_netknit" else (
-        keras, real_keras)
-    model = _model(source)
-    model.set_weights(_random_weights(model))
     x = np.random.RandomState(0).randn(2, 8, 8, 3).astype("float32")
-    expected = real_keras.ops.convert_to_numpy(model(x if source is real_keras else
-                                                     torch.as_tensor(x)))
-    model.save(tmp_path / "m.keras")
-    model.save_weights(tmp_path / "m.weights.h5")
-    fresh = _model(target)
-    fresh.load_weights(tmp_path / "m.weights.h5")
-    for loaded in (target.saving.load_model(tmp_path / "m.keras"), fresh):
-        outputs = loaded(x if target is real_keras else torch.as_tensor(x))
-        np.testing.assert_allclose(real_keras.ops.convert_to_numpy(outputs), expected,
-                                   rtol=1e-5, atol=1e-4)
-        # The files hold the merged kernels only; loading zeroes the adapters.
-        adapters = [w for w in loaded.weights if "/lora_" in w.path]
-        assert len(adapters) == 4
-        assert all(not np.any(real_keras.ops.convert_to_numpy(w)) for w in adapters)
+    check_files_move(direction, real_keras, tmp_path, _model, x, adapters=4)
 
 
 def test_saved_file_holds_the_merged_kernel_under_keras_s_keys(tmp_path):
-    import h5py
-
     model = keras.Sequential([keras.Input((5, 2)), layers.Conv1D(3, 2, lora_rank=2)])
-    conv = model.layers[0]
-    with torch.no_grad():
-        conv.lora_kernel_b.fill_(1.0)
-    model.save_weights(tmp_path / "m.weights.h5")
-    with h5py.File(tmp_path / "m.weights.h5") as file:
-        group = file["layers/conv1d/vars"]
-        assert sorted(group) == ["0", "1"]
-        np.testing.assert_allclose(group["0"][()], conv.kernel.detach().numpy())
-    model.load_weights(tmp_path / "m.weights.h5")
-    assert not conv.lora_kernel_b.any()
+    check_saved_file_holds_the_merged_kernel(tmp_path, model, "conv1d")

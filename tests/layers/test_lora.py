@@ -3,6 +3,12 @@
 import numpy as np
 import pytest
 import torch
+from lora_checks import (
+    check_files_move,
+    check_saved_file_holds_the_merged_kernel,
+    names,
+    random_weights,
+)
 
 import netknit as keras
 from netknit import layers
@@ -44,23 +50,14 @@ CASES = {
 }
 
 
-def _names(weights):
-    return [w.path.rsplit("/", 1)[-1] for w in weights]
-
-
-def _random_weights(layer, seed=1):
-    state = np.random.RandomState(seed)
-    return [state.randn(*w.shape).astype("float32") for w in layer.weights]
-
-
 @pytest.mark.parametrize("case", CASES)
 def test_weights_config_and_merged_weight_are_keras_s(case):
     make, adapted, expected, params, lora_config = CASES[case]
     layer, x = make(keras)
-    assert [(n, tuple(w.shape), w.trainable) for n, w in zip(_names(layer.weights),
+    assert [(n, tuple(w.shape), w.trainable) for n, w in zip(names(layer.weights),
                                                              layer.weights)] == expected
-    assert _names(layer.trainable_weights) == [n for n, _, t in expected if t]
-    assert _names(layer.non_trainable_weights) == [adapted]
+    assert names(layer.trainable_weights) == [n for n, _, t in expected if t]
+    assert names(layer.non_trainable_weights) == [adapted]
     assert layer.count_params() == params
     config = layer.get_config()
     assert {k: config[k] for k in lora_config} == lora_config
@@ -73,7 +70,7 @@ def test_weights_config_and_merged_weight_are_keras_s(case):
     torch.testing.assert_close(getattr(layer, adapted), base + scale * (a @ b))
     rebuilt = type(layer).from_config(config)
     rebuilt.build(layer._build_shapes[0][0])
-    assert _names(rebuilt.weights) == _names(layer.weights)
+    assert names(rebuilt.weights) == names(layer.weights)
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -81,7 +78,7 @@ def test_outputs_match_keras_with_the_same_weights(case, real_keras):
     make = CASES[case][0]
     ours, x = make(keras)
     theirs, _ = make(real_keras)
-    weights = _random_weights(theirs)
+    weights = random_weights(theirs)
     ours.set_weights(weights)
     theirs.set_weights(weights)
     expected = real_keras.ops.convert_to_numpy(theirs(x))
@@ -136,43 +133,12 @@ def _model(lib):
     return lib.Model(inputs, lib.layers.Dense(2, lora_rank=3)(x))
 
 
-def _predict(lib, model, x):
-    outputs = model(x if lib is not keras else torch.as_tensor(x))
-    return outputs.detach().cpu().numpy()
-
-
 @pytest.mark.parametrize("direction", ["keras_to_netknit", "netknit_to_keras"])
 def test_files_move_between_keras_and_netknit(direction, real_keras, tmp_path):
-    source, target = (real_keras, keras) if direction == "keras_to_netknit" else (
-        keras, real_keras)
-    model = _model(source)
-    model.set_weights(_random_weights(model))
-    x = np.array([[1, 2, 3], [4, 5, 9]])
-    expected = _predict(source, model, x)
-    model.save(tmp_path / "m.keras")
-    model.save_weights(tmp_path / "m.weights.h5")
-    loaded = target.saving.load_model(tmp_path / "m.keras")
-    np.testing.assert_allclose(_predict(target, loaded, x), expected, rtol=1e-5, atol=1e-4)
-    fresh = _model(target)
-    fresh.load_weights(tmp_path / "m.weights.h5")
-    np.testing.assert_allclose(_predict(target, fresh, x), expected, rtol=1e-5, atol=1e-4)
-    # Keras keeps the merged weights only; loading zeroes the adapters.
-    adapters = [w for w in fresh.weights if "/lora_" in w.path]
-    assert len(adapters) == 6
-    assert all(not np.any(real_keras.ops.convert_to_numpy(w)) for w in adapters)
+    check_files_move(direction, real_keras, tmp_path, _model, np.array([[1, 2, 3], [4, 5, 9]]),
+                     adapters=6)
 
 
 def test_saved_file_holds_the_merged_kernel_under_keras_s_keys(tmp_path):
-    import h5py
-
     model = keras.Sequential([keras.Input((4,)), layers.Dense(3, lora_rank=2)])
-    dense = model.layers[0]
-    with torch.no_grad():
-        dense.lora_kernel_b.fill_(1.0)
-    model.save_weights(tmp_path / "m.weights.h5")
-    with h5py.File(tmp_path / "m.weights.h5") as file:
-        group = file["layers/dense/vars"]
-        assert sorted(group) == ["0", "1"]
-        np.testing.assert_allclose(group["0"][()], dense.kernel.detach().numpy())
-    model.load_weights(tmp_path / "m.weights.h5")
-    assert not dense.lora_kernel_b.any()
+    check_saved_file_holds_the_merged_kernel(tmp_path, model, "dense")
