@@ -55,7 +55,9 @@ def test_layers_and_models_built_in_a_scope_nest_under_it():
         sequential = keras.Sequential([keras.Input((3,)), layers.Dense(2, name="sd")],
                                       name="seq")
     assert block.v.path == "outer/blk/v"
-    assert paths(block) == ["outer/blk/w", "outer/blk/inner_d/kernel", "outer/blk/inner_d/bias"]
+    # As in Keras, the variable assigned to an attribute is one of the block's weights.
+    assert paths(block) == ["outer/blk/v", "outer/blk/w", "outer/blk/inner_d/kernel",
+                            "outer/blk/inner_d/bias"]
     assert paths(model) == ["outer/dd/kernel", "outer/dd/bias"]
     assert paths(sequential) == ["outer/seq/sd/kernel", "outer/seq/sd/bias"]
 
