@@ -16,8 +16,8 @@ from ..graph import nest
 from ..graph.errors import ShapeError, did_you_mean
 from ..graph.shapes import format_shape
 from ..graph.symbolic import SymbolicTensor
-from ..graph.trace import trace
-from ..layers.input_layer import InputLayer
+from ..graph.trace import cut, trace
+from ..layers.input_layer import Input, InputLayer
 from ..layers.layer import (
     Layer,
     _cast_floating,
@@ -88,7 +88,13 @@ class Functional(Model):
             self._init_graph(inputs, outputs)
 
     def _init_graph(self, inputs, outputs) -> None:
-        # 1. Record the structures the user gave, so results come back in the same shape.
+        # 1. Record the structures the user gave, so results come back in the same shape. Inputs
+        # from inside a graph cut it there: the model gets Inputs of its own, as in Keras.
+        if not all(_is_input(t) for t in nest.flatten(inputs)):
+            flat_inputs, flat_outputs = cut(nest.flatten(inputs), nest.flatten(outputs),
+                                            _cut_input)
+            inputs = nest.pack_like(inputs, flat_inputs)
+            outputs = nest.pack_like(outputs, flat_outputs)
         self._input_structure = inputs
         self._output_structure = outputs
         self.inputs = nest.flatten(inputs)
@@ -490,6 +496,17 @@ def _fit_fix(expected, received) -> str:
         return (
             f"add a layer that maps {received[1]} features to {expected[1]}, e.g. "
             f"Dense({expected[1]}), between the two."
+def _is_input(tensor) -> bool:
+    return isinstance(tensor, SymbolicTensor) and tensor.history is not None and isinstance(
+        tensor.history.node.layer, InputLayer)
+
+
+def _cut_input(tensor: SymbolicTensor) -> SymbolicTensor:
+    """The Input that stands for `tensor` in a model cut there, named as Keras names it."""
+    return Input(batch_shape=tensor.shape, dtype=tensor.dtype.torch,
+                 name=f"{unique_name('keras_tensor')}CLONE")
+
+
         )
     if len(received) > len(expected) == 2 and expected[1] is not None:
         return f"Flatten() or Reshape(({expected[1]},)) the input first."
