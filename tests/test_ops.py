@@ -63,15 +63,15 @@ def test_config_entries_are_keras_s():
     config = _model().get_config()
     get_item, multiply = config["layers"][1], config["layers"][3]
     source = {"class_name": "__keras_tensor__",
-              "config": {"shape": [None, 4], "dtype": "float32",
+              "config": {"shape": (None, 4), "dtype": "float32",
                          "keras_history": ["input_layer", 0, 0]}}
     assert get_item == {
         "module": "keras.src.ops.numpy", "class_name": "GetItem",
         "config": {"name": "get_item"}, "registered_name": "GetItem", "name": "get_item",
-        "inbound_nodes": [{"args": [source, [
+        "inbound_nodes": [{"args": (source, (
             {"class_name": "__slice__", "config": {"start": None, "stop": None, "step": None}},
             {"class_name": "__slice__", "config": {"start": None, "stop": 3, "step": None}},
-        ]], "kwargs": {}}],
+        )), "kwargs": {}}],
     }
     assert multiply["class_name"] == "Multiply" and multiply["inbound_nodes"][0]["args"][1] == 2
 
@@ -80,7 +80,7 @@ def test_ellipsis_and_new_axes_are_saved_and_replayed():
     x = keras.Input((4,))
     model = keras.Model(x, x[..., None])
     key = model.get_config()["layers"][1]["inbound_nodes"][0]["args"][1]
-    assert key == [{"class_name": "__ellipsis__", "config": {}}, None]
+    assert key == ({"class_name": "__ellipsis__", "config": {}}, None)
     again = keras.Model.from_config(model.get_config())
     assert again.output_shape == (None, 4, 1)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import types
 from collections.abc import Callable
 
 import torch
@@ -296,7 +297,12 @@ def serialize(activation: Callable):
         return {"class_name": type(activation).__name__, "config": activation.get_config()}
     from .saving.serialization import serialize_function  # saving builds on this module
 
-    return serialize_function(activation)
+    entry = serialize_function(activation)
+    # Keras writes any Python function named as one of its activations (`keras.ops.gelu`, as
+    # keras.io's examples pass) by that name alone, and so loads it back as the activation.
+    if isinstance(activation, types.FunctionType) and entry.get("config") in ACTIVATIONS:
+        return entry["config"]
+    return entry
 
 def deserialize(config, custom_objects: dict | None = None):
     """The activation a name or a `serialize` config (Keras's too) describes; `custom_objects` maps

@@ -31,7 +31,7 @@ class NonNeg(Constraint):
 class MaxNorm(Constraint):
     """The norm along `axis` is at most `max_value`."""
 
-    def __init__(self, max_value: float = 2.0, axis: int = 0):
+    def __init__(self, max_value: float = 2, axis: int = 0):
         self.max_value, self.axis = max_value, axis
 
     def __call__(self, w):

@@ -83,12 +83,13 @@ def write_directory_atomically(dirpath: str | os.PathLike, files: dict[str, byte
     staging = tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=parent)
     try:
         for member, data in files.items():
+            os.makedirs(os.path.dirname(os.path.join(staging, member)), exist_ok=True)
             with open(os.path.join(staging, member), "wb") as file:
                 file.write(data)
                 file.flush()
                 os.fsync(file.fileno())
         for folder in folders:
-            os.mkdir(os.path.join(staging, folder))
+            os.makedirs(os.path.join(staging, folder), exist_ok=True)
         _sync_directory(staging)
         if os.path.isdir(dirpath):
             old = f"{staging}.old"  # unique, as the staging folder's name is

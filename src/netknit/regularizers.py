@@ -35,7 +35,9 @@ class L1(Regularizer):
     """`l1 * sum(abs(x))`."""
 
     def __init__(self, l1: float = 0.01):
-        self.l1 = _check_factor("l1", l1)
+        # Keras keeps this factor (and no other penalty's) as a float32 tensor, so its config
+        # and penalty carry float32's rounding.
+        self.l1 = float(np.float32(_check_factor("l1", l1)))
 
     def __call__(self, x):
         return self.l1 * torch.sum(torch.abs(x))

@@ -291,7 +291,7 @@ def test_configs_rebuild_users_cells_from_the_registry():
     config = rnn.get_config()
     entry = config["cell"]["config"]["cells"][0]
     assert (entry["registered_name"], entry["build_config"]) == (
-        "test_rnn_cells>Counter", {"input_shape": [None, 2]})
+        "test_rnn_cells>Counter", {"input_shape": (None, 2)})
     clone = layers.RNN.from_config(config)
     assert type(clone.cell.cells[0]) is registered and clone.cell.cells[1].built
     clone.set_weights(rnn.get_weights())

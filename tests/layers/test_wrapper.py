@@ -34,7 +34,7 @@ def test_a_wrapper_s_config_holds_its_built_layer():
     wrapper(keras.Input((3,)))
     config = wrapper.get_config()
     assert config["layer"]["class_name"] == "Dense"
-    assert config["layer"]["build_config"] == {"input_shape": [None, 3]}
+    assert config["layer"]["build_config"] == {"input_shape": (None, 3)}
     clone = Twice.from_config(config)
     assert clone.layer.built and clone.layer.units == 3
     clone.set_weights(wrapper.get_weights())

@@ -130,6 +130,9 @@ class MultiHeadAttention(Layer):
 
     supports_masking = True
 
+    # Keras's attribute -> name of each weightless sublayer its build makes (set by `build`).
+    _keras_weightless_sublayers: dict = {}
+
     def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True,
                  output_shape=None, attention_axes=None, sliding_window=None, flash_attention=None,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
@@ -272,6 +275,11 @@ class MultiHeadAttention(Layer):
             projection, _, kind = name.rpartition("_")
             projection = "attention_output" if projection == "output" else projection
             weight.path = f"{scope}/{projection}/{kind}"
+        # Keras's build also makes a Softmax and a Dropout sublayer, which take the session's
+        # next automatic names: take them too, so that layers made later are named as in Keras,
+        # and keep them for the empty groups Keras's weights files hold for those sublayers.
+        self._keras_weightless_sublayers = {"_softmax": unique_name("softmax"),
+                                            "_dropout_layer": unique_name("dropout")}
 
     def _heads_of(self, projection: str) -> int:
         """The number of heads a projection makes (fewer for the key and value in

@@ -79,7 +79,7 @@ def _serialize_cell(cell: Layer, build_shape) -> dict:
         "registered_name": registered,
     }
     if build_shape is not None:
-        entry["build_config"] = {"input_shape": list(build_shape)}
+        entry["build_config"] = {"input_shape": tuple(build_shape)}
     return entry
 
 

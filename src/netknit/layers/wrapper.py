@@ -21,7 +21,7 @@ def serialize_wrapped(layer: Layer, build_shape: tuple | None) -> dict:
         "registered_name": None,
     }
     if build_shape is not None:
-        entry["build_config"] = {"input_shape": list(build_shape)}
+        entry["build_config"] = {"input_shape": tuple(build_shape)}
     return entry
 
 

@@ -24,7 +24,7 @@ def serialize_layer(layer) -> dict:
     Its keys: `{"module", "class_name", "config", "registered_name", "build_config"}`.
     """
     from ..ops import is_operation
-    from ..saving.registry import get_registered_name
+    from ..saving.registry import user_class_origin
     from .functional import Functional
     from .model import Model
     from .sequential import Sequential
@@ -33,22 +33,20 @@ def serialize_layer(layer) -> dict:
         name = type(layer).__name__
         return {"module": layer.keras_module, "class_name": name, "config": layer.get_config(),
                 "registered_name": name}
-    registered = get_registered_name(layer)
-    module = type(layer).__module__
+    origin = user_class_origin(type(layer))
     keras_module = getattr(type(layer), "_keras_module", None)
-    if registered is None and keras_module is not None:
+    registered = None
+    if origin is not None:
+        module, registered = origin
+    elif keras_module is not None:
         # A layer private to one of Keras's modules (ConvNeXt's LayerScale): Keras writes that
         # module, and the class name as the registered name.
         module, registered = keras_module, type(layer).__name__
-    elif registered is None and not module.startswith("netknit"):
-        # A user's class that is not registered: Keras writes its module (None for a script's
-        # `__main__`) and its class name as the registered name.
-        module, registered = (None if module == "__main__" else module), type(layer).__name__
-    elif registered is None and isinstance(layer, Sequential):
+    elif isinstance(layer, Sequential):
         module = "keras"
-    elif registered is None and isinstance(layer, Functional):
+    elif isinstance(layer, Functional):
         module, registered = "keras.src.models.functional", "Functional"
-    elif registered is None:
+    else:
         module = "keras.layers"
     entry = {
         "module": module,
@@ -115,8 +113,11 @@ def _direct_build_config(layer) -> dict | None:
     if len(args) == 1 and not kwargs:
         return {"input_shape": _map_shapes(tuple, args[0])}
     names = list(inspect.signature(layer.build).parameters)
-    return {"shapes_dict": {name: _map_shapes(tuple, shape)
-                            for name, shape in [*zip(names, args), *kwargs.items()]}}
+    # A user's build may take other arguments than shapes (an initializer's name): Keras
+    # records them as they were given.
+    return {"shapes_dict": {
+        name: _map_shapes(tuple, value) if isinstance(value, (list, tuple, dict)) else value
+        for name, value in [*zip(names, args), *kwargs.items()]}}
 
 
 def array_config(value):
@@ -172,12 +173,14 @@ def functional_config(model) -> dict:
             return {
                 "class_name": "__keras_tensor__",
                 "config": {
-                    "shape": list(value.shape),
+                    "shape": tuple(value.shape),
                     "dtype": str(value.dtype).replace("torch.", ""),
                     "keras_history": history(value),
                 },
             }
-        if isinstance(value, (list, tuple)):
+        if isinstance(value, tuple):  # kept as called: Keras's config holds tuples and lists
+            return tuple(tensor_config(v) for v in value)
+        if isinstance(value, list):
             return [tensor_config(v) for v in value]
         if isinstance(value, dict):
             return {k: tensor_config(v) for k, v in value.items()}
@@ -197,12 +200,14 @@ def functional_config(model) -> dict:
         return [structure_config(v) for v in structure]
 
     # 2. One entry per layer, with its calls.
+    from ..saving.serialization import serialize_keras_object
+
     layers = []
     for layer in model.operations:
-        entry = serialize_layer(layer)
+        entry = serialize_keras_object(layer)
         entry["name"] = layer.name
         entry["inbound_nodes"] = [
-            {"args": tensor_config(list(node._call_structure[0])),
+            {"args": tensor_config(tuple(node._call_structure[0])),
              "kwargs": tensor_config(_recorded_kwargs(node))}
             for node in layer._inbound_nodes
             if id(node) in members and node.inputs
@@ -272,12 +277,13 @@ def keeps_call_kwargs(layer, args: tuple, kwargs: dict) -> bool:
 
 def sequential_config(model) -> dict:
     from ..layers.layer import Layer
+    from ..saving.serialization import serialize_keras_object
 
     layers = []
     if model._input_layer is not None:
         layers.append(serialize_layer(model._input_layer))
-    layers.extend(serialize_layer(layer) for layer in model._stack)
+    layers.extend(serialize_keras_object(layer) for layer in model._stack)
     config = {**Layer.get_config(model), "layers": layers}
     if model.built:
-        config["build_input_shape"] = list(model.inputs[0].shape)
+        config["build_input_shape"] = tuple(model.inputs[0].shape)  # the input's batch_shape
     return config

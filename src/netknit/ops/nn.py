@@ -50,12 +50,9 @@ sparse_sigmoid = _activation("SparseSigmoid", "sparse_sigmoid", lambda x: torch.
     x <= -1, 0.0, torch.where(x >= 1, 1.0, (x + 1) / 2)))
 
 
-def swish(x):
-    return silu(x)
-
-
-def hard_swish(x):
-    return hard_silu(x)
+# Keras's other names for the same functions (so a layer given `swish` saves it as "silu").
+swish = silu
+hard_swish = hard_silu
 
 
 @_op("LeakyRelu")

@@ -1,7 +1,8 @@
 """The `.keras` file: a zip of `config.json`, `metadata.json` and `model.weights.h5` (and Keras's
 legacy `.h5` format, through `legacy_h5.py`). With `zipped=False` the same three files go to a
-directory instead, beside an empty `assets` folder, as Keras lays one out; `load_model` reads
-such a directory too.
+directory instead, beside an `assets` folder, as Keras lays one out; `load_model` reads such a
+directory too. A user's layer with `save_assets`/`load_assets` (or `save_own_variables`/
+`load_own_variables`) hooks has them called, as Keras calls them.
 
 The layout is Keras 3's, so files move between netknit and Keras both ways. Writing is atomic:
 the file is written next to its destination under a temporary name and moved into place with
@@ -18,6 +19,7 @@ import datetime
 import io
 import json
 import os
+import tempfile
 import zipfile
 
 from ..file_io import atomic_write, write_directory_atomically
@@ -31,19 +33,21 @@ from .legacy_h5 import (
     read_legacy_weights,
     save_legacy_model,
 )
-from .registry import SavingError
+from .registry import CustomObjectScope, SavingError
 from .serialization import deserialize_keras_object, serialize_keras_object
 from .weights import (
     load_model_arrays,
     model_arrays,
     read_h5,
     read_safetensors,
+    saveables,
+    users_hook,
     write_h5,
     write_safetensors,
 )
 
 CONFIG, METADATA, WEIGHTS = "config.json", "metadata.json", "model.weights.h5"
-ASSETS = "assets"  # a model directory's folder for Keras's layer assets; netknit writes none
+ASSETS = "assets"  # the folder of layer assets: what a user's layer's `save_assets` writes
 KERAS_VERSION = "3.15.1"  # the Keras release whose format netknit writes
 _MAX_MEMBER_BYTES = 1 << 32
 
@@ -90,22 +94,74 @@ def save_model(model, filepath, overwrite: bool = True, zipped: bool | None = No
         }).encode(),
         CONFIG: json.dumps(model_config(model)).encode(),
         WEIGHTS: weights.getvalue(),
+        **_saved_assets(model),
     }
     # 2. Then written in one go, atomically.
     if zipped is False:
         write_directory_atomically(filepath, members, folders=(ASSETS,),
-                                   replaceable={*members, ASSETS})
+                                   replaceable={CONFIG, METADATA, WEIGHTS, ASSETS})
         return
     with atomic_write(filepath) as file, zipfile.ZipFile(file, "w") as archive:
         for name, data in members.items():
             archive.writestr(name, data)
 
 
+def _saved_assets(model) -> dict:
+    """`{"assets/<layer path>/<file>": contents}`: the files each of the user's layers with a
+    `save_assets` hook writes into a folder of its own, as Keras keeps them."""
+    members = {}
+    for entry in saveables(model):
+        if not users_hook(entry.layer, "save_assets"):
+            continue
+        with tempfile.TemporaryDirectory() as root_folder:
+            # The folder is named as the layer's place in the file, as Keras names it.
+            folder = os.path.join(root_folder, ASSETS, *filter(None, entry.path.split("/")))
+            os.makedirs(folder)
+            entry.layer.save_assets(folder)
+            for root, _, files in os.walk(folder):
+                for name in files:
+                    path = os.path.join(root, name)
+                    relative = os.path.relpath(path, folder).replace(os.sep, "/")
+                    with open(path, "rb") as file:
+                        members["/".join(p for p in (ASSETS, entry.path, relative) if p)] = (
+                            file.read())
+    return members
+
+
+def _load_assets(model, filepath: str, is_directory: bool) -> None:
+    """Call `load_assets` of each of the user's layers that has one, with the folder of the
+    files saved for it (an empty one when there are none)."""
+    entries = [e for e in saveables(model) if users_hook(e.layer, "load_assets")]
+    if not entries:
+        return
+    if is_directory:
+        for entry in entries:
+            entry.layer.load_assets(os.path.join(filepath, ASSETS, entry.path))
+        return
+    with zipfile.ZipFile(filepath, "r") as archive, tempfile.TemporaryDirectory() as folder:
+        for info in archive.infolist():
+            parts = info.filename.split("/")
+            # Only plain relative names under assets/ are extracted: nothing may land outside.
+            if parts[0] != ASSETS or info.is_dir() or any(p in ("", ".", "..") for p in parts):
+                continue
+            if info.file_size > _MAX_MEMBER_BYTES:
+                raise SavingError(f"{filepath}: the member {info.filename} is implausibly large.")
+            target = os.path.join(folder, *parts)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            with open(target, "wb") as file:
+                file.write(archive.read(info))
+        for entry in entries:
+            inner = os.path.join(folder, ASSETS, *filter(None, entry.path.split("/")))
+            os.makedirs(inner, exist_ok=True)
+            entry.layer.load_assets(inner)
+
+
 def model_config(model) -> dict:
     """The model's entry in `config.json`, with its compile arguments when compiled."""
     entry = serialize_keras_object(model)
     entry.setdefault("build_config", {"input_shape": None})
-    compile_config = compile_config_of(model)
+    # A user's model may override `get_compile_config` (and `compile_from_config`), as in Keras.
+    compile_config = serialize_keras_object(model.get_compile_config())
     if compile_config is not None:
         entry["compile_config"] = compile_config
     return entry
@@ -166,11 +222,15 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
         model = _model_from_config(filepath, config, custom_objects, safe_mode)
         # 3. Compile (which creates the optimizer), then restore weights and optimizer state.
         compile_config = config.get("compile_config")
-        if compile and compile_config:
+        if compile and compile_config and users_hook(model, "compile_from_config"):
+            with CustomObjectScope(custom_objects or {}):
+                model.compile_from_config(compile_config)
+        elif compile and compile_config:
             compile_from_config(model, compile_config, custom_objects)
         arrays = read_h5(weights, f"The weights in {filepath}")
         _restore_loss_scaling(model, arrays)
         load_model_arrays(model, arrays, f"The weights in {filepath}")
+        _load_assets(model, filepath, is_directory)
     return model
 
 

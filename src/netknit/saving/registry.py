@@ -107,6 +107,16 @@ def get_registered_name(obj_or_cls) -> str | None:
     return cls.__dict__.get("_registered_name")
 
 
+def user_class_origin(cls) -> tuple[str | None, str] | None:
+    """`(module, registered_name)` as Keras writes them for a user's class: its module (None for a
+    script's `__main__`, which another program cannot import) and its registered name, or its
+    class name when it is not registered. None for netknit's own classes."""
+    if cls.__module__.startswith("netknit"):
+        return None
+    module = None if cls.__module__ == "__main__" else cls.__module__
+    return module, get_registered_name(cls) or cls.__name__
+
+
 def saved_name(obj) -> str:
     """The name a config gives a class or function, as `keras.saving.get_registered_name` says
     it: `"package>Name"` when registered, else its own `__name__` (`"Dense"`, `"relu"`)."""

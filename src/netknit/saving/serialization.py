@@ -22,9 +22,9 @@ from .registry import (
     current_scopes,
     find_class,
     get_custom_objects,
-    get_registered_name,
     get_registered_object,
     saved_name,
+    user_class_origin,
 )
 
 # Config `module` → the netknit module whose `get` rebuilds it (Keras writes long module paths
@@ -63,7 +63,9 @@ def serialize_keras_object(obj):
     for base, module in _BASES:
         if isinstance(obj, base):
             entry = module.serialize(obj)
-            entry["registered_name"] = get_registered_name(obj)
+            origin = user_class_origin(type(obj))
+            if origin is not None:
+                entry["module"], entry["registered_name"] = origin
             return entry
     if inspect.isfunction(obj) and obj.__name__ != "<lambda>":
         return serialize_function(obj)
@@ -137,6 +139,12 @@ def deserialize_keras_object(config, custom_objects: dict | None = None, safe_mo
     Raises:
         SavingError: the config names an unknown class or does not fit its class.
     """
+    if isinstance(config, (list, tuple)):
+        return [deserialize_keras_object(v, custom_objects, safe_mode) for v in config]
+    if isinstance(config, str):
+        # A name that stands for one of the user's objects is that object, as in Keras.
+        found = get_registered_object(config, custom_objects)
+        return config if found is None else found
     if not isinstance(config, dict) or "class_name" not in config:
         return config
     array = array_from_config(config)
@@ -200,9 +208,14 @@ def deserialize_layer(entry: dict, custom_objects: dict | None = None, safe_mode
     except SavingError:
         raise
     except Exception as error:
+        # A functional model's entry holds the name when the layer's config does not (Keras's
+        # config of a layer whose __init__ takes no `name`).
+        fix = (" Its __init__ must take every key of its get_config(): accept **kwargs and pass "
+               "them on to super().__init__(), or give the layer a from_config."
+               if isinstance(error, TypeError) else "")
         raise SavingError(
-            f"Cannot rebuild layer '{config.get('name')}' ({entry['class_name']}) from its saved "
-            f"config: {error}"
+            f"Cannot rebuild layer '{config.get('name', entry.get('name'))}' "
+            f"({entry['class_name']}) from its saved config: {str(error).rstrip('.')}.{fix}"
         ) from error
     # 2. Build for the recorded input shape, so that the layer has its weights to load.
     build_config = entry.get("build_config")

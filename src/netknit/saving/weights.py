@@ -24,6 +24,8 @@ import torch
 from torch import nn
 
 from ..dtype_policies import to_numpy
+from ..layers.convolutional import ConvTranspose
+from ..layers.core import LowRankAdaptable
 from ..layers.layer import Layer, to_snake_case
 from ..layers.recurrent import RNNBase
 from ..layers.torch_module_wrapper import TorchModuleWrapper
@@ -42,6 +44,8 @@ class Saveable:
     # The weights' names under `vars/`: 0, 1, ... unless given (a wrapped torch module's are its
     # state_dict keys, as Keras stores them).
     names: list | None = None
+    # The layer itself (not a sublayer Keras gives it), whose own saving hooks may apply.
+    layer: Layer | None = None
 
     def keys(self) -> list[str]:
         """Each weight's key in the file, in `weights` order."""
@@ -75,7 +79,8 @@ def saveables(model: Layer) -> list[Saveable]:
                                   [key for key, _, _ in state]))
             return
         for sub_path, sub_name, weights in _keras_sublayers(layer, _own_entries(layer)):
-            found.append(Saveable(_join(path, sub_path), sub_name, weights))
+            found.append(Saveable(_join(path, sub_path), sub_name, weights,
+                                  layer=None if sub_path else layer))
         if hasattr(layer, "_layer_list"):  # a model: its layers, in order
             visit_container(layer.layers, _join(path, "layers"))
             return
@@ -136,9 +141,20 @@ def _keras_sublayers(layer: Layer, own: list) -> list[tuple[str, str, list]]:
     groups = [("", layer.name, [])]
     for prefix, attribute in prefixes.items():
         weights = [(o, n) for o, n in own if n.rsplit("_", 1)[0] == prefix]
-        if weights:
-            groups.append((attribute, attribute.lstrip("_"), weights))
+        if weights:  # the sublayer's name, as Keras's build gives it
+            groups.append((attribute, "attention_output" if prefix == "output" else prefix,
+                           weights))
+    groups += [(attribute, name, []) for attribute, name in
+               layer._keras_weightless_sublayers.items()]
     return groups
+
+
+def users_hook(layer: Layer | None, name: str) -> bool:
+    """Whether `layer`'s class has its own `name` saving hook (`save_own_variables`,
+    `save_assets`, ...) from the user's code. netknit's layers keep their state in the walk's
+    layout, so only a user's hook is called."""
+    hook = getattr(type(layer), name, None)
+    return hook is not None and not hook.__module__.startswith("netknit")
 
 
 def _own_entries(layer: Layer) -> list:
@@ -175,6 +191,13 @@ def model_arrays(model: Layer, include_optimizer: bool = True) -> tuple[dict, di
     arrays, groups = {}, {}
     for entry in saveables(model):
         groups[_join(entry.path, "vars")] = entry.name
+        if users_hook(entry.layer, "save_own_variables"):
+            store = {}
+            entry.layer.save_own_variables(store)
+            for key, value in store.items():
+                arrays[_join(entry.path, "vars", key)] = (
+                    _numpy(value) if isinstance(value, torch.Tensor) else np.asarray(value))
+            continue
         for key, (owner, name) in zip(entry.keys(), entry.weights):
             arrays[key] = _numpy(_saved_value(owner, name))
     optimizer = getattr(model, "optimizer", None)
@@ -245,16 +268,24 @@ def load_model_arrays(model: Layer, arrays: dict, source: str,
     With `skip_mismatch`, a layer whose weights are missing from the file or have other shapes
     keeps its own, with a warning, and the rest load; arrays the model has no place for are left.
     """
-    # 1. Match each weight to its array, layer by layer.
-    plan, entries = [], saveables(model)
+    # 1. Match each weight to its array, layer by layer; a layer with its own
+    # `load_own_variables` gets the arrays under its path.
+    plan, entries, hooks, claimed = [], saveables(model), [], set()
     for entry in entries:
+        if users_hook(entry.layer, "load_own_variables"):
+            prefix = _join(entry.path, "vars") + "/"
+            store = {k[len(prefix):]: v for k, v in arrays.items()
+                     if k.startswith(prefix) and "/" not in k[len(prefix):]}
+            hooks.append((entry.layer, store))
+            claimed.update(prefix + k for k in store)
+            continue
         try:
-            plan.extend(_plan_entry(entry, arrays, source))
+            plan.extend(_plan_entry(_keras_saved_part(entry, arrays, source), arrays, source))
         except SavingError as error:
             if not skip_mismatch:
                 raise
             warnings.warn(f"Skipping weight loading for '{entry.path}': {error}", stacklevel=3)
-    expected = {key for e in entries for key in e.keys()}
+    expected = claimed | {key for e in entries for key in e.keys()}
     extra = sorted(k for k in arrays if k not in expected and not k.startswith("optimizer/"))
     if extra and not skip_mismatch:
         raise SavingError(
@@ -278,8 +309,34 @@ def load_model_arrays(model: Layer, arrays: dict, source: str,
     # 3. Assign.
     for target, array in plan:
         _assign(target, array)
+    for layer, store in hooks:
+        layer.load_own_variables(store)
     if restore_optimizer is not None:
         restore_optimizer()
+
+
+def _keras_saved_part(entry: Saveable, arrays: dict, source: str) -> Saveable:
+    """`entry`, or only its kernel (embeddings) and bias when `arrays` hold just those for it:
+    Keras's Dense, EinsumDense, Embedding and convolutions save these alone, so a file Keras
+    wrote from a user's subclass of one lacks the weights the subclass adds. They keep their
+    values (with a warning); netknit's own files hold them too (Keras loads such a file)."""
+    layer = entry.layer
+    if not isinstance(layer, (LowRankAdaptable, ConvTranspose)) or type(
+            layer).__module__.startswith("netknit"):
+        return entry
+    kernel = getattr(layer, "_adapted", "kernel")
+    kept = [(o, n) for name in (kernel, "_" + kernel, "bias") for o, n in entry.weights
+            if n == name]
+    prefix = _join(entry.path, "vars") + "/"
+    if len(kept) == len(entry.weights) or sum(k.startswith(prefix) for k in arrays) != len(kept):
+        return entry
+    left = [n for _, n in entry.weights if all(n != k for _, k in kept)]
+    base = next(c for c in type(layer).__mro__ if c.__module__.startswith("netknit"))
+    warnings.warn(
+        f"{source} has only {' and '.join(n.lstrip('_') for _, n in kept)} for layer "
+        f"'{entry.name}', as Keras saves subclasses of {base.__name__}: its other weights "
+        f"({', '.join(left)}) keep their current values.", stacklevel=4)
+    return Saveable(entry.path, entry.name, kept, layer=layer)
 
 
 def _plan_entry(entry, arrays: dict, source: str) -> list:
