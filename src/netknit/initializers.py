@@ -11,6 +11,7 @@ import math
 import numpy as np
 import torch
 
+from .dtype_policies import KerasDType
 from .graph.errors import unknown_name_error
 
 
@@ -28,6 +29,12 @@ class Initializer:
         return cls(**config)
 
 
+def _torch_dtype(dtype) -> torch.dtype | None:
+    """The torch dtype of what an initializer is called with: a torch dtype, or a Keras name
+    (`"float32"`), as a user's code calling an initializer passes it."""
+    return KerasDType(dtype).torch if isinstance(dtype, str) else dtype
+
+
 class _Seeded(Initializer):
     def __init__(self, seed: int | None = None):
         if seed is not None and not isinstance(seed, int):
@@ -40,11 +47,13 @@ class _Seeded(Initializer):
 
 class Zeros(Initializer):
     def __call__(self, shape, dtype=torch.float32):
+        dtype = _torch_dtype(dtype)
         return torch.zeros(shape, dtype=dtype)
 
 
 class Ones(Initializer):
     def __call__(self, shape, dtype=torch.float32):
+        dtype = _torch_dtype(dtype)
         return torch.ones(shape, dtype=dtype)
 
 
@@ -53,6 +62,7 @@ class Constant(Initializer):
         self.value = value
 
     def __call__(self, shape, dtype=torch.float32):
+        dtype = _torch_dtype(dtype)
         return torch.full(tuple(shape), float(self.value), dtype=dtype)
 
     def get_config(self):
@@ -65,6 +75,7 @@ class RandomNormal(_Seeded):
         self.mean, self.stddev = mean, stddev
 
     def __call__(self, shape, dtype=torch.float32):
+        dtype = _torch_dtype(dtype)
         out = torch.empty(tuple(shape), dtype=dtype)
         return out.normal_(self.mean, self.stddev, generator=self._generator())
 
@@ -78,6 +89,7 @@ class RandomUniform(_Seeded):
         self.minval, self.maxval = minval, maxval
 
     def __call__(self, shape, dtype=torch.float32):
+        dtype = _torch_dtype(dtype)
         out = torch.empty(tuple(shape), dtype=dtype)
         return out.uniform_(self.minval, self.maxval, generator=self._generator())
 
@@ -93,6 +105,7 @@ class TruncatedNormal(_Seeded):
         self.mean, self.stddev = mean, stddev
 
     def __call__(self, shape, dtype=torch.float32):
+        dtype = _torch_dtype(dtype)
         return _truncated_normal(shape, self.mean, self.stddev, dtype, self._generator())
 
     def get_config(self):
@@ -161,6 +174,7 @@ class VarianceScaling(_Seeded):
         self.output_axes = None if output_axes is None else list(output_axes)
 
     def __call__(self, shape, dtype=torch.float32):
+        dtype = _torch_dtype(dtype)
         fan_in, fan_out = compute_fans(shape, self.input_axes, self.output_axes)
         n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
         variance = self.scale / max(1.0, n)
@@ -216,6 +230,7 @@ class Orthogonal(_Seeded):
         self.gain = gain
 
     def __call__(self, shape, dtype=torch.float32):
+        dtype = _torch_dtype(dtype)
         shape = tuple(shape)
         if len(shape) < 2:
             raise ValueError(f"Orthogonal needs a shape of rank 2 or more. Received: {shape}")
@@ -239,6 +254,7 @@ class Identity(Initializer):
         self.gain = gain
 
     def __call__(self, shape, dtype=torch.float32):
+        dtype = _torch_dtype(dtype)
         if len(shape) != 2:
             raise ValueError(f"Identity needs a 2-D shape. Received: {tuple(shape)}")
         return self.gain * torch.eye(*shape, dtype=dtype)
@@ -308,6 +324,7 @@ class STFT(Initializer):
         self.side, self.window, self.scaling, self.periodic = side, window, scaling, periodic
 
     def __call__(self, shape, dtype=torch.float32):
+        dtype = _torch_dtype(dtype)
         frame_length, _, bins = shape
         # Keras's arithmetic, in its order and in `dtype`: fresh kernels equal Keras's.
         freq = torch.arange(bins, dtype=dtype).reshape(1, 1, bins) / ((bins - 1) * 2)

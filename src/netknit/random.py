@@ -29,9 +29,11 @@ class SeedGenerator:
         self._draws = 0
 
     def next(self) -> int:
-        """The next seed of the sequence."""
+        """The next seed of the sequence: Keras's, the initial seed and then one more each draw
+        (as 32 bits), so that a generator draws the numbers it draws in Keras on the CPU."""
+        seed = (self.initial_seed + self._draws) & 0xFFFFFFFF
         self._draws += 1
-        return (self.initial_seed * 1_000_003 + self._draws) % (2**63 - 1)
+        return seed
 
     def get_config(self) -> dict:
         return {"seed": self.initial_seed, "name": self.name}
@@ -71,11 +73,12 @@ def randint(shape, minval, maxval, dtype="int32", seed=None):
 
 
 def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
-    """Normal values, those beyond two standard deviations drawn again."""
-    values = torch.empty(_shape(shape), dtype=_float(dtype))
-    torch.nn.init.trunc_normal_(values, mean=mean, std=stddev, a=mean - 2 * stddev,
-                                b=mean + 2 * stddev, generator=_generator(seed))
-    return values
+    """Normal values within two standard deviations, drawn as Keras draws them (so that a seed
+    gives Keras's numbers): four candidates per value, the first within the bounds kept (the
+    first of all in the rare case, about one value in 230,000, that none is)."""
+    candidates = torch.randn(_shape(shape) + (4,), generator=_generator(seed), dtype=_float(dtype))
+    first_within = ((candidates > -2) & (candidates < 2)).int().argmax(-1, keepdim=True)
+    return candidates.gather(-1, first_within).squeeze(-1) * stddev + mean
 
 
 def dropout(inputs, rate, noise_shape=None, seed=None):
@@ -85,14 +88,20 @@ def dropout(inputs, rate, noise_shape=None, seed=None):
         raise ValueError(f"dropout's rate must be in [0, 1); got {rate!r}.")
     shape = inputs.shape if noise_shape is None else tuple(
         n if n is not None else inputs.shape[i] for i, n in enumerate(noise_shape))
-    keep = torch.rand(shape, generator=_generator(seed, inputs.device), device=inputs.device)
-    return inputs * (keep >= rate).to(inputs.dtype) / (1 - rate)
+    # A Bernoulli mask of the keep probability, as Keras draws it: a seed gives Keras's mask.
+    keep = torch.bernoulli(torch.full(shape, 1 - rate, device=inputs.device),
+                           generator=_generator(seed, inputs.device))
+    return torch.where(keep.bool(), inputs / (1 - rate), torch.zeros_like(inputs))
 
 
 def shuffle(x, axis=0, seed=None):
+    """`x` shuffled along `axis`: as in Keras, each position of the axes before it gets its own
+    order (the ranks of uniform draws, Keras's, so that a seed gives Keras's order)."""
     x = tensor(x)
-    order = torch.randperm(x.shape[axis], generator=_generator(seed, x.device), device=x.device)
-    return torch.index_select(x, axis, order)
+    axis %= x.ndim
+    draws = torch.rand(x.shape[:axis + 1], generator=_generator(seed, x.device), device=x.device)
+    order = draws.argsort(axis).reshape(draws.shape + (1,) * (x.ndim - axis - 1))
+    return x.gather(axis, order.expand(x.shape))
 
 
 def categorical(logits, num_samples, dtype="int32", seed=None):

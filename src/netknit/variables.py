@@ -156,7 +156,9 @@ class Variable(torch.Tensor):
         return torch.as_tensor(np.asarray(value), dtype=self.dtype, device=self.device)
 
     def __repr__(self, *, tensor_contents=None) -> str:
-        values = str(self.numpy())
+        # Formatted as Keras's f-string does: a scalar as the Python number it holds (float32's
+        # 0.001 reads 0.0010000000474974513), other shapes as NumPy prints them.
+        values = format(self.numpy())
         return (f"<Variable path={self.path}, shape={tuple(self.shape)}, "
                 f"dtype={dtype_policies.dtype_name(self.dtype)}, value={values}>")
 

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import random
 
 import torch
 import torch.nn.functional as F
@@ -837,7 +838,8 @@ class RandomCrop(_Augmentation):
 
     Args:
         height, width: the output size.
-        seed: makes the window positions repeatable.
+        seed: makes the window positions repeatable; without one, the layer draws its seed
+            from Python's `random` (as Keras's does), which `keras.utils.set_random_seed` sets.
         data_format: `"channels_last"` (default) or `"channels_first"`.
         bounding_box_format: the format of the boxes in dict inputs, which are cropped (and
             scaled) with the images, in inference too (see `boxes.py`).
@@ -858,6 +860,10 @@ class RandomCrop(_Augmentation):
     supports_masking = False
 
     def __init__(self, height, width, seed=None, data_format=None, **kwargs):
+        if seed is None:
+            # As Keras's RandomCrop: a seed drawn from Python's generator, kept in the config,
+            # so that a layer rebuilt from it draws the same windows.
+            seed = random.randint(1, int(1e9))
         super().__init__(seed=seed, data_format=data_format, **kwargs)
         self.height = check_positive_int("height", height)
         self.width = check_positive_int("width", width)

@@ -370,6 +370,32 @@ class Conv(LowRankAdaptable, BaseConv):
         self._built_channels = channels
         self._build_lora()
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # A subclass that overrides only `convolution_op` (Keras's hook for standardized or
+        # otherwise transformed kernels) runs through it; the others keep the fused call.
+        if "convolution_op" in cls.__dict__ and not {"call", "forward"} & cls.__dict__.keys():
+            cls.forward = cls.call = Conv._forward_through_convolution_op
+
+    def convolution_op(self, inputs, kernel):
+        """The layer's convolution of `inputs` (in its data format) with `kernel` (in Keras's
+        layout, `kernel_size + (input channels // groups, filters)`), without bias or activation.
+
+        A subclass may override it, or call it from its own `call` with a transformed kernel.
+        """
+        x = inputs.movedim(-1, 1) if self._channels_last else inputs
+        x, padding = self._pad_input(x)
+        outputs = self._convolve_fn(x, kernel.permute(self._kernel_order), None, self.strides,
+                                    padding, self.dilation_rate, self.groups)
+        return outputs.movedim(1, -1) if self._channels_last else outputs
+
+    def _forward_through_convolution_op(self, inputs):
+        outputs = self.convolution_op(inputs, self.kernel)
+        if self.use_bias:
+            outputs = outputs + (self.bias if self._channels_last
+                                 else self.bias.reshape(-1, *(1,) * self.rank))
+        return outputs if self._linear else self.activation(outputs)
+
     def _convolve(self, x, padding):
         return self._convolve_fn(x, self.kernel.permute(self._kernel_order), self.bias,
                                  self.strides, padding, self.dilation_rate, self.groups)

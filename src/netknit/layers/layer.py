@@ -76,14 +76,14 @@ def linear_weight(weight: torch.Tensor, in_axes: int = 1) -> torch.Tensor:
 
 
 def unique_weight_name(layer, prefix: str) -> str:
-    """`prefix`, then `prefix_1`, ... : the first that is not yet an attribute or weight path of
-    `layer` (a weight renamed by assignment keeps the path of its first name)."""
+    """The next of `prefix`, `prefix_1`, ... on the session's counter (shared by all layers and
+    variables, as Keras names an unnamed variable) that is not yet an attribute or weight path
+    of `layer` (a weight renamed by assignment keeps the path of its first name)."""
     taken = {getattr(getattr(layer, n, None), "path", "").rsplit("/", 1)[-1]
              for n in layer.__dict__.get("_weight_names", ())}
-    name, count = prefix, 0
+    name = unique_name(prefix)
     while hasattr(layer, name) or name in taken:
-        count += 1
-        name = f"{prefix}_{count}"
+        name = unique_name(prefix)
     return name
 
 
@@ -168,6 +168,9 @@ class Layer(nn.Module):
     # Whether Keras's call converts the inputs (a copy of the call's arguments): not for
     # RandomFlip, RandomCrop and Pipeline, whose saved graphs record `training` on any input.
     _keras_converts_inputs = True
+    # Whether a call may take settings positionally (`layer(x, 3)`); Keras's and ours refuse
+    # them, but for the layers that take raw values and for functional models.
+    _allow_non_tensor_positional_args = False
     # Layers that pass an input mask on unchanged (element-wise layers, Dropout, Dense, ...).
     supports_masking = False
     # Whether Keras builds the layer when it is made (Dropout, Activation, pooling, Reshape, ...),
@@ -339,6 +342,12 @@ class Layer(nn.Module):
 
     def build(self, input_shape) -> None:
         """Create the layer's weights for inputs of `input_shape` (batch dimension included)."""
+
+    def forward(self, *args, **kwargs):
+        """The layer's computation; a subclass defines it as `call` (or `forward`)."""
+        raise NotImplementedError(
+            f"Layer {type(self).__name__} does not have a `call` method implemented. "
+            "Define `call(self, inputs)` in the subclass.")
 
     def add_weight(
         self,
@@ -535,6 +544,17 @@ class Layer(nn.Module):
                     store[n] = rewrapped(old, store[n])
         return self
 
+    @property
+    def metrics(self) -> list:
+        """The metrics the layer holds as attributes, then those of its sublayers, as Keras
+        lists them (`self.accuracy = keras.metrics.BinaryAccuracy()` in an endpoint layer)."""
+        return self._held_metrics() + [m for layer in self._sublayers() for m in layer.metrics]
+
+    def _held_metrics(self) -> list:
+        from ..metrics import Metric  # metrics.py imports this module
+
+        return [value for value in vars(self).values() if isinstance(value, Metric)]
+
     def _sublayers(self) -> list["Layer"]:
         found = [m for m in self._modules.values() if isinstance(m, Layer)]
         if any(isinstance(m, tracking.ContainerModules) for m in self._modules.values()):
@@ -726,10 +746,11 @@ class Layer(nn.Module):
 
     def __call__(self, *args, **kwargs):
         try:
-            # The hot path: a built layer called on a tensor of its compute dtype (or not
+            # The hot path: a built layer called on one tensor of its compute dtype (or not
             # floating) is a plain torch module call, unless masks travel on eager tensors (see
             # `_eager_call`).
-            if self.built and not kwargs and args and isinstance(args[0], torch.Tensor) and (
+            if self.built and not kwargs and len(args) == 1 and isinstance(
+                    args[0], torch.Tensor) and (
                     args[0].dtype is self._compute_dtype
                     or not (args[0].is_floating_point() or self._casts_integer_inputs)) and (
                     self._makes_masks is False
@@ -782,18 +803,20 @@ class Layer(nn.Module):
             }
         if not args:
             raise TypeError(f"Layer '{self.name}' was called without inputs.")
+        if not self._allow_non_tensor_positional_args:
+            self._check_positional_arguments(args)
         leaves = nest.flatten(args[0])
         # 2. Symbolic inputs record a node and compute nothing.
         if any(isinstance(t, SymbolicTensor) for t in leaves):
             return self._symbolic_call(args, kwargs)
-        # 3. Convert NumPy arrays and Python numbers to tensors once, at the edge, and floating
+        # 3. Convert the arrays in every argument to tensors once, at the edge, and floating
         # tensors of another dtype to the compute dtype, as Keras's autocast does (a layer that
         # computes in float32 under a mixed policy casts them back in `_forward_in_policy`).
-        args = (nest.map_structure(self._to_tensor, args[0]),) + args[1:]
+        args = nest.map_structure(self._to_tensor, args)
+        if kwargs:
+            kwargs = nest.map_structure(self._to_tensor, kwargs)
         if self._casts_integer_inputs:
             args = (_cast_floating(args[0], self._compute_dtype, integers=True),) + args[1:]
-        if self.autocast:
-            args, kwargs = _cast_floating((args, kwargs), self._compute_dtype)
         inputs = args[0]
         # 4. Check the input_spec and build from the real shapes on the first call.
         if not self.built:
@@ -804,7 +827,8 @@ class Layer(nn.Module):
                     raise error.attach(self, []) from None
             device = next((t.device for t in nest.flatten(inputs) if torch.is_tensor(t)), None)
             with building(self):  # the layers inside are built in this first call
-                self._build_once(nest.map_structure(lambda t: tuple(t.shape), inputs))
+                self._build_once(nest.map_structure(
+                    lambda t: None if t is None else tuple(t.shape), inputs))
                 if device is not None:
                     self.to(device)
                 return self._eager_call(args, kwargs)
@@ -823,27 +847,73 @@ class Layer(nn.Module):
         outputs = nn.Module.__call__(self, *args, **kwargs)
         if self._makes_masks is None:
             self._makes_masks = self.produces_mask(False)
-        if isinstance(outputs, torch.Tensor) and self.produces_mask(mask is not None):
+        if self.produces_mask(mask is not None):
             output_mask = self.compute_mask(args[0], mask)
             if output_mask is not None:
-                outputs._keras_mask = output_mask
+                # A layer of several outputs (a split) gives one mask per output, as Keras's do.
+                tensors = [outputs] if isinstance(outputs, torch.Tensor) else nest.flatten(outputs)
+                masks = [output_mask] if isinstance(outputs, torch.Tensor) else nest.flatten(
+                    output_mask)
+                for tensor, tensor_mask in zip(tensors, masks):
+                    if isinstance(tensor, torch.Tensor) and tensor_mask is not None:
+                        tensor._keras_mask = tensor_mask
                 Layer._eager_masks_seen = True  # from now on, calls look for masks
         return outputs
 
     def _to_tensor(self, value):
-        if isinstance(value, torch.Tensor):
-            return value
-        from ..ops.core import as_array  # ops build on layers
+        """An argument of an eager call as the layer takes it: an array (NumPy's, or anything
+        with `__array__`) as a tensor, a floating tensor in the compute dtype where the layer
+        autocasts; other values (settings, None) as they are, as Keras converts them."""
+        if not isinstance(value, torch.Tensor):
+            if not hasattr(value, "__array__"):
+                return value
+            from ..ops.core import as_array  # ops build on layers
 
-        array = as_array(value)
-        if array.dtype.kind == "f":
-            return torch.as_tensor(array, dtype=self._compute_dtype)
-        if array.dtype.kind in "iub":
-            return torch.as_tensor(array)
-        raise TypeError(
-            f"Layer '{self.name}' cannot be called on {type(value).__name__} data of dtype "
-            f"{array.dtype}. Pass a torch tensor, a NumPy array, or a symbolic tensor from Input()."
-        )
+            array = as_array(value)
+            if array.dtype.kind not in "fiubc":
+                raise TypeError(
+                    f"Layer '{self.name}' cannot be called on {type(value).__name__} data of "
+                    f"dtype {array.dtype}. Pass a torch tensor, a NumPy array, or a symbolic "
+                    "tensor from Input().")
+            value = torch.as_tensor(array)
+        if self.autocast and value.is_floating_point() and value.dtype != self._compute_dtype:
+            cast = value.to(self._compute_dtype)
+            if "_keras_mask" in value.__dict__:  # the mask travels with the data, as in Keras
+                cast._keras_mask = value._keras_mask
+            return cast
+        return value
+
+    def _check_positional_arguments(self, args: tuple) -> None:
+        """Raise Keras's error for a positional argument that is not a tensor, an array or None:
+        anything else is a setting (`training`, ...), which goes by keyword."""
+        for index, arg in enumerate(args):
+            for leaf in nest.flatten(arg):
+                if leaf is None or isinstance(leaf, (torch.Tensor, SymbolicTensor)) or hasattr(
+                        leaf, "__array__"):
+                    continue
+                parameters = [p.name for p in inspect.signature(type(self).forward).parameters
+                              .values() if p.kind is p.POSITIONAL_OR_KEYWORD][1:]  # after self
+                named = leaf is arg and 0 < index < len(parameters)
+                example = f", e.g. {parameters[index]}={leaf!r}" if named else ""
+                raise ValueError(
+                    f"Only input tensors may be passed as positional arguments to layer "
+                    f"'{self.name}'; received {leaf!r} (of type {type(leaf).__name__}). Pass "
+                    f"inputs as tensors or arrays and other values as keyword arguments{example}.")
+
+    def _check_keyword_arguments(self, kwargs: dict) -> None:
+        """Raise Python's TypeError for a keyword argument `forward` does not take, as Keras's
+        symbolic call does: the recorded call would keep it, and only running the model fail."""
+        if not kwargs:
+            return
+        parameters = inspect.signature(type(self).forward).parameters
+        if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+            return
+        for name in kwargs:
+            if name not in parameters:
+                takes = ", ".join(list(parameters)[2:]) or "no keyword arguments"
+                raise TypeError(
+                    f"Layer '{self.name}' ({type(self).__name__}) got an unexpected keyword "
+                    f"argument '{name}'. Besides its inputs, its call takes: {takes}.")
 
     def _build_once(self, input_shape) -> None:
         # Recorded for the saved build_config, also for a layer without a `build` of its own.
@@ -853,6 +923,7 @@ class Layer(nn.Module):
         self.built = True
 
     def _symbolic_call(self, args: tuple, kwargs: dict):
+        self._check_keyword_arguments(kwargs)
         inputs = args[0]
         symbolic = [t for t in nest.flatten((args, kwargs)) if isinstance(t, SymbolicTensor)]
         try:
@@ -1006,11 +1077,19 @@ class Layer(nn.Module):
                 kwargs = {**kwargs, "mask": torch.ones(first.shape[:-1], dtype=torch.bool)}
             with torch.no_grad(), stateless(), scopes.SymbolicScope():
                 out = nn.Module.__call__(self, *args, **kwargs)
-            results.append(nest.flatten(out))
-        shapes = [
-            tuple(None if i == 0 or a != b else a for i, (a, b) in enumerate(zip(x.shape, y.shape)))
-            for x, y in zip(*results)
-        ]
+            leaves = nest.flatten(out)
+            if not all(isinstance(leaf, torch.Tensor) for leaf in leaves):
+                # An AttributeError, as Keras's inference raises (a leaf without `.shape`).
+                what = "None" if out is None else f"a {type(out).__name__} of non-tensors"
+                raise AttributeError(
+                    f"Could not infer the output shape of layer '{self.name}' "
+                    f"({type(self).__name__}): its call returned {what} where tensors were "
+                    "expected. Return the output tensor(s) from `call`, or implement "
+                    "`compute_output_shape()`.")
+            results.append(leaves)
+        # A size the two runs agree on is known, the batch size too (Input(batch_shape=...)).
+        shapes = [tuple(None if a != b else a for a, b in zip(x.shape, y.shape))
+                  for x, y in zip(*results)]
         return shapes[0] if len(shapes) == 1 else shapes
 
     # ------------------------------------------------------------------ graph facts
@@ -1062,6 +1141,8 @@ class Layer(nn.Module):
                     "arguments that need rebuilding."
                 )
             config.update(automatic)
+            if not _init_takes_name(type(self)):
+                del config["name"]  # as in Keras: a name the constructor cannot take back
         config.update(trainable=self.trainable,
                       dtype=dtype_policies.serialize(self._dtype_policy))
         if self.activity_regularizer is not None:
@@ -1085,6 +1166,26 @@ class Layer(nn.Module):
         from ..saving.serialization import build_from_config  # saving builds on the layers
 
         build_from_config(self, config)
+
+    def save_own_variables(self, store: dict) -> None:
+        """Put the layer's own weights (not its sublayers') in `store` under "0", "1", ...
+        (trainable first), as a saved file keeps them. A layer of yours may override this
+        (with `load_own_variables`) to save other state; `model.save` and `save_weights` write
+        what it puts in `store` (arrays) under the layer's path."""
+        for index, weight in enumerate(self._own_weights(True) + self._own_weights(False)):
+            store[str(index)] = weight
+
+    def load_own_variables(self, store) -> None:
+        """Assign the weights `save_own_variables` put in `store` (a dict of arrays)."""
+        weights = self._own_weights(True) + self._own_weights(False)
+        if len(store) != len(weights):
+            raise ValueError(
+                f"Layer '{self.name}' has {len(weights)} weights, but the saved file holds "
+                f"{len(store)} arrays for it ({sorted(store)}). The file was saved from a layer "
+                "with other weights; build this layer as that one was before loading.")
+        with torch.no_grad():
+            for index, weight in enumerate(weights):
+                weight.copy_(torch.as_tensor(np.asarray(store[str(index)]), dtype=weight.dtype))
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}"
@@ -1209,6 +1310,14 @@ def _users_class(cls) -> bool:
     return not cls.__module__.startswith("netknit.")
 
 
+def _init_takes_name(cls) -> bool:
+    """Whether `cls(name=...)` can work, as Keras judges it: `__init__` has a `name` parameter
+    or a `**kwargs` one by that very name."""
+    parameters = inspect.signature(cls.__init__).parameters
+    kwargs = parameters.get("kwargs")
+    return "name" in parameters or (kwargs is not None and kwargs.kind is kwargs.VAR_KEYWORD)
+
+
 def _constructor_arguments(cls, args: tuple, kwargs: dict) -> dict | None:
     """The arguments of `cls(*args, **kwargs)` by name, defaults included, `**kwargs` spread and
     `name` left out; None when they cannot make a config (not plain values, or `*args`)."""
@@ -1297,6 +1406,8 @@ def _shape_leaves(structure) -> list:
 
 
 def _map_shapes(fn, structure):
+    if structure is None:  # a None among a call's inputs, which Keras passes through
+        return None
     if is_shape(structure):
         return fn(tuple(structure))
     if isinstance(structure, dict):

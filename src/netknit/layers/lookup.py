@@ -293,6 +293,7 @@ class RawValuesLayer(Layer):
 
     _follows_dtype_policy = False  # integer and string inputs; outputs in Keras's dtypes
     _takes_text = False
+    _allow_non_tensor_positional_args = True  # as Keras's lookup, hashing and text layers
 
     def __call__(self, inputs, *args, **kwargs):
         if isinstance(inputs, torch.Tensor):

@@ -277,9 +277,12 @@ class Normalization(Layer):
         axis: the axis or axes that keep their own statistics (-1: the features); None for one
             mean and variance over everything.
         mean, variance: the statistics, numbers or arrays that broadcast to the kept axes; give
-            both or neither. Without them the layer has non-trainable weights `mean`,
-            `variance` and `count`, which `adapt` sets.
+            both or neither. Without them the layer has non-trainable weights `adapt_mean`,
+            `adapt_variance` (saved as `mean` and `variance`) and `count`, which `adapt` sets.
         invert: undo a normalization instead: `inputs * sqrt(variance) + mean`.
+
+    Once built, `layer.mean` and `layer.variance` are the statistics in the shape that
+    broadcasts against the inputs (`(1, 3)` for inputs `(batch, 3)`), in the compute dtype.
 
     Input shape: any with the kept axes known. Output shape: the same (float32).
 
@@ -334,8 +337,11 @@ class Normalization(Layer):
         self._broadcast = tuple(input_shape[a] if a in kept else 1 for a in range(rank))
         shape = tuple(input_shape[a] for a in kept)
         if self.input_mean is None:
-            self.add_weight(name="mean", shape=shape, initializer="zeros", trainable=False)
-            self.add_weight(name="variance", shape=shape, initializer="ones", trainable=False)
+            for name, initializer in (("mean", "zeros"), ("variance", "ones")):
+                weight = self.add_weight(name=f"adapt_{name}", shape=shape,
+                                         initializer=initializer, trainable=False)
+                # Keras's paths: the attributes `mean` and `variance` are the broadcast views.
+                weight.path = f"{weight.path.rpartition('/')[0]}/{name}"
             self.add_weight(name="count", shape=(), initializer="zeros", trainable=False,
                             dtype="int32")
         else:
@@ -344,13 +350,31 @@ class Normalization(Layer):
                 self.register_buffer(name, tensor.reshape(self._broadcast).clone(),
                                      persistent=False)
 
+    @property
+    def mean(self) -> torch.Tensor | None:
+        """The mean in the inputs' broadcast shape (None before the layer is built)."""
+        return self._exposed_statistic(0)
+
+    @property
+    def variance(self) -> torch.Tensor | None:
+        """The variance in the inputs' broadcast shape (None before the layer is built)."""
+        return self._exposed_statistic(1)
+
+    def _exposed_statistic(self, index: int) -> torch.Tensor | None:
+        # Keras hands them out in the compute dtype; `forward` computes in the variable dtype.
+        return self._statistics()[index].to(self._compute_dtype) if self.built else None
+
+    def _statistics(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(mean, variance) in the inputs' broadcast shape, read from the weights at each call
+        so that they follow `set_weights`, loading and moves between devices."""
+        if self.input_mean is None:
+            return (self.adapt_mean.reshape(self._broadcast),
+                    self.adapt_variance.reshape(self._broadcast))
+        return self._mean, self._variance
+
     def forward(self, inputs):
         inputs = inputs.to(self._variable_dtype)
-        if self.input_mean is None:
-            mean = self.mean.reshape(self._broadcast)
-            variance = self.variance.reshape(self._broadcast)
-        else:
-            mean, variance = self._mean, self._variance
+        mean, variance = self._statistics()
         deviation = torch.sqrt(variance).clamp_min(_EPSILON)
         if self.invert:
             return mean + inputs * deviation
@@ -364,8 +388,9 @@ class Normalization(Layer):
                              "to adapt. Create it without mean= and variance= to learn them.")
         total = mean = m2 = None
         for batch in _batches(data, batch_size, steps):
+            # Built for the first batch's shape (an array's whole), batch size included, as Keras.
             if not self.built:
-                self._build_once((None,) + tuple(batch.shape[1:]))
+                self._build_once(tuple(batch.shape))
             self._check_adapt_batch(batch)
             reduced = batch.to(torch.float64)
             count = math.prod(batch.shape[a] for a in self._reduced)
@@ -383,8 +408,8 @@ class Normalization(Layer):
         if total is None:
             raise ValueError("Normalization.adapt received no data.")
         with torch.no_grad():
-            self.mean.copy_(mean.reshape(self.mean.shape))
-            self.variance.copy_((m2 / total).reshape(self.variance.shape))
+            self.adapt_mean.copy_(mean.reshape(self.adapt_mean.shape))
+            self.adapt_variance.copy_((m2 / total).reshape(self.adapt_variance.shape))
 
     def _check_adapt_batch(self, batch: torch.Tensor) -> None:
         expected = [self._broadcast[a] for a in self._kept]
@@ -415,6 +440,13 @@ class Normalization(Layer):
     def get_config(self):
         return {**super().get_config(), "axis": self.axis, "invert": self.invert,
                 "mean": self.input_mean, "variance": self.input_variance}
+
+    def get_build_config(self):
+        # As Keras's: the shape the layer was built for (after `adapt`, the data's, batch size
+        # included) also inside a model, where other layers record the shape of their first call.
+        if "_build_shapes" in self.__dict__:
+            return {"input_shape": tuple(self._build_shapes[0][0])}
+        return super().get_build_config()
 
 
 def _batches(data, batch_size, steps) -> Iterable[torch.Tensor]:

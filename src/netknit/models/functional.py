@@ -81,6 +81,7 @@ class Functional(Model):
     _masked_outputs_for_masked_inputs = False  # the same when the inputs come with masks
     _fixed_sample_shape = None
     _fixed_input_dtype = None
+    _allow_non_tensor_positional_args = True  # see `_reject_positional_training`
 
     def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
         super().__init__(name=name or unique_name("functional"), trainable=trainable, **kwargs)
@@ -272,8 +273,14 @@ class Functional(Model):
                     if step.output_has_mask:
                         # a model inside gives its output's mask with the output
                         given = getattr(outputs, "_keras_mask", None)
-                        masks[step.output_keys[0]] = given if given is not None else \
+                        output_mask = given if given is not None else \
                             layer.compute_mask(args[0], mask)
+                        if step.single_output:
+                            masks[step.output_keys[0]] = output_mask
+                        elif output_mask is not None:
+                            # One mask per output (a split), in the outputs' order, as Keras
+                            # pairs them.
+                            masks.update(zip(step.output_keys, nest.flatten(output_mask)))
             except Exception as error:
                 _add_context(error, layer)
                 raise
@@ -343,6 +350,8 @@ class Functional(Model):
             and args[0].dtype == self._fixed_input_dtype and self.built
         ):
             return nn.Module.__call__(self, args[0])
+        if len(args) > 1 and args[1] is not None:
+            self._reject_positional_training(args)
         if self.built and args and isinstance(args[0], (torch.Tensor, np.ndarray, list, tuple,
                                                         dict)):
             leaves = nest.flatten(args[0])
@@ -352,6 +361,18 @@ class Functional(Model):
                     return nn.Module.__call__(self, inputs, *args[1:])
                 return super().__call__(inputs, *args[1:], **kwargs)
         return super().__call__(*args, **kwargs)
+
+    def _reject_positional_training(self, args: tuple) -> None:
+        """A second positional argument is `training`, which Keras's model call also sets by
+        keyword, so Keras raises a TypeError (a Sequential first refuses a setting as every layer
+        does)."""
+        if not self._allow_non_tensor_positional_args:
+            self._check_positional_arguments(args)
+        raise TypeError(
+            f"{type(self).__name__}.call() got multiple values for argument 'training': model "
+            f"'{self.name}' takes its inputs as one positional argument (several as a list or a "
+            f"dict) and training= and mask= by keyword; it received {len(args)} positional "
+            "arguments.")
 
     def _conform_inputs(self, inputs):
         """Real inputs as tensors the graph can take: one per model input, in order.
@@ -429,6 +450,14 @@ class Functional(Model):
         dtypes = [t.dtype for t in self.outputs]
         return dtypes[0] if len(dtypes) == 1 else dtypes
 
+    def add_loss(self, value) -> None:
+        # Keras 3 refuses it too; a loss of symbolic tensors kept here would never be computed.
+        raise NotImplementedError(
+            f"A functional model ('{self.name}') takes no add_loss(), as in Keras 3. Compute the "
+            "loss in a layer of the graph instead: a layer whose call() runs "
+            "`self.add_loss(...)` on its inputs and returns them (e.g. the KL term of a VAE "
+            "from z_mean and z_log_var).")
+
     @property
     def input(self):
         return self._input_structure
@@ -467,6 +496,17 @@ class Functional(Model):
         return functional_from_config(cls, config, custom_objects, safe_mode)
 
 
+def _is_input(tensor) -> bool:
+    return isinstance(tensor, SymbolicTensor) and tensor.history is not None and isinstance(
+        tensor.history.node.layer, InputLayer)
+
+
+def _cut_input(tensor: SymbolicTensor) -> SymbolicTensor:
+    """The Input that stands for `tensor` in a model cut there, named as Keras names it."""
+    return Input(batch_shape=tensor.shape, dtype=tensor.dtype.torch,
+                 name=f"{unique_name('keras_tensor')}CLONE")
+
+
 def _as_tensor_of(value, dtype: torch.dtype) -> torch.Tensor:
     """`value` (a tensor or array-like) as a tensor of `dtype`, as Keras converts model inputs."""
     if isinstance(value, torch.Tensor):
@@ -496,17 +536,6 @@ def _fit_fix(expected, received) -> str:
         return (
             f"add a layer that maps {received[1]} features to {expected[1]}, e.g. "
             f"Dense({expected[1]}), between the two."
-def _is_input(tensor) -> bool:
-    return isinstance(tensor, SymbolicTensor) and tensor.history is not None and isinstance(
-        tensor.history.node.layer, InputLayer)
-
-
-def _cut_input(tensor: SymbolicTensor) -> SymbolicTensor:
-    """The Input that stands for `tensor` in a model cut there, named as Keras names it."""
-    return Input(batch_shape=tensor.shape, dtype=tensor.dtype.torch,
-                 name=f"{unique_name('keras_tensor')}CLONE")
-
-
         )
     if len(received) > len(expected) == 2 and expected[1] is not None:
         return f"Flatten() or Reshape(({expected[1]},)) the input first."

@@ -48,6 +48,12 @@ class Model(Trainer, Layer):
             return
         super().__init__(*args, **kwargs)
 
+    def forward(self, *args, **kwargs):
+        """The model's computation: a subclass defines `call` (a functional model runs its own)."""
+        raise NotImplementedError(
+            f"Model {type(self).__name__} does not have a `call()` method implemented. "
+            "Define `call(self, inputs)` in the subclass.")
+
     @classmethod
     def from_config(cls, config: dict, custom_objects=None, safe_mode=True) -> "Model":
         """`Model.from_config(functional_model.get_config())` rebuilds the functional model, as in

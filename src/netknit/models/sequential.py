@@ -32,6 +32,8 @@ class Sequential(Functional):
     (None, 10)
     """
 
+    _allow_non_tensor_positional_args = False  # unlike a functional model's, as in Keras
+
     def __init__(self, layers=None, trainable=True, name=None, **kwargs):
         Model.__init__(self, name=name or unique_name("sequential"), trainable=trainable, **kwargs)
         self._stack: list[Layer] = []
@@ -143,6 +145,9 @@ class Sequential(Functional):
 
     def _sublayers(self) -> list[Layer]:
         return list(self._stack)
+
+    # Keras's Sequential is no functional model: it keeps a layer's add_loss.
+    add_loss = Layer.add_loss
 
     @property
     def operations(self) -> list[Layer]:

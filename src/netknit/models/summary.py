@@ -140,6 +140,12 @@ def _output_shape(layer) -> str:
     nodes = layer._inbound_nodes
     if nodes:
         shapes = [t.shape for t in nest.flatten(nodes[-1].outputs_structure)]
+    elif getattr(layer, "_nodes_by_depth", None) is not None:
+        # A model with a graph of its own (functional, or a Sequential given its input) that
+        # its parent called eagerly: Keras shows its graph's outputs, several as one tuple.
+        shapes = [t.shape for t in layer.outputs]
+        if len(shapes) > 1:
+            return "(" + ", ".join(str(tuple(shape)) for shape in shapes) + ")"
     elif "_build_shapes" in layer.__dict__ and _has_shape_rule(layer):
         # A layer built by hand, or by an eager call inside a subclassed model: Keras infers its
         # output shape from the shapes it was built for.
