@@ -60,7 +60,7 @@ def _run(directory, batch_size):
     history = model.fit(x, y, batch_size=batch_size, epochs=1, shuffle=False, verbose=0,
                         validation_split=0.25, callbacks=callbacks)
     loader_model = _model()
-    loader_model.fit(_loader(x[:24], y[:24], batch_size), epochs=1, verbose=0)
+    loader_model.fit(_loader(x[:24], y[:24], batch_size), epochs=1, verbose=0, shuffle=False)
     shuffled_model = _model()
     shuffled_model.fit(x, y, batch_size=batch_size, epochs=2, shuffle=True, verbose=0)
     x_odd, y_odd = _data(13)

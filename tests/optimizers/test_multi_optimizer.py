@@ -167,18 +167,21 @@ def test_a_loss_scale_optimizer_wraps_it_and_restores_every_slot_after_a_bad_ste
     assert float(wrapped.dynamic_scale) == 5.0
 
 
+MISSING_GRADIENT = r"Gradients do not exist for variables \['dense_3/kernel'\]"
+
+
 def test_a_parameter_without_a_gradient_is_left_out_with_a_warning_as_in_keras():
     w1, w2, w3 = (weight(f"dense_{i}/kernel", [1.0]) for i in (1, 2, 3))
     first, second = optimizers.SGD(0.5), optimizers.SGD(0.25)
     multi = MultiOptimizer(OptimizerMap(second, {"^dense_1/.*": first}))
-    with pytest.warns(UserWarning, match="Gradients do not exist for 1 of 3"):
+    with pytest.warns(UserWarning, match=MISSING_GRADIENT):
         multi.apply([torch.ones(1), torch.ones(1), None], [w1, w2, w3])
     assert [float(w.detach()) for w in (w1, w2, w3)] == [0.5, 0.75, 1.0]
     # Inside a LossScaleOptimizer the step takes the same way through the update.
     w1, w2, w3 = (weight(f"dense_{i}/kernel", [1.0]) for i in (1, 2, 3))
     multi = MultiOptimizer(OptimizerMap(optimizers.SGD(0.25), {"^dense_1/.*": optimizers.SGD(0.5)}))
     wrapped = optimizers.LossScaleOptimizer(multi, initial_scale=1.0)
-    with pytest.warns(UserWarning, match="Gradients do not exist for 1 of 3"):
+    with pytest.warns(UserWarning, match=MISSING_GRADIENT):
         wrapped.apply([torch.ones(1), torch.ones(1), None], [w1, w2, w3])
     assert [float(w.detach()) for w in (w1, w2, w3)] == [0.5, 0.75, 1.0]
     # An inner optimizer none of whose weights has a gradient: Keras's error.

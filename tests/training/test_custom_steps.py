@@ -135,3 +135,44 @@ def test_compute_metrics_and_get_metrics_result_in_a_custom_step():
     assert sorted(result) == ["loss", "mae"] and isinstance(result["mae"], float)
     model.reset_metrics()
     assert model.get_metrics_result()["loss"] == 0.0
+
+
+class Recording(keras.Model):
+    """Keeps a description of each batch its steps get."""
+
+    def train_step(self, data):
+        self.seen.append(_described(data))
+        return {}
+
+    test_step = train_step
+
+    def predict_step(self, data):
+        self.seen.append(_described(data))
+        return super().predict_step(data)
+
+
+def _described(data):
+    if isinstance(data, (list, tuple)):
+        return type(data).__name__, [_described(part) for part in data]
+    return tuple(data.shape)
+
+
+def test_a_step_of_the_user_s_gets_the_batch_as_keras_hands_it_over():
+    # Keras 3.15.1 (torch): arrays without y give x alone (keras.io's VAE reads `data` as its
+    # images), with y a tuple; a stream's batches come as lists.
+    inputs = keras.Input((3,))
+    model = Recording(inputs, keras.layers.Dense(1)(inputs))
+    model.compile(optimizer="sgd")
+    model.seen = []
+    x, y = np.ones((4, 3), "float32"), np.ones((4, 1), "float32")
+    model.fit(x, batch_size=4, verbose=0)
+    model.fit(x, y, batch_size=4, verbose=0)
+    model.fit(x, y, sample_weight=np.ones(4), batch_size=4, verbose=0)
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(torch.from_numpy(x), torch.from_numpy(y)), batch_size=4)
+    model.fit(loader, shuffle=False, verbose=0)
+    model.evaluate(x, verbose=0)
+    model.predict(x, verbose=0)
+    assert model.seen == [
+        (4, 3), ("tuple", [(4, 3), (4, 1)]), ("tuple", [(4, 3), (4, 1), (4,)]),
+        ("list", [(4, 3), (4, 1)]), (4, 3), (4, 3)]

@@ -125,7 +125,7 @@ def test_a_data_loader_of_one_tensor_batches_gives_the_step_the_tensor():
     x, _ = _data()
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.from_numpy(x)),
                                          batch_size=8)
-    model.fit(loader, verbose=0)
+    model.fit(loader, verbose=0, shuffle=False)
     (batch,) = model.seen
     assert isinstance(batch, torch.Tensor) and batch.shape == (8, 6)
 

@@ -61,7 +61,7 @@ def test_fit_reads_a_py_dataset_and_ends_each_epoch():
 
 
 def test_batch_packing():
-    assert pack_x_y_sample_weight(1) == (1,)
+    assert pack_x_y_sample_weight(1) == 1  # as Keras: a single x is not wrapped
     assert pack_x_y_sample_weight(1, 2, 3) == (1, 2, 3)
     assert unpack_x_y_sample_weight((1, 2)) == (1, 2, None)
     assert unpack_x_y_sample_weight(5) == (5, None, None)
@@ -95,7 +95,7 @@ def test_timeseries_dataset_trains_a_model():
     assert tuple(inputs.shape) == (32, 8, 1) and tuple(targets.shape) == (32,)
     model = keras.Sequential([keras.Input((8, 1)), keras.layers.Flatten(), keras.layers.Dense(1)])
     model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
-    history = model.fit(dataset, epochs=3, verbose=0).history
+    history = model.fit(dataset, epochs=3, verbose=0, shuffle=False).history
     assert history["loss"][-1] < history["loss"][0]
     with pytest.raises(ValueError, match="sequence_stride"):
         timeseries_dataset_from_array(series, None, sequence_length=4, sequence_stride=0)

@@ -249,7 +249,9 @@ class CallbackList(Callback):
 
     def _call_all(self, hook, *args, logs):
         # One dict for all: a callback may add entries for the ones after it (History is last).
-        logs = {} if logs is None else logs
+        # A copy, as in Keras: what they add stays out of the caller's logs (fit passes its
+        # epoch logs on to `on_train_end`).
+        logs = {} if logs is None else dict(logs)
         for callback in self.callbacks:
             getattr(callback, hook)(*args, logs)
 
@@ -279,27 +281,27 @@ class CallbackList(Callback):
 
     def on_train_batch_begin(self, batch, logs=None):
         for hook in self._batch_callbacks["on_train_batch_begin"]:
-            hook(batch, {} if logs is None else logs)
+            hook(batch, logs={} if logs is None else logs)
 
     def on_train_batch_end(self, batch, logs=None):
         for hook in self._batch_callbacks["on_train_batch_end"]:
-            hook(batch, logs)
+            hook(batch, logs=logs)
 
     def on_test_batch_begin(self, batch, logs=None):
         for hook in self._batch_callbacks["on_test_batch_begin"]:
-            hook(batch, {} if logs is None else logs)
+            hook(batch, logs={} if logs is None else logs)
 
     def on_test_batch_end(self, batch, logs=None):
         for hook in self._batch_callbacks["on_test_batch_end"]:
-            hook(batch, logs)
+            hook(batch, logs=logs)
 
     def on_predict_batch_begin(self, batch, logs=None):
         for hook in self._batch_callbacks["on_predict_batch_begin"]:
-            hook(batch, {} if logs is None else logs)
+            hook(batch, logs={} if logs is None else logs)
 
     def on_predict_batch_end(self, batch, logs=None):
         for hook in self._batch_callbacks["on_predict_batch_end"]:
-            hook(batch, logs)
+            hook(batch, logs=logs)
 
     def on_batch_begin(self, batch, logs=None):
         self.on_train_batch_begin(batch, logs)

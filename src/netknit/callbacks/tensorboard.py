@@ -24,7 +24,7 @@ class TensorBoard(Callback):
     Epoch results go to `<log_dir>/train` as `epoch_<name>` (with `epoch_learning_rate`) and
     validation results to `<log_dir>/validation`; results of `evaluate()` inside `fit()` are
     logged against the optimizer's iterations as `evaluation_<name>_vs_iterations`. Needs the
-    `tensorboard` package.
+    `tensorboard` package once training starts.
 
     Args:
         log_dir: the directory of the event files.
@@ -62,7 +62,7 @@ class TensorBoard(Callback):
         if update_freq != "epoch" and (not isinstance(update_freq, int) or update_freq <= 0):
             raise ValueError("Expected update_freq to be 'epoch', 'batch' or a positive integer. "
                              f"Received: update_freq={update_freq!r}")
-        self._writer_class = _summary_writer_class()
+        self._writer_class = None
         self.log_dir = os.fspath(log_dir)
         self.histogram_freq = histogram_freq
         self.write_graph = bool(write_graph)
@@ -78,6 +78,12 @@ class TensorBoard(Callback):
             # Only then is there work per batch; otherwise the hooks stay the no-op defaults.
             self.on_train_batch_begin = self._count_batch
             self.on_train_batch_end = self._log_batch
+
+    def set_model(self, model) -> None:
+        # Keras makes the callback without TensorBoard installed and needs it once training
+        # starts: so the package is looked for here, before anything is trained.
+        super().set_model(model)
+        self._writer_class = _summary_writer_class()
 
     def _writer(self, name: str):
         if name not in self._writers:  # created on first use, so no empty event files

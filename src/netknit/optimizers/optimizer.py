@@ -392,10 +392,11 @@ class Optimizer:
             keep = [i for i, g in enumerate(grads) if g is not None]
             if not keep:
                 raise ValueError("No gradients provided for any variable.")
+            missing = [getattr(p, "path", None) or f"parameter {i}"
+                       for i, (p, g) in enumerate(zip(params, grads)) if g is None]
             warnings.warn(
-                f"Gradients do not exist for {len(grads) - len(keep)} of {len(grads)} parameters "
-                "when minimizing the loss. If using `model.compile()`, did you forget to provide "
-                "a `loss` argument?",
+                f"Gradients do not exist for variables {missing} when minimizing the loss. If "
+                "using `model.compile()`, did you forget to provide a `loss` argument?",
                 stacklevel=2,
             )
         else:

@@ -153,6 +153,10 @@ class MetricsContainer:
             for index, output_specs in enumerate(specs):
                 for spec in output_specs:
                     metric = resolve_metric(spec, y_true[index], y_pred[index])
+                    # Built at the first batch, after fit/evaluate reset the metrics: a metric
+                    # object given to `compile` (or kept from an earlier one) starts from zero,
+                    # as Keras's metrics, built before that reset, do.
+                    metric.reset_state()
                     entries.append((index, metric, weighted))
         self.keys = self._log_keys(entries)
         self.entries = entries

@@ -129,6 +129,8 @@ class TensorAdapter:
         steps: batches per epoch (default: one pass over the data).
     """
 
+    from_stream = False
+
     def __init__(self, x, y=None, sample_weight=None, batch_size=32, shuffle=False, steps=None):
         self.x, self.y, self.sample_weight = x, y, sample_weight
         self.size = check_lengths(x, y, sample_weight)
@@ -215,7 +217,15 @@ class IterableAdapter:
     (not a DataLoader) is wrapped in a DataLoader with `batch_size` and `shuffle`.
     """
 
+    from_stream = True
+
     def __init__(self, data, batch_size=None, shuffle=False, steps=None, device=None):
+        if shuffle and isinstance(data, torch.utils.data.DataLoader):
+            # Keras's warning, also for fit's default shuffle=True.
+            warnings.warn(
+                "`shuffle=True` was passed, but will be ignored since the data `x` was provided "
+                "as a torch DataLoader. The DataLoader is expected to already be shuffled.",
+                stacklevel=2)
         if isinstance(data, torch.utils.data.Dataset) and not isinstance(
             data, torch.utils.data.IterableDataset
         ):
@@ -335,7 +345,8 @@ def class_weights_to_sample_weights(y: torch.Tensor, class_weight: dict) -> torc
         labels = y.argmax(dim=-1)
     else:
         labels = y.reshape(y.shape[0], -1)[:, 0]
-        labels = (labels > 0.5).long() if labels.is_floating_point() else labels.long()
+        # Float targets name their class by rounding, as in Keras: 5.0 is class 5, 0.7 class 1.
+        labels = labels.round().long() if labels.is_floating_point() else labels.long()
     size = max(int(max(class_weight)) + 1, int(labels.max()) + 1 if labels.numel() else 0)
     table = torch.ones(size, dtype=torch.float32, device=y.device)
     for label, weight in class_weight.items():

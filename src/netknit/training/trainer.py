@@ -9,7 +9,9 @@ host only when the progress bar refreshes and at the end of an epoch.
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import copy
 import functools
 import warnings
 from collections.abc import Mapping, MutableMapping
@@ -93,6 +95,16 @@ class _BatchLogs(MutableMapping):
     def copy(self) -> dict:
         return dict(self.items())
 
+    def for_next_batch(self) -> "_BatchLogs":
+        """These logs for the next batch: Keras gives each batch a new dict, so the entries
+        callbacks added do not carry over (new logs then; the same ones when nothing was added).
+        """
+        if not self._added:
+            return self
+        fresh = copy.copy(self)
+        fresh._added = {}
+        return fresh
+
 
 class LazyLogs(_BatchLogs):
     """The logs of the default steps: each metric's result, read when asked for."""
@@ -169,6 +181,7 @@ class Trainer:
     _parallel = None  # a DataParallel during fit/evaluate/predict in several processes
     _ddp = None  # the DistributedDataParallel wrapper the training step runs through
     loss = None  # `compile`'s loss argument, as given (Keras's `model.loss`)
+    run_eagerly = False  # `compile`'s flag, as Keras keeps it: netknit's steps are eager anyway
 
     # ------------------------------------------------------------------ compile
 
@@ -186,6 +199,8 @@ class Trainer:
                 dict gives them per output. `"accuracy"` becomes binary, categorical or sparse
                 categorical accuracy from the loss and the shapes, as in Keras.
             weighted_metrics: metrics that also take `sample_weight`/`class_weight` into account.
+            run_eagerly: kept as `model.run_eagerly` (netknit's steps run eagerly unless
+                `jit_compile=True`, which this turns off, with a warning, as in Keras).
             jit_compile: compile the whole training step (forward, loss, backward, update) with
                 `torch.compile`.
             auto_scale_loss: under the `"mixed_float16"` dtype policy (the model's), wrap the
@@ -219,12 +234,27 @@ class Trainer:
         self._loss_container = None
         self._metrics_container = None
         self._loss_tracker = metrics_module.Mean(name="loss")
-        self._jit_compile = jit_compile is True
+        if jit_compile is True and run_eagerly:
+            warnings.warn("compile(run_eagerly=True) runs every step eagerly, so jit_compile=True "
+                          "is turned off. Pass one of the two.", stacklevel=2)
+            jit_compile = False
+        self.run_eagerly = bool(run_eagerly)
+        self.jit_compile = jit_compile
         self._compiled_steps = CompiledSteps()
         self.to(torch.device(device) if device is not None else default_device())
         self.compiled = True
         if getattr(self, "built", False):
             self._resolve_compile()
+
+    @property
+    def jit_compile(self) -> bool:
+        """Whether fit/evaluate/predict run the compiled step (`compile(jit_compile=True)`).
+        False until then, as Keras resolves its "auto" on torch."""
+        return getattr(self, "_jit_compile", False)
+
+    @jit_compile.setter
+    def jit_compile(self, value) -> None:
+        self._jit_compile = value is True
 
     def _output_names(self) -> list[str]:
         structure = getattr(self, "_output_structure", None)
@@ -257,17 +287,28 @@ class Trainer:
     @property
     def metrics(self) -> list:
         """Keras's list: the loss tracker, `compile_metrics` (all compiled metrics, as one
-        metric whose result is a dict) when `compile` was given metrics, then each output's loss
-        tracker once the metrics are built (after the first batch)."""
+        metric whose result is a dict) when `compile` was given metrics, each output's loss
+        tracker once the metrics are built (after the first batch), then the metrics the model
+        and its layers hold as attributes."""
         if not self.compiled:
-            return []
+            return self._held_metrics()
         container = self._metrics_container
         listed = [self._loss_tracker]
         if container.specified:
             listed.append(self._compile_metrics)
         if self._multi_output() and container.entries is not None:
             listed += self._per_output_loss_trackers
-        return listed
+        return listed + self._held_metrics()
+
+    def _held_metrics(self) -> list:
+        """As in Keras: the metrics the model holds (`self.loss_tracker = keras.metrics.Mean()`),
+        then those its layers hold (a nested model's own are left to it): after the compiled
+        ones, reset at each epoch and logged (where one shares a name with a compiled one, its
+        value is the one logged, as in Keras)."""
+        compiled = [self.__dict__.get(name) for name in _COMPILE_TRACKERS]
+        own = [m for m in super()._held_metrics() if all(m is not c for c in compiled)]
+        return own + [metric for layer in _descendants(self) if not isinstance(layer, Trainer)
+                      for metric in layer.metrics]
 
     @property
     def metrics_variables(self) -> list:
@@ -275,7 +316,7 @@ class Trainer:
         return [variable for metric in self.metrics for variable in metric.variables]
 
     def _flat_metrics(self) -> list:
-        """Every metric object on its own: loss, per-output losses, compiled."""
+        """Every metric object on its own: loss, per-output losses, compiled, held."""
         return [metric for _, metric in self._logged_metrics()]
 
     def _logged_metrics(self) -> list[tuple[str, object]]:
@@ -284,7 +325,7 @@ class Trainer:
             return []
         per_output = self._per_output_loss_trackers if self._multi_output() else []
         return ([("loss", self._loss_tracker)] + [(m.name, m) for m in per_output]
-                + self._metrics_container.logged)
+                + self._metrics_container.logged + [(m.name, m) for m in self._held_metrics()])
 
     @property
     def metrics_names(self) -> list[str]:
@@ -520,9 +561,12 @@ class Trainer:
         processes in a data-parallel run."""
         logged = self._logged_metrics()
         if self._parallel is None:
-            return dict(sorted((key, _to_float(m.result())) for key, m in logged))
-        results = self._parallel.global_results([m for _, m in logged])
-        return dict(sorted((key, _to_float(r)) for (key, _), r in zip(logged, results)))
+            results = [m.result() for _, m in logged]
+        else:
+            results = self._parallel.global_results([m for _, m in logged])
+        # Built in `logged` order first, so that of two metrics of one name the later one counts.
+        logs = {key: _to_float(result) for (key, _), result in zip(logged, results)}
+        return dict(sorted(logs.items()))
 
     def _ordered_values(self, logs: dict) -> list:
         """Keras's order for evaluate() lists: the values whose keys are the names of the
@@ -545,8 +589,20 @@ class Trainer:
         batch's size, as in Keras)."""
         if not getattr(self, "built", False):
             sample = next(iter(data_adapter_for(x, batch_size=batch_size or 32)))[0]
-            with torch.no_grad():
-                self(sample)
+            try:
+                with torch.no_grad():
+                    self(sample)
+            except ValueError:
+                raise
+            except Exception as error:
+                # A ValueError is about the data; anything else (no `call`, say) means the model
+                # cannot build itself, as Keras words it.
+                raise RuntimeError(
+                    "Unable to automatically build the model. Please build it yourself before "
+                    "calling fit/evaluate/predict. A model is 'built' when its variables have been "
+                    "created and its `self.built` attribute is True. Usually, calling the model "
+                    f"on a batch of data is the right way to build it.\nException encountered:\n"
+                    f"'{error}'") from error
 
     def _prepare(self, x, training: bool = True, batch_size=None) -> None:
         """Build (deferred models) and resolve everything the step needs, once per call.
@@ -679,7 +735,7 @@ class Trainer:
             callbacks, add_history=True, add_progbar=verbose != 0, model=self, verbose=verbose,
             epochs=epochs, steps=train_data.num_batches,
         )
-        step = self._step_function("train")
+        step = self._step_function("train", train_data)
         user_step = self._user_step("train")
         # A process that stops alone would leave the others waiting in the next all-reduce:
         # the processes vote after each batch where a callback may stop them (such a callback
@@ -705,8 +761,8 @@ class Trainer:
                     batch_logs = StepLogs(returned)
                 else:
                     step(batch)
-                    if index == 0:
-                        batch_logs = LazyLogs(self._logged_metrics())
+                    batch_logs = LazyLogs(self._logged_metrics()) if index == 0 else (
+                        batch_logs.for_next_batch())
                 callback_list.on_train_batch_end(index, batch_logs)
                 if votes_per_batch:
                     self.stop_training = self._parallel.anyone(self.stop_training)
@@ -743,9 +799,9 @@ class Trainer:
         return data_adapter_for(validation_data, batch_size=batch_size, steps=steps,
                                 device=self._device())
 
-    def _step_function(self, kind: str):
-        """The per-batch step of `kind` ("train", "test" or "predict"), compiled under
-        `jit_compile=True`.
+    def _step_function(self, kind: str, data=None):
+        """The per-batch step of `kind` ("train", "test" or "predict") for the batches of `data`
+        (an adapter; None for arrays), compiled under `jit_compile=True`.
 
         The compiled regions are pure functions, compiled once per input signature, as Keras
         does. Training compiles forward, loss, backward, the optimizer's update and the
@@ -762,12 +818,12 @@ class Trainer:
         """
         steps = {"train": self.train_step, "test": self.test_step, "predict": self.predict_step}
         if self._user_step(kind):
-            # A step the user wrote gets the batch as Keras gives it: (x,), (x, y) or
-            # (x, y, sample_weight), without the parts the data does not have.
+            # A step the user wrote gets the batch as Keras gives it (see `_packed`).
             step = steps[kind]
             if self._jit_compile:
                 step = self._compiled_steps.setdefault(f"{kind}_step", torch.compile(step))
-            return lambda batch: step(_packed(batch))
+            from_stream = getattr(data, "from_stream", False)
+            return lambda batch: step(_packed(batch, from_stream))
         if not self._jit_compile:
             return steps[kind]
         compiled = self._compiled_steps
@@ -861,7 +917,7 @@ class Trainer:
         if hasattr(data, "reset"):
             data.reset()  # with `steps`, each evaluation starts from the first batch, as Keras's
         self.reset_metrics()
-        step = self._step_function("test")
+        step = self._step_function("test", data)
         user_step = self._user_step("test")
         was_training = self._inference_mode()
         if callback_list is not None:
@@ -877,15 +933,18 @@ class Trainer:
                     batch_logs = StepLogs(returned)
                 else:
                     step(batch)
-                    if index == 0:
-                        batch_logs = LazyLogs(self._logged_metrics())
+                    batch_logs = LazyLogs(self._logged_metrics()) if index == 0 else (
+                        batch_logs.for_next_batch())
                 if callback_list is not None:
                     callback_list.on_test_batch_end(index, batch_logs)
         if was_training:
             self.train(True)
         logs = pythonified(self._logs_after(returned)) if user_step else self._epoch_logs()
         if callback_list is not None:
-            callback_list.on_test_end(logs)
+            # Keras's callback list flattens the logs once more, in a copy: the callbacks see
+            # its keys sorted again (a user's step spreading `compile_metrics` put them out of
+            # order), while evaluate returns the logs as they were.
+            callback_list.on_test_end(pythonified(logs))
         return logs
 
     # ------------------------------------------------------------------ predict
@@ -901,7 +960,7 @@ class Trainer:
         was_training = self._inference_mode()
         callback_list.on_predict_begin()
         outputs = []
-        predict_step = self._step_function("predict") if self.compiled else self.predict_step
+        predict_step = self._step_function("predict", data) if self.compiled else self.predict_step
         # Keras's callbacks get each batch's outputs; read back to the host only if one asks.
         reads_outputs = callback_list.reads_batch_logs("on_predict_batch_end")
         eager = not (self.compiled and self._jit_compile) and not self._user_step("predict")
@@ -970,6 +1029,22 @@ class Trainer:
 
 
 _HALF = (torch.float16, torch.bfloat16)
+# The metrics `compile` sets on the model, listed by `metrics` on their own terms.
+_COMPILE_TRACKERS = ("_loss_tracker", "_compile_metrics")
+
+
+def _descendants(layer) -> list:
+    """Every layer inside `layer`, each once, in Keras's order: depth-first, where the layers
+    inside a sublayer come before its later siblings, in reverse (Keras pushes them onto the
+    front of its queue one by one)."""
+    found, seen, pending = [], set(), collections.deque(layer._sublayers())
+    while pending:
+        sub = pending.popleft()
+        if id(sub) not in seen:
+            seen.add(id(sub))
+            found.append(sub)
+            pending.extendleft(sub._sublayers())
+    return found
 
 
 def _unchanged(value):
@@ -1035,12 +1110,16 @@ def _unpacked(data: tuple) -> tuple:
     return data if len(data) == 3 else (*data, None, None)[:3]
 
 
-def _packed(batch: tuple) -> tuple:
-    """`(x, y, sample_weight)` without its trailing Nones, as Keras passes a batch to a step."""
+def _packed(batch: tuple, from_stream: bool):
+    """`(x, y, sample_weight)` as Keras hands it to a step the user wrote: without its trailing
+    Nones; from a stream (DataLoader, generator) as a list, as torch's batches come; from arrays
+    as a tuple, or `x` alone when it is all there is (a VAE's `train_step(self, data)` takes
+    `data` as its images), unless `x` is itself a list or tuple."""
     x, y, sample_weight = batch
-    if sample_weight is not None:
-        return batch
-    return (x,) if y is None else (x, y)
+    parts = batch if sample_weight is not None else (x,) if y is None else (x, y)
+    if from_stream:
+        return list(parts)
+    return x if len(parts) == 1 and not isinstance(x, (list, tuple)) else parts
 
 
 def _capped(steps: int | None) -> int | None:

@@ -57,10 +57,14 @@ class PyDataset:
 Sequence = PyDataset
 
 
-def pack_x_y_sample_weight(x, y=None, sample_weight=None) -> tuple:
-    """`(x,)`, `(x, y)` or `(x, y, sample_weight)`: a batch as `fit` reads it."""
+def pack_x_y_sample_weight(x, y=None, sample_weight=None):
+    """A batch as Keras hands it to a step: `x`, `(x,)`, `(x, y)` or `(x, y, sample_weight)`.
+
+    Without targets, a single tensor (or a dict of inputs) stays as it is, as in Keras; only a
+    list or tuple of inputs is wrapped, so that it cannot be read as `(x, y)`.
+    """
     if y is None:
-        return (x,)
+        return (x,) if isinstance(x, (list, tuple)) else x
     return (x, y) if sample_weight is None else (x, y, sample_weight)
 
 
