@@ -81,6 +81,22 @@ def divide_no_nan(numerator: torch.Tensor, denominator: torch.Tensor) -> torch.T
     return torch.where(denominator == 0, torch.zeros_like(numerator), numerator / denominator)
 
 
+def prediction_mask(y_pred) -> torch.Tensor | None:
+    """The mask a model's output carries (`_keras_mask`, from Embedding(mask_zero=True) through
+    return_sequences layers), as booleans; None when it has none."""
+    mask = getattr(y_pred, "_keras_mask", None)
+    return None if mask is None else mask.bool()
+
+
+def detached(y_pred: torch.Tensor) -> torch.Tensor:
+    """`y_pred.detach()` that keeps its mask, for the metrics."""
+    out = y_pred.detach()
+    mask = getattr(y_pred, "_keras_mask", None)
+    if mask is not None:
+        out._keras_mask = mask
+    return out
+
+
 def reduce_weighted_values(values: torch.Tensor, sample_weight=None, mask=None,
                            reduction: str | None = "sum_over_batch_size") -> torch.Tensor:
     """Weight per-sample loss values and reduce them as Keras's `Loss.__call__` does.
@@ -481,8 +497,12 @@ class Loss:
 
     def __call__(self, y_true, y_pred, sample_weight=None) -> torch.Tensor:
         values = self.call(y_true, y_pred)
-        return reduce_weighted_values(values, sample_weight, self._mask(y_true, y_pred, values),
-                                      self.reduction)
+        mask = self._mask(y_true, y_pred, values)
+        # As Keras's: the predictions' mask (a sequence model's padding) leaves entries out.
+        given = prediction_mask(y_pred)
+        if given is not None:
+            mask = given if mask is None else given & mask
+        return reduce_weighted_values(values, sample_weight, mask, self.reduction)
 
     def call(self, y_true, y_pred) -> torch.Tensor:
         raise NotImplementedError

@@ -29,6 +29,7 @@ from .losses import (
     EPSILON,
     convert_pair,
     divide_no_nan,
+    prediction_mask,
     squeeze_or_expand_to_same_rank,
     to_tensor,
 )
@@ -262,7 +263,17 @@ class MeanMetricWrapper(Mean):
             self._direction = "down"
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        super().update_state(self._fn(y_true, y_pred, **self._fn_kwargs), sample_weight)
+        values = self._fn(y_true, y_pred, **self._fn_kwargs)
+        mask = prediction_mask(y_pred)
+        if mask is not None:
+            # As Keras's: the predictions' masked entries (padding) are not counted.
+            mask = mask.to(values.dtype)
+            if sample_weight is not None:
+                mask, sample_weight = squeeze_or_expand_to_same_rank(
+                    mask, to_tensor(sample_weight, values.device).to(values.dtype))
+                mask = mask * sample_weight
+            sample_weight = mask
+        super().update_state(values, sample_weight)
 
     def get_config(self) -> dict:
         config = {**super().get_config(), **self._fn_kwargs}

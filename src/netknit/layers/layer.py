@@ -32,6 +32,7 @@ import sys
 import numpy as np
 import torch
 from torch import nn
+from torch._subclasses.fake_tensor import FakeTensorMode, unset_fake_temporarily
 
 from .. import constraints as constraints_module
 from .. import dtype_policies, scopes
@@ -217,6 +218,9 @@ class Layer(nn.Module):
         parameters = inspect.signature(cls.forward).parameters
         cls._accepts_training = "training" in parameters
         cls._accepts_mask = "mask" in parameters
+        # The arguments with a `<name>_mask` partner (MultiHeadAttention's query, value, key).
+        cls._masked_arguments = tuple(name[:-5] for name in parameters
+                                      if name.endswith("_mask") and name[:-5] in parameters)
         if "forward" in cls.__dict__ and "_keras_call_arguments" not in cls.__dict__:
             cls._keras_call_arguments = {
                 name: None if parameters[name].default is inspect.Parameter.empty
@@ -842,7 +846,9 @@ class Layer(nn.Module):
         mask = kwargs.get("mask")
         if mask is None:
             mask = _keras_mask_of(args[0])
-            if mask is not None and self._accepts_mask:
+            if self._masked_arguments and Layer._eager_masks_seen:
+                kwargs = self._with_argument_masks(args, kwargs, mask)
+            elif mask is not None and self._accepts_mask:
                 kwargs = {**kwargs, "mask": mask}
         outputs = nn.Module.__call__(self, *args, **kwargs)
         if self._makes_masks is None:
@@ -859,6 +865,23 @@ class Layer(nn.Module):
                         tensor._keras_mask = tensor_mask
                 Layer._eager_masks_seen = True  # from now on, calls look for masks
         return outputs
+
+    def _with_argument_masks(self, args: tuple, kwargs: dict, mask) -> dict:
+        """`kwargs` with the masks Keras fills in: for a call on several tensor arguments, each
+        `<name>_mask` not given takes its argument's `_keras_mask` (and `mask` is left out);
+        for a call on one, `mask` takes it."""
+        try:
+            bound = inspect.signature(type(self).forward).bind_partial(
+                self, *args, **kwargs).arguments
+        except TypeError:
+            return kwargs  # the call itself then says what is wrong
+        tensors = {name: value for name, value in list(bound.items())[1:]
+                   if any(isinstance(t, torch.Tensor) for t in nest.flatten(value))}
+        if len(tensors) < 2:
+            return {**kwargs, "mask": mask} if mask is not None and self._accepts_mask else kwargs
+        filled = {f"{name}_mask": _keras_mask_of(tensors[name]) for name in self._masked_arguments
+                  if name in tensors and bound.get(f"{name}_mask") is None}
+        return {**kwargs, **{name: m for name, m in filled.items() if m is not None}}
 
     def _to_tensor(self, value):
         """An argument of an eager call as the layer takes it: an array (NumPy's, or anything
@@ -918,7 +941,8 @@ class Layer(nn.Module):
     def _build_once(self, input_shape) -> None:
         # Recorded for the saved build_config, also for a layer without a `build` of its own.
         self.__dict__.setdefault("_build_shapes", ((input_shape,), {}))
-        with building(self):
+        # Real weights also for a layer first called in a shape inference on fake tensors.
+        with building(self), unset_fake_temporarily():
             self.build(_map_shapes(tuple, input_shape))
         self.built = True
 
@@ -1059,9 +1083,8 @@ class Layer(nn.Module):
         a call, every symbolic argument gets a stand-in (a layer of several tensor arguments);
         with `masked`, the call also gets a mask of ones over the first input's axes but the
         last, `(batch, timesteps)`."""
-        results = []
-        for fill in ((2, 83), (3, 89)):
-            def zeros(shape, fill=fill, dtype=self._variable_dtype):
+        def run(fill):
+            def zeros(shape, dtype=self._variable_dtype):
                 dims = [fill[0] if i == 0 and d is None else fill[1] if d is None else d
                         for i, d in enumerate(shape)]
                 return torch.zeros(dims, dtype=dtype)
@@ -1070,13 +1093,29 @@ class Layer(nn.Module):
                 args, kwargs = (_map_shapes(zeros, input_shape),), {}
             else:
                 args, kwargs = nest.map_structure(
-                    lambda t, zeros=zeros: zeros(t.shape, dtype=t.dtype.torch)
+                    lambda t: zeros(t.shape, dtype=t.dtype.torch)
                     if isinstance(t, SymbolicTensor) else t, call)
             if masked:
                 first = nest.flatten(args[0])[0]
                 kwargs = {**kwargs, "mask": torch.ones(first.shape[:-1], dtype=torch.bool)}
             with torch.no_grad(), stateless(), scopes.SymbolicScope():
-                out = nn.Module.__call__(self, *args, **kwargs)
+                return nn.Module.__call__(self, *args, **kwargs)
+
+        fills = ((2, 83), (3, 89))
+        try:
+            outs = [run(fill) for fill in fills]
+        except Exception as error:
+            # Keras runs this call on tensors without data (torch's "meta" device), so a call
+            # that reads its stand-ins' values out of bounds still gives shapes: an embedding
+            # of the positions `arange(length)` in a table shorter than the stand-in length.
+            # Retry so, on fake tensors; a call that needs data raises its first error.
+            try:
+                with FakeTensorMode(allow_non_fake_inputs=True):
+                    outs = [run(fill) for fill in fills]
+            except Exception:
+                raise error from None
+        results = []
+        for out in outs:
             leaves = nest.flatten(out)
             if not all(isinstance(leaf, torch.Tensor) for leaf in leaves):
                 # An AttributeError, as Keras's inference raises (a leaf without `.shape`).

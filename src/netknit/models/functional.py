@@ -36,7 +36,8 @@ class Step:
 
     __slots__ = ("layer", "node", "input_keys", "output_keys", "single_input", "list_input",
                  "single_output", "pass_training", "recorded_training", "trains_by_default",
-                 "free_after", "masked", "pass_mask", "output_has_mask", "floats_from_integers")
+                 "free_after", "masked", "pass_mask", "output_has_mask", "floats_from_integers",
+                 "mask_keys", "recorded_mask")
 
     def __init__(self, node, input_keys, output_keys, pass_training, pass_mask, output_has_mask):
         self.layer = node.layer
@@ -71,6 +72,15 @@ class Step:
         self.masked = self.pass_mask or self.output_has_mask
         if self.masked:
             self.single_input = self.list_input = False
+        # The inputs whose masks make the call's: all of them for a call on one tensor argument
+        # (and attention's), else the first argument's, as Keras's call falls back to them.
+        self.mask_keys = input_keys
+        # A mask the graph computes reaches the call as its `mask`; the inputs carry it too.
+        self.recorded_mask = node._call_structure[1].get("mask") is not None
+        if not node.layer._masked_arguments and _tensor_arguments(node) > 1:
+            args = node._call_structure[0]
+            first = sum(isinstance(t, SymbolicTensor) for t in nest.flatten(args[0])) if args else 0
+            self.mask_keys = input_keys[:first]
 
 
 class Functional(Model):
@@ -82,6 +92,7 @@ class Functional(Model):
     _fixed_sample_shape = None
     _fixed_input_dtype = None
     _allow_non_tensor_positional_args = True  # see `_reject_positional_training`
+    _call_checks_sizes = True  # data's sizes on a call, not only its number of axes
 
     def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
         super().__init__(name=name or unique_name("functional"), trainable=trainable, **kwargs)
@@ -187,8 +198,12 @@ class Functional(Model):
                 input_has_mask and node.layer.produces_mask(True))
             if output_has_mask:
                 masked.update(output_keys)
+            # As Keras's call: `mask` is filled for a call on one tensor argument (a list of
+            # them counts as one), not for `call(inputs, encoder_outputs, mask=None)`; attention
+            # takes its arguments' masks in `mask`, as a list.
             pass_mask = input_has_mask and node.layer._accepts_mask and (
-                node._call_structure[1].get("mask") is None)
+                node._call_structure[1].get("mask") is None) and (
+                node.layer._masked_arguments or _tensor_arguments(node) == 1)
             calls.append([node, input_keys, output_keys, pass_mask, output_has_mask])
         # Backwards from the outputs: a step computes its output's mask only if a later step
         # reads it, and then reads its inputs' masks (unless its call has the graph's).
@@ -262,11 +277,17 @@ class Functional(Model):
                         kwargs["training"] = layer.training
                     elif step.trains_by_default:
                         kwargs["training"] = layer.training if in_loop() else True
+                    if step.recorded_mask:
+                        # As in Keras's run of a graph, the inputs carry their masks: a layer of
+                        # the user's that calls attention on them finds them there.
+                        given = kwargs["mask"]
+                        _carry_masks(args[0], list(given) if isinstance(given, (list, tuple))
+                                     else [given])
                     if step.masked:
                         mask = kwargs.get("mask")  # the graph's, recorded with the call
                         if mask is None:
-                            mask = [masks.get(k) for k in step.input_keys]
-                            mask = mask[0] if len(mask) == 1 else mask
+                            mask = [masks.get(k) for k in step.mask_keys]
+                            mask = mask[0] if len(mask) == 1 else mask or None
                             if step.pass_mask:
                                 kwargs["mask"] = mask
                     outputs = call(layer, *args, **kwargs)
@@ -281,6 +302,7 @@ class Functional(Model):
                             # One mask per output (a split), in the outputs' order, as Keras
                             # pairs them.
                             masks.update(zip(step.output_keys, nest.flatten(output_mask)))
+                        _carry_masks(outputs, [masks.get(k) for k in step.output_keys])
             except Exception as error:
                 _add_context(error, layer)
                 raise
@@ -356,7 +378,7 @@ class Functional(Model):
                                                         dict)):
             leaves = nest.flatten(args[0])
             if leaves and all(isinstance(t, (torch.Tensor, np.ndarray)) for t in leaves):
-                inputs = self._conform_inputs(args[0])
+                inputs = self._conform_inputs(args[0], sizes=self._call_checks_sizes)
                 if not kwargs:
                     return nn.Module.__call__(self, inputs, *args[1:])
                 return super().__call__(inputs, *args[1:], **kwargs)
@@ -374,13 +396,14 @@ class Functional(Model):
             f"dict) and training= and mask= by keyword; it received {len(args)} positional "
             "arguments.")
 
-    def _conform_inputs(self, inputs):
+    def _conform_inputs(self, inputs, sizes: bool = True):
         """Real inputs as tensors the graph can take: one per model input, in order.
 
         As in Keras, each value takes its input's dtype (integer data for a float `Input` becomes
         float32), data with one axis more than its input, of size 1 at the end, loses it, and
         data with one axis less gains it when the input ends in size 1 (labels of shape `(n,)`
         for `Input((1,))`); other shapes that do not fit are a ValueError naming the input.
+        With `sizes=False` only the number of axes must fit.
         """
         flat = [_as_tensor_of(value, tensor.dtype.torch)
                 for value, tensor in zip(self._flatten_inputs(inputs), self.inputs)]
@@ -390,7 +413,8 @@ class Functional(Model):
                 value = flat[i] = value.squeeze(-1)
             elif value.dim() == len(expected) - 1 and expected[-1] == 1:
                 value = flat[i] = value.unsqueeze(-1)
-            if not _shape_fits(expected, tuple(value.shape)):
+            if not (_shape_fits(expected, tuple(value.shape)) if sizes
+                    else value.dim() == len(expected)):
                 received = (None, *value.shape[1:]) if value.dim() else ()
                 raise ValueError(
                     f"Input '{tensor.history.node.layer.name}' of model '{self.name}' expects "
@@ -494,6 +518,23 @@ class Functional(Model):
         from .from_config import functional_from_config
 
         return functional_from_config(cls, config, custom_objects, safe_mode)
+
+
+def _tensor_arguments(node) -> int:
+    """How many of the node's call arguments hold symbolic tensors."""
+    args, kwargs = node._call_structure
+    return sum(any(isinstance(t, SymbolicTensor) for t in nest.flatten(value))
+               for value in (*args, *kwargs.values()))
+
+
+def _carry_masks(outputs, masks: list) -> None:
+    """Put each output's mask on it, as Keras's run of a graph does: a layer of the user's that
+    calls other layers on its inputs (an encoder's attention) finds their masks there."""
+    tensors = [outputs] if isinstance(outputs, torch.Tensor) else nest.flatten(outputs)
+    for tensor, mask in zip(tensors, masks):
+        if mask is not None and isinstance(tensor, torch.Tensor):
+            tensor._keras_mask = mask
+            Layer._eager_masks_seen = True
 
 
 def _is_input(tensor) -> bool:

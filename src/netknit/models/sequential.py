@@ -33,6 +33,9 @@ class Sequential(Functional):
     """
 
     _allow_non_tensor_positional_args = False  # unlike a functional model's, as in Keras
+    # Keras's Sequential calls its graph without its inputs' checks: data of other sizes (a
+    # longer sequence than the first call's) runs, the number of axes must still fit.
+    _call_checks_sizes = False
 
     def __init__(self, layers=None, trainable=True, name=None, **kwargs):
         Model.__init__(self, name=name or unique_name("sequential"), trainable=trainable, **kwargs)
