@@ -6,6 +6,8 @@ softmax axis and mask, ReLU's cap and threshold, a learned negative slope.
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 import torch.nn.functional as F
 
@@ -129,7 +131,8 @@ class LeakyReLU(_ElementwiseActivation):
     """Leaky ReLU: `x` for `x >= 0`, `negative_slope * x` otherwise.
 
     Args:
-        negative_slope: the slope for negative inputs (0.3 by default, as in Keras).
+        negative_slope: the slope for negative inputs (0.3 by default, as in Keras). Keras 2's
+            name for it, `alpha`, is still accepted with a deprecation warning, as Keras does.
 
     Input shape: any. Output shape: the same.
 
@@ -138,6 +141,10 @@ class LeakyReLU(_ElementwiseActivation):
     """
 
     def __init__(self, negative_slope=0.3, **kwargs):
+        if "alpha" in kwargs:
+            negative_slope = kwargs.pop("alpha")
+            warnings.warn("Argument `alpha` is deprecated. Use `negative_slope` instead.",
+                          stacklevel=2)
         super().__init__(**kwargs)
         _check_number("negative_slope", negative_slope)
         self.negative_slope = negative_slope

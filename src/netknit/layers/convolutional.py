@@ -25,7 +25,7 @@ from .. import initializers as initializers_module
 from .. import regularizers as regularizers_module
 from ..graph.errors import ShapeError
 from ..graph.shapes import format_shape, num_elements
-from .core import LowRankAdaptable, adapted_weight, check_positive_int
+from .core import LowRankAdaptable, adapted_weight, apply_activation, check_positive_int
 from .core import _normalize_data_format as normalize_data_format
 from .layer import Layer
 
@@ -238,7 +238,6 @@ class BaseConv(Layer):
         self.bias_initializer = initializers_module.get(bias_initializer)
         self.bias_regularizer = regularizers_module.get(bias_regularizer)
         self.bias_constraint = constraints_module.get(bias_constraint)
-        self._linear = self.activation is activations.linear
         self._channels_last = self.data_format == "channels_last"
         self._windows = dilated_windows(self.kernel_size, self.dilation_rate)
         self._torch_padding = torch_padding(self.padding, self._windows, self.strides)
@@ -273,7 +272,7 @@ class BaseConv(Layer):
         outputs = self._convolve(*self._pad_input(x))
         if self._channels_last:
             outputs = outputs.movedim(1, -1)
-        return outputs if self._linear else self.activation(outputs)
+        return apply_activation(self.activation, outputs)
 
     def _output_channels(self, input_channels: int) -> int:
         raise NotImplementedError
@@ -394,7 +393,7 @@ class Conv(LowRankAdaptable, BaseConv):
         if self.use_bias:
             outputs = outputs + (self.bias if self._channels_last
                                  else self.bias.reshape(-1, *(1,) * self.rank))
-        return outputs if self._linear else self.activation(outputs)
+        return apply_activation(self.activation, outputs)
 
     def _convolve(self, x, padding):
         return self._convolve_fn(x, self.kernel.permute(self._kernel_order), self.bias,

@@ -30,6 +30,15 @@ def check_positive_int(name: str, value) -> int:
     return value
 
 
+def apply_activation(activation, outputs):
+    """`activation(outputs)`, or `outputs` as they are for None and `linear`. The layer's
+    `activation` is read at each call, as Keras reads it: Grad-CAM sets a built classifier's
+    to None to get logits, and a new function set on a linear layer must apply."""
+    if activation is None or activation is activations.linear:
+        return outputs
+    return activation(outputs)
+
+
 def adapted_weight(name: str) -> property:
     """The class attribute for the weight `name` of a `LowRankAdaptable` layer: the weight
     itself, or once LoRA is enabled the weight with the adapters merged in (Keras's `kernel`)."""
@@ -197,7 +206,6 @@ class Dense(LowRankAdaptable, Layer):
         self.bias_regularizer = regularizers_module.get(bias_regularizer)
         self.kernel_constraint = constraints_module.get(kernel_constraint)
         self.bias_constraint = constraints_module.get(bias_constraint)
-        self._linear = self.activation is activations.linear
 
     def build(self, input_shape):
         self._check_input(input_shape)
@@ -223,7 +231,7 @@ class Dense(LowRankAdaptable, Layer):
         else:
             # A transposed view: F.linear's matrix product then reads the kernel as stored.
             outputs = F.linear(inputs, self.kernel.T, bias)
-        return outputs if self._linear else self.activation(outputs)
+        return apply_activation(self.activation, outputs)
 
     def _check_input(self, input_shape):
         if len(input_shape) < 2:

@@ -22,7 +22,7 @@ from .. import initializers as initializers_module
 from .. import regularizers as regularizers_module
 from ..graph.errors import ShapeError
 from ..graph.shapes import format_shape
-from .core import LowRankAdaptable, adapted_weight
+from .core import LowRankAdaptable, adapted_weight, apply_activation
 from .input_spec import InputSpec
 from .layer import Layer, linear_weight
 
@@ -114,7 +114,6 @@ class EinsumDense(LowRankAdaptable, Layer):
         self.bias_regularizer = regularizers_module.get(bias_regularizer)
         self.kernel_constraint = constraints_module.get(kernel_constraint)
         self.bias_constraint = constraints_module.get(bias_constraint)
-        self._linear = self.activation is activations.linear
 
     @staticmethod
     def _check_output_shape(output_shape) -> tuple:
@@ -272,7 +271,7 @@ class EinsumDense(LowRankAdaptable, Layer):
             outputs = torch.einsum(self.equation, inputs, self.kernel)
             if self.bias is not None:
                 outputs = outputs + self.bias
-        return outputs if self._linear else self.activation(outputs)
+        return apply_activation(self.activation, outputs)
 
     def compute_output_shape(self, input_shape):
         shapes = self._analyze(input_shape)

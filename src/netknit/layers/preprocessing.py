@@ -92,6 +92,13 @@ class Rescaling(Layer):
 _INTERPOLATIONS = {"bilinear": "bilinear", "nearest": "nearest-exact", "bicubic": "bicubic"}
 
 
+def check_interpolation(interpolation) -> None:
+    """Raise a ValueError naming the allowed values for an interpolation Keras's resize lacks."""
+    if interpolation not in _INTERPOLATIONS:
+        raise ValueError(f"Expected interpolation to be one of {', '.join(_INTERPOLATIONS)}. "
+                         f"Received: interpolation={interpolation!r}")
+
+
 class _ToImageSize(Layer):
     """A layer whose output images are `(height, width)`, whatever the input's size: each shows
     a window of the input (`_window`), resized. Given `{"images": ..., "bounding_boxes": ...}`
@@ -181,9 +188,7 @@ class Resizing(_ToImageSize):
                  pad_to_aspect_ratio=False, fill_mode="constant", fill_value=0.0,
                  antialias=False, data_format=None, **kwargs):
         super().__init__(height, width, data_format, **kwargs)
-        if interpolation not in _INTERPOLATIONS:
-            raise ValueError(f"Expected interpolation to be one of {', '.join(_INTERPOLATIONS)}. "
-                             f"Received: interpolation={interpolation!r}")
+        check_interpolation(interpolation)
         self.interpolation = interpolation
         if crop_to_aspect_ratio and pad_to_aspect_ratio:
             raise ValueError("Only one of crop_to_aspect_ratio and pad_to_aspect_ratio can be "

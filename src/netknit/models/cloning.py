@@ -16,7 +16,11 @@ def _clone_layer(layer: Layer) -> Layer:
     from ..saving.serialization import deserialize_layer
 
     # The config comes from this process, not from a file, so a Lambda's code may be reused.
-    return deserialize_layer(serialize_layer(layer), safe_mode=False)
+    entry = serialize_layer(layer)
+    # Left unbuilt, as Keras clones a layer from its config alone: the new model builds it when
+    # it calls it, so a Sequential clone names its weights under its own name as the original.
+    entry.pop("build_config", None)
+    return deserialize_layer(entry, safe_mode=False)
 
 
 def clone_model(model, input_tensors=None, clone_function=None, call_function=None,

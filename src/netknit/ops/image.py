@@ -23,7 +23,7 @@ from ..layers.augmentation import homographies, pixel_grid, sample_images
 from ..layers.color_augmentation import grayscale
 from ..layers.color_augmentation import hsv_to_rgb as _hsv_to_rgb
 from ..layers.color_augmentation import rgb_to_hsv as _rgb_to_hsv
-from ..layers.preprocessing import resize_images
+from ..layers.preprocessing import check_interpolation, resize_images
 from .core import as_float, tensor
 from .operation import keras_operation
 
@@ -81,6 +81,7 @@ def hsv_to_rgb(images, data_format=None):
 @_op("Resize")
 def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspect_ratio=False,
            pad_to_aspect_ratio=False, fill_mode="constant", fill_value=0.0, data_format=None):
+    check_interpolation(interpolation)
     x, single = _channels_first(images, data_format)
     height, width = size
     return _back(resize_images(x, height, width, interpolation, crop_to_aspect_ratio,

@@ -369,13 +369,15 @@ class Optimizer:
         Keras's form `apply(grads, trainable_variables)` updates `trainable_variables` with the
         gradients `grads` (which become their `.grad`).
         """
-        if trainable_variables is not None:
+        named = trainable_variables is not None
+        if named:
             trainable_variables = list(trainable_variables)
             for variable, grad in zip(trainable_variables, params, strict=True):
                 variable.grad = grad
             params = trainable_variables
         # 1. Collect the parameters that have gradients.
         given = params
+        positions = None  # where `params` sit among the built ones, when they are only some
         if params is None or (self.built and params is self._given_params):
             params = self._params
         else:
@@ -384,9 +386,14 @@ class Optimizer:
             self.build(params)
             self._given_params = given
         else:
-            self.check_params(params)
-            if given is not None:
-                self._given_params = given  # checked once; the same list next step is not
+            # Keras's form may name only some of the built variables (a custom step that trains
+            # part of a model); `fit`'s own step names them all, so that a change of `trainable`
+            # since the optimizer was built asks for a new compile.
+            positions = self._positions_of(params) if named else None
+            if positions is None:
+                self.check_params(params)
+                if given is not None:
+                    self._given_params = given  # checked once; the same list next step is not
         grads = [p.grad for p in params]
         if any(g is None for g in grads):
             keep = [i for i, g in enumerate(grads) if g is not None]
@@ -401,6 +408,13 @@ class Optimizer:
             )
         else:
             keep = None
+        if positions is not None:
+            # Only some built parameters: their slots are picked out by position.
+            keep = [positions[i] for i in (range(len(params)) if keep is None else keep)]
+            all_grads = [None] * len(self._params)
+            for position, grad in zip(positions, grads):
+                all_grads[position] = grad
+            params, grads = self._params, all_grads
         params, grads, slots = self._select(params, grads, keep)
         self._apply_update(params, grads, slots, self._host_scalars())
         self._count_step()
@@ -409,6 +423,15 @@ class Optimizer:
         """Keras's `apply_gradients([(grad, variable), ...])`."""
         grads, variables = zip(*grads_and_vars)
         self.apply(list(grads), list(variables))
+
+    def _positions_of(self, params: list) -> list[int] | None:
+        """None when `params` are the built parameters or include one it was not built for
+        (which `check_params` refuses); otherwise the index of each among the built ones."""
+        if len(params) == len(self._params) and all(map(_same, params, self._params)):
+            return None
+        index = {id(p): i for i, p in enumerate(self._params)}
+        positions = [index.get(id(p)) for p in params]
+        return None if None in positions else positions
 
     def check_params(self, params: Sequence[torch.Tensor]) -> None:
         """Raise a ValueError unless `params` are the parameters this optimizer was built for."""

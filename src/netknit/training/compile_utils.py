@@ -14,6 +14,7 @@ from .. import losses as losses_module
 from .. import metrics as metrics_module
 from ..graph import nest
 from ..layers.layer import to_snake_case
+from ..losses import detached
 
 
 def _by_output_name(mapping: dict, names: list[str], what: str) -> list:
@@ -80,6 +81,7 @@ class LossContainer:
             order = sorted(order, key=lambda i: list(loss).index(output_names[i])
                            if output_names[i] in loss else len(loss))
         self._computed = [(i, self.losses[i], self.weights[i]) for i in order if self.losses[i]]
+        self.with_loss = [i for i, loss in enumerate(self.losses) if loss is not None]
         self.names = [f"{output_names[i]}_loss" for i, _, _ in self._computed]
         # As Keras, the losses of the outputs are logged one by one when there are several.
         self.multi_output = len(self.names) > 1
@@ -223,7 +225,7 @@ class CompileMetrics(metrics_module.Metric):
         y_pred = flatten_outputs(y_pred, self._output_names)
         if self._container.entries is None:
             self._container.build(y_true, y_pred)
-        self._container.update(y_true, [p.detach() for p in y_pred], weights)
+        self._container.update(y_true, [detached(p) for p in y_pred], weights)
 
     def result(self) -> dict:
         return {key: metric.result() for key, metric in self._container.logged}
@@ -297,31 +299,38 @@ class CrossentropyByShapes:
         return self.chosen(y_true, y_pred, sample_weight=sample_weight)
 
 
-def flatten_targets(structure, output_names: list[str], what: str) -> list:
-    """Targets (or sample weights) as one entry per output, from a single value, list or dict."""
+def flatten_targets(structure, output_names: list[str], what: str,
+                    with_loss: list[int] | None = None) -> list:
+    """Targets (or sample weights) as one entry per output, from a single value, list or dict.
+
+    `with_loss` are the indices of the outputs that have a loss: as Keras, a model compiled
+    with `loss=[fn, None]` also takes one target per such output, the others getting None.
+    """
     count = len(output_names)
     if structure is None:
         return [None] * count
     if isinstance(structure, dict):
         return _by_output_name(structure, output_names, what)
+    given = list(structure) if isinstance(structure, (list, tuple)) else [structure]
+    if count == 1:
+        return given if len(given) == 1 else [structure]
+    if isinstance(structure, (list, tuple)) and len(given) == count:
+        return given
+    if with_loss is not None and len(given) == len(with_loss):
+        spread = [None] * count
+        for index, target in zip(with_loss, given):
+            spread[index] = target
+        return spread
     if isinstance(structure, (list, tuple)):
-        if count == 1 and len(structure) == 1:
-            return list(structure)
-        if count == 1:
-            return [structure]
-        if len(structure) != count:
-            raise ValueError(
-                f"The model has {count} outputs ({', '.join(output_names)}), but {len(structure)} "
-                f"{what} arrays were given. Pass one per output, as a list in output order or a "
-                "dict by output name."
-            )
-        return list(structure)
-    if count > 1:
         raise ValueError(
-            f"The model has {count} outputs ({', '.join(output_names)}), but a single {what} "
-            "array was given. Pass one per output, as a list or a dict by output name."
+            f"The model has {count} outputs ({', '.join(output_names)}), but {len(structure)} "
+            f"{what} arrays were given. Pass one per output, as a list in output order or a "
+            "dict by output name."
         )
-    return [structure]
+    raise ValueError(
+        f"The model has {count} outputs ({', '.join(output_names)}), but a single {what} "
+        "array was given. Pass one per output, as a list or a dict by output name."
+    )
 
 
 def flatten_outputs(y_pred, output_names: list[str]) -> list:

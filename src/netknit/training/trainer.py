@@ -13,6 +13,7 @@ import collections
 import contextlib
 import copy
 import functools
+import inspect
 import warnings
 from collections.abc import Mapping, MutableMapping
 
@@ -28,6 +29,7 @@ from ..dtype_policies import to_numpy
 from ..graph import nest
 from ..graph.shapes import format_shape
 from ..layers.layer import plain_weights
+from ..losses import detached
 from ..remat import rematerializes
 from .compile_utils import (
     CompileMetrics,
@@ -411,10 +413,25 @@ class Trainer:
     # The model's outputs flattened per output for the losses and metrics; with half-precision
     # outputs, cast to float32 (`_prepare`), as Keras computes losses and metrics in float32.
     _flatten_outputs = staticmethod(flatten_outputs)
+    # Whether the model's class overrides `compute_loss` (found by `_prepare`).
+    _user_loss = False
 
     def _forward_and_loss(self, x, y, sample_weight):
         y_pred = nn.Module.__call__(self._ddp or self, x)
+        if self._user_loss:
+            return self._overridden_loss(x, y, y_pred, sample_weight, training=True)
         return self._compute_loss(x, y, y_pred, sample_weight)
+
+    def _overridden_loss(self, x, y, y_pred, sample_weight, training):
+        """`_compute_loss`'s tuple with the loss of the user's `compute_loss` and no per-output
+        losses."""
+        if self._user_loss_takes_training:
+            loss = self.compute_loss(x, y, y_pred, sample_weight, training=training)
+        else:
+            loss = self.compute_loss(x, y, y_pred, sample_weight)
+        y_true, weights = self._flatten_targets(y, sample_weight)
+        y_pred = self._flatten_outputs(y_pred, self._loss_container.output_names)
+        return loss, [], y_true, y_pred, weights
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """The total loss of `y_pred` against `y` (compiled losses, loss weights, and the
@@ -445,6 +462,8 @@ class Trainer:
 
     def _test_loss(self, x, y, sample_weight):
         y_pred = nn.Module.__call__(self, x)
+        if self._user_loss:
+            return self._overridden_loss(x, y, y_pred, sample_weight, training=False)
         return self._compute_loss(x, y, y_pred, sample_weight)
 
     def _functional_train_step(self, names, params, x, y, sample_weight, scalars):
@@ -493,7 +512,7 @@ class Trainer:
         weights = flatten_targets(sample_weight, names, "sample_weight") if (
             isinstance(sample_weight, (list, dict))
         ) else [sample_weight] * len(names)
-        return flatten_targets(y, names, "target"), weights
+        return flatten_targets(y, names, "target", self._loss_container.with_loss), weights
 
     def _update_metrics(self, loss, per_output, y_true, y_pred, sample_weight) -> None:
         if self._metrics_container.entries is None:
@@ -503,7 +522,7 @@ class Trainer:
         if self._multi_output():
             for tracker, value in zip(self._per_output_loss_trackers, per_output):
                 _track_loss(tracker, value, batch_size)
-        y_pred = [p.detach() for p in y_pred]
+        y_pred = [detached(p) for p in y_pred]
         self._metrics_container.update(y_true, y_pred, sample_weight)
 
     def reset_metrics(self) -> None:
@@ -525,7 +544,7 @@ class Trainer:
         if self._metrics_container.entries is None:
             self._metrics_container.build(y_true, y_pred)
         with torch.no_grad():
-            self._metrics_container.update(y_true, [p.detach() for p in y_pred], weights)
+            self._metrics_container.update(y_true, [detached(p) for p in y_pred], weights)
         return self.get_metrics_result()
 
     def get_metrics_result(self) -> dict:
@@ -641,7 +660,13 @@ class Trainer:
         self._has_penalties = any(
             layer.activity_regularizer or layer._loss_hooks is not None for layer in layers
         ) or any(getattr(w, "regularizer", None) is not None for w in self.weights)
-        if not self._has_penalties and not self._user_step("train" if training else "test"):
+        # A `compute_loss` the user overrides gives the steps' loss, as in Keras, which passes
+        # `training` only to one whose signature takes it.
+        self._user_loss = type(self).compute_loss is not Trainer.compute_loss
+        self._user_loss_takes_training = self._user_loss and (
+            "training" in inspect.signature(self.compute_loss).parameters)
+        if not (self._has_penalties or self._user_loss
+                or self._user_step("train" if training else "test")):
             # Keras trains a model compiled without a loss on the losses its layers add alone.
             self._loss_container.check_not_empty()
         self._constraints = [(w, w.constraint) for w in self.trainable_weights
@@ -830,7 +855,8 @@ class Trainer:
         # The default steps find their compiled regions in `_compiled_steps`; "forward_and_loss"
         # also stays once the whole training step has failed to compile.
         if kind == "train":
-            if self._ddp is not None or self._has_penalties or not self._trainable_params:
+            if (self._ddp is not None or self._has_penalties or self._user_loss
+                    or not self._trainable_params):
                 compiled.pop("train", None)
                 compiled.setdefault("forward_and_loss", torch.compile(self._forward_and_loss))
             elif "forward_and_loss" not in compiled:
@@ -847,7 +873,7 @@ class Trainer:
                     )
         elif kind == "test" and "test_loss" not in compiled:
             compiled["test_loss"] = (
-                torch.compile(self._test_loss) if self._has_penalties
+                torch.compile(self._test_loss) if self._has_penalties or self._user_loss
                 else CompiledStep(self._test_loss)
             )
         elif kind == "predict":
